@@ -1,0 +1,84 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createApiKeyAuthenticator, platformTenantRoutes, tenantRoutes } from './modules/tenants/index.ts';
+import type { Deps } from './platform/deps.ts';
+import { AppError } from './platform/errors.ts';
+import { registerPlatformHttp, requestIdFor } from './platform/http.ts';
+import type { ApiKeyScope } from './platform/request-context.ts';
+
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+export type AppOptions = { engine: string };
+
+function bearerToken(header: string | undefined): string {
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match) throw new AppError('UNAUTHENTICATED', 'Send Authorization: Bearer <API key>.');
+  return match[1]!;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/** The HTTP application: platform plugins first, then each module's routes under its prefix. */
+export async function buildApp(deps: Deps, options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    genReqId: requestIdFor,
+    bodyLimit: deps.config.bodyLimitBytes,
+    requestTimeout: 60_000,
+    // Longer than a typical load balancer's idle timeout, so the proxy closes first.
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('auth', null);
+
+  await registerPlatformHttp(app, { ...deps, version: VERSION, engine: options.engine });
+
+  // /v1: the brand's app, web shop, POS and servers, authenticated by a tenant API key.
+  const authenticate = createApiKeyAuthenticator(deps);
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRoute', (route) => {
+        route.schema = { ...route.schema, security: [{ apiKey: [] }] };
+      });
+      v1.addHook('onRequest', async (req) => {
+        const auth = await authenticate(bearerToken(req.headers.authorization));
+        req.auth = auth;
+        const allowed = req.routeOptions.config.scopes as readonly ApiKeyScope[] | undefined;
+        if (allowed && !allowed.includes(auth.scope)) {
+          throw new AppError('FORBIDDEN', `This route needs an API key with scope ${allowed.join(' or ')}.`, {
+            scope: auth.scope,
+            allowedScopes: allowed,
+          });
+        }
+      });
+      await v1.register(tenantRoutes(deps));
+    },
+    { prefix: '/v1' },
+  );
+
+  // /platform/v1: the platform operator, authenticated by MOA_PLATFORM_TOKEN.
+  const platformToken = deps.config.platformToken === undefined ? undefined : sha256(deps.config.platformToken);
+  await app.register(
+    async (platform) => {
+      platform.addHook('onRoute', (route) => {
+        route.schema = { ...route.schema, security: [{ platformToken: [] }] };
+      });
+      platform.addHook('onRequest', async (req) => {
+        if (!platformToken) throw new AppError('UNAUTHENTICATED', 'The platform API is disabled: set MOA_PLATFORM_TOKEN to enable it.');
+        if (!timingSafeEqual(sha256(bearerToken(req.headers.authorization)), platformToken)) {
+          throw new AppError('UNAUTHENTICATED', 'The platform token is not valid.');
+        }
+        req.auth = { kind: 'platform' };
+      });
+      await platform.register(platformTenantRoutes(deps));
+    },
+    { prefix: '/platform/v1' },
+  );
+
+  return app;
+}

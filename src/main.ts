@@ -1,0 +1,278 @@
+import { parseArgs } from 'node:util';
+import { buildApp, VERSION } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import * as tenants from './modules/tenants/index.ts';
+import { systemClock } from './platform/clock.ts';
+import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
+import { createDatabase, type Database } from './platform/db.ts';
+import type { Deps } from './platform/deps.ts';
+import { isAppError } from './platform/errors.ts';
+import { purgeExpiredIdempotencyKeys } from './platform/idempotency.ts';
+import { startJobs } from './platform/jobs.ts';
+import { createLogger, type Logger } from './platform/logger.ts';
+import { migrate } from './platform/migrate.ts';
+import { createOutboxWorker } from './platform/outbox.ts';
+import { seedDemo } from './seed.ts';
+
+// The command line: `moa <command>` (npx moa …, or npm run moa -- …). `npm start` runs `serve`.
+
+const USAGE = `Moa ${VERSION}: the membership & loyalty cloud
+
+Usage: moa <command> [options]
+
+  serve                                   start the API server (what npm start runs)
+  migrate                                 apply database migrations and exit
+  seed --demo                             create the demo tenant "Moa Cafe" (once) and print its API key
+  tenant create --name <name> --brn <business registration number>
+                [--time-zone <IANA zone>] [--locale ko-KR|en-US]
+  tenant list                             list tenants
+  apikey create --tenant <tnt_…> --scope <pos|app|server> --name <label>
+  apikey list --tenant <tnt_…>
+  apikey revoke --tenant <tnt_…> --key <key_…>
+  help                                    this text
+
+Configuration comes from environment variables (see README.md): DATABASE_URL (a PostgreSQL
+server; embedded PGlite in DATA_DIR, default ./data, when unset), PORT, HOST, MOA_MASTER_KEY,
+MOA_PLATFORM_TOKEN, LOG_LEVEL, DEFAULT_TIME_ZONE.`;
+
+class UsageError extends Error {}
+
+function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], spec: T) {
+  try {
+    return parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function required(values: Record<string, unknown>, ...names: string[]): void {
+  const missing = names.filter((n) => typeof values[n] !== 'string' || values[n] === '');
+  if (missing.length) throw new UsageError(`missing ${missing.map((n) => `--${n}`).join(', ')}`);
+}
+
+async function openDatabase(config: Config, log: Logger): Promise<Database> {
+  const database = await createDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.databaseUrl ? undefined : config.dataDir,
+    poolSize: config.dbPoolSize,
+  });
+  try {
+    const report = await migrate(database);
+    if (report.applied.length) log.info({ applied: report.applied }, 'database migrated');
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return database;
+}
+
+/** Short-lived commands: open, run, close. */
+async function withDatabase(config: Config, fn: (deps: Pick<Deps, 'db' | 'config'>) => Promise<void>) {
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const database = await openDatabase(config, log);
+  try {
+    await fn({ db: database.db, config });
+  } finally {
+    await database.close();
+  }
+}
+
+function masterKey(config: Config, log: Logger): Buffer {
+  if (config.masterKey) return config.masterKey;
+  if (config.databaseUrl) {
+    throw new ConfigError('MOA_MASTER_KEY must be set when DATABASE_URL is set (32 bytes, base64 or 64 hex characters).');
+  }
+  const { key, created } = embeddedMasterKey(config.dataDir);
+  log.warn(
+    { file: `${config.dataDir}/master.key`, created },
+    'MOA_MASTER_KEY is not set: using the key generated in the data folder. Production must set MOA_MASTER_KEY (and keep it out of the data folder).',
+  );
+  return key;
+}
+
+async function serve(config: Config): Promise<void> {
+  const log = createLogger(config.logLevel);
+  const key = masterKey(config, log);
+  const database = await openDatabase(config, log);
+  const outbox = createOutboxWorker({ db: database.db, log });
+  const deps: Deps = { config, db: database.db, log, clock: systemClock, outbox, masterKey: key };
+
+  let demo: Awaited<ReturnType<typeof seedDemo>> | undefined;
+  if (database.engine === 'pglite' && config.seedDemo) {
+    const { items } = await tenants.listTenants(deps, { limit: 1 });
+    if (items.length === 0) demo = await seedDemo(deps);
+  }
+
+  const app = await buildApp(deps, { engine: database.engine });
+  await app.listen({ port: config.port, host: config.host });
+  const jobs = config.jobsEnabled
+    ? startJobs(log, [{ name: 'idempotency.purge', everyMs: 3_600_000, run: () => purgeExpiredIdempotencyKeys(deps.db) }])
+    : undefined;
+  if (config.jobsEnabled) outbox.start();
+
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const base = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
+  const lines = [
+    '',
+    `Moa ${VERSION} is running on ${database.engine === 'pglite' ? `embedded PGlite (${config.dataDir})` : 'PostgreSQL'}`,
+    `  API docs   ${base}/docs`,
+    `  OpenAPI    ${base}/openapi.json`,
+    `  Health     ${base}/health`,
+  ];
+  if (demo?.apiKey) {
+    lines.push(
+      '',
+      `Demo tenant "${demo.tenant.name}" (${demo.tenant.id}) was created. Its API key is shown once:`,
+      `  ${demo.apiKey}`,
+      `  curl -H "Authorization: Bearer ${demo.apiKey}" ${base}/v1/tenant`,
+    );
+  }
+  lines.push('');
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
+    try {
+      await app.close(); // stops accepting, waits for in-flight requests
+      await jobs?.stop();
+      await outbox.stop();
+      await database.close();
+      log.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function print(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+async function run(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv;
+  const config = loadConfig();
+
+  switch (command) {
+    case 'serve':
+      options(argv.slice(1), {});
+      return serve(config);
+
+    case 'migrate': {
+      options(argv.slice(1), {});
+      const log = createLogger('warn');
+      const database = await openDatabase(config, log);
+      const report = await migrate(database);
+      await database.close();
+      process.stdout.write(`migrations: ${report.alreadyApplied} applied, nothing left to do\n`);
+      return;
+    }
+
+    case 'seed': {
+      const values = options(argv.slice(1), { demo: { type: 'boolean' } });
+      if (!values.demo) throw new UsageError('seed needs --demo');
+      return withDatabase(config, async (deps) => {
+        const result = await seedDemo(deps);
+        if (result.created) {
+          process.stdout.write(`Created demo tenant "${result.tenant.name}" (${result.tenant.id}).\nAPI key (shown once): ${result.apiKey}\n`);
+        } else {
+          process.stdout.write(
+            `Demo tenant "${result.tenant.name}" (${result.tenant.id}) already exists. Keys are shown only when created:\n` +
+              `  npx moa apikey create --tenant ${result.tenant.id} --scope server --name "demo"\n`,
+          );
+        }
+      });
+    }
+
+    case 'tenant': {
+      if (sub === 'create') {
+        const v = options(rest, {
+          name: { type: 'string' },
+          brn: { type: 'string' },
+          'time-zone': { type: 'string' },
+          locale: { type: 'string' },
+        });
+        required(v, 'name', 'brn');
+        const input = tenants.ZCreateTenantRequest.safeParse({
+          name: v.name,
+          businessRegistrationNumber: v.brn,
+          timeZone: v['time-zone'],
+          locale: v.locale,
+        });
+        if (!input.success) {
+          throw new UsageError(input.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+        }
+        return withDatabase(config, async (deps) => print(await tenants.createTenant(deps, input.data)));
+      }
+      if (sub === 'list') {
+        options(rest, {});
+        return withDatabase(config, async (deps) => print((await tenants.listTenants(deps, { limit: 200 })).items));
+      }
+      throw new UsageError(`unknown tenant command: ${sub ?? '(none)'}`);
+    }
+
+    case 'apikey': {
+      if (sub === 'create') {
+        const v = options(rest, { tenant: { type: 'string' }, scope: { type: 'string' }, name: { type: 'string' } });
+        required(v, 'tenant', 'scope', 'name');
+        const input = tenants.ZCreateApiKeyRequest.safeParse({ name: v.name, scope: v.scope });
+        if (!input.success) throw new UsageError(`--scope must be pos, app or server; --name 1-100 characters`);
+        return withDatabase(config, async (deps) => {
+          const created = await tenants.createApiKey(deps, v.tenant!, input.data);
+          print(created);
+          process.stdout.write('The key above is shown once; only its hash is stored.\n');
+        });
+      }
+      if (sub === 'list') {
+        const v = options(rest, { tenant: { type: 'string' } });
+        required(v, 'tenant');
+        return withDatabase(config, async (deps) => print(await tenants.listApiKeys(deps, v.tenant!)));
+      }
+      if (sub === 'revoke') {
+        const v = options(rest, { tenant: { type: 'string' }, key: { type: 'string' } });
+        required(v, 'tenant', 'key');
+        return withDatabase(config, async (deps) => print(await tenants.revokeApiKey(deps, v.tenant!, v.key!)));
+      }
+      throw new UsageError(`unknown apikey command: ${sub ?? '(none)'}`);
+    }
+
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE + '\n');
+      return;
+
+    default:
+      throw new UsageError(`unknown command: ${command}`);
+  }
+}
+
+run(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`moa: ${err.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (err instanceof ConfigError || err instanceof DataDirInUseError) {
+    process.stderr.write(`moa: ${err.message}\n`);
+    process.exit(1);
+  }
+  if (isAppError(err)) {
+    const fields = err.errors?.map((e) => `\n  ${e.field}: ${e.message}`).join('') ?? '';
+    process.stderr.write(`moa: ${err.code}: ${err.message}${fields}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`moa: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,5 @@
+// The whole database as Kysely sees it: the platform's tables and each module's, by type only.
+import type { TenantsTables } from '../modules/tenants/index.ts';
+import type { PlatformTables } from './platform.tables.ts';
+
+export type DB = PlatformTables & TenantsTables;

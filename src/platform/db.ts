@@ -1,0 +1,144 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { DB } from './db-schema.ts';
+import { lockDataDir } from './data-dir.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
+
+export type { DB } from './db-schema.ts';
+/** A database handle or an open transaction: services accept either and join what is open. */
+export type Db = Kysely<DB>;
+export type Tx = Transaction<DB>;
+
+/** One session for work that must stay on a single connection (migrations, advisory locks). */
+export type Session = {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** A multi-statement script (simple query protocol). */
+  exec(script: string): Promise<void>;
+};
+
+export type Database = {
+  db: Db;
+  engine: 'pglite' | 'postgres';
+  withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
+  /** Embedded only: the whole database as a tarball (a migrated template for tests). */
+  dump?(): Promise<Blob>;
+  close(): Promise<void>;
+};
+
+// int8 (bigint) becomes a JS number: amounts, counts and ids stay far below 2^53, and JSON can
+// carry numbers but not bigint. A value beyond the safe range comes back as a bigint rather than
+// being silently rounded. Calendar dates stay 'YYYY-MM-DD' strings: a JS Date would shift them
+// into the server's time zone.
+const parseInt8 = (v: string): number | bigint => {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : BigInt(v);
+};
+const parseDate = (v: string): string => v;
+const INT8 = 20;
+const DATE = 1082;
+
+export type DatabaseOptions = {
+  databaseUrl?: string | undefined;
+  /** Embedded mode: PGlite keeps its files in `<dataDir>/pgdata`; omitted = in memory. */
+  dataDir?: string | undefined;
+  poolSize?: number;
+  /** Embedded mode: start from a dump (the migrated test template). */
+  loadDataDir?: Blob;
+};
+
+export async function createDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.databaseUrl ? createPostgres(options.databaseUrl, options.poolSize ?? 10) : createPGlite(options);
+}
+
+function createPostgres(connectionString: string, max: number): Database {
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') => {
+      if (oid === INT8) return parseInt8;
+      if (oid === DATE) return parseDate;
+      return pg.types.getTypeParser(oid, format as 'text');
+    },
+  };
+  const pool = new pg.Pool({ connectionString, max, types: types as pg.CustomTypesConfig });
+  // An idle client losing its server must not crash the process; the next checkout reconnects.
+  pool.on('error', () => {});
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+
+  return {
+    db,
+    engine: 'postgres',
+    async withSession(fn) {
+      const client = await pool.connect();
+      try {
+        return await fn({
+          query: async (sql, params) => (await client.query(sql, params)).rows,
+          exec: async (script) => void (await client.query(script)),
+        });
+      } finally {
+        client.release();
+      }
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function createPGlite(options: DatabaseOptions): Promise<Database> {
+  let dataDir: string | undefined;
+  let unlock = () => {};
+  if (options.dataDir) {
+    unlock = lockDataDir(options.dataDir);
+    dataDir = join(options.dataDir, 'pgdata');
+    mkdirSync(dataDir, { recursive: true });
+  }
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create({
+      ...(dataDir ? { dataDir } : {}),
+      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+      parsers: { [INT8]: parseInt8, [DATE]: parseDate },
+    });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+
+  return {
+    db,
+    engine: 'pglite',
+    // Holding a Kysely connection keeps every other query out while the session works.
+    withSession: (fn) =>
+      db.connection().execute(() =>
+        fn({
+          query: async (sql, params) => (await pglite.query<never>(sql, params)).rows,
+          exec: async (script) => void (await pglite.exec(script)),
+        }),
+      ),
+    dump: () => db.connection().execute(() => pglite.dumpDataDir('none')),
+    close: async () => {
+      await db.destroy();
+      unlock();
+    },
+  };
+}
+
+const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock detected
+
+/**
+ * Runs fn in a transaction, or inside the one already open when db is a transaction (services
+ * call services). A new transaction that loses a serialization race or a deadlock is retried:
+ * fn must therefore do database work only, never network calls.
+ */
+export async function withTransaction<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  if (db.isTransaction) return fn(db as Tx);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(fn);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= 3 || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
+    }
+  }
+}

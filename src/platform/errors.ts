@@ -1,0 +1,162 @@
+// One error type for every expected failure. The set of codes is closed and each code maps to one
+// HTTP status here, once; clients branch on `code`, never on the message. A business rejection
+// puts the values involved in `details` (which rule failed, what was required, what was found).
+
+type ErrorSpec = { status: number; title: string; description: string };
+
+export const ERROR_CODES = {
+  VALIDATION_FAILED: {
+    status: 400,
+    title: 'Validation failed',
+    description: 'The request did not match the schema; `errors` lists each field and why.',
+  },
+  BAD_REQUEST: { status: 400, title: 'Bad request', description: 'The request could not be read (e.g. malformed JSON).' },
+  IDEMPOTENCY_KEY_INVALID: {
+    status: 400,
+    title: 'Invalid Idempotency-Key',
+    description: 'The Idempotency-Key header must be 1-255 printable ASCII characters.',
+  },
+  IDEMPOTENCY_KEY_REQUIRED: {
+    status: 400,
+    title: 'Idempotency-Key required',
+    description: 'This write moves value and must carry an Idempotency-Key header so that a retry cannot apply it twice.',
+  },
+  UNAUTHENTICATED: {
+    status: 401,
+    title: 'Unauthenticated',
+    description: 'No credentials, or credentials that are unknown, revoked or malformed.',
+  },
+  FORBIDDEN: { status: 403, title: 'Forbidden', description: 'The credentials are valid but do not allow this action.' },
+  TENANT_SUSPENDED: {
+    status: 403,
+    title: 'Tenant suspended',
+    description: 'The tenant is suspended or closed; its API keys cannot be used.',
+  },
+  NOT_FOUND: { status: 404, title: 'Not found', description: 'The resource or route does not exist (or belongs to another tenant).' },
+  CONFLICT: {
+    status: 409,
+    title: 'Conflict',
+    description: 'The request conflicts with the current state, e.g. a unique value that already exists.',
+  },
+  IDEMPOTENCY_IN_FLIGHT: {
+    status: 409,
+    title: 'Request with this Idempotency-Key in progress',
+    description: 'A request with the same Idempotency-Key is still being processed. Retry after it completes.',
+  },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large', description: 'The request body exceeds the size limit.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    title: 'Unsupported media type',
+    description: 'Request bodies must be application/json.',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    title: 'Idempotency-Key reused with a different request',
+    description: 'The Idempotency-Key was already used for a request with a different method, path or body.',
+  },
+  RATE_LIMITED: { status: 429, title: 'Too many requests', description: 'Slow down and retry after the indicated time.' },
+  INTERNAL: {
+    status: 500,
+    title: 'Internal error',
+    description: 'An unexpected error. It was logged with the request id; the message is not exposed.',
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    title: 'Service unavailable',
+    description: 'The server is starting, shutting down, or cannot reach its database. Retry shortly.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One failed field of a request. `field` is a dotted path such as `body.items.0.quantity`. */
+export type FieldError = { field: string; message: string; code: string };
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+  readonly errors: FieldError[] | undefined;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, errors?: FieldError[]) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.details = details;
+    this.errors = errors;
+  }
+}
+
+export const isAppError = (err: unknown): err is AppError => err instanceof AppError;
+
+/** A rejection of one field, for rules a schema cannot express (e.g. a check digit). */
+export function fieldError(field: string, message: string, code = 'invalid'): AppError {
+  return new AppError('VALIDATION_FAILED', `${field}: ${message}`, undefined, [{ field, message, code }]);
+}
+
+export type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  instance?: string;
+  requestId?: string;
+  errors?: FieldError[];
+  details?: Record<string, unknown>;
+};
+
+export const problemType = (code: ErrorCode): string => `/problems/${code}`;
+
+export function toProblem(err: AppError, instance?: string, requestId?: string): Problem {
+  const spec = ERROR_CODES[err.code];
+  return {
+    type: problemType(err.code),
+    title: spec.title,
+    status: spec.status,
+    code: err.code,
+    detail: err.message,
+    ...(instance ? { instance } : {}),
+    ...(requestId ? { requestId } : {}),
+    ...(err.errors ? { errors: err.errors } : {}),
+    ...(err.details ? { details: err.details } : {}),
+  };
+}
+
+type PgError = { code?: unknown; constraint?: unknown; detail?: unknown; table?: unknown };
+
+/**
+ * PostgreSQL errors that are the caller's fault or a transient state, mapped once for the whole
+ * product (both pg and PGlite report SQLSTATE in `code`). Anything else stays a bug (500).
+ */
+export function fromDatabaseError(err: unknown): AppError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { code, constraint } = err as PgError;
+  if (typeof code !== 'string' || code.length !== 5) return undefined;
+  const where = typeof constraint === 'string' ? { constraint } : undefined;
+  switch (code) {
+    case '23505':
+      return new AppError('CONFLICT', 'A record with the same unique value already exists.', where);
+    case '23503':
+      return new AppError('CONFLICT', 'The record refers to, or is referred to by, a record that does not exist.', where);
+    case '23514':
+    case '23502':
+      return new AppError('VALIDATION_FAILED', 'The record breaks a rule of the data model.', where);
+    case '22P02':
+    case '22003':
+      return new AppError('VALIDATION_FAILED', 'A value is out of range or of the wrong form.');
+    case '40001':
+    case '40P01':
+    case '55P03':
+      return new AppError('CONFLICT', 'The record is being changed by another request; retry.', { retryable: true });
+    case '57P01':
+    case '57P02':
+    case '57P03':
+    case '08000':
+    case '08003':
+    case '08006':
+      return new AppError('SERVICE_UNAVAILABLE', 'The database is not available; retry shortly.');
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
+import { withTransaction, type Db } from './db.ts';
+import { AppError, fromDatabaseError, isAppError, toProblem } from './errors.ts';
+import { PLATFORM_SCOPE } from './request-context.ts';
+
+// Idempotency-Key for every write an app or POS makes. The record (request hash + the exact
+// response bytes) is written in the same transaction as the write itself, so either both exist
+// or neither does. Same key + same request → the stored response, no second effect; same key +
+// another request → 422; the same key while the first is still running → 409 (PostgreSQL; on the
+// embedded database transactions run one at a time, so the duplicate simply waits and replays).
+// Business rejections (4xx) are stored too: a retry gets the same answer, not a second attempt.
+
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
+
+export type IdempotencyDeps = { db: Db; config: { idempotencyTtlHours: number } };
+export type IdempotentOptions = { status?: number; required?: boolean };
+
+type Outcome = { status: number; body: string; problem: boolean; replayed: boolean };
+
+/** JSON with object keys sorted, so the same body always hashes the same. */
+export function stableStringify(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+export function requestHash(method: string, url: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${method}\n${url}\n${stableStringify(body ?? null)}`)
+    .digest('hex');
+}
+
+function readKey(req: FastifyRequest): string | undefined {
+  const raw = req.headers[IDEMPOTENCY_HEADER];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !KEY_FORMAT.test(raw)) {
+    throw new AppError('IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces.');
+  }
+  return raw;
+}
+
+/**
+ * Runs a write under the request's Idempotency-Key and sends its response. `fn` receives the
+ * transaction to pass to the service as its db (services join it through withTransaction).
+ *
+ *   handler: (req, reply) => idempotent(deps, req, reply, (db) => updateTenant({ ...deps, db }, …))
+ */
+export async function idempotent<T>(
+  deps: IdempotencyDeps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  fn: (db: Db) => Promise<T>,
+  options: IdempotentOptions = {},
+): Promise<void> {
+  const status = options.status ?? 200;
+  const key = readKey(req);
+  if (key === undefined) {
+    if (options.required) throw new AppError('IDEMPOTENCY_KEY_REQUIRED', 'Send an Idempotency-Key header with this request.');
+    reply.code(status).send(await fn(deps.db));
+    return;
+  }
+
+  const scope = req.auth?.kind === 'api_key' ? req.auth.tenantId : PLATFORM_SCOPE;
+  const hash = requestHash(req.method, req.url, req.body);
+
+  const outcome = await withTransaction(deps.db, async (trx): Promise<Outcome> => {
+    const lock = await sql<{ locked: boolean }>`
+      select pg_try_advisory_xact_lock(hashtextextended(${`${scope} ${key}`}, 0)) as locked`.execute(trx);
+    if (!lock.rows[0]?.locked) {
+      throw new AppError('IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed.', { retryAfterSeconds: 1 });
+    }
+
+    const stored = await trx
+      .selectFrom('idempotency_key')
+      .select(['request_hash', 'response_status', 'response_body'])
+      .where('tenant_id', '=', scope)
+      .where('key', '=', key)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .executeTakeFirst();
+    if (stored) {
+      if (stored.request_hash !== hash) {
+        throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request.', { key });
+      }
+      const problem = stored.response_status >= 400;
+      return { status: stored.response_status, body: stored.response_body, problem, replayed: true };
+    }
+
+    let result: Outcome;
+    await sql`savepoint moa_idempotent`.execute(trx);
+    try {
+      const value = await fn(trx);
+      result = { status, body: String(reply.code(status).serialize(value)), problem: false, replayed: false };
+    } catch (err) {
+      const rejection = isAppError(err) ? err : fromDatabaseError(err);
+      // Only a decided business outcome is worth remembering; transient states are retried.
+      if (!rejection || rejection.status >= 500 || rejection.details?.retryable || rejection.code === 'IDEMPOTENCY_IN_FLIGHT') throw err;
+      await sql`rollback to savepoint moa_idempotent`.execute(trx);
+      const body = JSON.stringify(toProblem(rejection, req.url, req.id));
+      result = { status: rejection.status, body, problem: true, replayed: false };
+    }
+
+    const expires = sql<Date>`now() + make_interval(hours => ${deps.config.idempotencyTtlHours})`;
+    await trx
+      .insertInto('idempotency_key')
+      .values({ tenant_id: scope, key, request_hash: hash, response_status: result.status, response_body: result.body, expires_at: expires })
+      .onConflict((oc) =>
+        // Only an expired record can be here (the live one was found above, under the lock).
+        oc.columns(['tenant_id', 'key']).doUpdateSet({
+          request_hash: hash,
+          response_status: result.status,
+          response_body: result.body,
+          created_at: sql<Date>`now()`,
+          expires_at: expires,
+        }),
+      )
+      .execute();
+    return result;
+  });
+
+  if (outcome.replayed) reply.header('idempotent-replayed', 'true');
+  reply
+    .code(outcome.status)
+    .type(outcome.problem ? 'application/problem+json; charset=utf-8' : 'application/json; charset=utf-8')
+    .serializer((payload: unknown) => payload as string)
+    .send(outcome.body);
+}
+
+/** Deletes expired records in chunks; returns how many were removed. */
+export async function purgeExpiredIdempotencyKeys(db: Db, chunk = 5_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const result = await sql`
+      delete from idempotency_key where (tenant_id, key) in (
+        select tenant_id, key from idempotency_key where expires_at < now() limit ${chunk}
+      )`.execute(db);
+    const n = Number(result.numAffectedRows ?? 0);
+    total += n;
+    if (n < chunk) return total;
+  }
+}

@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+
+// Periodic background work in the serving process. Each job runs on its own timer, never overlaps
+// itself, and survives its own failures. Several processes may run the same jobs: every job must be
+// safe to run concurrently (claim rows with SKIP LOCKED, use deterministic ids).
+
+export type Job = { name: string; everyMs: number; run: () => Promise<unknown> };
+
+export function startJobs(log: Logger, jobs: Job[]): { stop(): Promise<void> } {
+  let stopped = false;
+  const timers = new Set<NodeJS.Timeout>();
+  const running = new Set<Promise<void>>();
+
+  const schedule = (job: Job, delay: number) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      const run = (async () => {
+        try {
+          const result = await job.run();
+          log.debug({ job: job.name, result }, 'job ran');
+        } catch (err) {
+          log.error({ err, job: job.name }, 'job failed');
+        }
+      })();
+      running.add(run);
+      void run.finally(() => {
+        running.delete(run);
+        if (!stopped) schedule(job, job.everyMs);
+      });
+    }, delay);
+    timers.add(timer);
+  };
+  // Spread first runs so jobs of processes started together do not fire in lockstep.
+  for (const job of jobs) schedule(job, Math.floor(Math.random() * Math.min(job.everyMs, 5_000)));
+
+  return {
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      await Promise.all(running);
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { ColumnType, Generated } from 'kysely';
+
+export type IdempotencyKeyTable = {
+  tenant_id: string;
+  key: string;
+  request_hash: string;
+  response_status: number;
+  response_body: string;
+  created_at: Generated<Date>;
+  expires_at: Date;
+};
+
+export type OutboxTable = {
+  tenant_id: string;
+  id: Generated<number>;
+  topic: string;
+  payload: ColumnType<unknown, string, string>;
+  status: Generated<'pending' | 'delivered' | 'dead'>;
+  attempts: Generated<number>;
+  available_at: Generated<Date>;
+  handlers_done: Generated<string[]>;
+  last_error: string | null;
+  created_at: Generated<Date>;
+  delivered_at: Date | null;
+};
+
+export type PlatformTables = {
+  idempotency_key: IdempotencyKeyTable;
+  outbox: OutboxTable;
+};

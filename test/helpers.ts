@@ -1,0 +1,85 @@
+// Shared by every test file: one database per test process (prepared by test/run-tests.ts), an
+// app built on it, and a fresh tenant per test so tests never see each other's data.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.ts';
+import { loadConfig, type Config } from '../src/config.ts';
+import { createApiKey, createTenant, type TTenant } from '../src/modules/tenants/index.ts';
+import { systemClock } from '../src/platform/clock.ts';
+import { createDatabase, type Database } from '../src/platform/db.ts';
+import type { Deps } from '../src/platform/deps.ts';
+import { createLogger } from '../src/platform/logger.ts';
+import { migrate } from '../src/platform/migrate.ts';
+import { createOutboxWorker } from '../src/platform/outbox.ts';
+
+export const PLATFORM_TOKEN = 'test-platform-token-0123456789abcdef';
+
+let database: Promise<Database> | undefined;
+
+/** The process's database: the run's PostgreSQL database, the PGlite template, or a fresh PGlite. */
+export function testDatabase(): Promise<Database> {
+  database ??= (async () => {
+    const url = process.env.MOA_TEST_DB_URL;
+    if (url) return createDatabase({ databaseUrl: url, poolSize: 20 });
+    const template = process.env.MOA_TEST_PGLITE_TEMPLATE;
+    if (template) return createDatabase({ loadDataDir: new Blob([readFileSync(template)]) });
+    // A test file run on its own (node --import tsx --test file.test.ts).
+    const db = await createDatabase({});
+    await migrate(db);
+    return db;
+  })();
+  return database;
+}
+
+export const testConfig = (env: Record<string, string> = {}): Config =>
+  loadConfig({ MOA_PLATFORM_TOKEN: PLATFORM_TOKEN, LOG_LEVEL: 'silent', ...env });
+
+export async function testDeps(overrides: Partial<Deps> = {}): Promise<Deps & { engine: Database['engine'] }> {
+  const { db, engine } = await testDatabase();
+  const log = createLogger('silent');
+  return {
+    config: testConfig(),
+    db,
+    log,
+    clock: systemClock,
+    outbox: createOutboxWorker({ db, log }),
+    masterKey: randomBytes(32),
+    engine,
+    ...overrides,
+  };
+}
+
+export async function testApp(overrides: Partial<Deps> = {}): Promise<{ app: FastifyInstance; deps: Deps; engine: string }> {
+  const deps = await testDeps(overrides);
+  const app = await buildApp(deps, { engine: deps.engine });
+  return { app, deps, engine: deps.engine };
+}
+
+const BRN_WEIGHTS = [1, 3, 7, 1, 3, 7, 1, 3, 5];
+
+/** A random business registration number with a correct check digit. */
+export function randomBrn(): string {
+  const d = [2 + Math.floor(Math.random() * 7), ...Array.from({ length: 8 }, () => Math.floor(Math.random() * 10))];
+  d[3] = 1 + (d[3]! % 9); // the type code (digits 4-5) is never 00
+  d[5] = 1 + (d[5]! % 9); // the serial (digits 6-9) is never 0000
+  let sum = d.reduce((s, v, i) => s + v * BRN_WEIGHTS[i]!, 0);
+  sum += Math.floor((d[8]! * 5) / 10);
+  return [...d, (10 - (sum % 10)) % 10].join('');
+}
+
+export type TestTenant = { tenant: TTenant; key: string; keys: Record<'pos' | 'app' | 'server', string> };
+
+/** A new tenant with one API key of each scope. */
+export async function newTenant(deps: Pick<Deps, 'db' | 'config'>, name = 'Test Brand'): Promise<TestTenant> {
+  const tenant = await createTenant(deps, { name, businessRegistrationNumber: randomBrn(), locale: 'ko-KR' });
+  const keys = {
+    pos: (await createApiKey(deps, tenant.id, { name: 'pos', scope: 'pos' })).key,
+    app: (await createApiKey(deps, tenant.id, { name: 'app', scope: 'app' })).key,
+    server: (await createApiKey(deps, tenant.id, { name: 'server', scope: 'server' })).key,
+  };
+  return { tenant, key: keys.server, keys };
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+export const platform = { authorization: `Bearer ${PLATFORM_TOKEN}` };
