@@ -35,7 +35,13 @@ Configuration comes from environment variables (see README.md): DATABASE_URL (a 
 server; embedded PGlite in DATA_DIR, default ./data, when unset), PORT, HOST, MOA_MASTER_KEY,
 MOA_PLATFORM_TOKEN, LOG_LEVEL, DEFAULT_TIME_ZONE.`;
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  readonly showUsage: boolean;
+  constructor(message: string, showUsage = true) {
+    super(message);
+    this.showUsage = showUsage;
+  }
+}
 
 function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], spec: T) {
   try {
@@ -211,7 +217,7 @@ async function run(argv: string[]): Promise<void> {
           locale: v.locale,
         });
         if (!input.success) {
-          throw new UsageError(input.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+          throw new UsageError(input.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '), false);
         }
         return withDatabase(config, async (deps) => print(await tenants.createTenant(deps, input.data)));
       }
@@ -227,7 +233,7 @@ async function run(argv: string[]): Promise<void> {
         const v = options(rest, { tenant: { type: 'string' }, scope: { type: 'string' }, name: { type: 'string' } });
         required(v, 'tenant', 'scope', 'name');
         const input = tenants.ZCreateApiKeyRequest.safeParse({ name: v.name, scope: v.scope });
-        if (!input.success) throw new UsageError(`--scope must be pos, app or server; --name 1-100 characters`);
+        if (!input.success) throw new UsageError('--scope must be pos, app or server; --name 1-100 characters', false);
         return withDatabase(config, async (deps) => {
           const created = await tenants.createApiKey(deps, v.tenant!, input.data);
           print(created);
@@ -261,7 +267,7 @@ async function run(argv: string[]): Promise<void> {
 
 run(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) {
-    process.stderr.write(`moa: ${err.message}\n\n${USAGE}\n`);
+    process.stderr.write(`moa: ${err.message}\n${err.showUsage ? `\n${USAGE}\n` : ''}`);
     process.exit(2);
   }
   if (err instanceof ConfigError || err instanceof DataDirInUseError) {

@@ -77,6 +77,10 @@ validation errors list each failing field in \`errors\`, business rejections car
 involved in \`details\`. Every response has an \`X-Request-Id\` (send your own to correlate).
 `.trim();
 
+const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="36" viewBox="0 0 120 36">
+<circle cx="18" cy="18" r="16" fill="#ff6b35"/><circle cx="18" cy="18" r="7" fill="#fff"/>
+<text x="42" y="26" font-family="sans-serif" font-size="22" font-weight="700" fill="#fff">Moa</text></svg>`;
+
 /** Platform HTTP: errors, security headers, request ids, health, OpenAPI and its docs page. */
 export async function registerPlatformHttp(app: FastifyInstance, deps: Pick<Deps, 'db' | 'config'> & { version: string; engine: string }) {
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -127,6 +131,8 @@ export async function registerPlatformHttp(app: FastifyInstance, deps: Pick<Deps
   // Swagger UI's own files from node_modules: no CDN, works on a closed network.
   await app.register(swaggerUi, {
     routePrefix: '/docs',
+    logo: { type: 'image/svg+xml', content: Buffer.from(LOGO_SVG), href: '/docs', target: '_self' },
+    theme: { title: 'Moa API' },
     staticCSP: true,
     transformStaticCSP: (header) =>
       header.replace(/\s*upgrade-insecure-requests;?/, '').replace(' validator.swagger.io', ''),

@@ -8,7 +8,7 @@ export const ZTenantId = z.string().regex(/^tnt_[0-9a-z]{26}$/, 'must be a tenan
 export const ZBusinessRegistrationNumber = z
   .string()
   .trim()
-  .refine((v) => /^\d{10}$/.test(normalizeBrn(v)), 'must be 10 digits (dashes allowed: 123-45-67890)')
+  .refine((v) => /^\d{10}$/.test(normalizeBrn(v)), { message: 'must be 10 digits (dashes allowed: 123-45-67890)', abort: true })
   .refine(isValidBrn, 'is not a valid business registration number (check digit does not match)')
   .transform(normalizeBrn)
   .meta({ description: '사업자등록번호, 10 digits with its check digit; dashes are optional.', example: '105-81-09872' });

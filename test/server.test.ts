@@ -1,0 +1,216 @@
+// The product as a user runs it: `moa serve` and the CLI as real processes.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, test } from 'node:test';
+import pg from 'pg';
+import { PLATFORM_TOKEN, randomBrn } from './helpers.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const serverUrl = process.env.TEST_DATABASE_URL;
+const cleanups: (() => unknown)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+type Server = { proc: ChildProcess; base: string; output: () => string; exited: Promise<number | null> };
+
+/** Starts `moa serve` and waits until it prints its URLs (or fails after 60 s). */
+async function startServer(env: Record<string, string>): Promise<Server> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    cwd: root,
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', MOA_PLATFORM_TOKEN: PLATFORM_TOKEN, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
+  const started = Date.now();
+  while (!/Health\s+(http:\/\/\S+)\/health/.test(out)) {
+    if (proc.exitCode !== null) throw new Error(`moa serve exited with ${proc.exitCode}:\n${out}`);
+    if (Date.now() - started > 60_000) throw new Error(`moa serve did not start within 60 s:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const base = /Health\s+(http:\/\/\S+)\/health/.exec(out)![1]!;
+  return { proc, base, output: () => out, exited };
+}
+
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const proc = spawn(process.execPath, ['bin/moa.js', ...args], { cwd: root, env: { PATH: process.env.PATH, ...env } });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  return new Promise((r) => proc.on('exit', (code) => r({ code, out })));
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'moa-test-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('embedded: first start seeds the demo, SIGTERM finishes the request in flight, data survives a restart', async () => {
+  const dataDir = tempDir();
+  const started = Date.now();
+  const server = await startServer({ DATA_DIR: dataDir });
+  const health = await fetch(`${server.base}/health`);
+  assert.equal(health.status, 200);
+  assert.ok(Date.now() - started < 60_000, 'answers /health within 60 s');
+  assert.ok(existsSync(join(dataDir, 'master.key')), 'a master key was generated into the data folder');
+  assert.match(server.output(), /MOA_MASTER_KEY is not set/);
+
+  const key = /(moa_server_[0-9a-z_]+)/.exec(server.output())?.[1];
+  assert.ok(key, 'the demo API key is printed');
+  const tenant = (await (await fetch(`${server.base}/v1/tenant`, { headers: { authorization: `Bearer ${key}` } })).json()) as { name: string };
+  assert.equal(tenant.name, 'Moa Cafe');
+  assert.match(server.output(), /\/docs/);
+
+  // A CLI on the same data folder is refused while the server holds it.
+  const busy = await runCli(['tenant', 'list'], { DATA_DIR: dataDir });
+  assert.equal(busy.code, 1);
+  assert.match(busy.out, /in use by process/);
+
+  // A request whose body is still arriving when SIGTERM comes must complete.
+  const brn = randomBrn();
+  const body = JSON.stringify({ name: 'Late Request', businessRegistrationNumber: brn });
+  const { port } = new URL(server.base);
+  const response = new Promise<{ status: number; body: string }>((resolveResponse, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/platform/v1/tenants',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${PLATFORM_TOKEN}` },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolveResponse({ status: res.statusCode!, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.write(body.slice(0, 10));
+    setTimeout(() => {
+      server.proc.kill('SIGTERM');
+      setTimeout(() => req.end(body.slice(10)), 500);
+    }, 300);
+  });
+  const result = await response;
+  assert.equal(result.status, 201, result.body);
+  assert.equal(JSON.parse(result.body).name, 'Late Request');
+  assert.equal(await server.exited, 0, 'exits 0 after finishing');
+  assert.match(server.output(), /shutting down/);
+  await assert.rejects(fetch(`${server.base}/health`), 'no longer accepting');
+
+  const again = await startServer({ DATA_DIR: dataDir });
+  assert.doesNotMatch(again.output(), /moa_server_/, 'the demo is seeded only into an empty database');
+  const listed = await fetch(`${again.base}/platform/v1/tenants`, { headers: { authorization: `Bearer ${PLATFORM_TOKEN}` } });
+  const names = ((await listed.json()) as { items: { name: string }[] }).items.map((t) => t.name).sort();
+  assert.deepEqual(names, ['Late Request', 'Moa Cafe']);
+  again.proc.kill('SIGINT');
+  assert.equal(await again.exited, 0);
+});
+
+test('CLI: commands print what they did and reject bad arguments with a clear message', async () => {
+  const env = { DATA_DIR: tempDir() };
+  const help = await runCli(['help'], env);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /Usage: moa <command>/);
+
+  const unknown = await runCli(['launch'], env);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.out, /unknown command: launch/);
+
+  const badFlag = await runCli(['tenant', 'create', '--name', 'X', '--brn', '1234567890', '--colour', 'red'], env);
+  assert.equal(badFlag.code, 2);
+  assert.match(badFlag.out, /colour/);
+
+  const badBrn = await runCli(['tenant', 'create', '--name', 'X', '--brn', '116-82-00277'], env);
+  assert.equal(badBrn.code, 2);
+  assert.match(badBrn.out, /check digit/);
+
+  const missing = await runCli(['apikey', 'create', '--tenant', 'tnt_x'], env);
+  assert.equal(missing.code, 2);
+  assert.match(missing.out, /missing --scope, --name/);
+
+  const created = await runCli(['tenant', 'create', '--name', 'CLI Brand', '--brn', '116-82-00276', '--locale', 'en-US'], env);
+  assert.equal(created.code, 0, created.out);
+  const tenant = JSON.parse(created.out);
+  assert.equal(tenant.businessRegistrationNumber, '116-82-00276');
+
+  const dup = await runCli(['tenant', 'create', '--name', 'Again', '--brn', '1168200276'], env);
+  assert.equal(dup.code, 1);
+  assert.match(dup.out, /CONFLICT/);
+
+  const key = await runCli(['apikey', 'create', '--tenant', tenant.id, '--scope', 'pos', '--name', 'Gangnam POS 1'], env);
+  assert.equal(key.code, 0, key.out);
+  const keyId = /"id": "(key_[0-9a-z]+)"/.exec(key.out)![1]!;
+  assert.match(key.out, /moa_pos_/);
+  assert.match(key.out, /shown once/);
+
+  const list = await runCli(['apikey', 'list', '--tenant', tenant.id], env);
+  assert.equal(list.code, 0);
+  assert.equal(JSON.parse(list.out)[0].id, keyId);
+  assert.doesNotMatch(list.out, /"key":/);
+
+  const revoked = await runCli(['apikey', 'revoke', '--tenant', tenant.id, '--key', keyId], env);
+  assert.equal(revoked.code, 0);
+  assert.ok(JSON.parse(revoked.out).revokedAt);
+
+  const migrateRun = await runCli(['migrate'], env);
+  assert.equal(migrateRun.code, 0);
+  assert.match(migrateRun.out, /nothing left to do/);
+});
+
+test(
+  'PostgreSQL: two servers started together both serve, and the migrations ran once',
+  { skip: serverUrl ? false : 'needs TEST_DATABASE_URL' },
+  async () => {
+    const name = `moa_test_serve_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    cleanups.push(async () => {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    });
+    const url = new URL(serverUrl!);
+    url.pathname = `/${name}`;
+    const env = { DATABASE_URL: url.toString(), MOA_MASTER_KEY: randomBytes(32).toString('base64') };
+
+    const [a, b] = await Promise.all([startServer(env), startServer(env)]);
+    for (const s of [a, b]) assert.equal((await fetch(`${s.base}/ready`)).status, 200);
+    const migratedBy = [a, b].filter((s) => s.output().includes('database migrated'));
+    assert.equal(migratedBy.length, 1, 'one process applied the migrations, the other found them done');
+    const check = new pg.Client({ connectionString: url.toString() });
+    await check.connect();
+    const applied = await check.query('select name, count(*)::int as n from schema_migration group by name');
+    await check.end();
+    assert.ok(applied.rows.length >= 2);
+    assert.ok(applied.rows.every((r) => r.n === 1));
+
+    // Tenants created through one process are visible through the other.
+    const created = await fetch(`${a.base}/platform/v1/tenants`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${PLATFORM_TOKEN}` },
+      body: JSON.stringify({ name: 'Shared', businessRegistrationNumber: randomBrn() }),
+    });
+    const id = ((await created.json()) as { id: string }).id;
+    const seen = await fetch(`${b.base}/platform/v1/tenants/${id}`, { headers: { authorization: `Bearer ${PLATFORM_TOKEN}` } });
+    assert.equal(seen.status, 200);
+
+    a.proc.kill('SIGTERM');
+    b.proc.kill('SIGTERM');
+    assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
+
+    const noKey = await startServer({ DATABASE_URL: url.toString() }).catch((err: Error) => err);
+    assert.ok(noKey instanceof Error && /MOA_MASTER_KEY must be set/.test(noKey.message), 'a server database needs an explicit master key');
+  },
+);
