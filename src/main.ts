@@ -274,6 +274,10 @@ run(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(`moa: ${err.message}\n`);
     process.exit(1);
   }
+  if ((err as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
+    process.stderr.write(`moa: ${(err as Error).message}: another process uses this port; set PORT to another one\n`);
+    process.exit(1);
+  }
   if (isAppError(err)) {
     const fields = err.errors?.map((e) => `\n  ${e.field}: ${e.message}`).join('') ?? '';
     process.stderr.write(`moa: ${err.code}: ${err.message}${fields}\n`);

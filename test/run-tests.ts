@@ -7,13 +7,12 @@
 // Tests isolate themselves by creating their own tenant, so they share the database safely.
 // Extra arguments select files: npm test -- src/platform/outbox.test.ts
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
-import pg from 'pg';
 import { createDatabase } from '../src/platform/db.ts';
 import { migrate } from '../src/platform/migrate.ts';
+import { createScratchDatabase } from './scratch-database.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -25,31 +24,15 @@ function findTests(dir: string): string[] {
   });
 }
 
-function withDatabaseName(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
 async function prepare(): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (serverUrl) {
-    const name = `moa_test_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    const url = withDatabaseName(serverUrl, name);
-    const database = await createDatabase({ databaseUrl: url, poolSize: 2 });
+    const scratch = await createScratchDatabase(serverUrl, 'moa_test');
+    const database = await createDatabase({ databaseUrl: scratch.url, poolSize: 2 });
     await migrate(database);
     await database.close();
-    process.stdout.write(`# test database: PostgreSQL ${name} (dropped after the run)\n`);
-    return {
-      env: { MOA_TEST_DB_URL: url },
-      cleanup: async () => {
-        await admin.query(`drop database if exists ${name} with (force)`);
-        await admin.end();
-      },
-    };
+    process.stdout.write(`# test database: PostgreSQL ${scratch.name} (dropped after the run)\n`);
+    return { env: { MOA_TEST_DB_URL: scratch.url }, cleanup: scratch.drop };
   }
 
   const started = Date.now();

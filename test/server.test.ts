@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { PLATFORM_TOKEN, randomBrn } from './helpers.ts';
+import { createScratchDatabase } from './scratch-database.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const serverUrl = process.env.TEST_DATABASE_URL;
@@ -173,23 +174,15 @@ test(
   'PostgreSQL: two servers started together both serve, and the migrations ran once',
   { skip: serverUrl ? false : 'needs TEST_DATABASE_URL' },
   async () => {
-    const name = `moa_test_serve_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    cleanups.push(async () => {
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    });
-    const url = new URL(serverUrl!);
-    url.pathname = `/${name}`;
-    const env = { DATABASE_URL: url.toString(), MOA_MASTER_KEY: randomBytes(32).toString('base64') };
+    const scratch = await createScratchDatabase(serverUrl!, 'moa_test_serve');
+    cleanups.push(scratch.drop);
+    const env = { DATABASE_URL: scratch.url, MOA_MASTER_KEY: randomBytes(32).toString('base64') };
 
     const [a, b] = await Promise.all([startServer(env), startServer(env)]);
     for (const s of [a, b]) assert.equal((await fetch(`${s.base}/ready`)).status, 200);
     const migratedBy = [a, b].filter((s) => s.output().includes('database migrated'));
     assert.equal(migratedBy.length, 1, 'one process applied the migrations, the other found them done');
-    const check = new pg.Client({ connectionString: url.toString() });
+    const check = new pg.Client({ connectionString: scratch.url });
     await check.connect();
     const applied = await check.query('select name, count(*)::int as n from schema_migration group by name');
     await check.end();
@@ -210,7 +203,7 @@ test(
     b.proc.kill('SIGTERM');
     assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
 
-    const noKey = await startServer({ DATABASE_URL: url.toString() }).catch((err: Error) => err);
+    const noKey = await startServer({ DATABASE_URL: scratch.url }).catch((err: Error) => err);
     assert.ok(noKey instanceof Error && /MOA_MASTER_KEY must be set/.test(noKey.message), 'a server database needs an explicit master key');
   },
 );

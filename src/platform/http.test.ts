@@ -72,6 +72,7 @@ test('errors are problem+json with type, title, status, code and detail', async 
   assert.ok(codes.includes('IDEMPOTENCY_KEY_REUSED'));
   const one = await app.inject({ url: body.type });
   assert.equal(one.json().status, 404, 'a problem type resolves to its description');
+  assert.equal((await app.inject({ url: '/problems/toString' })).statusCode, 404);
 });
 
 test('malformed JSON, the wrong media type and an oversized body are 4xx problems', async () => {

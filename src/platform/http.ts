@@ -161,11 +161,12 @@ function operationsRoutes(deps: Pick<Deps, 'db'> & { engine: string }): FastifyP
         summary: 'Readiness: the database answers',
         response: { 200: z.object({ status: z.literal('ready'), database: z.string() }), 503: ZProblem },
       },
-      handler: async () => {
+      handler: async (req) => {
         try {
           await sql`select 1`.execute(deps.db);
         } catch (err) {
-          throw new AppError('SERVICE_UNAVAILABLE', 'The database is not reachable.', { cause: String(err) });
+          req.log.error({ err }, 'readiness check failed');
+          throw new AppError('SERVICE_UNAVAILABLE', 'The database is not reachable.');
         }
         return { status: 'ready' as const, database: deps.engine };
       },
@@ -191,7 +192,7 @@ function operationsRoutes(deps: Pick<Deps, 'db'> & { engine: string }): FastifyP
         response: { 200: ZErrorCodeInfo, 404: ZProblem },
       },
       handler: async (req) => {
-        if (!(req.params.code in ERROR_CODES)) throw new AppError('NOT_FOUND', `Unknown error code ${req.params.code}.`);
+        if (!Object.hasOwn(ERROR_CODES, req.params.code)) throw new AppError('NOT_FOUND', `Unknown error code ${req.params.code}.`);
         return info(req.params.code as ErrorCode);
       },
     });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import pg from 'pg';
 import { testDatabase } from '../../test/helpers.ts';
+import { createScratchDatabase } from '../../test/scratch-database.ts';
 import { createDatabase } from './db.ts';
 import { migrate, readMigrations } from './migrate.ts';
 
@@ -42,14 +41,9 @@ test(
   'processes migrating the same PostgreSQL database at once apply each migration once',
   { skip: serverUrl ? false : 'needs TEST_DATABASE_URL (PGlite is a single process)' },
   async () => {
-    const name = `moa_test_migrate_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
+    const scratch = await createScratchDatabase(serverUrl!, 'moa_test_migrate');
     try {
-      const url = new URL(serverUrl!);
-      url.pathname = `/${name}`;
-      const databases = await Promise.all(Array.from({ length: 4 }, () => createDatabase({ databaseUrl: url.toString(), poolSize: 2 })));
+      const databases = await Promise.all(Array.from({ length: 4 }, () => createDatabase({ databaseUrl: scratch.url, poolSize: 2 })));
       const reports = await Promise.all(databases.map((d) => migrate(d)));
       const files = readMigrations().map((m) => m.name);
       assert.deepEqual(reports.flatMap((r) => r.applied).sort(), files, 'every file applied by exactly one process');
@@ -57,8 +51,7 @@ test(
       assert.equal(rows[0]!.n, files.length);
       await Promise.all(databases.map((d) => d.close()));
     } finally {
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
+      await scratch.drop();
     }
   },
 );
