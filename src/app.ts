@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { ledgerRoutes } from './modules/ledger/index.ts';
 import { createApiKeyAuthenticator, platformTenantRoutes, tenantRoutes } from './modules/tenants/index.ts';
 import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
@@ -57,6 +58,7 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
         }
       });
       await v1.register(tenantRoutes(deps));
+      await v1.register(ledgerRoutes(deps));
     },
     { prefix: '/v1' },
   );

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { buildApp, VERSION } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { rollupDeferred } from './modules/ledger/index.ts';
 import * as tenants from './modules/tenants/index.ts';
 import { systemClock } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
@@ -112,7 +113,10 @@ async function serve(config: Config): Promise<void> {
   const app = await buildApp(deps, { engine: database.engine });
   await app.listen({ port: config.port, host: config.host });
   const jobs = config.jobsEnabled
-    ? startJobs(log, [{ name: 'idempotency.purge', everyMs: 3_600_000, run: () => purgeExpiredIdempotencyKeys(deps.db) }])
+    ? startJobs(log, [
+        { name: 'idempotency.purge', everyMs: 3_600_000, run: () => purgeExpiredIdempotencyKeys(deps.db) },
+        { name: 'ledger.rollup', everyMs: 1_000, run: () => rollupDeferred(deps) },
+      ])
     : undefined;
   if (config.jobsEnabled) outbox.start();
 

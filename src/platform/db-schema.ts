@@ -1,5 +1,6 @@
 // The whole database as Kysely sees it: the platform's tables and each module's, by type only.
+import type { LedgerTables } from '../modules/ledger/index.ts';
 import type { TenantsTables } from '../modules/tenants/index.ts';
 import type { PlatformTables } from './platform.tables.ts';
 
-export type DB = PlatformTables & TenantsTables;
+export type DB = PlatformTables & TenantsTables & LedgerTables;

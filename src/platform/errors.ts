@@ -54,6 +54,28 @@ export const ERROR_CODES = {
     title: 'Idempotency-Key reused with a different request',
     description: 'The Idempotency-Key was already used for a request with a different method, path or body.',
   },
+  TRANSACTION_ID_CONFLICT: {
+    status: 409,
+    title: 'Transaction id already used for other content',
+    description: 'A ledger transaction with this id was already submitted with different legs, code, reference, memo or event time.',
+  },
+  INSUFFICIENT_BALANCE: {
+    status: 422,
+    title: 'Insufficient balance',
+    description: 'A debit would take an account below what it holds (holds included); `details` gives the account, amount and available balance.',
+  },
+  CREDIT_LIMIT_EXCEEDED: {
+    status: 422,
+    title: 'Credit limit exceeded',
+    description: 'A credit would take an account whose credits must not exceed its debits past that limit.',
+  },
+  ACCOUNT_NOT_FOUND: { status: 422, title: 'Account not found', description: 'A leg names a ledger account that does not exist.' },
+  ACCOUNT_NOT_ACTIVE: { status: 422, title: 'Account not active', description: 'A leg names a frozen or closed ledger account.' },
+  LEDGER_MISMATCH: {
+    status: 422,
+    title: 'Ledger mismatch',
+    description: 'A leg moves value between accounts of different ledgers (currencies), or names the wrong ledger.',
+  },
   RATE_LIMITED: { status: 429, title: 'Too many requests', description: 'Slow down and retry after the indicated time.' },
   INTERNAL: {
     status: 500,

@@ -1,0 +1,281 @@
+-- The ledger: every balance in Moa is an account here, every change a transaction of one or more
+-- legs. Accounts keep TigerBeetle-style cumulative counters; the balance is credits - debits.
+
+create table ledger_account (
+  tenant_id text not null references tenant (id),
+  id text not null,
+  ledger text not null check (ledger ~ '^[A-Z][A-Z0-9_]*(:[A-Za-z0-9_.-]+)?$'),
+  owner_type text not null,
+  owner_id text not null,
+  kind text not null,
+  -- A member wallet: debits_posted + debits_pending may never exceed credits_posted.
+  debits_must_not_exceed_credits boolean not null default false,
+  credits_must_not_exceed_debits boolean not null default false,
+  -- A hot system account (issuance, breakage, float, revenue): its row is not updated on the request
+  -- path; movements are appended to ledger_delta and rolled up. It can carry no constraint.
+  deferred boolean not null default false,
+  status text not null default 'active' check (status in ('active', 'frozen', 'closed')),
+  debits_pending bigint not null default 0,
+  debits_posted bigint not null default 0,
+  credits_pending bigint not null default 0,
+  credits_posted bigint not null default 0,
+  created_at timestamptz not null default now(),
+  primary key (tenant_id, id),
+  unique (tenant_id, ledger, owner_type, owner_id, kind),
+  check (not (deferred and (debits_must_not_exceed_credits or credits_must_not_exceed_debits))),
+  check (not (debits_must_not_exceed_credits and credits_must_not_exceed_debits)),
+  check (debits_pending >= 0 and debits_posted >= 0 and credits_pending >= 0 and credits_posted >= 0)
+) with (fillfactor = 80);
+
+-- One row per transaction id ever submitted: the id is the idempotency key. A rejection is stored
+-- too, so a retry returns the same outcome. request_hash detects a retry with other content.
+create table ledger_transaction (
+  tenant_id text not null,
+  id text not null check (length(id) between 1 and 128),
+  request_hash text not null,
+  status text not null check (status in ('posted', 'rejected')),
+  code text not null,
+  reference text,
+  memo text,
+  event_at timestamptz not null,
+  created_at timestamptz not null default now(),
+  rejection jsonb,
+  primary key (tenant_id, id)
+);
+
+-- One row per account side of each leg: the history of an account, newest first by seq, each with
+-- its resulting posted balance (null for deferred accounts, whose rows are rolled up later).
+create sequence ledger_posting_seq as bigint cache 100;
+create table ledger_posting (
+  tenant_id text not null,
+  account_id text not null,
+  seq bigint not null,
+  transaction_id text not null,
+  leg smallint not null,
+  amount bigint not null check (amount <> 0),
+  balance_after bigint,
+  created_at timestamptz not null default now(),
+  primary key (tenant_id, account_id, seq)
+);
+create index ledger_posting_transaction on ledger_posting (tenant_id, transaction_id);
+
+-- Movements of deferred accounts not yet folded into their row. balance = row + sum(deltas).
+create table ledger_delta (
+  tenant_id text not null,
+  account_id text not null,
+  id bigint generated always as identity,
+  debits_posted bigint not null default 0,
+  credits_posted bigint not null default 0,
+  debits_pending bigint not null default 0,
+  credits_pending bigint not null default 0,
+  primary key (tenant_id, account_id, id)
+);
+
+-- Why a leg could not be applied, read under the batch's locks.
+create function ledger_rejection(p_tenant text, p_account text, p_ledger text, p_leg int, p_amount bigint, p_side text)
+returns jsonb language plpgsql as $$
+declare
+  a ledger_account%rowtype;
+begin
+  select * into a from ledger_account where tenant_id = p_tenant and id = p_account;
+  if not found then
+    return jsonb_build_object('code', 'ACCOUNT_NOT_FOUND', 'leg', p_leg, 'accountId', p_account);
+  elsif a.ledger <> p_ledger then
+    return jsonb_build_object('code', 'LEDGER_MISMATCH', 'leg', p_leg, 'accountId', p_account, 'accountLedger', a.ledger, 'ledger', p_ledger);
+  elsif a.status <> 'active' then
+    return jsonb_build_object('code', 'ACCOUNT_NOT_ACTIVE', 'leg', p_leg, 'accountId', p_account, 'status', a.status);
+  elsif p_side = 'debit' then
+    return jsonb_build_object('code', 'INSUFFICIENT_BALANCE', 'leg', p_leg, 'accountId', p_account, 'amount', p_amount,
+      'available', a.credits_posted - a.debits_posted - a.debits_pending);
+  else
+    return jsonb_build_object('code', 'CREDIT_LIMIT_EXCEEDED', 'leg', p_leg, 'accountId', p_account, 'amount', p_amount,
+      'headroom', a.debits_posted - a.credits_posted - a.credits_pending);
+  end if;
+end $$;
+
+-- Posts a batch of transactions in one call: each succeeds or fails on its own, all its legs or none.
+-- batch: [{ t: tenant, id, h: request hash, code, ref, memo, at: event time, legs: [{ d, c, a, l }] }]
+-- (d: debit account, c: credit account, a: amount > 0, l: ledger both accounts must be in).
+-- Returns [{ id, s: posted|rejected|conflict, replay?, r?: rejection, b?: [[debit balance, credit balance] per leg] }].
+create function ledger_post(batch jsonb) returns jsonb language plpgsql as $$
+declare
+  item jsonb;
+  leg jsonb;
+  results jsonb := '[]';
+  t text;
+  txid text;
+  existing record;
+  deferred_accounts jsonb;
+  li int;
+  amt bigint;
+  acc text;
+  lgr text;
+  side text;
+  bal bigint;
+  v_rejection jsonb;
+  balances jsonb;
+  -- this transaction's applied row updates (to undo on rejection) and postings
+  u_acc text[];
+  u_side text[];
+  u_amt bigint[];
+  i_acc text[];
+  i_leg int[];
+  i_amt bigint[];
+  i_bal bigint[];
+  -- the batch's postings and deferred deltas
+  p_tenant text[] := '{}';
+  p_acc text[] := '{}';
+  p_tx text[] := '{}';
+  p_leg int[] := '{}';
+  p_amt bigint[] := '{}';
+  p_bal bigint[] := '{}';
+begin
+  -- Lock every constrained (non-deferred) account of the batch in one global order, so batches of
+  -- several processes never deadlock. Deferred accounts are only read: nothing to check on them.
+  perform 1 from ledger_account a
+  where (a.tenant_id, a.id) in (
+      select x ->> 't', l ->> 'd' from jsonb_array_elements(batch) x, jsonb_array_elements(x -> 'legs') l
+      union
+      select x ->> 't', l ->> 'c' from jsonb_array_elements(batch) x, jsonb_array_elements(x -> 'legs') l)
+    and not a.deferred
+  order by a.tenant_id, a.id
+  for update;
+
+  select coalesce(jsonb_object_agg(a.tenant_id || ' ' || a.id, jsonb_build_object('l', a.ledger, 's', a.status)), '{}')
+  into deferred_accounts
+  from ledger_account a
+  where (a.tenant_id, a.id) in (
+      select x ->> 't', l ->> 'd' from jsonb_array_elements(batch) x, jsonb_array_elements(x -> 'legs') l
+      union
+      select x ->> 't', l ->> 'c' from jsonb_array_elements(batch) x, jsonb_array_elements(x -> 'legs') l)
+    and a.deferred;
+
+  for item in select value from jsonb_array_elements(batch) loop
+    t := item ->> 't';
+    txid := item ->> 'id';
+
+    -- Claim the id first: a concurrent duplicate waits here for the first to commit, then replays.
+    insert into ledger_transaction (tenant_id, id, request_hash, status, code, reference, memo, event_at)
+    values (t, txid, item ->> 'h', 'posted', item ->> 'code', item ->> 'ref', item ->> 'memo', (item ->> 'at')::timestamptz)
+    on conflict (tenant_id, id) do nothing;
+    if not found then
+      select lt.status, lt.request_hash, lt.rejection into existing from ledger_transaction lt where lt.tenant_id = t and lt.id = txid;
+      if existing.request_hash <> item ->> 'h' then
+        results := results || jsonb_build_object('id', txid, 's', 'conflict');
+      else
+        results := results || jsonb_build_object('id', txid, 's', existing.status, 'replay', true, 'r', existing.rejection);
+      end if;
+      continue;
+    end if;
+
+    v_rejection := null;
+    u_acc := '{}'; u_side := '{}'; u_amt := '{}';
+    i_acc := '{}'; i_leg := '{}'; i_amt := '{}'; i_bal := '{}';
+    balances := '[]';
+    li := 0;
+    <<legs>>
+    for leg in select value from jsonb_array_elements(item -> 'legs') loop
+      amt := (leg ->> 'a')::bigint;
+      lgr := leg ->> 'l';
+      balances := balances || '[[null, null]]'::jsonb;
+      foreach side in array array['debit', 'credit'] loop
+        acc := case side when 'debit' then leg ->> 'd' else leg ->> 'c' end;
+        if deferred_accounts ? (t || ' ' || acc) then
+          if deferred_accounts -> (t || ' ' || acc) ->> 'l' <> lgr or deferred_accounts -> (t || ' ' || acc) ->> 's' <> 'active' then
+            v_rejection := ledger_rejection(t, acc, lgr, li, amt, side);
+            exit legs;
+          end if;
+          bal := null;
+        elsif side = 'debit' then
+          update ledger_account set debits_posted = debits_posted + amt
+          where tenant_id = t and id = acc and ledger = lgr and status = 'active'
+            and (not debits_must_not_exceed_credits or debits_posted + debits_pending + amt <= credits_posted)
+          returning credits_posted - debits_posted into bal;
+          if not found then
+            v_rejection := ledger_rejection(t, acc, lgr, li, amt, side);
+            exit legs;
+          end if;
+        else
+          update ledger_account set credits_posted = credits_posted + amt
+          where tenant_id = t and id = acc and ledger = lgr and status = 'active'
+            and (not credits_must_not_exceed_debits or credits_posted + credits_pending + amt <= debits_posted)
+          returning credits_posted - debits_posted into bal;
+          if not found then
+            v_rejection := ledger_rejection(t, acc, lgr, li, amt, side);
+            exit legs;
+          end if;
+        end if;
+        if bal is not null then
+          u_acc := u_acc || acc; u_side := u_side || side; u_amt := u_amt || amt;
+          balances := jsonb_set(balances, array[li::text, case side when 'debit' then '0' else '1' end], to_jsonb(bal));
+        end if;
+        i_acc := i_acc || acc;
+        i_leg := i_leg || li;
+        i_amt := i_amt || case side when 'debit' then -amt else amt end;
+        i_bal := i_bal || bal;
+      end loop;
+      li := li + 1;
+    end loop;
+
+    if v_rejection is not null then
+      -- All legs or none: undo this transaction's earlier legs (the rows are still locked by us).
+      for k in 1 .. coalesce(array_length(u_acc, 1), 0) loop
+        if u_side[k] = 'debit' then
+          update ledger_account set debits_posted = debits_posted - u_amt[k] where tenant_id = t and id = u_acc[k];
+        else
+          update ledger_account set credits_posted = credits_posted - u_amt[k] where tenant_id = t and id = u_acc[k];
+        end if;
+      end loop;
+      update ledger_transaction set status = 'rejected', rejection = v_rejection where tenant_id = t and id = txid;
+      results := results || jsonb_build_object('id', txid, 's', 'rejected', 'r', v_rejection);
+    else
+      p_tenant := p_tenant || array_fill(t, array[coalesce(array_length(i_acc, 1), 0)]);
+      p_acc := p_acc || i_acc;
+      p_tx := p_tx || array_fill(txid, array[coalesce(array_length(i_acc, 1), 0)]);
+      p_leg := p_leg || i_leg;
+      p_amt := p_amt || i_amt;
+      p_bal := p_bal || i_bal;
+      results := results || jsonb_build_object('id', txid, 's', 'posted', 'b', balances);
+    end if;
+  end loop;
+
+  -- History rows in batch order (seq is taken after the sort), then one delta per deferred account.
+  insert into ledger_posting (tenant_id, account_id, seq, transaction_id, leg, amount, balance_after)
+  select u.t, u.a, nextval('ledger_posting_seq'), u.x, u.l, u.m, u.b
+  from unnest(p_tenant, p_acc, p_tx, p_leg, p_amt, p_bal) with ordinality as u(t, a, x, l, m, b, n)
+  order by u.n;
+
+  insert into ledger_delta (tenant_id, account_id, debits_posted, credits_posted)
+  select u.t, u.a, sum(greatest(-u.m, 0)), sum(greatest(u.m, 0))
+  from unnest(p_tenant, p_acc, p_bal, p_amt) as u(t, a, b, m)
+  where u.b is null
+  group by u.t, u.a;
+
+  return results;
+end $$;
+
+-- Folds deltas into deferred accounts' rows, at most p_limit deltas per call; returns how many.
+-- Rows being folded by another process are skipped, never waited for.
+create function ledger_rollup(p_limit int) returns int language plpgsql as $$
+declare
+  v_n int;
+begin
+  with taken as (
+    delete from ledger_delta
+    where (tenant_id, account_id, id) in (
+      select tenant_id, account_id, id from ledger_delta order by id limit p_limit for update skip locked)
+    returning *
+  ), sums as (
+    select tenant_id, account_id, count(*) as n,
+      sum(debits_posted) as dp, sum(credits_posted) as cp, sum(debits_pending) as dq, sum(credits_pending) as cq
+    from taken group by tenant_id, account_id
+  ), applied as (
+    update ledger_account a
+    set debits_posted = a.debits_posted + s.dp, credits_posted = a.credits_posted + s.cp,
+        debits_pending = a.debits_pending + s.dq, credits_pending = a.credits_pending + s.cq
+    from sums s where a.tenant_id = s.tenant_id and a.id = s.account_id
+    returning s.n
+  )
+  select coalesce(sum(applied.n), 0) into v_n from applied;
+  return v_n;
+end $$;

@@ -1,0 +1,25 @@
+// Public API of the ledger: the only way a balance changes in Moa.
+export type { LedgerTables } from './ledger.tables.ts';
+export type { PostTransaction, PostingLeg, LedgerRejection } from './ledger.rules.ts';
+export type { TLedgerAccount, TLedgerEntry } from './ledger.schemas.ts';
+export type { PostResult, AccountSpec, SystemAccountKind } from './ledger.service.ts';
+export {
+  /** Posts a multi-leg transaction through group commit; idempotent on its id. */
+  post,
+  /** Posts inside the caller's open transaction (no batching). */
+  postInTransaction,
+  /** post(), with a rejection thrown as an AppError carrying its code and values. */
+  postOrThrow,
+  rejectionError,
+  /** Opens (or returns) the account of a ledger, owner and kind. */
+  openAccount,
+  /** A tenant's deferred system account: issuance, breakage, float or revenue. */
+  systemAccount,
+  getAccount,
+  balanceAsOf,
+  accountHistory,
+  trialBalance,
+  rollupDeferred,
+  drainLedger,
+} from './ledger.service.ts';
+export { ledgerRoutes } from './ledger.routes.ts';

@@ -1,0 +1,78 @@
+import type { Db } from '../../platform/db.ts';
+import { postBatch, type BatchItem, type BatchResult } from './ledger.repository.ts';
+
+// Group commit: concurrent post() calls are gathered for at most maxWaitMs, or until maxBatch items
+// are waiting, and sent to the database as one batch: one round trip, one commit, one WAL flush for
+// all of them. Each transaction in the batch still succeeds or fails on its own. While a batch is in
+// the database the next one fills, so batches grow with load and latency stays one round trip plus
+// the wait. The row locks are taken inside ledger_post in one global order, so batches of several
+// processes never deadlock.
+
+export type CommitterOptions = { maxBatch?: number; maxWaitMs?: number; concurrency?: number };
+
+type Waiting = { item: BatchItem; resolve: (r: BatchResult) => void; reject: (e: unknown) => void };
+
+export type Committer = {
+  submit(item: BatchItem): Promise<BatchResult>;
+  /** Sends what is waiting and resolves when every batch in flight has finished. */
+  drain(): Promise<void>;
+  stats(): { batches: number; items: number };
+};
+
+export function createCommitter(db: Db, options: CommitterOptions = {}): Committer {
+  const maxBatch = options.maxBatch ?? 1000;
+  const maxWaitMs = options.maxWaitMs ?? 2;
+  const concurrency = options.concurrency ?? 1;
+  let queue: Waiting[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight = 0;
+  const running = new Set<Promise<void>>();
+  let batches = 0;
+  let items = 0;
+
+  function flush(): void {
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    while (queue.length > 0 && inFlight < concurrency) {
+      const taken = queue.slice(0, maxBatch);
+      queue = queue.slice(taken.length);
+      inFlight++;
+      batches++;
+      items += taken.length;
+      const run = send(taken).finally(() => {
+        inFlight--;
+        running.delete(run);
+        // What arrived meanwhile goes out at once: it has already waited for a round trip.
+        if (queue.length > 0) flush();
+      });
+      running.add(run);
+    }
+  }
+
+  async function send(taken: Waiting[]): Promise<void> {
+    try {
+      const results = await postBatch(db, taken.map((w) => w.item));
+      taken.forEach((w, i) => w.resolve(results[i]!));
+    } catch (err) {
+      // The whole batch rolled back: nothing of it happened, and a retry with the same ids is safe.
+      for (const w of taken) w.reject(err);
+    }
+  }
+
+  return {
+    submit(item) {
+      return new Promise<BatchResult>((resolve, reject) => {
+        queue.push({ item, resolve, reject });
+        if (queue.length >= maxBatch) flush();
+        else if (!timer && inFlight < concurrency) timer = setTimeout(flush, maxWaitMs);
+      });
+    },
+    async drain() {
+      flush();
+      while (running.size > 0) await Promise.all(running);
+    },
+    stats: () => ({ batches, items }),
+  };
+}

@@ -1,0 +1,208 @@
+import type { Db } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { AppError } from '../../platform/errors.ts';
+import { newId } from '../../platform/ids.ts';
+import { createCommitter, type Committer } from './ledger.committer.ts';
+import * as repo from './ledger.repository.ts';
+import {
+  deriveBalances,
+  transactionHash,
+  validateTransaction,
+  type LedgerRejection,
+  type PostTransaction,
+} from './ledger.rules.ts';
+import type { TLedgerAccount, TLedgerEntry } from './ledger.schemas.ts';
+import type { LedgerAccountRow } from './ledger.tables.ts';
+
+export type PostResult =
+  | { status: 'posted'; id: string; replayed: boolean; balances: { debit: number | null; credit: number | null }[] }
+  | { status: 'rejected'; id: string; replayed: boolean; rejection: LedgerRejection };
+
+// One committer per database handle: every post of the process shares its batches.
+const committers = new WeakMap<Db, Committer>();
+function committerFor(db: Db): Committer {
+  let c = committers.get(db);
+  if (!c) committers.set(db, (c = createCommitter(db)));
+  return c;
+}
+
+function toItem(tx: PostTransaction): repo.BatchItem {
+  validateTransaction(tx);
+  return {
+    t: tx.tenantId,
+    id: tx.id,
+    h: transactionHash(tx),
+    code: tx.code,
+    ref: tx.reference ?? null,
+    memo: tx.memo ?? null,
+    at: (tx.eventAt ?? new Date()).toISOString(),
+    legs: tx.legs.map((l) => ({ d: l.debit, c: l.credit, a: l.amount, l: l.ledger })),
+  };
+}
+
+function toResult(r: repo.BatchResult): PostResult {
+  if (r.s === 'conflict') {
+    throw new AppError('TRANSACTION_ID_CONFLICT', `Transaction ${r.id} was already submitted with other content.`, { transactionId: r.id });
+  }
+  if (r.s === 'rejected') return { status: 'rejected', id: r.id, replayed: r.replay === true, rejection: r.r as LedgerRejection };
+  return {
+    status: 'posted',
+    id: r.id,
+    replayed: r.replay === true,
+    balances: (r.b ?? []).map(([debit, credit]) => ({ debit, credit })),
+  };
+}
+
+/**
+ * Posts a transaction through the group committer (the product's path): gathered with concurrent
+ * posts into one database round trip. Resolves with the outcome, a rejection included; the same id
+ * posted again returns the same outcome (`replayed: true`); the same id with other content throws
+ * TRANSACTION_ID_CONFLICT.
+ */
+export async function post(deps: Pick<Deps, 'db'>, tx: PostTransaction): Promise<PostResult> {
+  const item = toItem(tx);
+  return toResult(await committerFor(deps.db).submit(item));
+}
+
+/** Posts inside the caller's open transaction (one round trip of its own, no batching). */
+export async function postInTransaction(db: Db, tx: PostTransaction): Promise<PostResult> {
+  const [result] = await repo.postBatch(db, [toItem(tx)]);
+  return toResult(result!);
+}
+
+/** Posts and turns a rejection into an AppError with the rejection's code and values. */
+export async function postOrThrow(deps: Pick<Deps, 'db'>, tx: PostTransaction): Promise<PostResult & { status: 'posted' }> {
+  const result = await post(deps, tx);
+  if (result.status === 'rejected') throw rejectionError(result.rejection);
+  return result;
+}
+
+export function rejectionError(rejection: LedgerRejection): AppError {
+  const messages: Record<LedgerRejection['code'], string> = {
+    INSUFFICIENT_BALANCE: `Account ${rejection.accountId} holds ${rejection.available} available; ${rejection.amount} was asked.`,
+    CREDIT_LIMIT_EXCEEDED: `Account ${rejection.accountId} cannot take ${rejection.amount} more.`,
+    ACCOUNT_NOT_FOUND: `Account ${rejection.accountId} does not exist.`,
+    ACCOUNT_NOT_ACTIVE: `Account ${rejection.accountId} is ${rejection.status}.`,
+    LEDGER_MISMATCH: `Account ${rejection.accountId} is in ledger ${rejection.accountLedger}, not ${rejection.ledger}.`,
+  };
+  return new AppError(rejection.code, messages[rejection.code], { ...rejection });
+}
+
+export type AccountSpec = {
+  ledger: string;
+  ownerType: string;
+  ownerId: string;
+  kind: string;
+  /** Member wallets: never below zero (holds included). */
+  debitsMustNotExceedCredits?: boolean;
+  creditsMustNotExceedDebits?: boolean;
+  /** Hot system accounts without constraints: updated by rollup, never locked by postings. */
+  deferred?: boolean;
+};
+
+export function toAccountDto(row: LedgerAccountRow): TLedgerAccount {
+  const counters = {
+    debitsPosted: Number(row.debits_posted),
+    creditsPosted: Number(row.credits_posted),
+    debitsPending: Number(row.debits_pending),
+    creditsPending: Number(row.credits_pending),
+  };
+  return {
+    id: row.id,
+    ledger: row.ledger,
+    ownerType: row.owner_type,
+    ownerId: row.owner_id,
+    kind: row.kind,
+    status: row.status,
+    flags: {
+      debitsMustNotExceedCredits: row.debits_must_not_exceed_credits,
+      creditsMustNotExceedDebits: row.credits_must_not_exceed_debits,
+      deferred: row.deferred,
+    },
+    balance: { ...deriveBalances(counters), ...counters },
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+/** Opens the account for (ledger, owner, kind), or returns the one that exists. */
+export async function openAccount(deps: Pick<Deps, 'db'>, tenantId: string, spec: AccountSpec): Promise<TLedgerAccount> {
+  if (!/^[A-Z][A-Z0-9_]*(:[A-Za-z0-9_.-]+)?$/.test(spec.ledger)) throw new AppError('VALIDATION_FAILED', `Invalid ledger name ${spec.ledger}.`);
+  const inserted = await repo.insertAccount(deps.db, {
+    tenant_id: tenantId,
+    id: newId('acc'),
+    ledger: spec.ledger,
+    owner_type: spec.ownerType,
+    owner_id: spec.ownerId,
+    kind: spec.kind,
+    debits_must_not_exceed_credits: spec.debitsMustNotExceedCredits ?? false,
+    credits_must_not_exceed_debits: spec.creditsMustNotExceedDebits ?? false,
+    deferred: spec.deferred ?? false,
+  });
+  const row = inserted ?? (await repo.findAccountByOwner(deps.db, tenantId, spec));
+  if (!row) throw new Error('account vanished after insert conflict');
+  return toAccountDto(row);
+}
+
+export type SystemAccountKind = 'issuance' | 'breakage' | 'float' | 'revenue';
+
+/** A tenant's system account in a ledger: deferred (hot), unconstrained. */
+export function systemAccount(deps: Pick<Deps, 'db'>, tenantId: string, ledger: string, kind: SystemAccountKind): Promise<TLedgerAccount> {
+  return openAccount(deps, tenantId, { ledger, ownerType: 'tenant', ownerId: tenantId, kind, deferred: true });
+}
+
+export async function getAccount(deps: Pick<Deps, 'db'>, tenantId: string, accountId: string): Promise<TLedgerAccount> {
+  const row = await repo.findAccount(deps.db, tenantId, accountId);
+  if (!row) throw new AppError('NOT_FOUND', `Ledger account ${accountId} does not exist.`, { accountId });
+  return toAccountDto(row);
+}
+
+export async function balanceAsOf(deps: Pick<Deps, 'db'>, tenantId: string, accountId: string, at: Date): Promise<number> {
+  await getAccount(deps, tenantId, accountId);
+  return repo.balanceAsOf(deps.db, tenantId, accountId, at);
+}
+
+export async function accountHistory(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  accountId: string,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<{ items: TLedgerEntry[]; nextCursor: string | null }> {
+  await getAccount(deps, tenantId, accountId);
+  const before = page.cursor === undefined ? undefined : Number(page.cursor);
+  if (before !== undefined && !Number.isSafeInteger(before)) throw new AppError('VALIDATION_FAILED', 'Invalid cursor.');
+  const rows = await repo.history(deps.db, tenantId, accountId, page.limit + 1, before);
+  const items = rows.slice(0, page.limit).map(
+    (r): TLedgerEntry => ({
+      seq: String(r.seq),
+      transactionId: r.transaction_id,
+      leg: r.leg,
+      amount: Number(r.amount),
+      balanceAfter: r.balance_after === null ? null : Number(r.balance_after),
+      code: r.code,
+      reference: r.reference,
+      memo: r.memo,
+      eventAt: r.event_at.toISOString(),
+      createdAt: r.created_at.toISOString(),
+    }),
+  );
+  return { items, nextCursor: rows.length > page.limit ? items.at(-1)!.seq : null };
+}
+
+export function trialBalance(deps: Pick<Deps, 'db'>, tenantId: string) {
+  return repo.trialBalance(deps.db, tenantId);
+}
+
+/** Folds deferred deltas into their accounts; run by a job in every process (safe concurrently). */
+export async function rollupDeferred(deps: Pick<Deps, 'db'>, chunk = 10_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await repo.rollup(deps.db, chunk);
+    total += n;
+    if (n < chunk) return total;
+  }
+}
+
+/** Waits for this process's pending batches (tests, shutdown). */
+export function drainLedger(db: Db): Promise<void> {
+  return committers.get(db)?.drain() ?? Promise.resolve();
+}
