@@ -101,7 +101,9 @@ create function ledger_post(batch jsonb) returns jsonb language plpgsql as $$
 declare
   item jsonb;
   leg jsonb;
-  results jsonb := '[]';
+  results jsonb[] := '{}';
+  k_tenant text[];
+  k_account text[];
   t text;
   txid text;
   existing record;
@@ -114,15 +116,12 @@ declare
   bal bigint;
   v_rejection jsonb;
   balances jsonb;
-  -- this transaction's applied row updates (to undo on rejection) and postings
+  -- this transaction's applied row updates (to undo on rejection)
   u_acc text[];
   u_side text[];
   u_amt bigint[];
-  i_acc text[];
-  i_leg int[];
-  i_amt bigint[];
-  i_bal bigint[];
-  -- the batch's postings and deferred deltas
+  -- the batch's postings (single-element appends: PL/pgSQL grows arrays in place)
+  mark int;
   p_tenant text[] := '{}';
   p_acc text[] := '{}';
   p_tx text[] := '{}';
@@ -130,25 +129,27 @@ declare
   p_amt bigint[] := '{}';
   p_bal bigint[] := '{}';
 begin
-  -- Lock every constrained (non-deferred) account of the batch in one global order, so batches of
-  -- several processes never deadlock. Deferred accounts are only read: nothing to check on them.
-  perform 1 from ledger_account a
-  where (a.tenant_id, a.id) in (
-      select x ->> 't', l ->> 'd' from jsonb_array_elements(batch) x, jsonb_array_elements(x -> 'legs') l
-      union
-      select x ->> 't', l ->> 'c' from jsonb_array_elements(batch) x, jsonb_array_elements(x -> 'legs') l)
-    and not a.deferred
-  order by a.tenant_id, a.id
-  for update;
+  -- Every account the batch names, sorted: the one global lock order.
+  select array_agg(k.t order by k.t, k.a), array_agg(k.a order by k.t, k.a) into k_tenant, k_account
+  from (
+    select distinct x ->> 't' as t, l ->> s.k as a
+    from jsonb_array_elements(batch) x, jsonb_array_elements(x -> 'legs') l, unnest(array['d', 'c']) as s(k)
+  ) k;
 
-  select coalesce(jsonb_object_agg(a.tenant_id || ' ' || a.id, jsonb_build_object('l', a.ledger, 's', a.status)), '{}')
+  -- Lock the constrained (non-deferred) ones in that order, so batches of several processes never
+  -- deadlock. Deferred accounts are only read: there is nothing to check on them.
+  perform 1
+  from unnest(k_tenant, k_account) as k(t, a)
+  join ledger_account acc on acc.tenant_id = k.t and acc.id = k.a
+  where not acc.deferred
+  order by acc.tenant_id, acc.id
+  for update of acc;
+
+  select coalesce(jsonb_object_agg(acc.tenant_id || ' ' || acc.id, jsonb_build_object('l', acc.ledger, 's', acc.status)), '{}')
   into deferred_accounts
-  from ledger_account a
-  where (a.tenant_id, a.id) in (
-      select x ->> 't', l ->> 'd' from jsonb_array_elements(batch) x, jsonb_array_elements(x -> 'legs') l
-      union
-      select x ->> 't', l ->> 'c' from jsonb_array_elements(batch) x, jsonb_array_elements(x -> 'legs') l)
-    and a.deferred;
+  from unnest(k_tenant, k_account) as k(t, a)
+  join ledger_account acc on acc.tenant_id = k.t and acc.id = k.a
+  where acc.deferred;
 
   for item in select value from jsonb_array_elements(batch) loop
     t := item ->> 't';
@@ -170,7 +171,7 @@ begin
 
     v_rejection := null;
     u_acc := '{}'; u_side := '{}'; u_amt := '{}';
-    i_acc := '{}'; i_leg := '{}'; i_amt := '{}'; i_bal := '{}';
+    mark := coalesce(array_length(p_acc, 1), 0);
     balances := '[]';
     li := 0;
     <<legs>>
@@ -209,10 +210,12 @@ begin
           u_acc := u_acc || acc; u_side := u_side || side; u_amt := u_amt || amt;
           balances := jsonb_set(balances, array[li::text, case side when 'debit' then '0' else '1' end], to_jsonb(bal));
         end if;
-        i_acc := i_acc || acc;
-        i_leg := i_leg || li;
-        i_amt := i_amt || case side when 'debit' then -amt else amt end;
-        i_bal := i_bal || bal;
+        p_tenant := p_tenant || t;
+        p_acc := p_acc || acc;
+        p_tx := p_tx || txid;
+        p_leg := p_leg || li;
+        p_amt := p_amt || case side when 'debit' then -amt else amt end;
+        p_bal := p_bal || bal;
       end loop;
       li := li + 1;
     end loop;
@@ -227,14 +230,11 @@ begin
         end if;
       end loop;
       update ledger_transaction set status = 'rejected', rejection = v_rejection where tenant_id = t and id = txid;
+      -- ... and drop its postings.
+      p_tenant := p_tenant[1:mark]; p_acc := p_acc[1:mark]; p_tx := p_tx[1:mark];
+      p_leg := p_leg[1:mark]; p_amt := p_amt[1:mark]; p_bal := p_bal[1:mark];
       results := results || jsonb_build_object('id', txid, 's', 'rejected', 'r', v_rejection);
     else
-      p_tenant := p_tenant || array_fill(t, array[coalesce(array_length(i_acc, 1), 0)]);
-      p_acc := p_acc || i_acc;
-      p_tx := p_tx || array_fill(txid, array[coalesce(array_length(i_acc, 1), 0)]);
-      p_leg := p_leg || i_leg;
-      p_amt := p_amt || i_amt;
-      p_bal := p_bal || i_bal;
       results := results || jsonb_build_object('id', txid, 's', 'posted', 'b', balances);
     end if;
   end loop;
@@ -251,7 +251,7 @@ begin
   where u.b is null
   group by u.t, u.a;
 
-  return results;
+  return to_jsonb(results);
 end $$;
 
 -- Folds deltas into deferred accounts' rows, at most p_limit deltas per call; returns how many.

@@ -1,11 +1,12 @@
 import type { Db } from '../../platform/db.ts';
 import { postBatch, type BatchItem, type BatchResult } from './ledger.repository.ts';
 
-// Group commit: concurrent post() calls are gathered for at most maxWaitMs, or until maxBatch items
-// are waiting, and sent to the database as one batch: one round trip, one commit, one WAL flush for
-// all of them. Each transaction in the batch still succeeds or fails on its own. While a batch is in
-// the database the next one fills, so batches grow with load and latency stays one round trip plus
-// the wait. The row locks are taken inside ledger_post in one global order, so batches of several
+// Group commit: concurrent post() calls are gathered and sent to the database as one batch: one
+// round trip, one commit, one WAL flush for all of them. Each transaction in the batch still succeeds
+// or fails on its own. With nothing in flight a post goes out at once (after the current tick, so a
+// synchronous burst travels together); while a batch is in the database the next one fills, so
+// batches grow with load and latency stays about one round trip. maxWaitMs > 0 trades latency for
+// bigger batches at low load. The row locks are taken inside ledger_post in one global order, so batches of several
 // processes never deadlock.
 
 export type CommitterOptions = { maxBatch?: number; maxWaitMs?: number; concurrency?: number };
@@ -21,10 +22,10 @@ export type Committer = {
 
 export function createCommitter(db: Db, options: CommitterOptions = {}): Committer {
   const maxBatch = options.maxBatch ?? 1000;
-  const maxWaitMs = options.maxWaitMs ?? 2;
+  const maxWaitMs = options.maxWaitMs ?? 0;
   const concurrency = options.concurrency ?? 1;
   let queue: Waiting[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   let inFlight = 0;
   const running = new Set<Promise<void>>();
   let batches = 0;
@@ -32,7 +33,8 @@ export function createCommitter(db: Db, options: CommitterOptions = {}): Committ
 
   function flush(): void {
     if (timer) {
-      clearTimeout(timer);
+      if (maxWaitMs > 0) clearTimeout(timer as NodeJS.Timeout);
+      else clearImmediate(timer as NodeJS.Immediate);
       timer = undefined;
     }
     while (queue.length > 0 && inFlight < concurrency) {
@@ -66,7 +68,7 @@ export function createCommitter(db: Db, options: CommitterOptions = {}): Committ
       return new Promise<BatchResult>((resolve, reject) => {
         queue.push({ item, resolve, reject });
         if (queue.length >= maxBatch) flush();
-        else if (!timer && inFlight < concurrency) timer = setTimeout(flush, maxWaitMs);
+        else if (!timer && inFlight < concurrency) timer = maxWaitMs > 0 ? setTimeout(flush, maxWaitMs) : setImmediate(flush);
       });
     },
     async drain() {
