@@ -29,19 +29,30 @@ create table ledger_account (
 
 -- One row per transaction id ever submitted: the id is the idempotency key. A rejection is stored
 -- too, so a retry returns the same outcome. request_hash detects a retry with other content.
+--   kind transfer | hold | capture | void | reversal
+--   status posted | rejected; a hold: pending -> captured | voided | expired
 create table ledger_transaction (
   tenant_id text not null,
   id text not null check (length(id) between 1 and 128),
   request_hash text not null,
-  status text not null check (status in ('posted', 'rejected')),
+  kind text not null check (kind in ('transfer', 'hold', 'capture', 'void', 'reversal')),
+  status text not null check (status in ('posted', 'rejected', 'pending', 'captured', 'voided', 'expired')),
   code text not null,
   reference text,
   memo text,
   event_at timestamptz not null,
   created_at timestamptz not null default now(),
   rejection jsonb,
+  -- capture/void: the hold it resolves; reversal: the transaction it reverses
+  target_id text,
+  -- holds: when an unresolved hold is released by the expiry job
+  timeout_at timestamptz,
+  -- originals: per leg, how much has been reversed so far (changed only under this row's lock)
+  reversed bigint[],
   primary key (tenant_id, id)
 );
+-- The hold-expiry job's only lookup.
+create index ledger_transaction_open_holds on ledger_transaction (timeout_at) where status = 'pending';
 
 -- One row per account side of each leg: the history of an account, newest first by seq, each with
 -- its resulting posted balance (null for deferred accounts, whose rows are rolled up later).
@@ -53,6 +64,8 @@ create table ledger_posting (
   transaction_id text not null,
   leg smallint not null,
   amount bigint not null check (amount <> 0),
+  -- a hold's reservation (counts in the pending counters), not a posted movement
+  pending boolean not null default false,
   balance_after bigint,
   created_at timestamptz not null default now(),
   primary key (tenant_id, account_id, seq)
@@ -93,20 +106,29 @@ begin
   end if;
 end $$;
 
--- Posts a batch of transactions in one call: each succeeds or fails on its own, all its legs or none.
--- batch: [{ t: tenant, id, h: request hash, code, ref, memo, at: event time, legs: [{ d, c, a, l }] }]
--- (d: debit account, c: credit account, a: amount > 0, l: ledger both accounts must be in).
--- Returns [{ id, s: posted|rejected|conflict, replay?, r?: rejection, b?: [[debit balance, credit balance] per leg] }].
+-- Posts a batch of ledger operations in one call: each succeeds or fails on its own, all its legs or
+-- none. batch: [{ t: tenant, id, h: request hash, k, code, ref, memo, at: event time, ... }] where k is
+--   post     legs: [{ d: debit account, c: credit account, a: amount > 0, l: ledger }]
+--   hold     legs, timeout: seconds; the amounts are reserved (pending), not moved
+--   capture  target: a pending hold, amounts?: per leg (default all); the rest is released
+--   void     target: a pending hold, expired?: true when the expiry job releases it
+--   reverse  target: a posted transfer or capture, amounts?: per leg (default all not yet reversed)
+-- Returns [{ id, s: posted|pending|rejected|conflict, replay?, r?: rejection, b?: [[debit, credit] balance per leg] }].
 create function ledger_post(batch jsonb) returns jsonb language plpgsql as $$
 declare
   item jsonb;
   leg jsonb;
+  legs jsonb;
+  r record;
   results jsonb[] := '{}';
   k_tenant text[];
   k_account text[];
   t text;
   txid text;
+  op text;
+  pend boolean;
   existing record;
+  target record;
   deferred_accounts jsonb;
   li int;
   amt bigint;
@@ -116,6 +138,7 @@ declare
   bal bigint;
   v_rejection jsonb;
   balances jsonb;
+  reversed_after bigint[];
   -- this transaction's applied row updates (to undo on rejection)
   u_acc text[];
   u_side text[];
@@ -127,13 +150,26 @@ declare
   p_tx text[] := '{}';
   p_leg int[] := '{}';
   p_amt bigint[] := '{}';
+  p_pend boolean[] := '{}';
   p_bal bigint[] := '{}';
+  -- deferred accounts' pending releases from resolving holds (what is posted goes through postings)
+  q_tenant text[] := '{}';
+  q_acc text[] := '{}';
+  q_dq bigint[] := '{}';
+  q_cq bigint[] := '{}';
 begin
-  -- Every account the batch names, sorted: the one global lock order.
+  -- Every account the batch touches (its legs, and the postings of the holds and transactions it
+  -- resolves or reverses), sorted: the one global lock order.
+  select array_agg(x ->> 't'), array_agg(x ->> 'target') into k_tenant, k_account
+  from jsonb_array_elements(batch) x where x ? 'target';
   select array_agg(k.t order by k.t, k.a), array_agg(k.a order by k.t, k.a) into k_tenant, k_account
   from (
-    select distinct x ->> 't' as t, l ->> s.k as a
-    from jsonb_array_elements(batch) x, jsonb_array_elements(x -> 'legs') l, unnest(array['d', 'c']) as s(k)
+    select x ->> 't' as t, l ->> s.k as a
+    from jsonb_array_elements(batch) x, jsonb_array_elements(coalesce(x -> 'legs', '[]')) l, unnest(array['d', 'c']) as s(k)
+    union
+    select p.tenant_id, p.account_id
+    from unnest(k_tenant, k_account) as g(t, target)
+    join ledger_posting p on p.tenant_id = g.t and p.transaction_id = g.target
   ) k;
 
   -- Lock the constrained (non-deferred) ones in that order, so batches of several processes never
@@ -154,17 +190,25 @@ begin
   for item in select value from jsonb_array_elements(batch) loop
     t := item ->> 't';
     txid := item ->> 'id';
+    op := coalesce(item ->> 'k', 'post');
+    pend := op = 'hold';
 
     -- Claim the id first: a concurrent duplicate waits here for the first to commit, then replays.
-    insert into ledger_transaction (tenant_id, id, request_hash, status, code, reference, memo, event_at)
-    values (t, txid, item ->> 'h', 'posted', item ->> 'code', item ->> 'ref', item ->> 'memo', (item ->> 'at')::timestamptz)
+    insert into ledger_transaction (tenant_id, id, request_hash, kind, status, code, reference, memo, event_at, target_id, timeout_at)
+    values (t, txid, item ->> 'h',
+      case op when 'post' then 'transfer' when 'reverse' then 'reversal' else op end,
+      case when pend then 'pending' else 'posted' end,
+      item ->> 'code', item ->> 'ref', item ->> 'memo', (item ->> 'at')::timestamptz, item ->> 'target',
+      case when pend then now() + make_interval(secs => (item ->> 'timeout')::double precision) end)
     on conflict (tenant_id, id) do nothing;
     if not found then
-      select lt.status, lt.request_hash, lt.rejection into existing from ledger_transaction lt where lt.tenant_id = t and lt.id = txid;
+      select lt.kind, lt.status, lt.request_hash, lt.rejection into existing
+      from ledger_transaction lt where lt.tenant_id = t and lt.id = txid;
       if existing.request_hash <> item ->> 'h' then
         results := results || jsonb_build_object('id', txid, 's', 'conflict');
       else
-        results := results || jsonb_build_object('id', txid, 's', existing.status, 'replay', true, 'r', existing.rejection);
+        results := results || jsonb_build_object('id', txid, 'replay', true, 'r', existing.rejection, 'now', existing.status,
+          's', case when existing.status = 'rejected' then 'rejected' when existing.kind = 'hold' then 'pending' else 'posted' end);
       end if;
       continue;
     end if;
@@ -173,83 +217,202 @@ begin
     u_acc := '{}'; u_side := '{}'; u_amt := '{}';
     mark := coalesce(array_length(p_acc, 1), 0);
     balances := '[]';
-    li := 0;
-    <<legs>>
-    for leg in select value from jsonb_array_elements(item -> 'legs') loop
-      amt := (leg ->> 'a')::bigint;
-      lgr := leg ->> 'l';
-      balances := balances || '[[null, null]]'::jsonb;
-      foreach side in array array['debit', 'credit'] loop
-        acc := case side when 'debit' then leg ->> 'd' else leg ->> 'c' end;
-        if deferred_accounts ? (t || ' ' || acc) then
-          if deferred_accounts -> (t || ' ' || acc) ->> 'l' <> lgr or deferred_accounts -> (t || ' ' || acc) ->> 's' <> 'active' then
-            v_rejection := ledger_rejection(t, acc, lgr, li, amt, side);
-            exit legs;
+    legs := '[]';
+
+    if op in ('capture', 'void') then
+      select * into target from ledger_transaction where tenant_id = t and id = item ->> 'target' for update;
+      if not found or target.kind <> 'hold' then
+        v_rejection := jsonb_build_object('code', 'HOLD_NOT_FOUND', 'holdId', item ->> 'target');
+      elsif target.status <> 'pending' then
+        v_rejection := jsonb_build_object('code', 'HOLD_NOT_PENDING', 'holdId', target.id, 'status', target.status);
+      elsif op = 'capture' and target.timeout_at <= now() then
+        v_rejection := jsonb_build_object('code', 'HOLD_EXPIRED', 'holdId', target.id, 'expiredAt', target.timeout_at);
+      else
+        -- Check every amount before writing anything.
+        for r in
+          select p.leg, max(p.account_id) filter (where p.amount < 0) as d, max(p.account_id) filter (where p.amount > 0) as c,
+            max(abs(p.amount)) as a
+          from ledger_posting p where p.tenant_id = t and p.transaction_id = target.id and p.pending
+          group by p.leg order by p.leg
+        loop
+          amt := case when op = 'void' then 0 else coalesce((item -> 'amounts' ->> r.leg)::bigint, r.a) end;
+          if amt < 0 or amt > r.a then
+            v_rejection := jsonb_build_object('code', 'CAPTURE_EXCEEDS_HOLD', 'leg', r.leg, 'held', r.a, 'amount', amt);
+            exit;
           end if;
-          bal := null;
-        elsif side = 'debit' then
-          update ledger_account set debits_posted = debits_posted + amt
-          where tenant_id = t and id = acc and ledger = lgr and status = 'active'
-            and (not debits_must_not_exceed_credits or debits_posted + debits_pending + amt <= credits_posted)
-          returning credits_posted - debits_posted into bal;
-          if not found then
-            v_rejection := ledger_rejection(t, acc, lgr, li, amt, side);
-            exit legs;
-          end if;
+        end loop;
+        if v_rejection is null then
+          for r in
+            select p.leg, max(p.account_id) filter (where p.amount < 0) as d, max(p.account_id) filter (where p.amount > 0) as c,
+              max(abs(p.amount)) as a
+            from ledger_posting p where p.tenant_id = t and p.transaction_id = target.id and p.pending
+            group by p.leg order by p.leg
+          loop
+            amt := case when op = 'void' then 0 else coalesce((item -> 'amounts' ->> r.leg)::bigint, r.a) end;
+            balances := balances || '[[null, null]]'::jsonb;
+            foreach side in array array['debit', 'credit'] loop
+              acc := case side when 'debit' then r.d else r.c end;
+              if deferred_accounts ? (t || ' ' || acc) then
+                q_tenant := q_tenant || t; q_acc := q_acc || acc;
+                q_dq := q_dq || case side when 'debit' then -r.a else 0 end;
+                q_cq := q_cq || case side when 'credit' then -r.a else 0 end;
+                bal := null;
+              elsif side = 'debit' then
+                update ledger_account set debits_pending = debits_pending - r.a, debits_posted = debits_posted + amt
+                where tenant_id = t and id = acc returning credits_posted - debits_posted into bal;
+              else
+                update ledger_account set credits_pending = credits_pending - r.a, credits_posted = credits_posted + amt
+                where tenant_id = t and id = acc returning credits_posted - debits_posted into bal;
+              end if;
+              if amt > 0 then
+                p_tenant := p_tenant || t; p_acc := p_acc || acc; p_tx := p_tx || txid; p_leg := p_leg || r.leg;
+                p_amt := p_amt || case side when 'debit' then -amt else amt end; p_pend := p_pend || false; p_bal := p_bal || bal;
+              end if;
+              if bal is not null then
+                balances := jsonb_set(balances, array[r.leg::text, case side when 'debit' then '0' else '1' end], to_jsonb(bal));
+              end if;
+            end loop;
+          end loop;
+          update ledger_transaction
+          set status = case when op = 'capture' then 'captured' when (item ->> 'expired')::boolean then 'expired' else 'voided' end
+          where tenant_id = t and id = target.id;
+        end if;
+      end if;
+
+    else
+      if op = 'reverse' then
+        select * into target from ledger_transaction where tenant_id = t and id = item ->> 'target' for update;
+        if not found then
+          v_rejection := jsonb_build_object('code', 'TRANSACTION_NOT_FOUND', 'transactionId', item ->> 'target');
+        elsif target.kind not in ('transfer', 'capture') or target.status <> 'posted' then
+          v_rejection := jsonb_build_object('code', 'NOT_REVERSIBLE', 'transactionId', target.id, 'kind', target.kind, 'status', target.status);
         else
-          update ledger_account set credits_posted = credits_posted + amt
-          where tenant_id = t and id = acc and ledger = lgr and status = 'active'
-            and (not credits_must_not_exceed_debits or credits_posted + credits_pending + amt <= debits_posted)
-          returning credits_posted - debits_posted into bal;
-          if not found then
-            v_rejection := ledger_rejection(t, acc, lgr, li, amt, side);
-            exit legs;
+          -- The reversal's legs: each original leg swapped, for the amount asked (default: all not yet reversed).
+          reversed_after := '{}';
+          for r in
+            select p.leg, max(p.account_id) filter (where p.amount < 0) as d, max(p.account_id) filter (where p.amount > 0) as c,
+              max(abs(p.amount)) as a, max(a.ledger) as l
+            from ledger_posting p
+            join ledger_account a on a.tenant_id = p.tenant_id and a.id = p.account_id
+            where p.tenant_id = t and p.transaction_id = target.id and not p.pending
+            group by p.leg order by p.leg
+          loop
+            amt := coalesce((item -> 'amounts' ->> r.leg)::bigint, r.a - coalesce(target.reversed[r.leg + 1], 0));
+            if amt < 0 or amt > r.a - coalesce(target.reversed[r.leg + 1], 0) then
+              v_rejection := jsonb_build_object('code', 'REVERSAL_EXCEEDS_ORIGINAL', 'leg', r.leg, 'original', r.a,
+                'reversed', coalesce(target.reversed[r.leg + 1], 0), 'amount', amt);
+              exit;
+            end if;
+            reversed_after := reversed_after || (coalesce(target.reversed[r.leg + 1], 0) + amt);
+            if amt > 0 then
+              legs := legs || jsonb_build_object('d', r.c, 'c', r.d, 'a', amt, 'l', r.l);
+            end if;
+          end loop;
+          if v_rejection is null and jsonb_array_length(legs) = 0 then
+            v_rejection := jsonb_build_object('code', 'NOTHING_TO_REVERSE', 'transactionId', target.id);
           end if;
         end if;
-        if bal is not null then
-          u_acc := u_acc || acc; u_side := u_side || side; u_amt := u_amt || amt;
-          balances := jsonb_set(balances, array[li::text, case side when 'debit' then '0' else '1' end], to_jsonb(bal));
-        end if;
-        p_tenant := p_tenant || t;
-        p_acc := p_acc || acc;
-        p_tx := p_tx || txid;
-        p_leg := p_leg || li;
-        p_amt := p_amt || case side when 'debit' then -amt else amt end;
-        p_bal := p_bal || bal;
-      end loop;
-      li := li + 1;
-    end loop;
+      else
+        legs := item -> 'legs';
+      end if;
+
+      li := 0;
+      if v_rejection is null then
+        <<apply>>
+        for leg in select value from jsonb_array_elements(legs) loop
+          amt := (leg ->> 'a')::bigint;
+          lgr := leg ->> 'l';
+          balances := balances || '[[null, null]]'::jsonb;
+          foreach side in array array['debit', 'credit'] loop
+            acc := case side when 'debit' then leg ->> 'd' else leg ->> 'c' end;
+            if deferred_accounts ? (t || ' ' || acc) then
+              if deferred_accounts -> (t || ' ' || acc) ->> 'l' <> lgr or deferred_accounts -> (t || ' ' || acc) ->> 's' <> 'active' then
+                v_rejection := ledger_rejection(t, acc, lgr, li, amt, side);
+                exit apply;
+              end if;
+              bal := null;
+            elsif side = 'debit' then
+              update ledger_account
+              set debits_posted = debits_posted + case when pend then 0 else amt end,
+                debits_pending = debits_pending + case when pend then amt else 0 end
+              where tenant_id = t and id = acc and ledger = lgr and status = 'active'
+                and (not debits_must_not_exceed_credits or debits_posted + debits_pending + amt <= credits_posted)
+              returning credits_posted - debits_posted into bal;
+              if not found then
+                v_rejection := ledger_rejection(t, acc, lgr, li, amt, side);
+                exit apply;
+              end if;
+            else
+              update ledger_account
+              set credits_posted = credits_posted + case when pend then 0 else amt end,
+                credits_pending = credits_pending + case when pend then amt else 0 end
+              where tenant_id = t and id = acc and ledger = lgr and status = 'active'
+                and (not credits_must_not_exceed_debits or credits_posted + credits_pending + amt <= debits_posted)
+              returning credits_posted - debits_posted into bal;
+              if not found then
+                v_rejection := ledger_rejection(t, acc, lgr, li, amt, side);
+                exit apply;
+              end if;
+            end if;
+            if bal is not null then
+              u_acc := u_acc || acc; u_side := u_side || side; u_amt := u_amt || amt;
+              balances := jsonb_set(balances, array[li::text, case side when 'debit' then '0' else '1' end], to_jsonb(bal));
+            end if;
+            p_tenant := p_tenant || t; p_acc := p_acc || acc; p_tx := p_tx || txid; p_leg := p_leg || li;
+            p_amt := p_amt || case side when 'debit' then -amt else amt end; p_pend := p_pend || pend; p_bal := p_bal || bal;
+          end loop;
+          li := li + 1;
+        end loop;
+      end if;
+
+      if v_rejection is not null then
+        -- All legs or none: undo this transaction's earlier legs (the rows are still locked by us).
+        for k in 1 .. coalesce(array_length(u_acc, 1), 0) loop
+          if u_side[k] = 'debit' then
+            update ledger_account
+            set debits_posted = debits_posted - case when pend then 0 else u_amt[k] end,
+              debits_pending = debits_pending - case when pend then u_amt[k] else 0 end
+            where tenant_id = t and id = u_acc[k];
+          else
+            update ledger_account
+            set credits_posted = credits_posted - case when pend then 0 else u_amt[k] end,
+              credits_pending = credits_pending - case when pend then u_amt[k] else 0 end
+            where tenant_id = t and id = u_acc[k];
+          end if;
+        end loop;
+      elsif op = 'reverse' then
+        update ledger_transaction set reversed = reversed_after where tenant_id = t and id = target.id;
+      end if;
+    end if;
 
     if v_rejection is not null then
-      -- All legs or none: undo this transaction's earlier legs (the rows are still locked by us).
-      for k in 1 .. coalesce(array_length(u_acc, 1), 0) loop
-        if u_side[k] = 'debit' then
-          update ledger_account set debits_posted = debits_posted - u_amt[k] where tenant_id = t and id = u_acc[k];
-        else
-          update ledger_account set credits_posted = credits_posted - u_amt[k] where tenant_id = t and id = u_acc[k];
-        end if;
-      end loop;
       update ledger_transaction set status = 'rejected', rejection = v_rejection where tenant_id = t and id = txid;
-      -- ... and drop its postings.
       p_tenant := p_tenant[1:mark]; p_acc := p_acc[1:mark]; p_tx := p_tx[1:mark];
-      p_leg := p_leg[1:mark]; p_amt := p_amt[1:mark]; p_bal := p_bal[1:mark];
+      p_leg := p_leg[1:mark]; p_amt := p_amt[1:mark]; p_pend := p_pend[1:mark]; p_bal := p_bal[1:mark];
       results := results || jsonb_build_object('id', txid, 's', 'rejected', 'r', v_rejection);
     else
-      results := results || jsonb_build_object('id', txid, 's', 'posted', 'b', balances);
+      results := results || jsonb_build_object('id', txid, 's', case when pend then 'pending' else 'posted' end, 'b', balances);
     end if;
   end loop;
 
   -- History rows in batch order (seq is taken after the sort), then one delta per deferred account.
-  insert into ledger_posting (tenant_id, account_id, seq, transaction_id, leg, amount, balance_after)
-  select u.t, u.a, nextval('ledger_posting_seq'), u.x, u.l, u.m, u.b
-  from unnest(p_tenant, p_acc, p_tx, p_leg, p_amt, p_bal) with ordinality as u(t, a, x, l, m, b, n)
+  insert into ledger_posting (tenant_id, account_id, seq, transaction_id, leg, amount, pending, balance_after)
+  select u.t, u.a, nextval('ledger_posting_seq'), u.x, u.l, u.m, u.p, u.b
+  from unnest(p_tenant, p_acc, p_tx, p_leg, p_amt, p_pend, p_bal) with ordinality as u(t, a, x, l, m, p, b, n)
   order by u.n;
 
-  insert into ledger_delta (tenant_id, account_id, debits_posted, credits_posted)
-  select u.t, u.a, sum(greatest(-u.m, 0)), sum(greatest(u.m, 0))
-  from unnest(p_tenant, p_acc, p_bal, p_amt) as u(t, a, b, m)
-  where u.b is null
-  group by u.t, u.a;
+  insert into ledger_delta (tenant_id, account_id, debits_posted, credits_posted, debits_pending, credits_pending)
+  select d.t, d.a, sum(d.dp), sum(d.cp), sum(d.dq), sum(d.cq)
+  from (
+    select u.t, u.a,
+      case when u.p then 0 else greatest(-u.m, 0) end as dp, case when u.p then 0 else greatest(u.m, 0) end as cp,
+      case when u.p then greatest(-u.m, 0) else 0 end as dq, case when u.p then greatest(u.m, 0) else 0 end as cq
+    from unnest(p_tenant, p_acc, p_bal, p_amt, p_pend) as u(t, a, b, m, p)
+    where u.b is null
+    union all
+    select q.t, q.a, 0, 0, q.dq, q.cq from unnest(q_tenant, q_acc, q_dq, q_cq) as q(t, a, dq, cq)
+  ) d
+  group by d.t, d.a;
 
   return to_jsonb(results);
 end $$;

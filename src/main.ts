@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { buildApp, VERSION } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { rollupDeferred } from './modules/ledger/index.ts';
+import { expireHolds, rollupDeferred } from './modules/ledger/index.ts';
 import * as tenants from './modules/tenants/index.ts';
 import { systemClock } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
@@ -116,6 +116,7 @@ async function serve(config: Config): Promise<void> {
     ? startJobs(log, [
         { name: 'idempotency.purge', everyMs: 3_600_000, run: () => purgeExpiredIdempotencyKeys(deps.db) },
         { name: 'ledger.rollup', everyMs: 1_000, run: () => rollupDeferred(deps) },
+        { name: 'ledger.expire-holds', everyMs: 5_000, run: () => expireHolds(deps) },
       ])
     : undefined;
   if (config.jobsEnabled) outbox.start();

@@ -76,6 +76,26 @@ export const ERROR_CODES = {
     title: 'Ledger mismatch',
     description: 'A leg moves value between accounts of different ledgers (currencies), or names the wrong ledger.',
   },
+  HOLD_NOT_FOUND: { status: 422, title: 'Hold not found', description: 'No pending hold has this id.' },
+  HOLD_NOT_PENDING: {
+    status: 422,
+    title: 'Hold already resolved',
+    description: 'The hold was already captured, voided or expired; a hold resolves at most once.',
+  },
+  HOLD_EXPIRED: { status: 422, title: 'Hold expired', description: 'The hold timed out; its amount is released and it can no longer be captured.' },
+  CAPTURE_EXCEEDS_HOLD: { status: 422, title: 'Capture exceeds hold', description: 'A captured amount is larger than the amount held on that leg.' },
+  TRANSACTION_NOT_FOUND: { status: 422, title: 'Transaction not found', description: 'No ledger transaction has this id.' },
+  NOT_REVERSIBLE: {
+    status: 422,
+    title: 'Not reversible',
+    description: 'Only posted transfers and captures can be reversed (not holds, rejections or reversals).',
+  },
+  REVERSAL_EXCEEDS_ORIGINAL: {
+    status: 422,
+    title: 'Reversal exceeds the original',
+    description: 'The reversals of a transaction can never add up to more than the transaction itself.',
+  },
+  NOTHING_TO_REVERSE: { status: 422, title: 'Nothing to reverse', description: 'The transaction has already been fully reversed.' },
   RATE_LIMITED: { status: 429, title: 'Too many requests', description: 'Slow down and retry after the indicated time.' },
   INTERNAL: {
     status: 500,

@@ -1,11 +1,19 @@
 // Public API of the ledger: the only way a balance changes in Moa.
 export type { LedgerTables } from './ledger.tables.ts';
-export type { PostTransaction, PostingLeg, LedgerRejection } from './ledger.rules.ts';
+export type { PostTransaction, HoldTransaction, CaptureHold, VoidHold, ReverseTransaction, PostingLeg, LedgerRejection } from './ledger.rules.ts';
 export type { TLedgerAccount, TLedgerEntry } from './ledger.schemas.ts';
 export type { PostResult, AccountSpec, SystemAccountKind } from './ledger.service.ts';
 export {
   /** Posts a multi-leg transaction through group commit; idempotent on its id. */
   post,
+  /** Reserves amounts until captured, voided or timed out. */
+  hold,
+  captureHold,
+  voidHold,
+  /** Reverses a posted transaction fully or in part, as a new linked transaction. */
+  reverse,
+  /** Releases holds past their timeout (a job). */
+  expireHolds,
   /** Posts inside the caller's open transaction (no batching). */
   postInTransaction,
   /** post(), with a rejection thrown as an AppError carrying its code and values. */

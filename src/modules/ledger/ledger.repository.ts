@@ -9,16 +9,22 @@ export type BatchItem = {
   t: string;
   id: string;
   h: string;
+  k: 'post' | 'hold' | 'capture' | 'void' | 'reverse';
   code: string;
   ref: string | null;
   memo: string | null;
   at: string;
-  legs: { d: string; c: string; a: number; l: string }[];
+  legs?: { d: string; c: string; a: number; l: string }[];
+  timeout?: number;
+  target?: string;
+  amounts?: number[];
+  expired?: boolean;
 };
 
 export type BatchResult = {
   id: string;
-  s: 'posted' | 'rejected' | 'conflict';
+  s: 'posted' | 'pending' | 'rejected' | 'conflict';
+  now?: string;
   replay?: boolean;
   r?: Record<string, unknown> | null;
   b?: [number | null, number | null][];
@@ -106,6 +112,7 @@ export async function balanceAsOf(db: Db, tenantId: string, accountId: string, a
     .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), sql<number>`0`).as('balance'))
     .where('tenant_id', '=', tenantId)
     .where('account_id', '=', accountId)
+    .where('pending', '=', false)
     .where('created_at', '<=', at)
     .executeTakeFirstOrThrow();
   return Number(row.balance);
@@ -116,6 +123,7 @@ export type HistoryRow = {
   transaction_id: string;
   leg: number;
   amount: number;
+  pending: boolean;
   balance_after: number | null;
   created_at: Date;
   code: string;
@@ -129,7 +137,7 @@ export async function history(db: Db, tenantId: string, accountId: string, limit
   return db
     .selectFrom('ledger_posting as p')
     .innerJoin('ledger_transaction as t', (j) => j.onRef('t.tenant_id', '=', 'p.tenant_id').onRef('t.id', '=', 'p.transaction_id'))
-    .select(['p.seq', 'p.transaction_id', 'p.leg', 'p.amount', 'p.balance_after', 'p.created_at', 't.code', 't.reference', 't.memo', 't.event_at'])
+    .select(['p.seq', 'p.transaction_id', 'p.leg', 'p.amount', 'p.pending', 'p.balance_after', 'p.created_at', 't.code', 't.reference', 't.memo', 't.event_at'])
     .where('p.tenant_id', '=', tenantId)
     .where('p.account_id', '=', accountId)
     .$if(before !== undefined, (qb) => qb.where('p.seq', '<', before!))
@@ -151,6 +159,18 @@ export async function trialBalance(db: Db, tenantId: string): Promise<{ ledger: 
     group by a.ledger
     order by a.ledger`.execute(db);
   return rows.map((r) => ({ ...r, total: Number(r.total) }));
+}
+
+/** Pending holds whose timeout has passed, oldest first. */
+export async function dueHolds(db: Db, limit: number): Promise<{ tenant_id: string; id: string }[]> {
+  return db
+    .selectFrom('ledger_transaction')
+    .select(['tenant_id', 'id'])
+    .where('status', '=', 'pending')
+    .where('timeout_at', '<=', sql<Date>`now()`)
+    .orderBy('timeout_at')
+    .limit(limit)
+    .execute();
 }
 
 export async function rollup(db: Db, limit: number): Promise<number> {

@@ -11,49 +11,106 @@ export const MAX_LEGS = 64;
 
 export type PostingLeg = { debit: string; credit: string; amount: number; ledger: string };
 
-export type PostTransaction = {
+type Common = {
   tenantId: string;
   /** The idempotency key: the same id with the same content returns the first outcome. */
   id: string;
-  /** Why value moves (EARN, USE, CHARGE, EXPIRE…); shown in history. */
-  code: string;
   reference?: string | undefined;
   memo?: string | undefined;
   /** When it happened in the business (defaults to now; part of the content only when given). */
   eventAt?: Date | undefined;
+};
+
+export type PostTransaction = Common & {
+  /** Why value moves (EARN, USE, CHARGE, EXPIRE…); shown in history. */
+  code: string;
   legs: PostingLeg[];
 };
 
+/** Reserves the legs' amounts (pending) until captured, voided, or released after the timeout. */
+export type HoldTransaction = PostTransaction & { timeoutSeconds: number };
+
+/** Posts all of a pending hold, or `amounts` per leg (the rest is released). */
+export type CaptureHold = Common & { holdId: string; amounts?: number[] | undefined; code?: string | undefined };
+
+export type VoidHold = Common & { holdId: string; code?: string | undefined };
+
+/** Reverses a posted transaction, fully or `amounts` per leg, as a new linked transaction. */
+export type ReverseTransaction = Common & { transactionId: string; amounts?: number[] | undefined; code?: string | undefined };
+
+export type LedgerOperation =
+  | ({ kind: 'post' } & PostTransaction)
+  | ({ kind: 'hold' } & HoldTransaction)
+  | ({ kind: 'capture' } & CaptureHold)
+  | ({ kind: 'void'; expired?: boolean } & VoidHold)
+  | ({ kind: 'reverse' } & ReverseTransaction);
+
+export const REJECTION_CODES = [
+  'INSUFFICIENT_BALANCE',
+  'ACCOUNT_NOT_FOUND',
+  'ACCOUNT_NOT_ACTIVE',
+  'LEDGER_MISMATCH',
+  'CREDIT_LIMIT_EXCEEDED',
+  'HOLD_NOT_FOUND',
+  'HOLD_NOT_PENDING',
+  'HOLD_EXPIRED',
+  'CAPTURE_EXCEEDS_HOLD',
+  'TRANSACTION_NOT_FOUND',
+  'NOT_REVERSIBLE',
+  'REVERSAL_EXCEEDS_ORIGINAL',
+  'NOTHING_TO_REVERSE',
+] as const;
+
 export type LedgerRejection = {
-  code: 'INSUFFICIENT_BALANCE' | 'ACCOUNT_NOT_FOUND' | 'ACCOUNT_NOT_ACTIVE' | 'LEDGER_MISMATCH' | 'CREDIT_LIMIT_EXCEEDED';
-  leg: number;
-  accountId: string;
+  code: (typeof REJECTION_CODES)[number];
   [detail: string]: unknown;
 };
 
-/** Rejects malformed input before it reaches the database; nothing of it is stored. */
-export function validateTransaction(tx: PostTransaction): void {
-  if (!TRANSACTION_ID.test(tx.id)) throw fieldError('id', 'must be 1-128 characters of A-Z a-z 0-9 _ . : -');
-  if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(tx.code)) throw fieldError('code', 'must be an upper-case code such as EARN');
-  if (tx.reference !== undefined && tx.reference.length > 200) throw fieldError('reference', 'at most 200 characters');
-  if (tx.memo !== undefined && tx.memo.length > 500) throw fieldError('memo', 'at most 500 characters');
-  if (tx.legs.length === 0 || tx.legs.length > MAX_LEGS) throw fieldError('legs', `1 to ${MAX_LEGS} legs`);
-  tx.legs.forEach((leg, i) => {
-    if (!Number.isSafeInteger(leg.amount) || leg.amount <= 0) throw fieldError(`legs.${i}.amount`, 'must be a positive integer');
-    if (leg.debit === leg.credit) throw fieldError(`legs.${i}`, 'debit and credit must be different accounts');
-    if (!LEDGER_NAME.test(leg.ledger)) throw fieldError(`legs.${i}.ledger`, 'must look like POINT or STAMP:card_1');
+const checkId = (field: string, id: string) => {
+  if (!TRANSACTION_ID.test(id)) throw fieldError(field, 'must be 1-128 characters of A-Z a-z 0-9 _ . : -');
+};
+
+const checkAmounts = (amounts: number[] | undefined) =>
+  amounts?.forEach((a, i) => {
+    if (!Number.isSafeInteger(a) || a < 0) throw fieldError(`amounts.${i}`, 'must be a non-negative integer');
   });
+
+/** Rejects malformed input before it reaches the database; nothing of it is stored. */
+export function validateOperation(op: LedgerOperation): void {
+  checkId('id', op.id);
+  if (op.code !== undefined && !/^[A-Z][A-Z0-9_]{0,63}$/.test(op.code)) throw fieldError('code', 'must be an upper-case code such as EARN');
+  if (op.reference !== undefined && op.reference.length > 200) throw fieldError('reference', 'at most 200 characters');
+  if (op.memo !== undefined && op.memo.length > 500) throw fieldError('memo', 'at most 500 characters');
+  switch (op.kind) {
+    case 'post':
+    case 'hold':
+      if (op.legs.length === 0 || op.legs.length > MAX_LEGS) throw fieldError('legs', `1 to ${MAX_LEGS} legs`);
+      op.legs.forEach((leg, i) => {
+        if (!Number.isSafeInteger(leg.amount) || leg.amount <= 0) throw fieldError(`legs.${i}.amount`, 'must be a positive integer');
+        if (leg.debit === leg.credit) throw fieldError(`legs.${i}`, 'debit and credit must be different accounts');
+        if (!LEDGER_NAME.test(leg.ledger)) throw fieldError(`legs.${i}.ledger`, 'must look like POINT or STAMP:card_1');
+      });
+      if (op.kind === 'hold' && !(Number.isFinite(op.timeoutSeconds) && op.timeoutSeconds > 0 && op.timeoutSeconds <= 90 * 86400)) {
+        throw fieldError('timeoutSeconds', 'must be between 1 second and 90 days');
+      }
+      return;
+    case 'capture':
+      checkId('holdId', op.holdId);
+      return checkAmounts(op.amounts);
+    case 'void':
+      return checkId('holdId', op.holdId);
+    case 'reverse':
+      checkId('transactionId', op.transactionId);
+      return checkAmounts(op.amounts);
+  }
 }
 
-export function transactionHash(tx: PostTransaction): string {
-  const content = {
-    code: tx.code,
-    reference: tx.reference ?? null,
-    memo: tx.memo ?? null,
-    eventAt: tx.eventAt?.toISOString() ?? null,
-    legs: tx.legs.map((l) => [l.debit, l.credit, l.amount, l.ledger]),
-  };
-  return createHash('sha256').update(stableStringify(content)).digest('base64url');
+/** The content of an operation, fingerprinted: a retry with other content is told apart. */
+export function operationHash(op: LedgerOperation): string {
+  const { tenantId: _tenant, id: _id, eventAt, ...content } = op;
+  return createHash('sha256')
+    .update(stableStringify({ ...content, eventAt: eventAt?.toISOString() ?? null }))
+    .digest('base64url');
 }
 
 export type Balances = {

@@ -33,6 +33,7 @@ export const ZLedgerEntry = z
     transactionId: z.string(),
     leg: z.number().int(),
     amount: z.number().int().meta({ description: 'Positive: credited to this account; negative: debited.' }),
+    pending: z.boolean().meta({ description: 'A hold (reserved, not moved); its capture appears as its own entry.' }),
     balanceAfter: z.number().int().nullable().meta({ description: 'Posted balance after this entry (null for deferred system accounts).' }),
     code: z.string().meta({ example: 'EARN' }),
     reference: z.string().nullable(),

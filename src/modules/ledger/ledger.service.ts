@@ -6,16 +6,28 @@ import { createCommitter, type Committer } from './ledger.committer.ts';
 import * as repo from './ledger.repository.ts';
 import {
   deriveBalances,
-  transactionHash,
-  validateTransaction,
+  operationHash,
+  validateOperation,
+  type CaptureHold,
+  type HoldTransaction,
+  type LedgerOperation,
   type LedgerRejection,
   type PostTransaction,
+  type ReverseTransaction,
+  type VoidHold,
 } from './ledger.rules.ts';
 import type { TLedgerAccount, TLedgerEntry } from './ledger.schemas.ts';
 import type { LedgerAccountRow } from './ledger.tables.ts';
 
 export type PostResult =
-  | { status: 'posted'; id: string; replayed: boolean; balances: { debit: number | null; credit: number | null }[] }
+  | {
+      /** posted: value moved; pending: a hold placed (its amounts reserved). */
+      status: 'posted' | 'pending';
+      id: string;
+      replayed: boolean;
+      /** Per leg, the posted balance of each side after it (null for deferred accounts and replays). */
+      balances: { debit: number | null; credit: number | null }[];
+    }
   | { status: 'rejected'; id: string; replayed: boolean; rejection: LedgerRejection };
 
 // One committer per database handle: every post of the process shares its batches.
@@ -26,18 +38,42 @@ function committerFor(db: Db): Committer {
   return c;
 }
 
-function toItem(tx: PostTransaction): repo.BatchItem {
-  validateTransaction(tx);
-  return {
-    t: tx.tenantId,
-    id: tx.id,
-    h: transactionHash(tx),
-    code: tx.code,
-    ref: tx.reference ?? null,
-    memo: tx.memo ?? null,
-    at: (tx.eventAt ?? new Date()).toISOString(),
-    legs: tx.legs.map((l) => ({ d: l.debit, c: l.credit, a: l.amount, l: l.ledger })),
+const DEFAULT_CODES = { capture: 'CAPTURE', void: 'VOID', reverse: 'REVERSAL' } as const;
+
+function toItem(op: LedgerOperation): repo.BatchItem {
+  validateOperation(op);
+  const item: repo.BatchItem = {
+    t: op.tenantId,
+    id: op.id,
+    h: operationHash(op),
+    k: op.kind,
+    code: op.code ?? DEFAULT_CODES[op.kind as keyof typeof DEFAULT_CODES],
+    ref: op.reference ?? null,
+    memo: op.memo ?? null,
+    at: (op.eventAt ?? new Date()).toISOString(),
   };
+  switch (op.kind) {
+    case 'hold':
+      item.timeout = op.timeoutSeconds;
+      item.legs = op.legs.map((l) => ({ d: l.debit, c: l.credit, a: l.amount, l: l.ledger }));
+      break;
+    case 'post':
+      item.legs = op.legs.map((l) => ({ d: l.debit, c: l.credit, a: l.amount, l: l.ledger }));
+      break;
+    case 'capture':
+      item.target = op.holdId;
+      if (op.amounts) item.amounts = op.amounts;
+      break;
+    case 'void':
+      item.target = op.holdId;
+      if (op.expired) item.expired = true;
+      break;
+    case 'reverse':
+      item.target = op.transactionId;
+      if (op.amounts) item.amounts = op.amounts;
+      break;
+  }
+  return item;
 }
 
 function toResult(r: repo.BatchResult): PostResult {
@@ -46,11 +82,16 @@ function toResult(r: repo.BatchResult): PostResult {
   }
   if (r.s === 'rejected') return { status: 'rejected', id: r.id, replayed: r.replay === true, rejection: r.r as LedgerRejection };
   return {
-    status: 'posted',
+    status: r.s,
     id: r.id,
     replayed: r.replay === true,
     balances: (r.b ?? []).map(([debit, credit]) => ({ debit, credit })),
   };
+}
+
+async function submit(deps: Pick<Deps, 'db'>, op: LedgerOperation): Promise<PostResult> {
+  const item = toItem(op);
+  return toResult(await committerFor(deps.db).submit(item));
 }
 
 /**
@@ -59,33 +100,63 @@ function toResult(r: repo.BatchResult): PostResult {
  * posted again returns the same outcome (`replayed: true`); the same id with other content throws
  * TRANSACTION_ID_CONFLICT.
  */
-export async function post(deps: Pick<Deps, 'db'>, tx: PostTransaction): Promise<PostResult> {
-  const item = toItem(tx);
-  return toResult(await committerFor(deps.db).submit(item));
-}
+export const post = (deps: Pick<Deps, 'db'>, tx: PostTransaction) => submit(deps, { kind: 'post', ...tx });
+
+/** Reserves the amounts (status pending) until captured or voided; released after the timeout. */
+export const hold = (deps: Pick<Deps, 'db'>, tx: HoldTransaction) => submit(deps, { kind: 'hold', ...tx });
+
+/** Posts a pending hold in full or in part (the rest is released); a hold resolves at most once. */
+export const captureHold = (deps: Pick<Deps, 'db'>, c: CaptureHold) => submit(deps, { kind: 'capture', ...c });
+
+/** Releases a pending hold. */
+export const voidHold = (deps: Pick<Deps, 'db'>, v: VoidHold) => submit(deps, { kind: 'void', ...v });
+
+/** Reverses a posted transfer or capture, fully or in part; reversals never add up to more than it. */
+export const reverse = (deps: Pick<Deps, 'db'>, r: ReverseTransaction) => submit(deps, { kind: 'reverse', ...r });
 
 /** Posts inside the caller's open transaction (one round trip of its own, no batching). */
 export async function postInTransaction(db: Db, tx: PostTransaction): Promise<PostResult> {
-  const [result] = await repo.postBatch(db, [toItem(tx)]);
+  const [result] = await repo.postBatch(db, [toItem({ kind: 'post', ...tx })]);
   return toResult(result!);
 }
 
+/**
+ * Releases holds whose timeout has passed (a job in every process). Each release has the id
+ * `expire:<hold id>`, so a re-run or a second process never releases a hold twice.
+ */
+export async function expireHolds(deps: Pick<Deps, 'db'>, limit = 1_000): Promise<number> {
+  const due = await repo.dueHolds(deps.db, limit);
+  const results = await Promise.all(
+    due.map((h) => submit(deps, { kind: 'void', tenantId: h.tenant_id, id: `expire:${h.id}`, holdId: h.id, code: 'HOLD_EXPIRED', expired: true })),
+  );
+  return results.filter((r) => r.status === 'posted' && !r.replayed).length;
+}
+
 /** Posts and turns a rejection into an AppError with the rejection's code and values. */
-export async function postOrThrow(deps: Pick<Deps, 'db'>, tx: PostTransaction): Promise<PostResult & { status: 'posted' }> {
+export async function postOrThrow(deps: Pick<Deps, 'db'>, tx: PostTransaction): Promise<PostResult & { status: 'posted' | 'pending' }> {
   const result = await post(deps, tx);
   if (result.status === 'rejected') throw rejectionError(result.rejection);
   return result;
 }
 
 export function rejectionError(rejection: LedgerRejection): AppError {
+  const r = rejection;
   const messages: Record<LedgerRejection['code'], string> = {
-    INSUFFICIENT_BALANCE: `Account ${rejection.accountId} holds ${rejection.available} available; ${rejection.amount} was asked.`,
-    CREDIT_LIMIT_EXCEEDED: `Account ${rejection.accountId} cannot take ${rejection.amount} more.`,
-    ACCOUNT_NOT_FOUND: `Account ${rejection.accountId} does not exist.`,
-    ACCOUNT_NOT_ACTIVE: `Account ${rejection.accountId} is ${rejection.status}.`,
-    LEDGER_MISMATCH: `Account ${rejection.accountId} is in ledger ${rejection.accountLedger}, not ${rejection.ledger}.`,
+    INSUFFICIENT_BALANCE: `Account ${r.accountId} holds ${r.available} available; ${r.amount} was asked.`,
+    CREDIT_LIMIT_EXCEEDED: `Account ${r.accountId} cannot take ${r.amount} more.`,
+    ACCOUNT_NOT_FOUND: `Account ${r.accountId} does not exist.`,
+    ACCOUNT_NOT_ACTIVE: `Account ${r.accountId} is ${r.status}.`,
+    LEDGER_MISMATCH: `Account ${r.accountId} is in ledger ${r.accountLedger}, not ${r.ledger}.`,
+    HOLD_NOT_FOUND: `No hold ${r.holdId}.`,
+    HOLD_NOT_PENDING: `Hold ${r.holdId} is already ${r.status}.`,
+    HOLD_EXPIRED: `Hold ${r.holdId} expired at ${r.expiredAt}.`,
+    CAPTURE_EXCEEDS_HOLD: `Leg ${r.leg} holds ${r.held}; ${r.amount} cannot be captured.`,
+    TRANSACTION_NOT_FOUND: `No transaction ${r.transactionId}.`,
+    NOT_REVERSIBLE: `Transaction ${r.transactionId} (${r.kind}, ${r.status}) cannot be reversed.`,
+    REVERSAL_EXCEEDS_ORIGINAL: `Leg ${r.leg} moved ${r.original}, ${r.reversed} of it reversed already; ${r.amount} more cannot be.`,
+    NOTHING_TO_REVERSE: `Transaction ${r.transactionId} is fully reversed.`,
   };
-  return new AppError(rejection.code, messages[rejection.code], { ...rejection });
+  return new AppError(r.code, messages[r.code], { ...r });
 }
 
 export type AccountSpec = {
@@ -177,6 +248,7 @@ export async function accountHistory(
       transactionId: r.transaction_id,
       leg: r.leg,
       amount: Number(r.amount),
+      pending: r.pending,
       balanceAfter: r.balance_after === null ? null : Number(r.balance_after),
       code: r.code,
       reference: r.reference,

@@ -22,13 +22,17 @@ export type LedgerTransactionTable = {
   tenant_id: string;
   id: string;
   request_hash: string;
-  status: 'posted' | 'rejected';
+  kind: 'transfer' | 'hold' | 'capture' | 'void' | 'reversal';
+  status: 'posted' | 'rejected' | 'pending' | 'captured' | 'voided' | 'expired';
   code: string;
   reference: string | null;
   memo: string | null;
   event_at: Date;
   created_at: Generated<Date>;
   rejection: ColumnType<unknown, string | null, string | null>;
+  target_id: string | null;
+  timeout_at: Date | null;
+  reversed: number[] | null;
 };
 
 export type LedgerPostingTable = {
@@ -38,6 +42,7 @@ export type LedgerPostingTable = {
   transaction_id: string;
   leg: number;
   amount: number;
+  pending: Generated<boolean>;
   balance_after: number | null;
   created_at: Generated<Date>;
 };
