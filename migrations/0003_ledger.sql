@@ -14,6 +14,8 @@ create table ledger_account (
   -- A hot system account (issuance, breakage, float, revenue): its row is not updated on the request
   -- path; movements are appended to ledger_delta and rolled up. It can carry no constraint.
   deferred boolean not null default false,
+  -- An expiring currency's wallet: credits make lots, debits draw from them first-expiring-first.
+  has_lots boolean not null default false,
   status text not null default 'active' check (status in ('active', 'frozen', 'closed')),
   debits_pending bigint not null default 0,
   debits_posted bigint not null default 0,
@@ -21,21 +23,24 @@ create table ledger_account (
   credits_posted bigint not null default 0,
   created_at timestamptz not null default now(),
   primary key (tenant_id, id),
-  unique (tenant_id, ledger, owner_type, owner_id, kind),
+  -- owner first: "the accounts of member X" is one range, and a lookup by (tenant_id, id) can only
+  -- mean the primary key, statistics or not
+  unique (tenant_id, owner_type, owner_id, ledger, kind),
   check (not (deferred and (debits_must_not_exceed_credits or credits_must_not_exceed_debits))),
   check (not (debits_must_not_exceed_credits and credits_must_not_exceed_debits)),
+  check (not has_lots or debits_must_not_exceed_credits),
   check (debits_pending >= 0 and debits_posted >= 0 and credits_pending >= 0 and credits_posted >= 0)
 ) with (fillfactor = 80);
 
 -- One row per transaction id ever submitted: the id is the idempotency key. A rejection is stored
 -- too, so a retry returns the same outcome. request_hash detects a retry with other content.
---   kind transfer | hold | capture | void | reversal
+--   kind transfer | hold | capture | void | reversal | expiry
 --   status posted | rejected; a hold: pending -> captured | voided | expired
 create table ledger_transaction (
   tenant_id text not null,
   id text not null check (length(id) between 1 and 128),
   request_hash text not null,
-  kind text not null check (kind in ('transfer', 'hold', 'capture', 'void', 'reversal')),
+  kind text not null check (kind in ('transfer', 'hold', 'capture', 'void', 'reversal', 'expiry')),
   status text not null check (status in ('posted', 'rejected', 'pending', 'captured', 'voided', 'expired')),
   code text not null,
   reference text,
@@ -67,6 +72,8 @@ create table ledger_posting (
   -- a hold's reservation (counts in the pending counters), not a posted movement
   pending boolean not null default false,
   balance_after bigint,
+  -- credits to a lots account: when the lot it makes expires (null: never)
+  lot_expires_at timestamptz,
   created_at timestamptz not null default now(),
   primary key (tenant_id, account_id, seq)
 );
@@ -83,6 +90,134 @@ create table ledger_delta (
   credits_pending bigint not null default 0,
   primary key (tenant_id, account_id, id)
 );
+
+
+-- Lots of lots accounts: one per credit leg. Invariant: sum(remaining) = credits_posted - debits_posted
+-- - debits_pending of the account (what is held is already drawn from its lots).
+create table ledger_lot (
+  tenant_id text not null,
+  account_id text not null,
+  id bigint generated always as identity,
+  transaction_id text not null,
+  leg smallint not null,
+  amount bigint not null check (amount > 0),
+  remaining bigint not null check (remaining >= 0 and remaining <= amount),
+  expires_at timestamptz,
+  created_at timestamptz not null default now(),
+  primary key (tenant_id, account_id, id),
+  unique (tenant_id, account_id, transaction_id, leg)
+);
+-- First-expiring-first draws, per account.
+create index ledger_lot_open on ledger_lot (tenant_id, account_id, expires_at, id) where remaining > 0;
+-- The expiry job's lookup across tenants.
+create index ledger_lot_due on ledger_lot (expires_at) where remaining > 0;
+
+-- Which lots a debit (or hold) drew from. A negative amount gives value back (a reversal).
+create table ledger_lot_allocation (
+  tenant_id text not null,
+  transaction_id text not null,
+  leg smallint not null,
+  account_id text not null,
+  lot_id bigint not null,
+  amount bigint not null check (amount <> 0),
+  primary key (tenant_id, transaction_id, leg, lot_id)
+);
+
+-- Draws p_amount from the account's lots, first-expiring first, recording it under (p_tx, p_leg).
+create function ledger_lots_draw(p_tenant text, p_account text, p_tx text, p_leg int, p_amount bigint)
+returns void language plpgsql
+-- Every access here is by key: missing statistics (a new database) must never turn a lookup into a scan.
+set enable_seqscan = off as $$
+declare
+  r record;
+  left_ bigint := p_amount;
+  take bigint;
+begin
+  for r in
+    select id, remaining from ledger_lot
+    where tenant_id = p_tenant and account_id = p_account and remaining > 0
+    order by expires_at nulls last, id
+    for update
+  loop
+    take := least(left_, r.remaining);
+    update ledger_lot set remaining = remaining - take where tenant_id = p_tenant and account_id = p_account and id = r.id;
+    insert into ledger_lot_allocation (tenant_id, transaction_id, leg, account_id, lot_id, amount)
+    values (p_tenant, p_tx, p_leg, p_account, r.id, take)
+    on conflict (tenant_id, transaction_id, leg, lot_id) do update set amount = ledger_lot_allocation.amount + excluded.amount;
+    left_ := left_ - take;
+    exit when left_ = 0;
+  end loop;
+  if left_ > 0 then
+    raise exception 'ledger: lots of account % cannot cover % (invariant broken)', p_account, p_amount;
+  end if;
+end $$;
+
+-- Gives p_amount back to the lots that (p_from, p_from_leg) drew from and has not given back yet,
+-- latest-expiring first; records it under (p_tx, p_leg) as negative allocations when p_tx is given,
+-- otherwise shrinks the source allocations (releasing part of a hold).
+create function ledger_lots_return(p_tenant text, p_account text, p_from text, p_from_leg int, p_tx text, p_leg int, p_amount bigint)
+returns void language plpgsql
+-- Every access here is by key: missing statistics (a new database) must never turn a lookup into a scan.
+set enable_seqscan = off as $$
+declare
+  r record;
+  left_ bigint := p_amount;
+  give bigint;
+begin
+  for r in
+    select a.lot_id, a.amount - coalesce((
+        select -sum(b.amount) from ledger_lot_allocation b
+        join ledger_transaction rt on rt.tenant_id = b.tenant_id and rt.id = b.transaction_id
+        where b.tenant_id = p_tenant and b.account_id = p_account and b.lot_id = a.lot_id and b.amount < 0
+          and rt.target_id = p_from and rt.kind = 'reversal'), 0) as open
+    from ledger_lot_allocation a
+    join ledger_lot l on l.tenant_id = a.tenant_id and l.account_id = a.account_id and l.id = a.lot_id
+    where a.tenant_id = p_tenant and a.transaction_id = p_from and a.leg = p_from_leg and a.account_id = p_account and a.amount > 0
+    order by l.expires_at desc nulls first, a.lot_id desc
+  loop
+    give := least(left_, r.open);
+    continue when give <= 0;
+    update ledger_lot set remaining = remaining + give where tenant_id = p_tenant and account_id = p_account and id = r.lot_id;
+    if p_tx is null and give = r.open then
+      delete from ledger_lot_allocation where tenant_id = p_tenant and transaction_id = p_from and leg = p_from_leg and lot_id = r.lot_id;
+    elsif p_tx is null then
+      update ledger_lot_allocation set amount = amount - give
+      where tenant_id = p_tenant and transaction_id = p_from and leg = p_from_leg and lot_id = r.lot_id;
+    else
+      insert into ledger_lot_allocation (tenant_id, transaction_id, leg, account_id, lot_id, amount)
+      values (p_tenant, p_tx, p_leg, p_account, r.lot_id, -give);
+    end if;
+    left_ := left_ - give;
+    exit when left_ = 0;
+  end loop;
+  if left_ > 0 then
+    raise exception 'ledger: cannot give % back to the lots of % (invariant broken)', p_amount, p_from;
+  end if;
+end $$;
+
+-- Takes p_amount back out of the lot that (p_from, p_from_leg) made, then first-expiring-first from
+-- the others (cancelling an earn part of which was spent); recorded under (p_tx, p_leg).
+create function ledger_lots_take(p_tenant text, p_account text, p_from text, p_from_leg int, p_tx text, p_leg int, p_amount bigint)
+returns void language plpgsql
+-- Every access here is by key: missing statistics (a new database) must never turn a lookup into a scan.
+set enable_seqscan = off as $$
+declare
+  lot ledger_lot%rowtype;
+  take bigint := 0;
+begin
+  select * into lot from ledger_lot
+  where tenant_id = p_tenant and account_id = p_account and transaction_id = p_from and leg = p_from_leg
+  for update;
+  if found and lot.remaining > 0 then
+    take := least(p_amount, lot.remaining);
+    update ledger_lot set remaining = remaining - take where tenant_id = p_tenant and account_id = p_account and id = lot.id;
+    insert into ledger_lot_allocation (tenant_id, transaction_id, leg, account_id, lot_id, amount)
+    values (p_tenant, p_tx, p_leg, p_account, lot.id, take);
+  end if;
+  if p_amount > take then
+    perform ledger_lots_draw(p_tenant, p_account, p_tx, p_leg, p_amount - take);
+  end if;
+end $$;
 
 -- Why a leg could not be applied, read under the batch's locks.
 create function ledger_rejection(p_tenant text, p_account text, p_ledger text, p_leg int, p_amount bigint, p_side text)
@@ -113,11 +248,15 @@ end $$;
 --   capture  target: a pending hold, amounts?: per leg (default all); the rest is released
 --   void     target: a pending hold, expired?: true when the expiry job releases it
 --   reverse  target: a posted transfer or capture, amounts?: per leg (default all not yet reversed)
+--   expire   legs: [{ d: lots account, c: breakage account, a: 0, l }], cutoff: the lots due by then
+-- A credit leg to a lots account may carry x: when the lot it makes expires.
 -- Returns [{ id, s: posted|pending|rejected|conflict, replay?, r?: rejection, b?: [[debit, credit] balance per leg] }].
-create function ledger_post(batch jsonb) returns jsonb language plpgsql as $$
+create function ledger_post(batch jsonb) returns jsonb language plpgsql
+-- Every access here is by key: missing statistics (a new database) must never turn a lookup into a scan.
+set enable_seqscan = off as $$
 declare
   item jsonb;
-  leg jsonb;
+  jl jsonb;
   legs jsonb;
   r record;
   results jsonb[] := '{}';
@@ -139,6 +278,8 @@ declare
   v_rejection jsonb;
   balances jsonb;
   reversed_after bigint[];
+  has_lots boolean;
+  touched_lots boolean;
   -- this transaction's applied row updates (to undo on rejection)
   u_acc text[];
   u_side text[];
@@ -152,6 +293,7 @@ declare
   p_amt bigint[] := '{}';
   p_pend boolean[] := '{}';
   p_bal bigint[] := '{}';
+  p_x timestamptz[] := '{}';
   -- deferred accounts' pending releases from resolving holds (what is posted goes through postings)
   q_tenant text[] := '{}';
   q_acc text[] := '{}';
@@ -196,7 +338,7 @@ begin
     -- Claim the id first: a concurrent duplicate waits here for the first to commit, then replays.
     insert into ledger_transaction (tenant_id, id, request_hash, kind, status, code, reference, memo, event_at, target_id, timeout_at)
     values (t, txid, item ->> 'h',
-      case op when 'post' then 'transfer' when 'reverse' then 'reversal' else op end,
+      case op when 'post' then 'transfer' when 'reverse' then 'reversal' when 'expire' then 'expiry' else op end,
       case when pend then 'pending' else 'posted' end,
       item ->> 'code', item ->> 'ref', item ->> 'memo', (item ->> 'at')::timestamptz, item ->> 'target',
       case when pend then now() + make_interval(secs => (item ->> 'timeout')::double precision) end)
@@ -218,6 +360,7 @@ begin
     mark := coalesce(array_length(p_acc, 1), 0);
     balances := '[]';
     legs := '[]';
+    touched_lots := false;
 
     if op in ('capture', 'void') then
       select * into target from ledger_transaction where tenant_id = t and id = item ->> 'target' for update;
@@ -244,7 +387,7 @@ begin
         if v_rejection is null then
           for r in
             select p.leg, max(p.account_id) filter (where p.amount < 0) as d, max(p.account_id) filter (where p.amount > 0) as c,
-              max(abs(p.amount)) as a
+              max(abs(p.amount)) as a, max(p.lot_expires_at) as x
             from ledger_posting p where p.tenant_id = t and p.transaction_id = target.id and p.pending
             group by p.leg order by p.leg
           loop
@@ -257,16 +400,30 @@ begin
                 q_dq := q_dq || case side when 'debit' then -r.a else 0 end;
                 q_cq := q_cq || case side when 'credit' then -r.a else 0 end;
                 bal := null;
+                has_lots := false;
               elsif side = 'debit' then
                 update ledger_account set debits_pending = debits_pending - r.a, debits_posted = debits_posted + amt
-                where tenant_id = t and id = acc returning credits_posted - debits_posted into bal;
+                where tenant_id = t and id = acc returning credits_posted - debits_posted, ledger_account.has_lots into bal, has_lots;
+                if has_lots then
+                  -- The uncaptured part goes back to its lots; what is captured stays drawn, now by the capture.
+                  if r.a > amt then
+                    perform ledger_lots_return(t, acc, target.id, r.leg, null, null, r.a - amt);
+                  end if;
+                  update ledger_lot_allocation set transaction_id = txid
+                  where tenant_id = t and transaction_id = target.id and leg = r.leg and account_id = acc;
+                end if;
               else
                 update ledger_account set credits_pending = credits_pending - r.a, credits_posted = credits_posted + amt
-                where tenant_id = t and id = acc returning credits_posted - debits_posted into bal;
+                where tenant_id = t and id = acc returning credits_posted - debits_posted, ledger_account.has_lots into bal, has_lots;
+                if has_lots and amt > 0 then
+                  insert into ledger_lot (tenant_id, account_id, transaction_id, leg, amount, remaining, expires_at)
+                  values (t, acc, txid, r.leg, amt, amt, r.x);
+                end if;
               end if;
               if amt > 0 then
                 p_tenant := p_tenant || t; p_acc := p_acc || acc; p_tx := p_tx || txid; p_leg := p_leg || r.leg;
                 p_amt := p_amt || case side when 'debit' then -amt else amt end; p_pend := p_pend || false; p_bal := p_bal || bal;
+                p_x := p_x || case when side = 'credit' and has_lots then r.x end;
               end if;
               if bal is not null then
                 balances := jsonb_set(balances, array[r.leg::text, case side when 'debit' then '0' else '1' end], to_jsonb(bal));
@@ -305,12 +462,22 @@ begin
             end if;
             reversed_after := reversed_after || (coalesce(target.reversed[r.leg + 1], 0) + amt);
             if amt > 0 then
-              legs := legs || jsonb_build_object('d', r.c, 'c', r.d, 'a', amt, 'l', r.l);
+              legs := legs || jsonb_build_object('d', r.c, 'c', r.d, 'a', amt, 'l', r.l, 'src', r.leg);
             end if;
           end loop;
           if v_rejection is null and jsonb_array_length(legs) = 0 then
             v_rejection := jsonb_build_object('code', 'NOTHING_TO_REVERSE', 'transactionId', target.id);
           end if;
+        end if;
+      elsif op = 'expire' then
+        select coalesce(sum(remaining), 0) into amt from ledger_lot
+        where tenant_id = t and account_id = item -> 'legs' -> 0 ->> 'd' and remaining > 0
+          and expires_at <= (item ->> 'cutoff')::timestamptz;
+        if amt = 0 then
+          v_rejection := jsonb_build_object('code', 'NOTHING_TO_EXPIRE', 'accountId', item -> 'legs' -> 0 ->> 'd', 'cutoff', item ->> 'cutoff');
+        else
+          -- Drawing first-expiring-first takes exactly the lots that are due.
+          legs := jsonb_build_array(jsonb_set(item -> 'legs' -> 0, '{a}', to_jsonb(amt)));
         end if;
       else
         legs := item -> 'legs';
@@ -319,28 +486,37 @@ begin
       li := 0;
       if v_rejection is null then
         <<apply>>
-        for leg in select value from jsonb_array_elements(legs) loop
-          amt := (leg ->> 'a')::bigint;
-          lgr := leg ->> 'l';
+        for jl in select value from jsonb_array_elements(legs) loop
+          amt := (jl ->> 'a')::bigint;
+          lgr := jl ->> 'l';
           balances := balances || '[[null, null]]'::jsonb;
           foreach side in array array['debit', 'credit'] loop
-            acc := case side when 'debit' then leg ->> 'd' else leg ->> 'c' end;
+            acc := case side when 'debit' then jl ->> 'd' else jl ->> 'c' end;
             if deferred_accounts ? (t || ' ' || acc) then
               if deferred_accounts -> (t || ' ' || acc) ->> 'l' <> lgr or deferred_accounts -> (t || ' ' || acc) ->> 's' <> 'active' then
                 v_rejection := ledger_rejection(t, acc, lgr, li, amt, side);
                 exit apply;
               end if;
               bal := null;
+              has_lots := false;
             elsif side = 'debit' then
               update ledger_account
               set debits_posted = debits_posted + case when pend then 0 else amt end,
                 debits_pending = debits_pending + case when pend then amt else 0 end
               where tenant_id = t and id = acc and ledger = lgr and status = 'active'
                 and (not debits_must_not_exceed_credits or debits_posted + debits_pending + amt <= credits_posted)
-              returning credits_posted - debits_posted into bal;
+              returning credits_posted - debits_posted, ledger_account.has_lots into bal, has_lots;
               if not found then
                 v_rejection := ledger_rejection(t, acc, lgr, li, amt, side);
                 exit apply;
+              end if;
+              if has_lots then
+                touched_lots := true;
+                if op = 'reverse' then
+                  perform ledger_lots_take(t, acc, target.id, (jl ->> 'src')::int, txid, li, amt);
+                else
+                  perform ledger_lots_draw(t, acc, txid, li, amt);
+                end if;
               end if;
             else
               update ledger_account
@@ -348,10 +524,20 @@ begin
                 credits_pending = credits_pending + case when pend then amt else 0 end
               where tenant_id = t and id = acc and ledger = lgr and status = 'active'
                 and (not credits_must_not_exceed_debits or credits_posted + credits_pending + amt <= debits_posted)
-              returning credits_posted - debits_posted into bal;
+              returning credits_posted - debits_posted, ledger_account.has_lots into bal, has_lots;
               if not found then
                 v_rejection := ledger_rejection(t, acc, lgr, li, amt, side);
                 exit apply;
+              end if;
+              if has_lots and not pend then
+                touched_lots := true;
+                if op = 'reverse' then
+                  -- Reversing a debit gives back exactly the lots it drew from, latest-expiring first.
+                  perform ledger_lots_return(t, acc, target.id, (jl ->> 'src')::int, txid, li, amt);
+                else
+                  insert into ledger_lot (tenant_id, account_id, transaction_id, leg, amount, remaining, expires_at)
+                  values (t, acc, txid, li, amt, amt, (jl ->> 'x')::timestamptz);
+                end if;
               end if;
             end if;
             if bal is not null then
@@ -360,6 +546,7 @@ begin
             end if;
             p_tenant := p_tenant || t; p_acc := p_acc || acc; p_tx := p_tx || txid; p_leg := p_leg || li;
             p_amt := p_amt || case side when 'debit' then -amt else amt end; p_pend := p_pend || pend; p_bal := p_bal || bal;
+            p_x := p_x || case when side = 'credit' and bal is not null and has_lots then (jl ->> 'x')::timestamptz end;
           end loop;
           li := li + 1;
         end loop;
@@ -380,6 +567,14 @@ begin
             where tenant_id = t and id = u_acc[k];
           end if;
         end loop;
+        if touched_lots then
+          update ledger_lot l set remaining = l.remaining + a.amount
+          from ledger_lot_allocation a
+          where a.tenant_id = t and a.transaction_id = txid
+            and l.tenant_id = a.tenant_id and l.account_id = a.account_id and l.id = a.lot_id;
+          delete from ledger_lot_allocation where tenant_id = t and transaction_id = txid;
+          delete from ledger_lot where tenant_id = t and transaction_id = txid;
+        end if;
       elsif op = 'reverse' then
         update ledger_transaction set reversed = reversed_after where tenant_id = t and id = target.id;
       end if;
@@ -388,7 +583,7 @@ begin
     if v_rejection is not null then
       update ledger_transaction set status = 'rejected', rejection = v_rejection where tenant_id = t and id = txid;
       p_tenant := p_tenant[1:mark]; p_acc := p_acc[1:mark]; p_tx := p_tx[1:mark];
-      p_leg := p_leg[1:mark]; p_amt := p_amt[1:mark]; p_pend := p_pend[1:mark]; p_bal := p_bal[1:mark];
+      p_leg := p_leg[1:mark]; p_amt := p_amt[1:mark]; p_pend := p_pend[1:mark]; p_bal := p_bal[1:mark]; p_x := p_x[1:mark];
       results := results || jsonb_build_object('id', txid, 's', 'rejected', 'r', v_rejection);
     else
       results := results || jsonb_build_object('id', txid, 's', case when pend then 'pending' else 'posted' end, 'b', balances);
@@ -396,9 +591,9 @@ begin
   end loop;
 
   -- History rows in batch order (seq is taken after the sort), then one delta per deferred account.
-  insert into ledger_posting (tenant_id, account_id, seq, transaction_id, leg, amount, pending, balance_after)
-  select u.t, u.a, nextval('ledger_posting_seq'), u.x, u.l, u.m, u.p, u.b
-  from unnest(p_tenant, p_acc, p_tx, p_leg, p_amt, p_pend, p_bal) with ordinality as u(t, a, x, l, m, p, b, n)
+  insert into ledger_posting (tenant_id, account_id, seq, transaction_id, leg, amount, pending, balance_after, lot_expires_at)
+  select u.t, u.a, nextval('ledger_posting_seq'), u.x, u.l, u.m, u.p, u.b, u.e
+  from unnest(p_tenant, p_acc, p_tx, p_leg, p_amt, p_pend, p_bal, p_x) with ordinality as u(t, a, x, l, m, p, b, e, n)
   order by u.n;
 
   insert into ledger_delta (tenant_id, account_id, debits_posted, credits_posted, debits_pending, credits_pending)

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { buildApp, VERSION } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { expireHolds, rollupDeferred } from './modules/ledger/index.ts';
+import { expireHolds, expireLots, rollupDeferred } from './modules/ledger/index.ts';
 import * as tenants from './modules/tenants/index.ts';
 import { systemClock } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
@@ -105,6 +105,7 @@ async function serve(config: Config): Promise<void> {
   const deps: Deps = { config, db: database.db, log, clock: systemClock, outbox, masterKey: key };
 
   let demo: Awaited<ReturnType<typeof seedDemo>> | undefined;
+  if (database.engine === 'pglite') await database.analyze();
   if (database.engine === 'pglite' && config.seedDemo) {
     const { items } = await tenants.listTenants(deps, { limit: 1 });
     if (items.length === 0) demo = await seedDemo(deps);
@@ -117,6 +118,9 @@ async function serve(config: Config): Promise<void> {
         { name: 'idempotency.purge', everyMs: 3_600_000, run: () => purgeExpiredIdempotencyKeys(deps.db) },
         { name: 'ledger.rollup', everyMs: 1_000, run: () => rollupDeferred(deps) },
         { name: 'ledger.expire-holds', everyMs: 5_000, run: () => expireHolds(deps) },
+        { name: 'ledger.expire-lots', everyMs: 60_000, run: () => expireLots(deps) },
+        // The embedded database has no autovacuum: keep the planner's statistics current.
+        ...(database.engine === 'pglite' ? [{ name: 'db.analyze', everyMs: 600_000, run: () => database.analyze() }] : []),
       ])
     : undefined;
   if (config.jobsEnabled) outbox.start();

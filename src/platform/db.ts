@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DB } from './db-schema.ts';
 import { lockDataDir } from './data-dir.ts';
@@ -25,6 +25,8 @@ export type Database = {
   withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
   /** Embedded only: the whole database as a tarball (a migrated template for tests). */
   dump?(): Promise<Blob>;
+  /** Refreshes planner statistics (embedded mode has no autovacuum to do it). */
+  analyze(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -80,6 +82,7 @@ function createPostgres(connectionString: string, max: number): Database {
         client.release();
       }
     },
+    analyze: async () => void (await sql`analyze`.execute(db)),
     close: () => db.destroy(),
   };
 }
@@ -103,6 +106,9 @@ async function createPGlite(options: DatabaseOptions): Promise<Database> {
     unlock();
     throw err;
   }
+  // PGlite runs no autovacuum, so its statistics go stale as tables grow: plan every statement of
+  // PL/pgSQL functions afresh instead of reusing a plan cached while the tables were tiny.
+  await pglite.exec('set plan_cache_mode = force_custom_plan');
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
 
   return {
@@ -117,6 +123,7 @@ async function createPGlite(options: DatabaseOptions): Promise<Database> {
         }),
       ),
     dump: () => db.connection().execute(() => pglite.dumpDataDir('none')),
+    analyze: async () => void (await pglite.exec('analyze')),
     close: async () => {
       await db.destroy();
       unlock();

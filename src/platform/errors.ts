@@ -96,6 +96,7 @@ export const ERROR_CODES = {
     description: 'The reversals of a transaction can never add up to more than the transaction itself.',
   },
   NOTHING_TO_REVERSE: { status: 422, title: 'Nothing to reverse', description: 'The transaction has already been fully reversed.' },
+  NOTHING_TO_EXPIRE: { status: 422, title: 'Nothing to expire', description: 'The account has no lot due by the cutoff.' },
   RATE_LIMITED: { status: 429, title: 'Too many requests', description: 'Slow down and retry after the indicated time.' },
   INTERNAL: {
     status: 500,

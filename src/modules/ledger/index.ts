@@ -1,7 +1,7 @@
 // Public API of the ledger: the only way a balance changes in Moa.
 export type { LedgerTables } from './ledger.tables.ts';
 export type { PostTransaction, HoldTransaction, CaptureHold, VoidHold, ReverseTransaction, PostingLeg, LedgerRejection } from './ledger.rules.ts';
-export type { TLedgerAccount, TLedgerEntry } from './ledger.schemas.ts';
+export type { TLedgerAccount, TLedgerEntry, TLedgerLot } from './ledger.schemas.ts';
 export type { PostResult, AccountSpec, SystemAccountKind } from './ledger.service.ts';
 export {
   /** Posts a multi-leg transaction through group commit; idempotent on its id. */
@@ -24,6 +24,12 @@ export {
   /** A tenant's deferred system account: issuance, breakage, float or revenue. */
   systemAccount,
   getAccount,
+  /** The lots of an expiring-currency account, first-expiring first. */
+  accountLots,
+  /** Per account, what expires within N days (notices). */
+  expiringWithin,
+  /** Expires due lots into the tenant's breakage account (a job). */
+  expireLots,
   balanceAsOf,
   accountHistory,
   trialBalance,

@@ -9,12 +9,13 @@ export type BatchItem = {
   t: string;
   id: string;
   h: string;
-  k: 'post' | 'hold' | 'capture' | 'void' | 'reverse';
+  k: 'post' | 'hold' | 'capture' | 'void' | 'reverse' | 'expire';
   code: string;
   ref: string | null;
   memo: string | null;
   at: string;
-  legs?: { d: string; c: string; a: number; l: string }[];
+  legs?: { d: string; c: string; a: number; l: string; x?: string }[];
+  cutoff?: string;
   timeout?: number;
   target?: string;
   amounts?: number[];
@@ -41,7 +42,7 @@ export async function insertAccount(db: Db, row: Insertable<LedgerAccountTable>)
   return db
     .insertInto('ledger_account')
     .values(row)
-    .onConflict((oc) => oc.columns(['tenant_id', 'ledger', 'owner_type', 'owner_id', 'kind']).doNothing())
+    .onConflict((oc) => oc.columns(['tenant_id', 'owner_type', 'owner_id', 'ledger', 'kind']).doNothing())
     .returningAll()
     .executeTakeFirst();
 }
@@ -93,6 +94,7 @@ export async function findAccount(db: Db, tenantId: string, accountId: string): 
       'a.debits_must_not_exceed_credits',
       'a.credits_must_not_exceed_debits',
       'a.deferred',
+      'a.has_lots',
       'a.status',
       'a.created_at',
       sql<number>`a.debits_posted + coalesce(d.dp, 0)`.as('debits_posted'),
@@ -159,6 +161,62 @@ export async function trialBalance(db: Db, tenantId: string): Promise<{ ledger: 
     group by a.ledger
     order by a.ledger`.execute(db);
   return rows.map((r) => ({ ...r, total: Number(r.total) }));
+}
+
+export type LotRow = {
+  id: number;
+  transaction_id: string;
+  leg: number;
+  amount: number;
+  remaining: number;
+  expires_at: Date | null;
+  created_at: Date;
+};
+
+/** The account's lots, first-expiring first; open ones only unless `all`. */
+export async function lots(db: Db, tenantId: string, accountId: string, all: boolean): Promise<LotRow[]> {
+  return db
+    .selectFrom('ledger_lot')
+    .select(['id', 'transaction_id', 'leg', 'amount', 'remaining', 'expires_at', 'created_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('account_id', '=', accountId)
+    .$if(!all, (qb) => qb.where('remaining', '>', 0))
+    .orderBy(sql`expires_at nulls last`)
+    .orderBy('id')
+    .execute();
+}
+
+/** Per account, what expires in (now, until]: for notices ahead of expiry. */
+export async function expiringWithin(db: Db, tenantId: string, until: Date, accountId?: string) {
+  return db
+    .selectFrom('ledger_lot')
+    .select((eb) => ['account_id', eb.fn.sum<number>('remaining').as('amount'), eb.fn.min<Date>('expires_at').as('first_expiry')])
+    .where('tenant_id', '=', tenantId)
+    .where('remaining', '>', 0)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .where('expires_at', '<=', until)
+    .$if(accountId !== undefined, (qb) => qb.where('account_id', '=', accountId!))
+    .groupBy('account_id')
+    .orderBy('account_id')
+    .execute();
+}
+
+/** Accounts with lots due by the cutoff (through the ledger_lot_due index), with their ledger. */
+export async function accountsWithDueLots(db: Db, cutoff: Date, limit: number, after?: { tenantId: string; accountId: string }) {
+  return db
+    .selectFrom('ledger_lot as l')
+    .innerJoin('ledger_account as a', (j) => j.onRef('a.tenant_id', '=', 'l.tenant_id').onRef('a.id', '=', 'l.account_id'))
+    .select(['l.tenant_id', 'l.account_id', 'a.ledger'])
+    .distinct()
+    .where('l.remaining', '>', 0)
+    .where('l.expires_at', '<=', cutoff)
+    .$if(after !== undefined, (qb) =>
+      qb.where((eb) => eb(eb.refTuple('l.tenant_id', 'l.account_id'), '>', eb.tuple(after!.tenantId, after!.accountId))),
+    )
+    .orderBy('l.tenant_id')
+    .orderBy('l.account_id')
+    .limit(limit)
+    .execute();
 }
 
 /** Pending holds whose timeout has passed, oldest first. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { problems } from '../../platform/http-schemas.ts';
 import { tenantIdOf } from '../../platform/request-context.ts';
-import { ZAccountParams, ZBalanceAsOfQuery, ZHistoryQuery, ZLedgerAccount, ZLedgerEntry } from './ledger.schemas.ts';
+import { ZAccountParams, ZBalanceAsOfQuery, ZHistoryQuery, ZLedgerAccount, ZLedgerEntry, ZLedgerLot, ZLotsQuery } from './ledger.schemas.ts';
 import * as service from './ledger.service.ts';
 
 /** /v1/ledger: read-only; value moves through the currency modules (points, prepaid, stamps…). */
@@ -28,6 +28,17 @@ export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 200: z.object({ items: z.array(ZLedgerEntry), nextCursor: z.string().nullable() }), ...problems(400, 401, 404) },
       },
       handler: (req) => service.accountHistory(deps, tenantIdOf(req), req.params.accountId, req.query),
+    });
+
+    app.get('/ledger/accounts/:accountId/lots', {
+      schema: {
+        tags: ['Ledger'],
+        summary: 'The lots of an expiring currency account (open ones, or all with ?all=true), first-expiring first',
+        params: ZAccountParams,
+        querystring: ZLotsQuery,
+        response: { 200: z.object({ items: z.array(ZLedgerLot) }), ...problems(400, 401, 404) },
+      },
+      handler: async (req) => ({ items: await service.accountLots(deps, tenantIdOf(req), req.params.accountId, req.query.all) }),
     });
 
     app.get('/ledger/accounts/:accountId/balance-at', {

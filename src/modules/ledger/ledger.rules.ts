@@ -9,7 +9,14 @@ export const LEDGER_NAME = /^[A-Z][A-Z0-9_]*(:[A-Za-z0-9_.-]+)?$/;
 export const TRANSACTION_ID = /^[A-Za-z0-9_.:\-]{1,128}$/;
 export const MAX_LEGS = 64;
 
-export type PostingLeg = { debit: string; credit: string; amount: number; ledger: string };
+export type PostingLeg = {
+  debit: string;
+  credit: string;
+  amount: number;
+  ledger: string;
+  /** Credits to a lots account: when the lot this leg makes expires (none: never). */
+  expiresAt?: Date | undefined;
+};
 
 type Common = {
   tenantId: string;
@@ -43,7 +50,8 @@ export type LedgerOperation =
   | ({ kind: 'hold' } & HoldTransaction)
   | ({ kind: 'capture' } & CaptureHold)
   | ({ kind: 'void'; expired?: boolean } & VoidHold)
-  | ({ kind: 'reverse' } & ReverseTransaction);
+  | ({ kind: 'reverse' } & ReverseTransaction)
+  | ({ kind: 'expire' } & Common & { code: string; accountId: string; breakageId: string; ledger: string; cutoff: Date });
 
 export const REJECTION_CODES = [
   'INSUFFICIENT_BALANCE',
@@ -59,6 +67,7 @@ export const REJECTION_CODES = [
   'NOT_REVERSIBLE',
   'REVERSAL_EXCEEDS_ORIGINAL',
   'NOTHING_TO_REVERSE',
+  'NOTHING_TO_EXPIRE',
 ] as const;
 
 export type LedgerRejection = {
@@ -102,6 +111,8 @@ export function validateOperation(op: LedgerOperation): void {
     case 'reverse':
       checkId('transactionId', op.transactionId);
       return checkAmounts(op.amounts);
+    case 'expire':
+      return;
   }
 }
 

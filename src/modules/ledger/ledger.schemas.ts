@@ -12,6 +12,7 @@ export const ZLedgerAccount = z
       debitsMustNotExceedCredits: z.boolean(),
       creditsMustNotExceedDebits: z.boolean(),
       deferred: z.boolean().meta({ description: 'A hot system account whose row is updated by rollup (reads are exact regardless).' }),
+      hasLots: z.boolean().meta({ description: 'An expiring currency: credits make lots, debits draw first-expiring-first.' }),
     }),
     balance: z.object({
       posted: z.number().int().meta({ description: 'credits - debits, posted' }),
@@ -43,6 +44,20 @@ export const ZLedgerEntry = z
   })
   .meta({ id: 'LedgerEntry' });
 export type TLedgerEntry = z.infer<typeof ZLedgerEntry>;
+
+export const ZLedgerLot = z
+  .object({
+    id: z.string(),
+    transactionId: z.string().meta({ description: 'The credit that made the lot.' }),
+    amount: z.number().int(),
+    remaining: z.number().int(),
+    expiresAt: z.iso.datetime().nullable(),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'LedgerLot' });
+export type TLedgerLot = z.infer<typeof ZLedgerLot>;
+
+export const ZLotsQuery = z.object({ all: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') });
 
 export const ZAccountParams = z.object({ accountId: z.string().regex(/^acc_[0-9a-z]{26}$/, 'must be a ledger account id (acc_…)') });
 

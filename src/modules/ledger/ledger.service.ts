@@ -12,11 +12,12 @@ import {
   type HoldTransaction,
   type LedgerOperation,
   type LedgerRejection,
+  type PostingLeg,
   type PostTransaction,
   type ReverseTransaction,
   type VoidHold,
 } from './ledger.rules.ts';
-import type { TLedgerAccount, TLedgerEntry } from './ledger.schemas.ts';
+import type { TLedgerAccount, TLedgerEntry, TLedgerLot } from './ledger.schemas.ts';
 import type { LedgerAccountRow } from './ledger.tables.ts';
 
 export type PostResult =
@@ -40,6 +41,14 @@ function committerFor(db: Db): Committer {
 
 const DEFAULT_CODES = { capture: 'CAPTURE', void: 'VOID', reverse: 'REVERSAL' } as const;
 
+const toBatchLeg = (l: PostingLeg) => ({
+  d: l.debit,
+  c: l.credit,
+  a: l.amount,
+  l: l.ledger,
+  ...(l.expiresAt ? { x: l.expiresAt.toISOString() } : {}),
+});
+
 function toItem(op: LedgerOperation): repo.BatchItem {
   validateOperation(op);
   const item: repo.BatchItem = {
@@ -55,10 +64,10 @@ function toItem(op: LedgerOperation): repo.BatchItem {
   switch (op.kind) {
     case 'hold':
       item.timeout = op.timeoutSeconds;
-      item.legs = op.legs.map((l) => ({ d: l.debit, c: l.credit, a: l.amount, l: l.ledger }));
+      item.legs = op.legs.map(toBatchLeg);
       break;
     case 'post':
-      item.legs = op.legs.map((l) => ({ d: l.debit, c: l.credit, a: l.amount, l: l.ledger }));
+      item.legs = op.legs.map(toBatchLeg);
       break;
     case 'capture':
       item.target = op.holdId;
@@ -71,6 +80,10 @@ function toItem(op: LedgerOperation): repo.BatchItem {
     case 'reverse':
       item.target = op.transactionId;
       if (op.amounts) item.amounts = op.amounts;
+      break;
+    case 'expire':
+      item.legs = [{ d: op.accountId, c: op.breakageId, a: 0, l: op.ledger }];
+      item.cutoff = op.cutoff.toISOString();
       break;
   }
   return item;
@@ -155,6 +168,7 @@ export function rejectionError(rejection: LedgerRejection): AppError {
     NOT_REVERSIBLE: `Transaction ${r.transactionId} (${r.kind}, ${r.status}) cannot be reversed.`,
     REVERSAL_EXCEEDS_ORIGINAL: `Leg ${r.leg} moved ${r.original}, ${r.reversed} of it reversed already; ${r.amount} more cannot be.`,
     NOTHING_TO_REVERSE: `Transaction ${r.transactionId} is fully reversed.`,
+    NOTHING_TO_EXPIRE: `Account ${r.accountId} has no lot due by ${r.cutoff}.`,
   };
   return new AppError(r.code, messages[r.code], { ...r });
 }
@@ -169,6 +183,8 @@ export type AccountSpec = {
   creditsMustNotExceedDebits?: boolean;
   /** Hot system accounts without constraints: updated by rollup, never locked by postings. */
   deferred?: boolean;
+  /** An expiring currency (points): credits make lots with an expiry; needs debitsMustNotExceedCredits. */
+  hasLots?: boolean;
 };
 
 export function toAccountDto(row: LedgerAccountRow): TLedgerAccount {
@@ -189,6 +205,7 @@ export function toAccountDto(row: LedgerAccountRow): TLedgerAccount {
       debitsMustNotExceedCredits: row.debits_must_not_exceed_credits,
       creditsMustNotExceedDebits: row.credits_must_not_exceed_debits,
       deferred: row.deferred,
+      hasLots: row.has_lots,
     },
     balance: { ...deriveBalances(counters), ...counters },
     createdAt: row.created_at.toISOString(),
@@ -208,6 +225,7 @@ export async function openAccount(deps: Pick<Deps, 'db'>, tenantId: string, spec
     debits_must_not_exceed_credits: spec.debitsMustNotExceedCredits ?? false,
     credits_must_not_exceed_debits: spec.creditsMustNotExceedDebits ?? false,
     deferred: spec.deferred ?? false,
+    has_lots: spec.hasLots ?? false,
   });
   const row = inserted ?? (await repo.findAccountByOwner(deps.db, tenantId, spec));
   if (!row) throw new Error('account vanished after insert conflict');
@@ -258,6 +276,64 @@ export async function accountHistory(
     }),
   );
   return { items, nextCursor: rows.length > page.limit ? items.at(-1)!.seq : null };
+}
+
+export async function accountLots(deps: Pick<Deps, 'db'>, tenantId: string, accountId: string, all = false): Promise<TLedgerLot[]> {
+  await getAccount(deps, tenantId, accountId);
+  return (await repo.lots(deps.db, tenantId, accountId, all)).map((l) => ({
+    id: String(l.id),
+    transactionId: l.transaction_id,
+    amount: Number(l.amount),
+    remaining: Number(l.remaining),
+    expiresAt: l.expires_at?.toISOString() ?? null,
+    createdAt: l.created_at.toISOString(),
+  }));
+}
+
+/** Per account, the amount that expires within `days` (for notices, e.g. 30 days ahead). */
+export async function expiringWithin(deps: Pick<Deps, 'db' | 'clock'>, tenantId: string, days: number, accountId?: string) {
+  const until = new Date(deps.clock.now().getTime() + days * 86_400_000);
+  const rows = await repo.expiringWithin(deps.db, tenantId, until, accountId);
+  return rows.map((r) => ({ accountId: r.account_id, amount: Number(r.amount), firstExpiry: new Date(r.first_expiry).toISOString() }));
+}
+
+/**
+ * Expires every lot due by `cutoff` (default now): one EXPIRE transaction per account per run,
+ * debiting the lots account and crediting the tenant's breakage account, with the id
+ * `expire:<account>:<cutoff>` — a re-run or a crashed run never expires anything twice. Accounts are
+ * found through the due-lot index and handled in chunks, each chunk one batch of short locks.
+ */
+export async function expireLots(deps: Pick<Deps, 'db'>, options: { cutoff?: Date; chunk?: number } = {}) {
+  const cutoff = options.cutoff ?? new Date();
+  const chunk = options.chunk ?? 500;
+  let after: { tenantId: string; accountId: string } | undefined;
+  let accounts = 0;
+  for (;;) {
+    const due = await repo.accountsWithDueLots(deps.db, cutoff, chunk, after);
+    if (due.length === 0) return { accounts };
+    const breakage = new Map<string, string>();
+    for (const d of due) {
+      const key = `${d.tenant_id} ${d.ledger}`;
+      if (!breakage.has(key)) breakage.set(key, (await systemAccount(deps, d.tenant_id, d.ledger, 'breakage')).id);
+    }
+    const results = await Promise.all(
+      due.map((d) =>
+        submit(deps, {
+          kind: 'expire',
+          tenantId: d.tenant_id,
+          id: `expire:${d.account_id}:${cutoff.toISOString()}`,
+          code: 'EXPIRE',
+          accountId: d.account_id,
+          breakageId: breakage.get(`${d.tenant_id} ${d.ledger}`)!,
+          ledger: d.ledger,
+          cutoff,
+        }),
+      ),
+    );
+    accounts += results.filter((r) => r.status === 'posted' && !r.replayed).length;
+    const last = due.at(-1)!;
+    after = { tenantId: last.tenant_id, accountId: last.account_id };
+  }
 }
 
 export function trialBalance(deps: Pick<Deps, 'db'>, tenantId: string) {

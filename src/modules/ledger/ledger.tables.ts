@@ -10,6 +10,7 @@ export type LedgerAccountTable = {
   debits_must_not_exceed_credits: Generated<boolean>;
   credits_must_not_exceed_debits: Generated<boolean>;
   deferred: Generated<boolean>;
+  has_lots: Generated<boolean>;
   status: Generated<'active' | 'frozen' | 'closed'>;
   debits_pending: Generated<number>;
   debits_posted: Generated<number>;
@@ -44,6 +45,7 @@ export type LedgerPostingTable = {
   amount: number;
   pending: Generated<boolean>;
   balance_after: number | null;
+  lot_expires_at: Date | null;
   created_at: Generated<Date>;
 };
 
@@ -57,6 +59,27 @@ export type LedgerDeltaTable = {
   credits_pending: number;
 };
 
+export type LedgerLotTable = {
+  tenant_id: string;
+  account_id: string;
+  id: Generated<number>;
+  transaction_id: string;
+  leg: number;
+  amount: number;
+  remaining: number;
+  expires_at: Date | null;
+  created_at: Generated<Date>;
+};
+
+export type LedgerLotAllocationTable = {
+  tenant_id: string;
+  transaction_id: string;
+  leg: number;
+  account_id: string;
+  lot_id: number;
+  amount: number;
+};
+
 export type LedgerAccountRow = Selectable<LedgerAccountTable>;
 
 export type LedgerTables = {
@@ -64,4 +87,6 @@ export type LedgerTables = {
   ledger_transaction: LedgerTransactionTable;
   ledger_posting: LedgerPostingTable;
   ledger_delta: LedgerDeltaTable;
+  ledger_lot: LedgerLotTable;
+  ledger_lot_allocation: LedgerLotAllocationTable;
 };
