@@ -1,11 +1,12 @@
 import type { Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, fieldError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { createCommitter, type Committer } from './ledger.committer.ts';
 import * as repo from './ledger.repository.ts';
 import {
   deriveBalances,
+  LEDGER_NAME,
   operationHash,
   validateOperation,
   type CaptureHold,
@@ -63,11 +64,9 @@ function toItem(op: LedgerOperation): repo.BatchItem {
   };
   switch (op.kind) {
     case 'hold':
-      item.timeout = op.timeoutSeconds;
-      item.legs = op.legs.map(toBatchLeg);
-      break;
     case 'post':
       item.legs = op.legs.map(toBatchLeg);
+      if (op.kind === 'hold') item.timeout = op.timeoutSeconds;
       break;
     case 'capture':
       item.target = op.holdId;
@@ -214,7 +213,7 @@ export function toAccountDto(row: LedgerAccountRow): TLedgerAccount {
 
 /** Opens the account for (ledger, owner, kind), or returns the one that exists. */
 export async function openAccount(deps: Pick<Deps, 'db'>, tenantId: string, spec: AccountSpec): Promise<TLedgerAccount> {
-  if (!/^[A-Z][A-Z0-9_]*(:[A-Za-z0-9_.-]+)?$/.test(spec.ledger)) throw new AppError('VALIDATION_FAILED', `Invalid ledger name ${spec.ledger}.`);
+  if (!LEDGER_NAME.test(spec.ledger)) throw fieldError('ledger', 'must look like POINT or STAMP:card_1');
   const inserted = await repo.insertAccount(deps.db, {
     tenant_id: tenantId,
     id: newId('acc'),
