@@ -141,6 +141,7 @@ async function serve(config: Config): Promise<void> {
       `Demo tenant "${demo.tenant.name}" (${demo.tenant.id}) was created. Its API key is shown once:`,
       `  ${demo.apiKey}`,
       `  curl -H "Authorization: Bearer ${demo.apiKey}" ${base}/v1/tenant`,
+      `  A sample points wallet and its history: ${base}/v1/ledger/accounts/${demo.sampleAccountId}/entries`,
     );
   }
   lines.push('');

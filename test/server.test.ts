@@ -71,6 +71,17 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
   const tenant = (await (await fetch(`${server.base}/v1/tenant`, { headers: { authorization: `Bearer ${key}` } })).json()) as { name: string };
   assert.equal(tenant.name, 'Moa Cafe');
   assert.match(server.output(), /\/docs/);
+  const sample = /(\/v1\/ledger\/accounts\/acc_[0-9a-z]+\/entries)/.exec(server.output())?.[1];
+  assert.ok(sample, 'the banner names a sample ledger account');
+  const entries = (await (await fetch(`${server.base}${sample}`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+    items: { code: string; amount: number; balanceAfter: number }[];
+  };
+  assert.deepEqual(entries.items.map((e) => [e.code, e.amount, e.balanceAfter]), [
+    ['REVERSAL', 300, 1150],
+    ['USE', -800, 850],
+    ['EARN', 450, 1650],
+    ['EARN', 1200, 1200],
+  ]);
 
   // A CLI on the same data folder is refused while the server holds it.
   const busy = await runCli(['tenant', 'list'], { DATA_DIR: dataDir });
