@@ -113,7 +113,7 @@ test('a lot that had expired when restored is restored, then expired again: both
   await deps.db.updateTable('ledger_lot').set({ expires_at: sql<Date>`now() - interval '1 day'` }).where('tenant_id', '=', t).where('transaction_id', '=', lot).execute();
   ok(await reverse(deps, { tenantId: t, id: `cancel-${uid()}`, transactionId: spend }));
   assert.deepEqual(await remaining(t, m.id), { [lot]: 40 }, 'restored into the same, expired lot');
-  const run = await expireLots(deps);
+  const run = await expireLots(deps, { tenantId: t });
   assert.ok(run.accounts >= 1);
   assert.deepEqual(await remaining(t, m.id), {});
   const history = (await accountHistory(deps, t, m.id, { limit: 10 })).items.map((e) => [e.code, e.amount]);
@@ -210,7 +210,7 @@ test('expiry job: 100,000 lots with mixed dates; exactly the due ones expire; a 
     .executeTakeFirstOrThrow();
   assert.equal(Number(n), 100_000);
 
-  const first = await expireLots(deps, { cutoff, chunk: 500 });
+  const first = await expireLots(deps, { cutoff, chunk: 500, tenantId: t });
   assert.equal(first.accounts, expected.size);
   const breakage = await systemAccount(deps, t, 'POINT', 'breakage');
   assert.equal((await getAccount(deps, t, breakage.id)).balance.posted, dueTotal);
@@ -223,7 +223,7 @@ test('expiry job: 100,000 lots with mixed dates; exactly the due ones expire; a 
   assert.equal(Number(left), 0, 'nothing due is left');
   for (const m of members.slice(0, 20)) await assertLotsMatchBalance(t, m.id);
 
-  const second = await expireLots(deps, { cutoff, chunk: 500 });
+  const second = await expireLots(deps, { cutoff, chunk: 500, tenantId: t });
   assert.equal(second.accounts, 0, 'a re-run expires nothing');
   assert.equal((await getAccount(deps, t, breakage.id)).balance.posted, dueTotal);
   await rollupDeferred(deps);
@@ -233,9 +233,13 @@ test('expiry job: 100,000 lots with mixed dates; exactly the due ones expire; a 
 // A model of one lots account: lots drawn first-expiring-first, given back latest-expiring first.
 type Lot = { id: string; expires: number; remaining: number };
 type Draw = Map<string, number>; // lot id -> amount drawn and not given back
-type LotOp = { k: 'earn'; amount: number; days: number | null } | { k: 'use'; amount: number } | { k: 'reverse'; of: number; amount: number };
+type LotOp =
+  | { k: 'earn'; amount: number; days: number | null }
+  | { k: 'use'; amount: number }
+  | { k: 'reverse'; of: number; amount: number }
+  | { k: 'expire'; days: number };
 
-test('property: lots follow first-expiring-first draws and exact restoration, and always add up to the balance', async () => {
+test('property: lots follow first-expiring-first draws, exact restoration and expiry, and always add up to the balance', async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.array(
@@ -243,6 +247,7 @@ test('property: lots follow first-expiring-first draws and exact restoration, an
           fc.record({ k: fc.constant('earn' as const), amount: fc.integer({ min: 1, max: 40 }), days: fc.option(fc.integer({ min: 1, max: 60 }), { nil: null }) }),
           fc.record({ k: fc.constant('use' as const), amount: fc.integer({ min: 1, max: 60 }) }),
           fc.record({ k: fc.constant('reverse' as const), of: fc.nat(20), amount: fc.integer({ min: 1, max: 40 }) }),
+          fc.record({ k: fc.constant('expire' as const), days: fc.integer({ min: 1, max: 60 }) }),
         ),
         { minLength: 1, maxLength: 25 },
       ),
@@ -251,6 +256,7 @@ test('property: lots follow first-expiring-first draws and exact restoration, an
         const m = await wallet('m');
         const lots: Lot[] = [];
         const uses: { id: string; draws: Draw; left: number }[] = [];
+        let expired = 0;
         const order = (l: Lot) => [l.expires, Number(l.id.slice(1))];
         for (const [i, op] of ops.entries()) {
           const id = `o${i}`;
@@ -274,6 +280,13 @@ test('property: lots follow first-expiring-first draws and exact restoration, an
               if (left === 0) break;
             }
             uses.push({ id, draws, left: op.amount });
+          } else if (op.k === 'expire') {
+            // The job as of a later day: every lot due by then expires into breakage.
+            const due = lots.filter((l) => l.expires <= op.days).reduce((sum, l) => sum + l.remaining, 0);
+            const run = await expireLots(deps, { cutoff: inDays(op.days + 0.5), tenantId: t });
+            assert.equal(run.accounts, due > 0 ? 1 : 0);
+            for (const l of lots) if (l.expires <= op.days) l.remaining = 0;
+            expired += due;
           } else {
             const u = uses[op.of % Math.max(1, uses.length)];
             if (!u) continue;
@@ -295,6 +308,10 @@ test('property: lots follow first-expiring-first draws and exact restoration, an
         const expected = Object.fromEntries(lots.filter((l) => l.remaining > 0).map((l) => [l.id, l.remaining]));
         assert.deepEqual(await remaining(t, m.id), expected);
         await assertLotsMatchBalance(t, m.id);
+        const breakage = await systemAccount(deps, t, 'POINT', 'breakage');
+        assert.equal((await getAccount(deps, t, breakage.id)).balance.posted, expired);
+        await rollupDeferred(deps);
+        assert.ok((await trialBalance(deps, t)).every((l) => l.total === 0));
       },
     ),
     { numRuns: 25 },

@@ -202,7 +202,13 @@ export async function expiringWithin(db: Db, tenantId: string, until: Date, acco
 }
 
 /** Accounts with lots due by the cutoff (through the ledger_lot_due index), with their ledger. */
-export async function accountsWithDueLots(db: Db, cutoff: Date, limit: number, after?: { tenantId: string; accountId: string }) {
+export async function accountsWithDueLots(
+  db: Db,
+  cutoff: Date,
+  limit: number,
+  after?: { tenantId: string; accountId: string },
+  tenantId?: string,
+) {
   return db
     .selectFrom('ledger_lot as l')
     .innerJoin('ledger_account as a', (j) => j.onRef('a.tenant_id', '=', 'l.tenant_id').onRef('a.id', '=', 'l.account_id'))
@@ -210,6 +216,7 @@ export async function accountsWithDueLots(db: Db, cutoff: Date, limit: number, a
     .distinct()
     .where('l.remaining', '>', 0)
     .where('l.expires_at', '<=', cutoff)
+    .$if(tenantId !== undefined, (qb) => qb.where('l.tenant_id', '=', tenantId!))
     .$if(after !== undefined, (qb) =>
       qb.where((eb) => eb(eb.refTuple('l.tenant_id', 'l.account_id'), '>', eb.tuple(after!.tenantId, after!.accountId))),
     )
@@ -220,12 +227,13 @@ export async function accountsWithDueLots(db: Db, cutoff: Date, limit: number, a
 }
 
 /** Pending holds whose timeout has passed, oldest first. */
-export async function dueHolds(db: Db, limit: number): Promise<{ tenant_id: string; id: string }[]> {
+export async function dueHolds(db: Db, limit: number, tenantId?: string): Promise<{ tenant_id: string; id: string }[]> {
   return db
     .selectFrom('ledger_transaction')
     .select(['tenant_id', 'id'])
     .where('status', '=', 'pending')
     .where('timeout_at', '<=', sql<Date>`now()`)
+    .$if(tenantId !== undefined, (qb) => qb.where('tenant_id', '=', tenantId!))
     .orderBy('timeout_at')
     .limit(limit)
     .execute();

@@ -136,8 +136,8 @@ export async function postInTransaction(db: Db, tx: PostTransaction): Promise<Po
  * Releases holds whose timeout has passed (a job in every process). Each release has the id
  * `expire:<hold id>`, so a re-run or a second process never releases a hold twice.
  */
-export async function expireHolds(deps: Pick<Deps, 'db'>, limit = 1_000): Promise<number> {
-  const due = await repo.dueHolds(deps.db, limit);
+export async function expireHolds(deps: Pick<Deps, 'db'>, options: { limit?: number; tenantId?: string } = {}): Promise<number> {
+  const due = await repo.dueHolds(deps.db, options.limit ?? 1_000, options.tenantId);
   const results = await Promise.all(
     due.map((h) => submit(deps, { kind: 'void', tenantId: h.tenant_id, id: `expire:${h.id}`, holdId: h.id, code: 'HOLD_EXPIRED', expired: true })),
   );
@@ -297,18 +297,18 @@ export async function expiringWithin(deps: Pick<Deps, 'db' | 'clock'>, tenantId:
 }
 
 /**
- * Expires every lot due by `cutoff` (default now): one EXPIRE transaction per account per run,
+ * Expires every lot due by `cutoff` (default now), of every tenant or of one: one EXPIRE transaction per account per run,
  * debiting the lots account and crediting the tenant's breakage account, with the id
  * `expire:<account>:<cutoff>` — a re-run or a crashed run never expires anything twice. Accounts are
  * found through the due-lot index and handled in chunks, each chunk one batch of short locks.
  */
-export async function expireLots(deps: Pick<Deps, 'db'>, options: { cutoff?: Date; chunk?: number } = {}) {
+export async function expireLots(deps: Pick<Deps, 'db'>, options: { cutoff?: Date; chunk?: number; tenantId?: string } = {}) {
   const cutoff = options.cutoff ?? new Date();
   const chunk = options.chunk ?? 500;
   let after: { tenantId: string; accountId: string } | undefined;
   let accounts = 0;
   for (;;) {
-    const due = await repo.accountsWithDueLots(deps.db, cutoff, chunk, after);
+    const due = await repo.accountsWithDueLots(deps.db, cutoff, chunk, after, options.tenantId);
     if (due.length === 0) return { accounts };
     const breakage = new Map<string, string>();
     for (const d of due) {
