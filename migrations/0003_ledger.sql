@@ -349,7 +349,7 @@ begin
       if existing.request_hash <> item ->> 'h' then
         results := results || jsonb_build_object('id', txid, 's', 'conflict');
       else
-        results := results || jsonb_build_object('id', txid, 'replay', true, 'r', existing.rejection, 'now', existing.status,
+        results := results || jsonb_build_object('id', txid, 'replay', true, 'r', existing.rejection,
           's', case when existing.status = 'rejected' then 'rejected' when existing.kind = 'hold' then 'pending' else 'posted' end);
       end if;
       continue;

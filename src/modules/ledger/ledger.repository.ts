@@ -25,7 +25,6 @@ export type BatchItem = {
 export type BatchResult = {
   id: string;
   s: 'posted' | 'pending' | 'rejected' | 'conflict';
-  now?: string;
   replay?: boolean;
   r?: Record<string, unknown> | null;
   b?: [number | null, number | null][];
