@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules/identity/index.ts';
 import { ledgerRoutes } from './modules/ledger/index.ts';
 import { createApiKeyAuthenticator, platformTenantRoutes, tenantRoutes } from './modules/tenants/index.ts';
 import type { Deps } from './platform/deps.ts';
@@ -59,6 +60,7 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       });
       await v1.register(tenantRoutes(deps));
       await v1.register(ledgerRoutes(deps));
+      await v1.register(identityRoutes(deps));
     },
     { prefix: '/v1' },
   );
@@ -78,9 +80,13 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
         req.auth = { kind: 'platform' };
       });
       await platform.register(platformTenantRoutes(deps));
+      await platform.register(platformIdentityRoutes(deps));
     },
     { prefix: '/platform/v1' },
   );
+
+  // The sandbox identity provider's page: public, like a real provider's.
+  await app.register(sandboxRoutes(deps));
 
   return app;
 }

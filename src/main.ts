@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { buildApp, VERSION } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { grantVerificationUnits, settleDueVerifications } from './modules/identity/index.ts';
 import { expireHolds, expireLots, rollupDeferred } from './modules/ledger/index.ts';
 import * as tenants from './modules/tenants/index.ts';
 import { systemClock } from './platform/clock.ts';
@@ -30,6 +31,8 @@ Usage: moa <command> [options]
   apikey create --tenant <tnt_…> --scope <pos|app|server> --name <label>
   apikey list --tenant <tnt_…>
   apikey revoke --tenant <tnt_…> --key <key_…>
+  verification grant --tenant <tnt_…> --units <n> [--memo <text>]
+                                          add identity verification units to a tenant
   help                                    this text
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (a PostgreSQL
@@ -119,6 +122,7 @@ async function serve(config: Config): Promise<void> {
         { name: 'ledger.rollup', everyMs: 1_000, run: () => rollupDeferred(deps) },
         { name: 'ledger.expire-holds', everyMs: 5_000, run: () => expireHolds(deps) },
         { name: 'ledger.expire-lots', everyMs: 60_000, run: () => expireLots(deps) },
+        { name: 'identity.settle', everyMs: 30_000, run: () => settleDueVerifications(deps) },
         // The embedded database has no autovacuum: keep the planner's statistics current.
         ...(database.engine === 'pglite' ? [{ name: 'db.analyze', everyMs: 600_000, run: () => database.analyze() }] : []),
       ])
@@ -261,6 +265,15 @@ async function run(argv: string[]): Promise<void> {
         return withDatabase(config, async (deps) => print(await tenants.revokeApiKey(deps, v.tenant!, v.key!)));
       }
       throw new UsageError(`unknown apikey command: ${sub ?? '(none)'}`);
+    }
+
+    case 'verification': {
+      if (sub !== 'grant') throw new UsageError(`unknown verification command: ${sub ?? '(none)'}`);
+      const v = options(rest, { tenant: { type: 'string' }, units: { type: 'string' }, memo: { type: 'string' } });
+      required(v, 'tenant', 'units');
+      const units = Number(v.units);
+      if (!Number.isSafeInteger(units) || units < 1 || units > 10_000_000) throw new UsageError('--units must be a whole number from 1 to 10000000', false);
+      return withDatabase(config, async (deps) => print(await grantVerificationUnits(deps, v.tenant!, { units, memo: v.memo })));
     }
 
     case undefined:

@@ -1,4 +1,5 @@
 import type { Deps } from './platform/deps.ts';
+import { grantVerificationUnits } from './modules/identity/index.ts';
 import { openAccount, post, reverse, systemAccount } from './modules/ledger/index.ts';
 import { createApiKey, createTenant, findTenantByBrn, type TTenant } from './modules/tenants/index.ts';
 
@@ -6,6 +7,9 @@ import { createApiKey, createTenant, findTenantByBrn, type TTenant } from './mod
 // exercises every feature. Running it again changes nothing.
 
 export const DEMO_TENANT = { name: 'Moa Cafe', businessRegistrationNumber: '3148701234' } as const;
+
+/** Identity verification units the demo tenant starts with. */
+export const DEMO_VERIFICATION_UNITS = 100;
 
 export type DemoSeed = { tenant: TTenant; created: boolean; apiKey?: string; sampleAccountId?: string };
 
@@ -16,6 +20,7 @@ export async function seedDemo(deps: Pick<Deps, 'db' | 'config'>): Promise<DemoS
   const tenant = await createTenant(deps, { ...DEMO_TENANT, locale: 'ko-KR' });
   const key = await createApiKey(deps, tenant.id, { name: 'Demo server key', scope: 'server' });
   const sampleAccountId = await seedLedger(deps, tenant.id);
+  await grantVerificationUnits(deps, tenant.id, { id: 'demo-verification-grant', units: DEMO_VERIFICATION_UNITS, memo: 'Demo: a starter pack' });
   return { tenant, created: true, apiKey: key.key, sampleAccountId };
 }
 

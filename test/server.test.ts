@@ -83,6 +83,9 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
     ['EARN', 1200, 1200],
   ]);
 
+  const units = (await (await fetch(`${server.base}/v1/identity/units`, { headers: { authorization: `Bearer ${key}` } })).json()) as { available: number };
+  assert.equal(units.available, 100, 'the demo tenant starts with verification units');
+
   // A CLI on the same data folder is refused while the server holds it.
   const busy = await runCli(['tenant', 'list'], { DATA_DIR: dataDir });
   assert.equal(busy.code, 1);
@@ -175,6 +178,16 @@ test('CLI: commands print what they did and reject bad arguments with a clear me
   const revoked = await runCli(['apikey', 'revoke', '--tenant', tenant.id, '--key', keyId], env);
   assert.equal(revoked.code, 0);
   assert.ok(JSON.parse(revoked.out).revokedAt);
+
+  const granted = await runCli(['verification', 'grant', '--tenant', tenant.id, '--units', '30', '--memo', 'pack of 30'], env);
+  assert.equal(granted.code, 0, granted.out);
+  assert.deepEqual([JSON.parse(granted.out).available, JSON.parse(granted.out).used], [30, 0]);
+  const badUnits = await runCli(['verification', 'grant', '--tenant', tenant.id, '--units', '2.5'], env);
+  assert.equal(badUnits.code, 2);
+  assert.match(badUnits.out, /--units must be a whole number/);
+  const noTenant = await runCli(['verification', 'grant', '--tenant', 'tnt_nobody', '--units', '3'], env);
+  assert.equal(noTenant.code, 1);
+  assert.match(noTenant.out, /NOT_FOUND/);
 
   const migrateRun = await runCli(['migrate'], env);
   assert.equal(migrateRun.code, 0);

@@ -1,6 +1,7 @@
 // The whole database as Kysely sees it: the platform's tables and each module's, by type only.
+import type { IdentityTables } from '../modules/identity/index.ts';
 import type { LedgerTables } from '../modules/ledger/index.ts';
 import type { TenantsTables } from '../modules/tenants/index.ts';
 import type { PlatformTables } from './platform.tables.ts';
 
-export type DB = PlatformTables & TenantsTables & LedgerTables;
+export type DB = PlatformTables & TenantsTables & LedgerTables & IdentityTables;

@@ -97,6 +97,27 @@ export const ERROR_CODES = {
   },
   NOTHING_TO_REVERSE: { status: 422, title: 'Nothing to reverse', description: 'The transaction has already been fully reversed.' },
   NOTHING_TO_EXPIRE: { status: 422, title: 'Nothing to expire', description: 'The account has no lot due by the cutoff.' },
+  VERIFICATION_QUOTA_EXHAUSTED: {
+    status: 422,
+    title: 'No verification units left',
+    description: 'A live identity verification needs one VERIFICATION unit; the tenant has none available. Nobody was sent to the provider.',
+  },
+  VERIFICATION_NOT_PENDING: {
+    status: 409,
+    title: 'Verification request used or expired',
+    description: 'The verification request number was already used, or its time ran out. Start a new verification.',
+  },
+  PHONE_NOT_OWN_NAME: {
+    status: 422,
+    title: 'Phone not in the person’s own name',
+    description: 'The phone line belongs to someone else (e.g. a family plan); the person must verify with a phone in their own name or i-PIN.',
+  },
+  CORPORATE_PHONE: { status: 422, title: 'Corporate phone', description: 'The phone line is registered to a company; personal verification is not possible with it.' },
+  PREPAID_PHONE: { status: 422, title: 'Prepaid phone', description: 'Prepaid phone lines are not accepted for identity verification.' },
+  UNDER_AGE: { status: 422, title: 'Under the minimum age', description: 'The verified person is younger than the minimum age; `details` gives both ages.' },
+  VERIFICATION_CANCELLED: { status: 422, title: 'Verification cancelled', description: 'The person cancelled on the provider’s page.' },
+  VERIFICATION_TIMED_OUT: { status: 422, title: 'Verification timed out', description: 'The person did not finish on the provider’s page in time.' },
+  PROVIDER_ERROR: { status: 502, title: 'Identity provider error', description: 'The identity verification provider failed; the person can try again.' },
   RATE_LIMITED: { status: 429, title: 'Too many requests', description: 'Slow down and retry after the indicated time.' },
   INTERNAL: {
     status: 500,

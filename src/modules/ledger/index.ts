@@ -16,6 +16,8 @@ export {
   expireHolds,
   /** Posts inside the caller's open transaction (no batching). */
   postInTransaction,
+  /** post, hold, capture, void and reverse inside the caller's open transaction. */
+  inTransaction,
   /** post(), with a rejection thrown as an AppError carrying its code and values. */
   postOrThrow,
   rejectionError,

@@ -126,11 +126,23 @@ export const voidHold = (deps: Pick<Deps, 'db'>, v: VoidHold) => submit(deps, { 
 /** Reverses a posted transfer or capture, fully or in part; reversals never add up to more than it. */
 export const reverse = (deps: Pick<Deps, 'db'>, r: ReverseTransaction) => submit(deps, { kind: 'reverse', ...r });
 
-/** Posts inside the caller's open transaction (one round trip of its own, no batching). */
-export async function postInTransaction(db: Db, tx: PostTransaction): Promise<PostResult> {
-  const [result] = await repo.postBatch(db, [toItem({ kind: 'post', ...tx })]);
-  return toResult(result!);
+/**
+ * The ledger operations inside the caller's open transaction (one round trip each, no batching):
+ * for a module whose own rows must change in the same transaction as the value.
+ */
+export function inTransaction(db: Db) {
+  const run = async (op: LedgerOperation) => toResult((await repo.postBatch(db, [toItem(op)]))[0]!);
+  return {
+    post: (tx: PostTransaction) => run({ kind: 'post', ...tx }),
+    hold: (tx: HoldTransaction) => run({ kind: 'hold', ...tx }),
+    captureHold: (c: CaptureHold) => run({ kind: 'capture', ...c }),
+    voidHold: (v: VoidHold) => run({ kind: 'void', ...v }),
+    reverse: (r: ReverseTransaction) => run({ kind: 'reverse', ...r }),
+  };
 }
+
+/** Posts inside the caller's open transaction (one round trip of its own, no batching). */
+export const postInTransaction = (db: Db, tx: PostTransaction): Promise<PostResult> => inTransaction(db).post(tx);
 
 /**
  * Releases holds whose timeout has passed (a job in every process). Each release has the id

@@ -1,0 +1,91 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+
+// Personal data at rest (ARCHITECTURE.md, personal data): values are sealed with AES-256-GCM under
+// a key derived from the master key, and found again through keyed hashes, never through the
+// plaintext. A sealed value names its key ("v1.<key id>.<iv|tag|ciphertext>") so keys can rotate
+// without a flag day; a keyed hash is tenant-scoped, so the same phone in two brands does not link.
+
+const VERSION = 'v1';
+const CURRENT_KEY_ID = 'k1';
+
+export type PiiKind = 'ci' | 'phone' | 'email' | 'name-phone' | 'login';
+
+export type Pii = {
+  /** Seals a value (a string, or any JSON value) for storage. */
+  seal(value: unknown): string;
+  /** Opens a value sealed by seal(); throws when it was tampered with or the key is unknown. */
+  open<T = unknown>(sealed: string): T;
+  /** HMAC-SHA256 of a normalized value, scoped to a tenant and a kind: an index key, not reversible. */
+  hash(tenantId: string, kind: PiiKind, value: string): string;
+};
+
+const derive = (masterKey: Buffer, info: string) => Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), info, 32));
+
+export function createPii(masterKey: Buffer): Pii {
+  if (masterKey.length < 32) throw new Error('the master key must be at least 32 bytes');
+  const keys = new Map([[CURRENT_KEY_ID, derive(masterKey, `moa:pii:${CURRENT_KEY_ID}`)]]);
+  const hashKey = derive(masterKey, 'moa:pii-hash:v1');
+  return {
+    seal(value) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', keys.get(CURRENT_KEY_ID)!, iv);
+      const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+      return `${VERSION}.${CURRENT_KEY_ID}.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
+    },
+    open<T>(sealed: string): T {
+      const [version, keyId, data] = sealed.split('.');
+      const key = keyId === undefined ? undefined : keys.get(keyId);
+      if (version !== VERSION || !key || !data) throw new Error('sealed value with an unknown format or key');
+      const raw = Buffer.from(data, 'base64url');
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')) as T;
+    },
+    hash(tenantId, kind, value) {
+      return createHmac('sha256', hashKey).update(`${tenantId}\0${kind}\0${value}`).digest('base64url');
+    },
+  };
+}
+
+// One masking rule set for the whole product (PIPA display limits): what a screen, a log or an
+// API response shows of a person.
+
+/** 홍길동 → 홍*동, 홍길 → 홍*, John Smith → J*** S****. */
+export function maskName(name: string): string {
+  const chars = [...name.trim()];
+  if (chars.length <= 1) return '*';
+  if (/^[\p{Script=Hangul}]+$/u.test(name.trim())) {
+    return chars.length === 2 ? `${chars[0]}*` : `${chars[0]}${'*'.repeat(chars.length - 2)}${chars.at(-1)}`;
+  }
+  return name
+    .trim()
+    .split(/\s+/)
+    .map((w) => w[0] + '*'.repeat(Math.max(w.length - 1, 1)))
+    .join(' ');
+}
+
+/** 01012345678 → 010-****-5678. */
+export function maskPhone(phone: string): string {
+  const d = phone.replace(/\D/g, '');
+  if (d.length < 8) return '*'.repeat(d.length);
+  return `${d.slice(0, 3)}-${'*'.repeat(d.length - 7)}-${d.slice(-4)}`;
+}
+
+/** abcdef@example.com → ab****@example.com. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  if (at < 1) return '***';
+  const local = email.slice(0, at);
+  return `${local.slice(0, Math.min(2, local.length - 1))}${'*'.repeat(Math.max(local.length - 2, 1))}${email.slice(at)}`;
+}
+
+/** Korean mobile numbers as stored: digits only (010-1234-5678 → 01012345678). */
+export const normalizePhone = (phone: string) => phone.replace(/\D/g, '');
+
+const cache = new WeakMap<Buffer, Pii>();
+/** The Pii of a master key, derived once per process. */
+export function piiFor(masterKey: Buffer): Pii {
+  let pii = cache.get(masterKey);
+  if (!pii) cache.set(masterKey, (pii = createPii(masterKey)));
+  return pii;
+}
