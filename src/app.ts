@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules/identity/index.ts';
 import { ledgerRoutes } from './modules/ledger/index.ts';
+import { memberRoutes } from './modules/members/index.ts';
 import { createApiKeyAuthenticator, platformTenantRoutes, tenantRoutes } from './modules/tenants/index.ts';
 import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
@@ -61,6 +62,7 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       await v1.register(tenantRoutes(deps));
       await v1.register(ledgerRoutes(deps));
       await v1.register(identityRoutes(deps));
+      await v1.register(memberRoutes(deps));
     },
     { prefix: '/v1' },
   );

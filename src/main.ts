@@ -3,6 +3,7 @@ import { buildApp, VERSION } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { grantVerificationUnits, settleDueVerifications } from './modules/identity/index.ts';
 import { expireHolds, expireLots, rollupDeferred } from './modules/ledger/index.ts';
+import { purgeWithdrawn, runDormancy } from './modules/members/index.ts';
 import * as tenants from './modules/tenants/index.ts';
 import { systemClock } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
@@ -14,7 +15,7 @@ import { startJobs } from './platform/jobs.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { migrate } from './platform/migrate.ts';
 import { createOutboxWorker } from './platform/outbox.ts';
-import { seedDemo } from './seed.ts';
+import { DEMO_MEMBER_PASSWORD, seedDemo } from './seed.ts';
 
 // The command line: `moa <command>` (npx moa …, or npm run moa -- …). `npm start` runs `serve`.
 
@@ -123,6 +124,8 @@ async function serve(config: Config): Promise<void> {
         { name: 'ledger.expire-holds', everyMs: 5_000, run: () => expireHolds(deps) },
         { name: 'ledger.expire-lots', everyMs: 60_000, run: () => expireLots(deps) },
         { name: 'identity.settle', everyMs: 30_000, run: () => settleDueVerifications(deps) },
+        { name: 'members.dormancy', everyMs: 3_600_000, run: () => runDormancy(deps) },
+        { name: 'members.purge', everyMs: 3_600_000, run: () => purgeWithdrawn(deps) },
         // The embedded database has no autovacuum: keep the planner's statistics current.
         ...(database.engine === 'pglite' ? [{ name: 'db.analyze', everyMs: 600_000, run: () => database.analyze() }] : []),
       ])
@@ -146,6 +149,8 @@ async function serve(config: Config): Promise<void> {
       `  ${demo.apiKey}`,
       `  curl -H "Authorization: Bearer ${demo.apiKey}" ${base}/v1/tenant`,
       `  A sample points wallet and its history: ${base}/v1/ledger/accounts/${demo.sampleAccountId}/entries`,
+      `  Demo members (password ${DEMO_MEMBER_PASSWORD}): hong.gd and kim.mj are active, park.sy is dormant, smith.j withdrew.`,
+      `  Identity verification sandbox: POST ${base}/v1/identity/verifications, then open the redirectUrl it returns.`,
     );
   }
   lines.push('');
@@ -203,7 +208,8 @@ async function run(argv: string[]): Promise<void> {
       const values = options(argv.slice(1), { demo: { type: 'boolean' } });
       if (!values.demo) throw new UsageError('seed needs --demo');
       return withDatabase(config, async (deps) => {
-        const result = await seedDemo(deps);
+        const log = createLogger('warn');
+        const result = await seedDemo({ ...deps, clock: systemClock, log, masterKey: masterKey(config, log) });
         if (result.created) {
           process.stdout.write(`Created demo tenant "${result.tenant.name}" (${result.tenant.id}).\nAPI key (shown once): ${result.apiKey}\n`);
         } else {

@@ -1,5 +1,7 @@
+import { fixedClock } from './platform/clock.ts';
 import type { Deps } from './platform/deps.ts';
-import { grantVerificationUnits } from './modules/identity/index.ts';
+import { completeVerification, grantVerificationUnits, startVerification, submitSandbox } from './modules/identity/index.ts';
+import { purgeWithdrawn, runDormancy, signUp, withdraw, type TMember } from './modules/members/index.ts';
 import { openAccount, post, reverse, systemAccount } from './modules/ledger/index.ts';
 import { createApiKey, createTenant, findTenantByBrn, type TTenant } from './modules/tenants/index.ts';
 
@@ -11,9 +13,11 @@ export const DEMO_TENANT = { name: 'Moa Cafe', businessRegistrationNumber: '3148
 /** Identity verification units the demo tenant starts with. */
 export const DEMO_VERIFICATION_UNITS = 100;
 
-export type DemoSeed = { tenant: TTenant; created: boolean; apiKey?: string; sampleAccountId?: string };
+export type DemoSeed = { tenant: TTenant; created: boolean; apiKey?: string; sampleAccountId?: string; members?: Record<string, string> };
 
-export async function seedDemo(deps: Pick<Deps, 'db' | 'config'>): Promise<DemoSeed> {
+export type SeedDeps = Pick<Deps, 'db' | 'config' | 'clock' | 'masterKey' | 'log'>;
+
+export async function seedDemo(deps: SeedDeps): Promise<DemoSeed> {
   const existing = await findTenantByBrn(deps, DEMO_TENANT.businessRegistrationNumber);
   if (existing) return { tenant: existing, created: false };
 
@@ -21,7 +25,42 @@ export async function seedDemo(deps: Pick<Deps, 'db' | 'config'>): Promise<DemoS
   const key = await createApiKey(deps, tenant.id, { name: 'Demo server key', scope: 'server' });
   const sampleAccountId = await seedLedger(deps, tenant.id);
   await grantVerificationUnits(deps, tenant.id, { id: 'demo-verification-grant', units: DEMO_VERIFICATION_UNITS, memo: 'Demo: a starter pack' });
-  return { tenant, created: true, apiKey: key.key, sampleAccountId };
+  const members = await seedMembers(deps, tenant.id);
+  return { tenant, created: true, apiKey: key.key, sampleAccountId, members };
+}
+
+/** The demo password of every demo member. */
+export const DEMO_MEMBER_PASSWORD = 'moa-demo-1234';
+
+/**
+ * Demo members in every state, each signed up through the sandbox verification (one unit each):
+ * active (hong.gd, kim.mj), withdrawn and purged, withdrawn and blocked from re-sign-up (smith.j),
+ * and dormant (park.sy). The jobs run for this tenant only, "as of" a later day.
+ */
+async function seedMembers(deps: SeedDeps, tenantId: string): Promise<Record<string, string>> {
+  const join = async (loginId: string, person: string): Promise<TMember> => {
+    const v = await startVerification(deps, tenantId, { purpose: 'signup', method: 'phone', returnUrl: 'https://demo.moa.local/joined', minAge: 14, preview: false });
+    await submitSandbox(deps, v.requestNo, { outcome: 'success', person });
+    await completeVerification(deps, tenantId, v.id);
+    return signUp(deps, tenantId, {
+      loginId,
+      password: DEMO_MEMBER_PASSWORD,
+      verificationId: v.id,
+      consents: { terms: true, privacy: true, age14: true, marketing: { sms: true, email: loginId === 'hong.gd', push: false } },
+    });
+  };
+  const later = (days: number) => ({ ...deps, clock: fixedClock(new Date(deps.clock.now().getTime() + days * 86_400_000)) });
+
+  const purged = await join('gone.user', 'choi');
+  await withdraw(deps, tenantId, purged.id, 'Demo: left long ago');
+  await purgeWithdrawn(later(31), { tenantId });
+  const dormant = await join('park.sy', 'park');
+  await runDormancy(later(400), { tenantId });
+  const withdrawn = await join('smith.j', 'smith');
+  await withdraw(deps, tenantId, withdrawn.id, 'Demo: moving abroad');
+  const hong = await join('hong.gd', 'hong');
+  const kim = await join('kim.mj', 'kim');
+  return { active: hong.id, active2: kim.id, dormant: dormant.id, withdrawn: withdrawn.id, purged: purged.id };
 }
 
 /** A sample points wallet with a short history: earned in lots, spent, and a spend partly cancelled. */

@@ -83,8 +83,17 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
     ['EARN', 1200, 1200],
   ]);
 
-  const units = (await (await fetch(`${server.base}/v1/identity/units`, { headers: { authorization: `Bearer ${key}` } })).json()) as { available: number };
-  assert.equal(units.available, 100, 'the demo tenant starts with verification units');
+  const units = (await (await fetch(`${server.base}/v1/identity/units`, { headers: { authorization: `Bearer ${key}` } })).json()) as { available: number; used: number };
+  assert.deepEqual([units.available, units.used], [95, 5], 'the demo tenant got 100 units and its five demo members used one each');
+  const loginAs = async (loginId: string) =>
+    (await fetch(`${server.base}/v1/members/login`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ loginId, password: 'moa-demo-1234' }),
+    }).then((r) => r.json())) as { token?: string; code?: string };
+  assert.match((await loginAs('hong.gd')).token ?? '', /^mst_/);
+  assert.equal((await loginAs('park.sy')).code, 'MEMBER_DORMANT');
+  assert.equal((await loginAs('smith.j')).code, 'INVALID_CREDENTIALS');
 
   // A CLI on the same data folder is refused while the server holds it.
   const busy = await runCli(['tenant', 'list'], { DATA_DIR: dataDir });

@@ -107,6 +107,48 @@ export const ERROR_CODES = {
     title: 'Verification request used or expired',
     description: 'The verification request number was already used, or its time ran out. Start a new verification.',
   },
+  VERIFICATION_NOT_USABLE: {
+    status: 422,
+    title: 'Verification cannot be used',
+    description: 'The verification is not complete, was made for another purpose, is a preview, was already used, or is older than 30 minutes; `details.why` says which.',
+  },
+  VERIFICATION_REQUIRED: {
+    status: 422,
+    title: 'Identity verification required',
+    description: 'The brand requires identity verification (본인확인) for this step: send a verificationId.',
+  },
+  ALREADY_MEMBER: {
+    status: 409,
+    title: 'Already a member',
+    description: 'This person (or this name and phone) already has an account with the brand; use find ID or reset the password.',
+  },
+  REJOIN_BLOCKED: {
+    status: 422,
+    title: 'Re-sign-up blocked',
+    description: 'This person withdrew recently; the brand blocks a new sign-up until `details.blockedUntil`.',
+  },
+  LOGIN_ID_TAKEN: { status: 409, title: 'Login ID taken', description: 'Another member of the brand uses this login ID.' },
+  CONSENT_REQUIRED: {
+    status: 422,
+    title: 'Consent required',
+    description: 'The terms, the privacy policy and the age-14 confirmation must be accepted; `details.missing` lists what was not.',
+  },
+  INVALID_CREDENTIALS: {
+    status: 401,
+    title: 'Invalid login ID or password',
+    description: 'The login ID and password do not match a member (the same answer whether or not the ID exists).',
+  },
+  LOGIN_LOCKED: {
+    status: 423,
+    title: 'Login temporarily locked',
+    description: 'Too many wrong passwords in a row; login works again after `details.retryAfterSeconds` (or at once after a password reset).',
+  },
+  MEMBER_DORMANT: {
+    status: 403,
+    title: 'Dormant account',
+    description: 'The account is dormant after a long time without use; reactivate it with an identity verification.',
+  },
+  MEMBER_NOT_ACTIVE: { status: 403, title: 'Member not active', description: 'The member has withdrawn or is dormant.' },
   PHONE_NOT_OWN_NAME: {
     status: 422,
     title: 'Phone not in the person’s own name',

@@ -122,6 +122,7 @@ export async function registerPlatformHttp(app: FastifyInstance, deps: Pick<Deps
       tags: [
         { name: 'Tenant', description: 'The brand behind the API key' },
         { name: 'Identity', description: 'Identity verification (본인확인) through a provider, and its unit billing' },
+        { name: 'Members', description: 'Sign-up, login, sessions and account recovery of a brand’s members' },
         { name: 'Ledger', description: 'Accounts, balances and history (read-only; value moves through the currency modules)' },
         { name: 'Platform', description: 'Platform operator: tenants and API keys' },
         { name: 'Operations', description: 'Health, readiness and the error catalogue' },

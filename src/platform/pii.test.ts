@@ -43,3 +43,10 @@ test('masking: names, phones and e-mails as the display rules want them', () => 
   assert.equal(maskEmail('not-an-email'), '***');
   assert.equal(normalizePhone('010-1234-5678'), '01012345678');
 });
+
+test('domains: the dormant store has its own key', () => {
+  const key = randomBytes(32);
+  const sealed = createPii(key, 'dormant').seal('홍길동');
+  assert.equal(createPii(key, 'dormant').open(sealed), '홍길동');
+  assert.throws(() => createPii(key).open(sealed));
+});

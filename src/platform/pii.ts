@@ -8,6 +8,8 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } f
 const VERSION = 'v1';
 const CURRENT_KEY_ID = 'k1';
 
+export type PiiDomain = 'pii' | 'dormant';
+
 export type PiiKind = 'ci' | 'phone' | 'email' | 'name-phone' | 'login';
 
 export type Pii = {
@@ -21,9 +23,13 @@ export type Pii = {
 
 const derive = (masterKey: Buffer, info: string) => Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), info, 32));
 
-export function createPii(masterKey: Buffer): Pii {
+/**
+ * domain separates stores that must not share a key: 'pii' for live data, 'dormant' for dormant
+ * members' data, which PIPA wants kept apart.
+ */
+export function createPii(masterKey: Buffer, domain: PiiDomain = 'pii'): Pii {
   if (masterKey.length < 32) throw new Error('the master key must be at least 32 bytes');
-  const keys = new Map([[CURRENT_KEY_ID, derive(masterKey, `moa:pii:${CURRENT_KEY_ID}`)]]);
+  const keys = new Map([[CURRENT_KEY_ID, derive(masterKey, `moa:${domain}:${CURRENT_KEY_ID}`)]]);
   const hashKey = derive(masterKey, 'moa:pii-hash:v1');
   return {
     seal(value) {
@@ -82,10 +88,12 @@ export function maskEmail(email: string): string {
 /** Korean mobile numbers as stored: digits only (010-1234-5678 → 01012345678). */
 export const normalizePhone = (phone: string) => phone.replace(/\D/g, '');
 
-const cache = new WeakMap<Buffer, Pii>();
-/** The Pii of a master key, derived once per process. */
-export function piiFor(masterKey: Buffer): Pii {
-  let pii = cache.get(masterKey);
-  if (!pii) cache.set(masterKey, (pii = createPii(masterKey)));
+const cache = new WeakMap<Buffer, Map<PiiDomain, Pii>>();
+/** The Pii of a master key and domain, derived once per process. */
+export function piiFor(masterKey: Buffer, domain: PiiDomain = 'pii'): Pii {
+  let byDomain = cache.get(masterKey);
+  if (!byDomain) cache.set(masterKey, (byDomain = new Map()));
+  let pii = byDomain.get(domain);
+  if (!pii) byDomain.set(domain, (pii = createPii(masterKey, domain)));
   return pii;
 }

@@ -79,3 +79,17 @@ export async function recordSandboxResult(db: Db, requestNo: string, outcome: st
 export function findSandboxResult(db: Db, requestNo: string) {
   return db.selectFrom('identity_sandbox_result').selectAll().where('request_no', '=', requestNo).executeTakeFirst();
 }
+
+/** Marks a verified verification used, once; false when it was already used. */
+export async function markUsed(db: Db, tenantId: string, id: string, usedFor: string): Promise<boolean> {
+  const row = await db
+    .updateTable('identity_verification')
+    .set({ used_at: sql<Date>`now()`, used_for: usedFor })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .where('status', '=', 'verified')
+    .where('used_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -14,6 +14,7 @@ const PURPOSE_LABEL: Record<string, string> = {
   change_phone: '휴대폰 번호 변경 Change phone',
   age_check: '연령 확인 Age check',
   promotion_entry: '이벤트 응모 Promotion entry',
+  reactivate: '휴면 해제 Reactivate a dormant account',
 };
 
 const OUTCOME_LABEL: Record<string, string> = {

@@ -17,6 +17,7 @@ export const SANDBOX_PEOPLE: readonly SandboxPerson[] = [
   { key: 'kim', name: '김민지', birthDate: '1985-07-15', gender: 'female', nationality: 'domestic', carrier: 'KT', phone: '01023456789' },
   { key: 'park', name: '박서연', birthDate: '2001-03-09', gender: 'female', nationality: 'domestic', carrier: 'LGU_MVNO', phone: '01034567890' },
   { key: 'smith', name: 'John Smith', birthDate: '1992-11-30', gender: 'male', nationality: 'foreign', carrier: 'LGU', phone: '01045678901' },
+  { key: 'choi', name: '최지우', birthDate: '1978-09-21', gender: 'female', nationality: 'domestic', carrier: 'SKT_MVNO', phone: '01067890123' },
   { key: 'lee-child', name: '이서준', birthDate: '2016-05-05', gender: 'male', nationality: 'domestic', carrier: 'SKT', phone: '01056789012' },
 ];
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CARRIERS, FAILURE_REASONS } from './identity.rules.ts';
 
-export const PURPOSES = ['signup', 'find_id', 'reset_password', 'change_phone', 'age_check', 'promotion_entry'] as const;
+export const PURPOSES = ['signup', 'find_id', 'reset_password', 'change_phone', 'age_check', 'promotion_entry', 'reactivate'] as const;
 
 export const ZStartVerificationRequest = z
   .object({

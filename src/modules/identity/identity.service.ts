@@ -9,7 +9,7 @@ import { sandboxProvider, type IdentityProvider } from './identity.provider.ts';
 import * as repo from './identity.repository.ts';
 import { koreanAge, type FailureReason, type VerifiedIdentity } from './identity.rules.ts';
 import type { TStartVerificationRequest, TVerification, TVerificationUnits } from './identity.schemas.ts';
-import type { IdentityVerificationRow } from './identity.tables.ts';
+import type { IdentityVerificationRow, VerificationPurpose } from './identity.tables.ts';
 
 /** How long a person has to finish on the provider's page (at most 15 minutes, by our rules). */
 export const VERIFICATION_TTL_SECONDS = 15 * 60;
@@ -171,6 +171,39 @@ export async function completeVerification(deps: IdentityDeps, tenantId: string,
     );
     return toVerificationDto(updated, deps, provider);
   });
+}
+
+/** How long a verified result can be used for the step it was made for. */
+export const VERIFICATION_USE_WITHIN_SECONDS = 30 * 60;
+
+export type UsedVerification = { id: string; identity: VerifiedIdentity; ciHash: string };
+
+/**
+ * Uses a verified verification for the step it was made for (a sign-up, a password reset, …), once,
+ * inside the caller's transaction. A failed one throws its reason (PHONE_NOT_OWN_NAME, UNDER_AGE,
+ * …); one that is pending, for another purpose, a preview, already used or older than 30 minutes
+ * throws VERIFICATION_NOT_USABLE.
+ */
+export async function useVerification(
+  deps: Pick<Deps, 'db' | 'clock' | 'masterKey'>,
+  tenantId: string,
+  id: string,
+  purpose: VerificationPurpose,
+  usedFor: string,
+): Promise<UsedVerification> {
+  const row = await repo.findVerification(deps.db, tenantId, id, { forUpdate: true });
+  if (!row) throw new AppError('NOT_FOUND', `No verification ${id}.`);
+  if (row.status === 'failed') throw new AppError(row.reason as FailureReason, `Verification ${id} failed: ${row.reason}.`, { verificationId: id });
+  const unusable = (why: string, message: string) => new AppError('VERIFICATION_NOT_USABLE', message, { verificationId: id, why });
+  if (row.status !== 'verified') throw unusable('pending', 'The verification is not complete: call complete first.');
+  if (row.purpose !== purpose) throw unusable('purpose', `The verification was made for ${row.purpose}, not ${purpose}.`);
+  if (row.mode === 'preview') throw unusable('preview', 'A preview verification cannot be used.');
+  if (row.used_at) throw unusable('used', 'The verification was already used.');
+  if (deps.clock.now().getTime() - row.completed_at!.getTime() > VERIFICATION_USE_WITHIN_SECONDS * 1000) {
+    throw unusable('stale', 'The verification is older than 30 minutes: verify again.');
+  }
+  if (!(await repo.markUsed(deps.db, tenantId, id, usedFor))) throw unusable('used', 'The verification was already used.');
+  return { id, identity: piiFor(deps.masterKey).open<VerifiedIdentity>(row.identity_sealed!), ciHash: row.ci_hash! };
 }
 
 /** The settle job: verifications past their deadline get the provider's answer or time out. */

@@ -1,6 +1,6 @@
 import type { Generated, Selectable } from 'kysely';
 
-export type VerificationPurpose = 'signup' | 'find_id' | 'reset_password' | 'change_phone' | 'age_check' | 'promotion_entry';
+export type VerificationPurpose = 'signup' | 'find_id' | 'reset_password' | 'change_phone' | 'age_check' | 'promotion_entry' | 'reactivate';
 export type VerificationMethod = 'phone' | 'ipin';
 export type VerificationMode = 'live' | 'preview';
 export type VerificationStatus = 'pending' | 'verified' | 'failed';
@@ -22,6 +22,8 @@ export type IdentityVerificationTable = {
   created_at: Generated<Date>;
   expires_at: Date;
   completed_at: Date | null;
+  used_at: Generated<Date | null>;
+  used_for: Generated<string | null>;
 };
 
 export type IdentitySandboxResultTable = {

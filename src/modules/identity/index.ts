@@ -2,6 +2,7 @@
 export type { IdentityTables, VerificationPurpose } from './identity.tables.ts';
 export type { VerifiedIdentity, FailureReason } from './identity.rules.ts';
 export type { TVerification, TVerificationUnits } from './identity.schemas.ts';
+export type { UsedVerification } from './identity.service.ts';
 export { FAILURE_REASONS, ageOn, koreanAge } from './identity.rules.ts';
 export {
   /** Starts a verification; a live one holds one VERIFICATION unit. */
@@ -9,6 +10,8 @@ export {
   getVerification,
   /** Fetches the provider's result server to server and settles the verification. */
   completeVerification,
+  /** Uses a verified verification once, for the step it was made for (in the caller's transaction). */
+  useVerification,
   /** The job that settles verifications past their deadline. */
   settleDueVerifications,
   /** Adds units to a tenant's VERIFICATION account. */
@@ -16,5 +19,10 @@ export {
   verificationUnits,
   VERIFICATION_TTL_SECONDS,
 } from './identity.service.ts';
-export { SANDBOX_PEOPLE, SANDBOX_OUTCOMES } from './identity.sandbox.ts';
+export {
+  SANDBOX_PEOPLE,
+  SANDBOX_OUTCOMES,
+  /** What the sandbox page does when a tester submits it (for the demo seed and tools). */
+  submitSandbox,
+} from './identity.sandbox.ts';
 export { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './identity.routes.ts';

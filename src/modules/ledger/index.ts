@@ -26,6 +26,7 @@ export {
   /** A tenant's deferred system account: issuance, breakage, float or revenue. */
   systemAccount,
   getAccount,
+  accountsOfOwner,
   /** The lots of an expiring-currency account, first-expiring first. */
   accountLots,
   /** Per account, what expires within N days (notices). */

@@ -62,6 +62,19 @@ export async function findAccountByOwner(
     .executeTakeFirst();
 }
 
+/** An owner's accounts (a member's wallets), by the unique key's prefix. Owners' accounts are never deferred. */
+export function accountsByOwner(db: Db, tenantId: string, ownerType: string, ownerId: string): Promise<LedgerAccountRow[]> {
+  return db
+    .selectFrom('ledger_account')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('owner_type', '=', ownerType)
+    .where('owner_id', '=', ownerId)
+    .orderBy('ledger')
+    .orderBy('kind')
+    .execute();
+}
+
 /** The account with its deferred deltas folded in: exact whether or not a rollup ran. */
 export async function findAccount(db: Db, tenantId: string, accountId: string): Promise<LedgerAccountRow | undefined> {
   return db

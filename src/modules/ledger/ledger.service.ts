@@ -250,6 +250,11 @@ export function systemAccount(deps: Pick<Deps, 'db'>, tenantId: string, ledger: 
   return openAccount(deps, tenantId, { ledger, ownerType: 'tenant', ownerId: tenantId, kind, deferred: true });
 }
 
+/** The accounts of an owner (e.g. a member's points, prepaid and stamp wallets), with balances. */
+export async function accountsOfOwner(deps: Pick<Deps, 'db'>, tenantId: string, ownerType: string, ownerId: string): Promise<TLedgerAccount[]> {
+  return (await repo.accountsByOwner(deps.db, tenantId, ownerType, ownerId)).map(toAccountDto);
+}
+
 export async function getAccount(deps: Pick<Deps, 'db'>, tenantId: string, accountId: string): Promise<TLedgerAccount> {
   const row = await repo.findAccount(deps.db, tenantId, accountId);
   if (!row) throw new AppError('NOT_FOUND', `Ledger account ${accountId} does not exist.`, { accountId });

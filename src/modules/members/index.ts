@@ -1,0 +1,31 @@
+// Public API of the members module.
+export type { MembersTables, MemberStatus } from './members.tables.ts';
+export type { TMember } from './members.schemas.ts';
+export {
+  /** Signs a person up, through a verification or (where allowed) without. */
+  signUp,
+  getMember,
+  getPolicy,
+  updatePolicy,
+  findLoginId,
+  resetPassword,
+  changePhone,
+} from './members.service.ts';
+export {
+  login,
+  /** The member behind a session token. */
+  authenticateMember,
+  listSessions,
+  revokeSession,
+} from './member-sessions.service.ts';
+export {
+  withdrawalPreview,
+  /** Withdrawal: deactivates at once and blocks re-sign-up of the person for the policy's days. */
+  withdraw,
+  /** The purge job: withdrawn members' personal data is removed after the policy's days. */
+  purgeWithdrawn,
+  /** The dormancy job: notices 30 days before, then moves personal data to the dormant store. */
+  runDormancy,
+  reactivate,
+} from './member-lifecycle.service.ts';
+export { memberRoutes } from './members.routes.ts';

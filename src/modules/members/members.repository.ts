@@ -1,0 +1,200 @@
+import { sql, type Insertable, type Updateable } from 'kysely';
+import type { Db } from '../../platform/db.ts';
+import type { MemberPolicyTable, MemberRow, MemberSessionTable, MemberTable } from './members.tables.ts';
+
+// SQL only; every function takes the tenant.
+
+export async function policy(db: Db, tenantId: string) {
+  await db.insertInto('member_policy').values({ tenant_id: tenantId }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
+  return db.selectFrom('member_policy').selectAll().where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+}
+
+export function updatePolicy(db: Db, tenantId: string, set: Updateable<MemberPolicyTable>) {
+  return db
+    .updateTable('member_policy')
+    .set({ ...set, updated_at: sql<Date>`now()` })
+    .where('tenant_id', '=', tenantId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export function insertMember(db: Db, row: Insertable<MemberTable>) {
+  return db.insertInto('member').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export function findMember(db: Db, tenantId: string, id: string, options: { forUpdate?: boolean } = {}) {
+  let q = db.selectFrom('member').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id);
+  if (options.forUpdate) q = q.forUpdate();
+  return q.executeTakeFirst();
+}
+
+export function findByLoginId(db: Db, tenantId: string, loginId: string) {
+  return db.selectFrom('member').selectAll().where('tenant_id', '=', tenantId).where('login_id', '=', loginId).executeTakeFirst();
+}
+
+/** The person's account that can log in or come back (at most one, by the unique index). */
+export function findByCiHash(db: Db, tenantId: string, ciHash: string, options: { forUpdate?: boolean } = {}) {
+  let q = db
+    .selectFrom('member')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('ci_hash', '=', ciHash)
+    .where('status', 'in', ['active', 'dormant']);
+  if (options.forUpdate) q = q.forUpdate();
+  return q.executeTakeFirst();
+}
+
+export function updateMember(db: Db, tenantId: string, id: string, set: Updateable<MemberTable>): Promise<MemberRow> {
+  return db.updateTable('member').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+/** Counts a wrong password atomically; returns the new count. */
+export async function countFailedLogin(db: Db, tenantId: string, id: string): Promise<number> {
+  const row = await db
+    .updateTable('member')
+    .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .returning('failed_logins')
+    .executeTakeFirstOrThrow();
+  return row.failed_logins;
+}
+
+export function activeRejoinBlock(db: Db, tenantId: string, ciHash: string, now: Date) {
+  return db
+    .selectFrom('member_rejoin_block')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('ci_hash', '=', ciHash)
+    .where('blocked_until', '>', now)
+    .executeTakeFirst();
+}
+
+export function insertSession(db: Db, row: Insertable<MemberSessionTable>) {
+  return db.insertInto('member_session').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export function findSessionByToken(db: Db, tokenHash: Buffer) {
+  return db.selectFrom('member_session').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+}
+
+export function touchSession(db: Db, tenantId: string, id: string) {
+  return db
+    .updateTable('member_session')
+    .set({ last_seen_at: sql<Date>`now()` })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .execute();
+}
+
+export function listSessions(db: Db, tenantId: string, memberId: string, now: Date) {
+  return db
+    .selectFrom('member_session')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .orderBy('created_at', 'desc')
+    .execute();
+}
+
+/** Revokes one session (or, without an id, all of the member's); returns how many. */
+export async function revokeSessions(db: Db, tenantId: string, memberId: string, sessionId?: string): Promise<number> {
+  let q = db
+    .updateTable('member_session')
+    .set({ revoked_at: sql<Date>`now()` })
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .where('revoked_at', 'is', null);
+  if (sessionId) q = q.where('id', '=', sessionId);
+  const result = await q.executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+// The lifecycle jobs' lookups. Each uses a partial index with the smallest bound any policy allows,
+// then applies the tenant's own policy.
+
+export function dueForDormancyNotice(db: Db, now: Date, limit: number, tenantId?: string) {
+  return db
+    .selectFrom('member as m')
+    .leftJoin('member_policy as p', 'p.tenant_id', 'm.tenant_id')
+    .select(['m.tenant_id', 'm.id', 'm.last_active_at', sql<number>`coalesce(p.dormancy_days, 365)`.as('dormancy_days')])
+    .where('m.status', '=', 'active')
+    .where('m.dormancy_noticed_at', 'is', null)
+    .where('m.last_active_at', '<', new Date(now.getTime() - 60 * 86_400_000))
+    .where(sql<boolean>`m.last_active_at < ${now}::timestamptz - make_interval(days => coalesce(p.dormancy_days, 365) - 30)`)
+    .$if(tenantId !== undefined, (q) => q.where('m.tenant_id', '=', tenantId!))
+    .orderBy('m.last_active_at')
+    .limit(limit)
+    .execute();
+}
+
+export function dueForDormancy(db: Db, now: Date, limit: number, tenantId?: string) {
+  return db
+    .selectFrom('member as m')
+    .leftJoin('member_policy as p', 'p.tenant_id', 'm.tenant_id')
+    .select(['m.tenant_id', 'm.id'])
+    .where('m.status', '=', 'active')
+    .where('m.last_active_at', '<', new Date(now.getTime() - 90 * 86_400_000))
+    .where(sql<boolean>`m.last_active_at < ${now}::timestamptz - make_interval(days => coalesce(p.dormancy_days, 365))`)
+    .$if(tenantId !== undefined, (q) => q.where('m.tenant_id', '=', tenantId!))
+    .orderBy('m.last_active_at')
+    .limit(limit)
+    .execute();
+}
+
+export function dueForPurge(db: Db, now: Date, limit: number, tenantId?: string) {
+  return db
+    .selectFrom('member as m')
+    .leftJoin('member_policy as p', 'p.tenant_id', 'm.tenant_id')
+    .select(['m.tenant_id', 'm.id'])
+    .where('m.status', '=', 'withdrawn')
+    .where('m.purged_at', 'is', null)
+    .where('m.withdrawn_at', '<=', now)
+    .where(sql<boolean>`m.withdrawn_at <= ${now}::timestamptz - make_interval(days => coalesce(p.purge_after_days, 30))`)
+    .$if(tenantId !== undefined, (q) => q.where('m.tenant_id', '=', tenantId!))
+    .orderBy('m.withdrawn_at')
+    .limit(limit)
+    .execute();
+}
+
+export async function upsertRejoinBlock(db: Db, tenantId: string, ciHash: string, withdrawnAt: Date, blockedUntil: Date) {
+  await db
+    .insertInto('member_rejoin_block')
+    .values({ tenant_id: tenantId, ci_hash: ciHash, withdrawn_at: withdrawnAt, blocked_until: blockedUntil })
+    .onConflict((oc) => oc.columns(['tenant_id', 'ci_hash']).doUpdateSet({ withdrawn_at: withdrawnAt, blocked_until: blockedUntil }))
+    .execute();
+}
+
+export async function putDormant(db: Db, tenantId: string, memberId: string, sealed: string) {
+  await db.insertInto('member_dormant').values({ tenant_id: tenantId, member_id: memberId, profile_sealed: sealed }).execute();
+}
+
+export async function takeDormant(db: Db, tenantId: string, memberId: string): Promise<string | undefined> {
+  const row = await db
+    .deleteFrom('member_dormant')
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .returning('profile_sealed')
+    .executeTakeFirst();
+  return row?.profile_sealed;
+}
+
+export async function deleteSessions(db: Db, tenantId: string, memberId: string) {
+  await db.deleteFrom('member_session').where('tenant_id', '=', tenantId).where('member_id', '=', memberId).execute();
+}
+
+/** Marks the dormancy notice sent, once (false when another process did it first). */
+export async function markDormancyNoticed(db: Db, tenantId: string, id: string, at: Date): Promise<boolean> {
+  const row = await db
+    .updateTable('member')
+    .set({ dormancy_noticed_at: at })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .where('status', '=', 'active')
+    .where('dormancy_noticed_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}

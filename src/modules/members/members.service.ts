@@ -1,0 +1,241 @@
+import { withTransaction } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { AppError, fieldError, fromDatabaseError } from '../../platform/errors.ts';
+import { newId } from '../../platform/ids.ts';
+import { enqueueOutbox } from '../../platform/outbox.ts';
+import { hashPassword } from '../../platform/passwords.ts';
+import { maskEmail, maskName, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
+import { koreanAge, useVerification, type VerifiedIdentity } from '../identity/index.ts';
+import * as repo from './members.repository.ts';
+import { checkPassword, LOGIN_ID, maskLoginId, normalizeLoginId } from './members.rules.ts';
+import type { TMember, TMemberPolicy, TSignUpRequest } from './members.schemas.ts';
+import type { Consents, MemberPolicyRow, MemberRow } from './members.tables.ts';
+
+export type MembersDeps = Pick<Deps, 'db' | 'clock' | 'masterKey' | 'log'>;
+
+/** What the member record holds of the person, sealed. */
+export type Profile = {
+  name: string;
+  phone: string | null;
+  email: string | null;
+  birthDate: string | null;
+  gender: 'male' | 'female' | null;
+  nationality: VerifiedIdentity['nationality'] | null;
+  carrier: VerifiedIdentity['carrier'];
+};
+
+export function toMemberDto(row: MemberRow, deps: Pick<Deps, 'masterKey'>): TMember {
+  const p = row.profile_sealed ? piiFor(deps.masterKey).open<Profile>(row.profile_sealed) : null;
+  return {
+    id: row.id,
+    status: row.status,
+    loginId: row.login_id,
+    verified: row.ci_hash !== null,
+    name: p ? maskName(p.name) : null,
+    phone: p?.phone ? maskPhone(p.phone) : null,
+    email: p?.email ? maskEmail(p.email) : null,
+    birthYear: p?.birthDate ? Number(p.birthDate.slice(0, 4)) : null,
+    gender: p?.gender ?? null,
+    grade: row.grade,
+    consents: row.consents,
+    joinedAt: row.joined_at.toISOString(),
+    lastActiveAt: row.last_active_at.toISOString(),
+    withdrawnAt: row.withdrawn_at?.toISOString() ?? null,
+  };
+}
+
+const toPolicyDto = (p: MemberPolicyRow): TMemberPolicy => ({
+  allowUnverified: p.allow_unverified,
+  minAge: p.min_age,
+  rejoinBlockDays: p.rejoin_block_days,
+  dormancyDays: p.dormancy_days,
+  purgeAfterDays: p.purge_after_days,
+  maxFailedLogins: p.max_failed_logins,
+  lockoutMinutes: p.lockout_minutes,
+});
+
+export const getPolicy = async (deps: Pick<Deps, 'db'>, tenantId: string) => toPolicyDto(await repo.policy(deps.db, tenantId));
+
+export async function updatePolicy(deps: Pick<Deps, 'db'>, tenantId: string, p: TMemberPolicy): Promise<TMemberPolicy> {
+  await repo.policy(deps.db, tenantId);
+  return toPolicyDto(
+    await repo.updatePolicy(deps.db, tenantId, {
+      allow_unverified: p.allowUnverified,
+      min_age: p.minAge,
+      rejoin_block_days: p.rejoinBlockDays,
+      dormancy_days: p.dormancyDays,
+      purge_after_days: p.purgeAfterDays,
+      max_failed_logins: p.maxFailedLogins,
+      lockout_minutes: p.lockoutMinutes,
+    }),
+  );
+}
+
+/** Keyed hashes of a profile: how members are found by phone, e-mail or name + phone. */
+export function profileHashes(deps: Pick<Deps, 'masterKey'>, tenantId: string, p: Profile) {
+  const pii = piiFor(deps.masterKey);
+  return {
+    phone_hash: p.phone ? pii.hash(tenantId, 'phone', p.phone) : null,
+    email_hash: p.email ? pii.hash(tenantId, 'email', p.email.toLowerCase()) : null,
+    name_phone_hash: p.phone ? pii.hash(tenantId, 'name-phone', `${p.name.normalize('NFC').replace(/\s+/g, '')}|${p.phone}`) : null,
+  };
+}
+
+/** The unique indexes that stand for business rules, as the rejection each one means. */
+export function memberConflict(err: unknown): AppError | undefined {
+  const mapped = fromDatabaseError(err);
+  switch (mapped?.code === 'CONFLICT' ? mapped.details?.constraint : undefined) {
+    case 'member_one_per_person':
+      return new AppError('ALREADY_MEMBER', 'This person already has an account with the brand.');
+    case 'member_one_per_name_phone':
+      return new AppError('ALREADY_MEMBER', 'An account with this name and phone already exists.');
+    case 'member_login_id':
+      return new AppError('LOGIN_ID_TAKEN', 'This login ID is taken.');
+    default:
+      return undefined;
+  }
+}
+
+function consentsOf(input: TSignUpRequest['consents'], at: string): Consents {
+  const missing = (['terms', 'privacy', 'age14'] as const).filter((k) => !input[k]);
+  if (missing.length) throw new AppError('CONSENT_REQUIRED', `Required consents missing: ${missing.join(', ')}.`, { missing });
+  const m = input.marketing;
+  return { terms: at, privacy: at, age14: at, marketing: { sms: m.sms ? at : null, email: m.email ? at : null, push: m.push ? at : null } };
+}
+
+/**
+ * Signs a person up: through a verified sign-up verification (name, birth date, gender and phone
+ * come from it) or, where the brand allows it, without one. One active or dormant account per
+ * person (CI) and per name + phone, enforced by unique indexes, so two racing sign-ups of one
+ * person make exactly one account.
+ */
+export async function signUp(deps: MembersDeps, tenantId: string, input: TSignUpRequest): Promise<TMember> {
+  const loginId = normalizeLoginId(input.loginId);
+  if (!LOGIN_ID.test(loginId)) throw fieldError('loginId', '4-20 characters: a letter, then letters, digits, _ . -');
+  checkPassword(input.password, loginId);
+  const now = deps.clock.now();
+  const consents = consentsOf(input.consents, now.toISOString());
+  const passwordHash = await hashPassword(input.password); // slow on purpose: outside the transaction
+
+  return withTransaction(deps.db, async (trx) => {
+    const policy = await repo.policy(trx, tenantId);
+    const id = newId('mbr');
+    let profile: Profile;
+    let ciHash: string | null = null;
+    let verificationId: string | null = null;
+    if (input.verificationId) {
+      const used = await useVerification({ ...deps, db: trx }, tenantId, input.verificationId, 'signup', `member:${id}`);
+      const v = used.identity;
+      profile = { name: v.name, phone: v.phone, email: input.email ?? null, birthDate: v.birthDate, gender: v.gender, nationality: v.nationality, carrier: v.carrier };
+      ciHash = used.ciHash;
+      verificationId = used.id;
+      const block = await repo.activeRejoinBlock(trx, tenantId, ciHash, now);
+      if (block) {
+        throw new AppError('REJOIN_BLOCKED', `This person withdrew on ${block.withdrawn_at.toISOString().slice(0, 10)}; sign-up is possible again from ${block.blocked_until.toISOString()}.`, {
+          blockedUntil: block.blocked_until.toISOString(),
+        });
+      }
+    } else {
+      if (!policy.allow_unverified) throw new AppError('VERIFICATION_REQUIRED', 'This brand signs members up through identity verification only.');
+      if (!input.name) throw fieldError('name', 'required without a verification');
+      const phone = normalizePhone(input.phone ?? '');
+      if (!/^01[016789]\d{7,8}$/.test(phone)) throw fieldError('phone', 'a Korean mobile number (010…), required without a verification');
+      profile = { name: input.name, phone, email: input.email ?? null, birthDate: input.birthDate ?? null, gender: null, nationality: null, carrier: null };
+    }
+    if (profile.birthDate) {
+      const age = koreanAge(profile.birthDate, now);
+      if (age < policy.min_age) {
+        throw new AppError('UNDER_AGE', `Members must be at least ${policy.min_age}.`, { age, minAge: policy.min_age });
+      }
+    }
+
+    let row: MemberRow;
+    try {
+      row = await repo.insertMember(trx, {
+        tenant_id: tenantId,
+        id,
+        login_id: loginId,
+        password_hash: passwordHash,
+        profile_sealed: piiFor(deps.masterKey).seal(profile),
+        ci_hash: ciHash,
+        ...profileHashes(deps, tenantId, profile),
+        verification_id: verificationId,
+        grade: null,
+        consents,
+        dormancy_noticed_at: null,
+        dormant_at: null,
+        withdrawn_at: null,
+        purged_at: null,
+        locked_until: null,
+      });
+    } catch (err) {
+      throw memberConflict(err) ?? err;
+    }
+    await enqueueOutbox(trx, tenantId, { topic: 'member.joined', payload: { memberId: id, verified: ciHash !== null } });
+    return toMemberDto(row, deps);
+  });
+}
+
+export async function getMember(deps: Pick<Deps, 'db' | 'masterKey'>, tenantId: string, id: string): Promise<TMember> {
+  const row = await repo.findMember(deps.db, tenantId, id);
+  if (!row) throw new AppError('NOT_FOUND', `No member ${id}.`);
+  return toMemberDto(row, deps);
+}
+
+/** Find ID (아이디 찾기): the login ID of the verified person, masked. */
+export async function findLoginId(deps: MembersDeps, tenantId: string, verificationId: string) {
+  return withTransaction(deps.db, async (trx) => {
+    const used = await useVerification({ ...deps, db: trx }, tenantId, verificationId, 'find_id', 'find_id');
+    const row = await repo.findByCiHash(trx, tenantId, used.ciHash);
+    if (!row?.login_id) throw new AppError('NOT_FOUND', 'No account of this person was found.');
+    return { loginId: maskLoginId(row.login_id), joinedAt: row.joined_at.toISOString() };
+  });
+}
+
+/** Password reset through verification: sets the password, clears a lockout, ends every session. */
+export async function resetPassword(deps: MembersDeps, tenantId: string, input: { verificationId: string; newPassword: string }): Promise<void> {
+  const passwordHash = await hashPassword(input.newPassword);
+  await withTransaction(deps.db, async (trx) => {
+    const used = await useVerification({ ...deps, db: trx }, tenantId, input.verificationId, 'reset_password', 'reset_password');
+    const row = await repo.findByCiHash(trx, tenantId, used.ciHash, { forUpdate: true });
+    if (!row?.login_id) throw new AppError('NOT_FOUND', 'No account of this person was found.');
+    checkPassword(input.newPassword, row.login_id, 'newPassword');
+    await repo.updateMember(trx, tenantId, row.id, {
+      password_hash: passwordHash,
+      failed_logins: 0,
+      locked_until: null,
+      password_changed_at: deps.clock.now(),
+    });
+    await repo.revokeSessions(trx, tenantId, row.id);
+    await enqueueOutbox(trx, tenantId, { topic: 'member.password_reset', payload: { memberId: row.id } });
+  });
+}
+
+/**
+ * Change phone through verification: the verified person must be the member (same CI); a member who
+ * signed up unverified becomes verified by it.
+ */
+export async function changePhone(deps: MembersDeps, tenantId: string, memberId: string, verificationId: string): Promise<TMember> {
+  return withTransaction(deps.db, async (trx) => {
+    const row = await repo.findMember(trx, tenantId, memberId, { forUpdate: true });
+    if (!row || row.status !== 'active') throw new AppError('MEMBER_NOT_ACTIVE', 'Only an active member can change the phone.');
+    const used = await useVerification({ ...deps, db: trx }, tenantId, verificationId, 'change_phone', `member:${memberId}`);
+    if (row.ci_hash && row.ci_hash !== used.ciHash) {
+      throw new AppError('VERIFICATION_NOT_USABLE', 'The verified person is not this member.', { verificationId, why: 'other_person' });
+    }
+    const pii = piiFor(deps.masterKey);
+    const old = pii.open<Profile>(row.profile_sealed!);
+    const v = used.identity;
+    const profile: Profile = { ...old, name: v.name, phone: v.phone, birthDate: v.birthDate, gender: v.gender, nationality: v.nationality, carrier: v.carrier };
+    try {
+      const updated = await repo.updateMember(trx, tenantId, memberId, {
+        profile_sealed: pii.seal(profile),
+        ci_hash: used.ciHash,
+        ...profileHashes(deps, tenantId, profile),
+      });
+      return toMemberDto(updated, deps);
+    } catch (err) {
+      throw memberConflict(err) ?? err;
+    }
+  });
+}

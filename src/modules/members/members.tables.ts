@@ -1,0 +1,76 @@
+import type { Generated, Selectable } from 'kysely';
+
+export type MemberStatus = 'active' | 'dormant' | 'withdrawn';
+
+/** When each consent was given; marketing channels may be null (not given or withdrawn). */
+export type Consents = {
+  terms: string;
+  privacy: string;
+  age14: string;
+  marketing: { sms: string | null; email: string | null; push: string | null };
+};
+
+export type MemberPolicyTable = {
+  tenant_id: string;
+  allow_unverified: Generated<boolean>;
+  min_age: Generated<number>;
+  rejoin_block_days: Generated<number>;
+  dormancy_days: Generated<number>;
+  purge_after_days: Generated<number>;
+  max_failed_logins: Generated<number>;
+  lockout_minutes: Generated<number>;
+  updated_at: Generated<Date>;
+};
+
+export type MemberTable = {
+  tenant_id: string;
+  id: string;
+  status: Generated<MemberStatus>;
+  login_id: string | null;
+  password_hash: string | null;
+  profile_sealed: string | null;
+  ci_hash: string | null;
+  name_phone_hash: string | null;
+  phone_hash: string | null;
+  email_hash: string | null;
+  verification_id: string | null;
+  grade: string | null;
+  consents: Consents;
+  joined_at: Generated<Date>;
+  last_active_at: Generated<Date>;
+  dormancy_noticed_at: Date | null;
+  dormant_at: Date | null;
+  withdrawn_at: Date | null;
+  purged_at: Date | null;
+  failed_logins: Generated<number>;
+  locked_until: Date | null;
+  password_changed_at: Generated<Date>;
+};
+
+export type MemberDormantTable = { tenant_id: string; member_id: string; profile_sealed: string; moved_at: Generated<Date> };
+
+export type MemberRejoinBlockTable = { tenant_id: string; ci_hash: string; withdrawn_at: Date; blocked_until: Date };
+
+export type MemberSessionTable = {
+  tenant_id: string;
+  id: string;
+  member_id: string;
+  token_hash: Buffer;
+  created_at: Generated<Date>;
+  last_seen_at: Generated<Date>;
+  expires_at: Date;
+  revoked_at: Date | null;
+  user_agent: string | null;
+};
+
+export type MemberRow = Selectable<MemberTable>;
+export type MemberPolicyRow = Selectable<MemberPolicyTable>;
+export type MemberSessionRow = Selectable<MemberSessionTable>;
+
+export type MembersTables = {
+  member_policy: MemberPolicyTable;
+  member: MemberTable;
+  member_dormant: MemberDormantTable;
+  member_rejoin_block: MemberRejoinBlockTable;
+  member_session: MemberSessionTable;
+};
