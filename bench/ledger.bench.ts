@@ -12,10 +12,7 @@
 //
 // Prints one JSON line per result and checks after each run that every ledger sums to zero.
 // BENCH_SECONDS (default 5) per run, BENCH_ENGINES, BENCH_WORKLOADS, BENCH_MODES to narrow it.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { sql } from 'kysely';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   drainLedger,
   openAccount,
@@ -29,17 +26,14 @@ import {
 } from '../src/modules/ledger/index.ts';
 import { createTenant } from '../src/modules/tenants/index.ts';
 import { loadConfig } from '../src/config.ts';
-import { createDatabase, withTransaction, type Database } from '../src/platform/db.ts';
-import { migrate } from '../src/platform/migrate.ts';
-import { createScratchDatabase } from '../test/scratch-database.ts';
+import { withTransaction, type Database } from '../src/platform/db.ts';
+import { benchEngines, openBenchDatabase } from './engines.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,16,256').split(',').map(Number);
 const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'uniform,hot,spend,mixed').split(',');
 const MODES = (process.env.BENCH_MODES ?? 'group,single').split(',') as ('group' | 'single')[];
 const MEMBERS = 10_000;
-const serverUrl = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-const ENGINES = (process.env.BENCH_ENGINES ?? (serverUrl ? 'pglite,postgres' : 'pglite')).split(',');
 
 const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
@@ -148,27 +142,9 @@ async function run(s: Setup, engine: string, workload: string, mode: 'group' | '
   if (!balanced) throw new Error('the ledger does not balance');
 }
 
-for (const engine of ENGINES) {
-  let database: Database;
-  let cleanup: () => Promise<void>;
-  if (engine === 'postgres') {
-    if (!serverUrl) throw new Error('postgres needs DATABASE_URL or TEST_DATABASE_URL');
-    const scratch = await createScratchDatabase(serverUrl, 'moa_bench_ledger');
-    database = await createDatabase({ databaseUrl: scratch.url, poolSize: 20 });
-    cleanup = async () => {
-      await database.close();
-      await scratch.drop();
-    };
-  } else {
-    const dir = mkdtempSync(join(tmpdir(), 'moa-bench-ledger-'));
-    database = await createDatabase({ dataDir: dir });
-    cleanup = async () => {
-      await database.close();
-      rmSync(dir, { recursive: true, force: true });
-    };
-  }
+for (const engine of benchEngines()) {
+  const { database, cleanup } = await openBenchDatabase(engine, 'ledger');
   try {
-    await migrate(database);
     const s = await prepare(database);
     let n = 0;
     for (const workload of WORKLOADS) {

@@ -2,9 +2,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { gradeRoutes } from './modules/grades/index.ts';
 import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules/identity/index.ts';
 import { ledgerRoutes } from './modules/ledger/index.ts';
-import { memberRoutes } from './modules/members/index.ts';
+import { memberRoutes, socialSandboxRoutes } from './modules/members/index.ts';
 import { createApiKeyAuthenticator, platformTenantRoutes, tenantRoutes } from './modules/tenants/index.ts';
 import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
@@ -63,6 +64,7 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       await v1.register(ledgerRoutes(deps));
       await v1.register(identityRoutes(deps));
       await v1.register(memberRoutes(deps));
+      await v1.register(gradeRoutes(deps));
     },
     { prefix: '/v1' },
   );
@@ -87,8 +89,9 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
     { prefix: '/platform/v1' },
   );
 
-  // The sandbox identity provider's page: public, like a real provider's.
+  // The sandbox identity and SNS providers' pages: public, like a real provider's.
   await app.register(sandboxRoutes(deps));
+  await app.register(socialSandboxRoutes(deps));
 
   return app;
 }

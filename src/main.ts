@@ -1,9 +1,12 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp, VERSION } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { runGradeReviews } from './modules/grades/index.ts';
 import { grantVerificationUnits, settleDueVerifications } from './modules/identity/index.ts';
 import { expireHolds, expireLots, rollupDeferred } from './modules/ledger/index.ts';
-import { purgeWithdrawn, runDormancy } from './modules/members/index.ts';
+import { importMembers, purgeWithdrawn, runDormancy } from './modules/members/index.ts';
 import * as tenants from './modules/tenants/index.ts';
 import { systemClock } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
@@ -34,6 +37,8 @@ Usage: moa <command> [options]
   apikey revoke --tenant <tnt_…> --key <key_…>
   verification grant --tenant <tnt_…> --units <n> [--memo <text>]
                                           add identity verification units to a tenant
+  members import --tenant <tnt_…> --file <members.csv> [--id <import id>]
+                                          import members from CSV; run again with the same id to resume
   help                                    this text
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (a PostgreSQL
@@ -126,6 +131,7 @@ async function serve(config: Config): Promise<void> {
         { name: 'identity.settle', everyMs: 30_000, run: () => settleDueVerifications(deps) },
         { name: 'members.dormancy', everyMs: 3_600_000, run: () => runDormancy(deps) },
         { name: 'members.purge', everyMs: 3_600_000, run: () => purgeWithdrawn(deps) },
+        { name: 'grades.review', everyMs: 3_600_000, run: () => runGradeReviews(deps) },
         // The embedded database has no autovacuum: keep the planner's statistics current.
         ...(database.engine === 'pglite' ? [{ name: 'db.analyze', everyMs: 600_000, run: () => database.analyze() }] : []),
       ])
@@ -271,6 +277,22 @@ async function run(argv: string[]): Promise<void> {
         return withDatabase(config, async (deps) => print(await tenants.revokeApiKey(deps, v.tenant!, v.key!)));
       }
       throw new UsageError(`unknown apikey command: ${sub ?? '(none)'}`);
+    }
+
+    case 'members': {
+      if (sub !== 'import') throw new UsageError(`unknown members command: ${sub ?? '(none)'}`);
+      const v = options(rest, { tenant: { type: 'string' }, file: { type: 'string' }, id: { type: 'string' } });
+      required(v, 'tenant', 'file');
+      if (!existsSync(v.file!)) throw new UsageError(`no file ${v.file}`, false);
+      const importId = v.id ?? basename(v.file!).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+      return withDatabase(config, async (deps) => {
+        const log = createLogger('warn');
+        const summary = await importMembers({ ...deps, clock: systemClock, log, masterKey: masterKey(config, log) }, v.tenant!, importId, createReadStream(v.file!), {
+          fileName: basename(v.file!),
+        });
+        print(summary);
+        if (summary.rejected) process.stdout.write(`Rejected rows: GET /v1/members/imports/${importId}/rejects\n`);
+      });
     }
 
     case 'verification': {

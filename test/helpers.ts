@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
+import { completeVerification, startVerification, type VerificationPurpose } from '../src/modules/identity/index.ts';
 import { createApiKey, createTenant, type TTenant } from '../src/modules/tenants/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { createDatabase, type Database } from '../src/platform/db.ts';
@@ -83,3 +84,36 @@ export async function newTenant(deps: Pick<Deps, 'db' | 'config'>, name = 'Test 
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 export const platform = { authorization: `Bearer ${PLATFORM_TOKEN}` };
+
+/** Grants identity verification units to a tenant through the platform API. */
+export async function grantUnits(app: FastifyInstance, tenantId: string, units: number): Promise<void> {
+  const res = await app.inject({
+    method: 'POST',
+    url: `/platform/v1/tenants/${tenantId}/verification-units`,
+    headers: { ...platform, 'idempotency-key': `grant-${randomBytes(8).toString('hex')}` },
+    payload: { units },
+  });
+  if (res.statusCode !== 200) throw new Error(res.body);
+}
+
+/** A verification completed in the sandbox as a test person (or a typed one): what a tester's browser does. */
+export async function sandboxVerified(
+  app: FastifyInstance,
+  deps: Deps,
+  tenantId: string,
+  purpose: VerificationPurpose,
+  form: Record<string, string> = { person: 'hong' },
+  minAge = 14,
+): Promise<string> {
+  const v = await startVerification(deps, tenantId, { purpose, method: 'phone', returnUrl: 'https://app.example.com/back', minAge, preview: false });
+  const res = await app.inject({
+    method: 'POST',
+    url: `/sandbox/identity/${v.requestNo}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ outcome: 'success', ...form }).toString(),
+  });
+  if (res.statusCode !== 303) throw new Error(res.body);
+  const done = await completeVerification(deps, tenantId, v.id);
+  if (done.status !== 'verified') throw new Error(`verification ${done.status}: ${done.reason}`);
+  return v.id;
+}

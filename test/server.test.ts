@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -197,6 +197,16 @@ test('CLI: commands print what they did and reject bad arguments with a clear me
   const noTenant = await runCli(['verification', 'grant', '--tenant', 'tnt_nobody', '--units', '3'], env);
   assert.equal(noTenant.code, 1);
   assert.match(noTenant.out, /NOT_FOUND/);
+
+  const csvFile = join(tempDir(), 'members.csv');
+  writeFileSync(csvFile, 'login_id,name,phone,consent_terms,consent_privacy\nfirst.one,김하나,010-2222-0001,Y,Y\nsecond,이둘,010-2222-0002,Y,N\n');
+  const imported = await runCli(['members', 'import', '--tenant', tenant.id, '--file', csvFile], env);
+  assert.equal(imported.code, 0, imported.out);
+  // The printed summary (pretty JSON), after the master-key warning the CLI logs.
+  const start = imported.out.indexOf('{\n');
+  const summary = JSON.parse(imported.out.slice(start, imported.out.indexOf('\n}', start) + 2));
+  assert.deepEqual([summary.imported, summary.rejected], [1, 1]);
+  assert.match(imported.out, /imports\/members\.csv\/rejects/);
 
   const migrateRun = await runCli(['migrate'], env);
   assert.equal(migrateRun.code, 0);

@@ -1,8 +1,9 @@
 // The whole database as Kysely sees it: the platform's tables and each module's, by type only.
+import type { GradesTables } from '../modules/grades/index.ts';
 import type { IdentityTables } from '../modules/identity/index.ts';
 import type { LedgerTables } from '../modules/ledger/index.ts';
 import type { MembersTables } from '../modules/members/index.ts';
 import type { TenantsTables } from '../modules/tenants/index.ts';
 import type { PlatformTables } from './platform.tables.ts';
 
-export type DB = PlatformTables & TenantsTables & LedgerTables & IdentityTables & MembersTables;
+export type DB = PlatformTables & TenantsTables & LedgerTables & IdentityTables & MembersTables & GradesTables;

@@ -149,6 +149,28 @@ export const ERROR_CODES = {
     description: 'The account is dormant after a long time without use; reactivate it with an identity verification.',
   },
   MEMBER_NOT_ACTIVE: { status: 403, title: 'Member not active', description: 'The member has withdrawn or is dormant.' },
+  SOCIAL_STATE_INVALID: {
+    status: 422,
+    title: 'SNS login state invalid',
+    description: 'The OAuth state is unknown, expired (10 minutes), already used, or was issued for another provider, intent or member. Start again.',
+  },
+  SOCIAL_CODE_INVALID: { status: 422, title: 'SNS authorization code invalid', description: 'The provider did not accept the authorization code (unknown, used or expired).' },
+  SOCIAL_DENIED: { status: 422, title: 'SNS login not approved', description: 'The person declined on the provider’s page.' },
+  SOCIAL_NOT_LINKED: {
+    status: 404,
+    title: 'SNS account not linked',
+    description: 'No member is linked to this SNS account. Sign up, or log in and link it; accounts are never linked by a matching e-mail.',
+  },
+  SOCIAL_ALREADY_LINKED: {
+    status: 409,
+    title: 'SNS account already linked',
+    description: 'This SNS account is linked to a member already, or the member already has a link with this provider.',
+  },
+  SOCIAL_LAST_LOGIN_METHOD: {
+    status: 422,
+    title: 'Last way to log in',
+    description: 'Unlinking would leave the member with no way to log in (no password and no other SNS link).',
+  },
   PHONE_NOT_OWN_NAME: {
     status: 422,
     title: 'Phone not in the person’s own name',

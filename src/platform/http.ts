@@ -123,6 +123,7 @@ export async function registerPlatformHttp(app: FastifyInstance, deps: Pick<Deps
         { name: 'Tenant', description: 'The brand behind the API key' },
         { name: 'Identity', description: 'Identity verification (본인확인) through a provider, and its unit billing' },
         { name: 'Members', description: 'Sign-up, login, sessions and account recovery of a brand’s members' },
+        { name: 'Grades', description: 'Grade levels (등급), the purchases they are judged on, reviews and manual changes' },
         { name: 'Ledger', description: 'Accounts, balances and history (read-only; value moves through the currency modules)' },
         { name: 'Platform', description: 'Platform operator: tenants and API keys' },
         { name: 'Operations', description: 'Health, readiness and the error catalogue' },
@@ -200,4 +201,20 @@ function operationsRoutes(deps: Pick<Deps, 'db'> & { engine: string }): FastifyP
       },
     });
   };
+}
+
+/**
+ * For a plugin that serves an HTML form (the sandbox providers' pages): form posts parse into a
+ * plain object of strings, and replies are HTML under a strict CSP whose form-action is given.
+ */
+export function htmlForms(app: FastifyInstance) {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+  return (reply: FastifyReply, status: number, body: string, formAction = "'self'") =>
+    reply
+      .code(status)
+      .header('content-security-policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; base-uri 'none'; frame-ancestors 'none'`)
+      .type('text/html; charset=utf-8')
+      .send(body);
 }

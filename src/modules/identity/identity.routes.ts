@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { isAppError } from '../../platform/errors.ts';
+import { htmlForms } from '../../platform/http.ts';
 import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { tenantIdOf } from '../../platform/request-context.ts';
@@ -96,17 +97,9 @@ export function platformIdentityRoutes(deps: Deps): FastifyPluginAsyncZod {
  */
 export function sandboxRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
-      done(null, Object.fromEntries(new URLSearchParams(body as string))),
-    );
+    const html = htmlForms(app);
     const params = z.object({ requestNo: z.string().max(64) });
 
-    const html = (reply: FastifyReply, status: number, body: string, formAction = "'self'") =>
-      reply
-        .code(status)
-        .header('content-security-policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; base-uri 'none'; frame-ancestors 'none'`)
-        .type('text/html; charset=utf-8')
-        .send(body);
     const failure = (reply: FastifyReply, err: unknown) => {
       if (!isAppError(err)) throw err;
       return html(reply, err.status, sandboxErrorHtml(err.message));

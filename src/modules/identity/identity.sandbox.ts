@@ -2,7 +2,8 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
 import { normalizePhone, piiFor } from '../../platform/pii.ts';
 import * as repo from './identity.repository.ts';
-import { CARRIERS, PROVIDER_FAILURES, isValidDate, sandboxCi, sandboxDi, type Carrier, type VerifiedIdentity } from './identity.rules.ts';
+import { isIsoDate } from '../../platform/clock.ts';
+import { CARRIERS, PROVIDER_FAILURES, sandboxCi, sandboxDi, type Carrier, type VerifiedIdentity } from './identity.rules.ts';
 
 // The sandbox provider's side: its test people, and what happens when a tester submits its page.
 
@@ -45,7 +46,7 @@ export async function sandboxRequest(deps: Pick<Deps, 'db' | 'clock'>, requestNo
 function typedPerson(s: SandboxSubmission): Omit<VerifiedIdentity, 'ci' | 'di'> {
   const name = (s.name ?? '').trim();
   if (name.length < 1 || name.length > 50) throw fieldError('name', '1-50 characters');
-  if (!s.birthDate || !isValidDate(s.birthDate)) throw fieldError('birthDate', 'a date as YYYY-MM-DD');
+  if (!s.birthDate || !isIsoDate(s.birthDate)) throw fieldError('birthDate', 'a date as YYYY-MM-DD');
   if (s.gender !== 'male' && s.gender !== 'female') throw fieldError('gender', 'male or female');
   if (s.nationality !== 'domestic' && s.nationality !== 'foreign') throw fieldError('nationality', 'domestic or foreign');
   if (!CARRIERS.includes(s.carrier as Carrier)) throw fieldError('carrier', CARRIERS.join(', '));

@@ -10,6 +10,9 @@ export {
   findLoginId,
   resetPassword,
   changePhone,
+  memberGrade,
+  setMemberGrade,
+  activeMemberIds,
 } from './members.service.ts';
 export {
   login,
@@ -28,4 +31,7 @@ export {
   runDormancy,
   reactivate,
 } from './member-lifecycle.service.ts';
-export { memberRoutes } from './members.routes.ts';
+export { startSocialLogin, finishSocialLogin, startSocialLink, finishSocialLink, listSocialLinks, unlinkSocial } from './member-social.service.ts';
+export { SOCIAL_PROVIDERS, SANDBOX_SOCIAL_ACCOUNTS } from './member-social.provider.ts';
+export { importMembers, getImport, importRejects, IMPORT_COLUMNS } from './member-import.service.ts';
+export { memberRoutes, socialSandboxRoutes } from './members.routes.ts';

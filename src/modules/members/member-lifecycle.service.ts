@@ -1,11 +1,11 @@
 import { withTransaction } from '../../platform/db.ts';
-import type { Deps } from '../../platform/deps.ts';
 import { AppError } from '../../platform/errors.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { useVerification } from '../identity/index.ts';
 import { accountsOfOwner } from '../ledger/index.ts';
 import { checkCredentials, openSession, type LoginResult } from './member-sessions.service.ts';
+import * as socialRepo from './member-social.repository.ts';
 import * as repo from './members.repository.ts';
 import type { TWithdrawalPreview } from './members.schemas.ts';
 import { profileHashes, toMemberDto, type MembersDeps, type Profile } from './members.service.ts';
@@ -45,6 +45,7 @@ export async function withdraw(deps: MembersDeps, tenantId: string, memberId: st
     const now = deps.clock.now();
     const updated = await repo.updateMember(trx, tenantId, memberId, { status: 'withdrawn', withdrawn_at: now });
     await repo.revokeSessions(trx, tenantId, memberId);
+    await socialRepo.deleteLinks(trx, tenantId, memberId);
     if (row.ci_hash) await repo.upsertRejoinBlock(trx, tenantId, row.ci_hash, now, new Date(now.getTime() + policy.rejoin_block_days * DAY));
     await enqueueOutbox(trx, tenantId, { topic: 'member.withdrawn', payload: { memberId, reason: reason ?? null } });
     return toMemberDto(updated, deps);

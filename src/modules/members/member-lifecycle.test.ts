@@ -2,17 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { bearer, newTenant, platform, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { bearer, grantUnits, newTenant, sandboxVerified, testApp, type TestTenant } from '../../../test/helpers.ts';
 import { fixedClock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { piiFor } from '../../platform/pii.ts';
-import { completeVerification, startVerification, type VerificationPurpose } from '../identity/index.ts';
+import type { VerificationPurpose } from '../identity/index.ts';
 import { openAccount, postOrThrow, systemAccount } from '../ledger/index.ts';
 import { purgeWithdrawn, runDormancy } from './index.ts';
 
 let app: FastifyInstance;
 let deps: Deps;
-let seq = 0;
 
 before(async () => {
   ({ app, deps } = await testApp());
@@ -24,26 +23,11 @@ const PASSWORD = 'green-tea-2026';
 
 async function brand(): Promise<TestTenant> {
   const t = await newTenant(deps, 'Lifecycle Brand');
-  await app.inject({
-    method: 'POST',
-    url: `/platform/v1/tenants/${t.tenant.id}/verification-units`,
-    headers: { ...platform, 'idempotency-key': `lc-grant-${++seq}` },
-    payload: { units: 50 },
-  });
+  await grantUnits(app, t.tenant.id, 50);
   return t;
 }
 
-async function verified(t: TestTenant, purpose: VerificationPurpose, person = 'hong'): Promise<string> {
-  const v = await startVerification(deps, t.tenant.id, { purpose, method: 'phone', returnUrl: 'https://app.example.com/back', minAge: 14, preview: false });
-  await app.inject({
-    method: 'POST',
-    url: `/sandbox/identity/${v.requestNo}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ outcome: 'success', person }).toString(),
-  });
-  assert.equal((await completeVerification(deps, t.tenant.id, v.id)).status, 'verified');
-  return v.id;
-}
+const verified = (t: TestTenant, purpose: VerificationPurpose, person = 'hong') => sandboxVerified(app, deps, t.tenant.id, purpose, { person });
 
 async function member(t: TestTenant, loginId: string, person: string) {
   const res = await app.inject({

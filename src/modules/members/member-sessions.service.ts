@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Deps } from '../../platform/deps.ts';
 import { AppError } from '../../platform/errors.ts';
 import { newId, randomToken } from '../../platform/ids.ts';
 import { burnPasswordCheck, verifyPassword } from '../../platform/passwords.ts';

@@ -44,6 +44,19 @@ export function findByCiHash(db: Db, tenantId: string, ciHash: string, options: 
   return q.executeTakeFirst();
 }
 
+/** An account opened without verification (signed up unverified or imported), by name + phone. */
+export function findUnverifiedByNamePhone(db: Db, tenantId: string, namePhoneHash: string, options: { forUpdate?: boolean } = {}) {
+  let q = db
+    .selectFrom('member')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('name_phone_hash', '=', namePhoneHash)
+    .where('ci_hash', 'is', null)
+    .where('status', 'in', ['active', 'dormant']);
+  if (options.forUpdate) q = q.forUpdate();
+  return q.executeTakeFirst();
+}
+
 export function updateMember(db: Db, tenantId: string, id: string, set: Updateable<MemberTable>): Promise<MemberRow> {
   return db.updateTable('member').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
@@ -197,4 +210,17 @@ export async function markDormancyNoticed(db: Db, tenantId: string, id: string, 
     .returning('id')
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** Active members' ids in id order, a page after a cursor (the grade review walks them). */
+export function activeMemberIds(db: Db, tenantId: string, after: string, limit: number) {
+  return db
+    .selectFrom('member')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('id', '>', after)
+    .where('status', '=', 'active')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
 }

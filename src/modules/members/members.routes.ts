@@ -2,11 +2,17 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
+import { AppError, isAppError } from '../../platform/errors.ts';
+import { htmlForms } from '../../platform/http.ts';
 import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { tenantIdOf } from '../../platform/request-context.ts';
+import * as imports from './member-import.service.ts';
 import * as lifecycle from './member-lifecycle.service.ts';
 import * as sessions from './member-sessions.service.ts';
+import { SOCIAL_PROVIDERS } from './member-social.provider.ts';
+import { authorizePageHtml, checkAuthorize, socialErrorHtml, submitAuthorize, type AuthorizeSubmission } from './member-social.sandbox.ts';
+import * as social from './member-social.service.ts';
 import {
   ZChangePhoneRequest,
   ZFindIdRequest,
@@ -26,7 +32,34 @@ import {
 import * as service from './members.service.ts';
 
 const ZMemberHeaders = z.object({ 'x-member-token': z.string().max(200).optional().meta({ description: 'The member session token from login (required).' }) });
+const ZMemberWriteHeaders = ZMemberHeaders.extend(ZIdempotencyHeaders.shape);
 const memberToken = (req: FastifyRequest) => req.headers['x-member-token'] as string | undefined;
+
+const ZImportParams = z.object({ importId: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) });
+const ZImportSummary = z
+  .object({
+    id: z.string(),
+    status: z.enum(['running', 'done']),
+    fileName: z.string().nullable(),
+    rowsDone: z.number().int().meta({ description: 'CSV rows (after the header) committed so far: the resume point.' }),
+    imported: z.number().int(),
+    rejected: z.number().int(),
+    startedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().nullable(),
+  })
+  .meta({ id: 'MemberImport' });
+
+const ZProvider = z.object({ provider: z.enum(SOCIAL_PROVIDERS) });
+const ZRedirectUri = z.url({ protocol: /^https?$/ }).max(2000).meta({ description: 'Where the provider sends the browser back, with code and state.' });
+const ZSocialStart = z
+  .object({ state: z.string(), authorizeUrl: z.string().meta({ description: 'The provider page to send the browser to.' }), expiresAt: z.iso.datetime() })
+  .meta({ id: 'SocialStart' });
+const ZSocialCallback = z
+  .object({ state: z.string().max(100), code: z.string().max(500).optional(), error: z.string().max(100).optional() })
+  .meta({ id: 'SocialCallback', description: 'What came back to the redirect URI: state and code, or state and error.' });
+const ZSocialLinks = z.object({
+  items: z.array(z.object({ provider: z.enum(SOCIAL_PROVIDERS), linkedAt: z.iso.datetime(), lastLoginAt: z.iso.datetime().nullable() })),
+});
 
 /** /v1: sign-up, login and account recovery (the brand's app) and member lookups (its servers). */
 export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
@@ -59,11 +92,12 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: ['server'] },
       schema: {
         tags: ['Members'],
+        headers: ZIdempotencyHeaders,
         summary: 'Change the member policy (applies from now on)',
         body: ZMemberPolicy,
         response: { 200: ZMemberPolicy, ...problems(400, 401, 403) },
       },
-      handler: (req) => service.updatePolicy(deps, tenantIdOf(req), req.body),
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.updatePolicy({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     app.get('/members/:id', {
@@ -75,6 +109,52 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 200: ZMember, ...problems(401, 403, 404) },
       },
       handler: (req) => service.getMember(deps, tenantIdOf(req), req.params.id),
+    });
+
+    // The CSV body is streamed to the import, never held in memory.
+    app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
+
+    app.put('/members/imports/:importId', {
+      config: { scopes: ['server'] },
+      schema: {
+        tags: ['Members'],
+        summary: 'Import members from a CSV file (Content-Type: text/csv), streamed and resumable',
+        description:
+          `Header row first; columns ${imports.IMPORT_COLUMNS.join(', ')} in any order (login_id, name, phone required). ` +
+          'Rows are committed in chunks of 1,000 with the import’s checkpoint: after an interruption, PUT the same file to the ' +
+          'same import id and it resumes after the last committed chunk; after it finished, the summary comes back. Imported ' +
+          'members have no password: they set one through a verified password reset. Rejected rows are listed under /rejects.',
+        params: ZImportParams,
+        response: { 200: ZImportSummary, ...problems(400, 401, 403, 409, 415) },
+      },
+      handler: (req) => {
+        const body = req.body as Partial<AsyncIterable<Buffer>> | undefined;
+        if (typeof body?.[Symbol.asyncIterator] !== 'function') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV file with Content-Type: text/csv.');
+        return imports.importMembers(deps, tenantIdOf(req), req.params.importId, body as AsyncIterable<Buffer>, {
+          fileName: (req.headers['x-file-name'] as string | undefined)?.slice(0, 200),
+        });
+      },
+    });
+
+    app.get('/members/imports/:importId', {
+      config: { scopes: ['server'] },
+      schema: { tags: ['Members'], summary: 'An import’s progress', params: ZImportParams, response: { 200: ZImportSummary, ...problems(401, 403, 404) } },
+      handler: (req) => imports.getImport(deps, tenantIdOf(req), req.params.importId),
+    });
+
+    app.get('/members/imports/:importId/rejects', {
+      config: { scopes: ['server'] },
+      schema: {
+        tags: ['Members'],
+        summary: 'The rows an import rejected, with the reason, in row order',
+        params: ZImportParams,
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.coerce.number().int().min(0).optional() }),
+        response: {
+          200: z.object({ items: z.array(z.object({ row: z.number().int(), code: z.string(), message: z.string() })), nextCursor: z.string().nullable() }),
+          ...problems(400, 401, 403, 404),
+        },
+      },
+      handler: (req) => imports.importRejects(deps, tenantIdOf(req), req.params.importId, { limit: req.query.limit, after: req.query.cursor }),
     });
 
     app.post('/members/login', {
@@ -104,14 +184,22 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: ['app', 'server'] },
       schema: {
         tags: ['Members'],
+        headers: ZIdempotencyHeaders,
         summary: 'Reset the password through a `reset_password` verification (ends every session, lifts a lockout)',
         body: ZResetPasswordRequest,
         response: { 204: z.null(), ...problems(400, 401, 403, 404, 422) },
       },
-      handler: async (req, reply) => {
-        await service.resetPassword(deps, tenantIdOf(req), req.body);
-        return reply.code(204).send(null);
-      },
+      handler: (req, reply) =>
+        idempotent(
+          deps,
+          req,
+          reply,
+          async (db) => {
+            await service.resetPassword({ ...deps, db }, tenantIdOf(req), req.body);
+            return null;
+          },
+          { status: 204 },
+        ),
     });
 
     app.post('/members/reactivate', {
@@ -141,11 +229,90 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       schema: {
         tags: ['Members'],
         summary: 'Withdraw (회원 탈퇴): deactivates at once; personal data is removed after the policy’s days',
-        headers: ZMemberHeaders,
+        headers: ZMemberWriteHeaders,
         body: ZWithdrawRequest,
         response: { 200: ZMember, ...problems(400, 401, 403) },
       },
-      handler: async (req) => lifecycle.withdraw(deps, tenantIdOf(req), (await me(req)).member.id, req.body.reason),
+      handler: async (req, reply) => {
+        const { member } = await me(req);
+        return idempotent(deps, req, reply, (db) => lifecycle.withdraw({ ...deps, db }, tenantIdOf(req), member.id, req.body.reason));
+      },
+    });
+
+    app.post('/members/social/:provider/authorize', {
+      config: { scopes: ['app', 'server'] },
+      schema: {
+        tags: ['Members'],
+        summary: 'Start an SNS login (Naver, Kakao, PAYCO): the provider page and a single-use state (10 minutes)',
+        params: ZProvider,
+        body: z.object({ redirectUri: ZRedirectUri }),
+        response: { 200: ZSocialStart, ...problems(400, 401, 403) },
+      },
+      handler: (req) => social.startSocialLogin(deps, tenantIdOf(req), req.params.provider, req.body.redirectUri),
+    });
+
+    app.post('/members/social/:provider/login', {
+      config: { scopes: ['app', 'server'] },
+      schema: {
+        tags: ['Members'],
+        summary: 'Finish an SNS login: the code is exchanged with the provider, the linked member is logged in',
+        description: 'SOCIAL_NOT_LINKED when no member is linked to the account: it is never linked by a matching e-mail.',
+        params: ZProvider,
+        body: ZSocialCallback,
+        response: { 200: ZLoginResponse, ...problems(400, 401, 403, 404, 422) },
+      },
+      handler: (req) => social.finishSocialLogin(deps, tenantIdOf(req), req.params.provider, { ...req.body, userAgent: req.headers['user-agent'] }),
+    });
+
+    app.get('/me/social', {
+      config: { scopes: ['app'] },
+      schema: { tags: ['Members'], summary: 'The member’s SNS links', headers: ZMemberHeaders, response: { 200: ZSocialLinks, ...problems(401, 403) } },
+      handler: async (req) => ({ items: await social.listSocialLinks(deps, tenantIdOf(req), (await me(req)).member.id) }),
+    });
+
+    app.post('/me/social/:provider/authorize', {
+      config: { scopes: ['app'] },
+      schema: {
+        tags: ['Members'],
+        summary: 'Start linking an SNS account: the member enters the password again (fresh authentication)',
+        headers: ZMemberHeaders,
+        params: ZProvider,
+        body: z.object({ redirectUri: ZRedirectUri, password: z.string().max(200) }),
+        response: { 200: ZSocialStart, ...problems(400, 401, 403, 423) },
+      },
+      handler: async (req) =>
+        social.startSocialLink(deps, tenantIdOf(req), await me(req), req.params.provider, req.body.redirectUri, req.body.password),
+    });
+
+    app.post('/me/social/:provider', {
+      config: { scopes: ['app'] },
+      schema: {
+        tags: ['Members'],
+        summary: 'Finish linking: the code is exchanged with the provider and the account linked to the member',
+        headers: ZMemberWriteHeaders,
+        params: ZProvider,
+        body: ZSocialCallback,
+        response: { 200: ZSocialLinks, ...problems(400, 401, 403, 409, 422) },
+      },
+      handler: async (req, reply) => {
+        const auth = await me(req);
+        return idempotent(deps, req, reply, async (db) => ({ items: await social.finishSocialLink({ ...deps, db }, tenantIdOf(req), auth, req.params.provider, req.body) }));
+      },
+    });
+
+    app.delete('/me/social/:provider', {
+      config: { scopes: ['app'] },
+      schema: {
+        tags: ['Members'],
+        summary: 'Unlink an SNS account (refused when it is the member’s last way to log in)',
+        headers: ZMemberWriteHeaders,
+        params: ZProvider,
+        response: { 200: ZSocialLinks, ...problems(401, 403, 404, 422) },
+      },
+      handler: async (req, reply) => {
+        const auth = await me(req);
+        return idempotent(deps, req, reply, async (db) => ({ items: await social.unlinkSocial({ ...deps, db }, tenantIdOf(req), auth, req.params.provider) }));
+      },
     });
 
     app.get('/me', {
@@ -159,11 +326,14 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       schema: {
         tags: ['Members'],
         summary: 'Change the phone number through a `change_phone` verification of the member',
-        headers: ZMemberHeaders,
+        headers: ZMemberWriteHeaders,
         body: ZChangePhoneRequest,
         response: { 200: ZMember, ...problems(400, 401, 403, 409, 422) },
       },
-      handler: async (req) => service.changePhone(deps, tenantIdOf(req), (await me(req)).member.id, req.body.verificationId),
+      handler: async (req, reply) => {
+        const { member } = await me(req);
+        return idempotent(deps, req, reply, (db) => service.changePhone({ ...deps, db }, tenantIdOf(req), member.id, req.body.verificationId));
+      },
     });
 
     app.get('/me/sessions', {
@@ -190,6 +360,36 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         await sessions.revokeSession(deps, tenantIdOf(req), await me(req), req.params.sessionId);
         return reply.code(204).send(null);
       },
+    });
+  };
+}
+
+/** The sandbox OAuth provider's authorize page (public, like a real provider's). */
+export function socialSandboxRoutes(deps: Deps): FastifyPluginAsyncZod {
+  return async (app) => {
+    const html = htmlForms(app);
+    const query = z.object({ state: z.string().max(100), redirect_uri: z.string().max(2000), response_type: z.literal('code') });
+    const allowBack = (redirectUri: string) => `'self' ${URL.canParse(redirectUri) ? new URL(redirectUri).origin : ''}`;
+
+    app.get('/sandbox/oauth/:provider/authorize', { schema: { hide: true, params: ZProvider, querystring: query } }, async (req, reply) => {
+      try {
+        await checkAuthorize(deps, req.params.provider, req.query);
+        return html(reply, 200, authorizePageHtml(req.params.provider, req.query), allowBack(req.query.redirect_uri));
+      } catch (err) {
+        if (!isAppError(err)) throw err;
+        return html(reply, err.status, socialErrorHtml(err.message));
+      }
+    });
+
+    app.post('/sandbox/oauth/:provider/authorize', { schema: { hide: true, params: ZProvider, body: z.record(z.string(), z.string()) } }, async (req, reply) => {
+      const body = req.body as AuthorizeSubmission;
+      try {
+        return reply.code(303).header('location', await submitAuthorize(deps, req.params.provider, body)).send();
+      } catch (err) {
+        if (!isAppError(err)) throw err;
+        if (err.code !== 'VALIDATION_FAILED') return html(reply, err.status, socialErrorHtml(err.message));
+        return html(reply, 422, authorizePageHtml(req.params.provider, body, err.message), allowBack(body.redirect_uri));
+      }
     });
   };
 }

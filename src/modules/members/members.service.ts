@@ -5,7 +5,7 @@ import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { maskEmail, maskName, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
-import { koreanAge, useVerification, type VerifiedIdentity } from '../identity/index.ts';
+import { koreanAge, useVerification, type UsedVerification, type VerifiedIdentity } from '../identity/index.ts';
 import * as repo from './members.repository.ts';
 import { checkPassword, LOGIN_ID, maskLoginId, normalizeLoginId } from './members.rules.ts';
 import type { TMember, TMemberPolicy, TSignUpRequest } from './members.schemas.ts';
@@ -182,11 +182,22 @@ export async function getMember(deps: Pick<Deps, 'db' | 'masterKey'>, tenantId: 
   return toMemberDto(row, deps);
 }
 
+/**
+ * The verified person's account: by CI, or else an account opened without verification (an
+ * unverified sign-up or an import) with the same name and phone.
+ */
+async function accountOfPerson(deps: Pick<Deps, 'db' | 'masterKey'>, tenantId: string, used: UsedVerification, options: { forUpdate?: boolean } = {}) {
+  const byCi = await repo.findByCiHash(deps.db, tenantId, used.ciHash, options);
+  if (byCi || !used.identity.phone) return byCi;
+  const person: Profile = { name: used.identity.name, phone: used.identity.phone, email: null, birthDate: null, gender: null, nationality: null, carrier: null };
+  return repo.findUnverifiedByNamePhone(deps.db, tenantId, profileHashes(deps, tenantId, person).name_phone_hash!, options);
+}
+
 /** Find ID (아이디 찾기): the login ID of the verified person, masked. */
 export async function findLoginId(deps: MembersDeps, tenantId: string, verificationId: string) {
   return withTransaction(deps.db, async (trx) => {
     const used = await useVerification({ ...deps, db: trx }, tenantId, verificationId, 'find_id', 'find_id');
-    const row = await repo.findByCiHash(trx, tenantId, used.ciHash);
+    const row = await accountOfPerson({ ...deps, db: trx }, tenantId, used);
     if (!row?.login_id) throw new AppError('NOT_FOUND', 'No account of this person was found.');
     return { loginId: maskLoginId(row.login_id), joinedAt: row.joined_at.toISOString() };
   });
@@ -197,10 +208,12 @@ export async function resetPassword(deps: MembersDeps, tenantId: string, input: 
   const passwordHash = await hashPassword(input.newPassword);
   await withTransaction(deps.db, async (trx) => {
     const used = await useVerification({ ...deps, db: trx }, tenantId, input.verificationId, 'reset_password', 'reset_password');
-    const row = await repo.findByCiHash(trx, tenantId, used.ciHash, { forUpdate: true });
+    const row = await accountOfPerson({ ...deps, db: trx }, tenantId, used, { forUpdate: true });
     if (!row?.login_id) throw new AppError('NOT_FOUND', 'No account of this person was found.');
     checkPassword(input.newPassword, row.login_id, 'newPassword');
     await repo.updateMember(trx, tenantId, row.id, {
+      // An account opened without verification is the verified person's from now on.
+      ci_hash: used.ciHash,
       password_hash: passwordHash,
       failed_logins: 0,
       locked_until: null,
@@ -238,4 +251,20 @@ export async function changePhone(deps: MembersDeps, tenantId: string, memberId:
       throw memberConflict(err) ?? err;
     }
   });
+}
+
+/** The member's grade code (the grades module decides it; this module stores it). */
+export async function memberGrade(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string, options: { forUpdate?: boolean } = {}) {
+  const row = await repo.findMember(deps.db, tenantId, memberId, options);
+  if (!row) throw new AppError('NOT_FOUND', `No member ${memberId}.`);
+  return { grade: row.grade, status: row.status };
+}
+
+export async function setMemberGrade(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string, grade: string): Promise<void> {
+  await repo.updateMember(deps.db, tenantId, memberId, { grade });
+}
+
+/** Active members' ids, a page at a time. */
+export async function activeMemberIds(deps: Pick<Deps, 'db'>, tenantId: string, after = '', limit = 1_000): Promise<string[]> {
+  return (await repo.activeMemberIds(deps.db, tenantId, after, limit)).map((r) => r.id);
 }

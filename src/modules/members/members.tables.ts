@@ -63,6 +63,43 @@ export type MemberSessionTable = {
   user_agent: string | null;
 };
 
+export type MemberSocialLinkTable = {
+  tenant_id: string;
+  provider: string;
+  provider_user_id: string;
+  member_id: string;
+  linked_at: Generated<Date>;
+  last_login_at: Date | null;
+};
+
+export type MemberSocialStateTable = {
+  tenant_id: string;
+  state: string;
+  provider: string;
+  intent: 'login' | 'link';
+  member_id: string | null;
+  redirect_uri: string;
+  expires_at: Date;
+  used_at: Date | null;
+};
+
+export type SocialSandboxCodeTable = { code: string; provider: string; account_sealed: string; created_at: Generated<Date>; used_at: Date | null };
+
+export type MemberImportTable = {
+  tenant_id: string;
+  id: string;
+  status: Generated<'running' | 'done'>;
+  file_name: string | null;
+  rows_done: Generated<number>;
+  imported: Generated<number>;
+  rejected: Generated<number>;
+  started_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  finished_at: Date | null;
+};
+
+export type MemberImportRejectTable = { tenant_id: string; import_id: string; row_no: number; code: string; message: string };
+
 export type MemberRow = Selectable<MemberTable>;
 export type MemberPolicyRow = Selectable<MemberPolicyTable>;
 export type MemberSessionRow = Selectable<MemberSessionTable>;
@@ -73,4 +110,9 @@ export type MembersTables = {
   member_dormant: MemberDormantTable;
   member_rejoin_block: MemberRejoinBlockTable;
   member_session: MemberSessionTable;
+  member_social_link: MemberSocialLinkTable;
+  member_social_state: MemberSocialStateTable;
+  social_sandbox_code: SocialSandboxCodeTable;
+  member_import: MemberImportTable;
+  member_import_reject: MemberImportRejectTable;
 };

@@ -2,16 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { bearer, newTenant, platform, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { bearer, grantUnits, newTenant, sandboxVerified, testApp, type TestTenant } from '../../../test/helpers.ts';
 import { fixedClock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { completeVerification, startVerification, SANDBOX_PEOPLE, type VerificationPurpose } from '../identity/index.ts';
+import { SANDBOX_PEOPLE, type VerificationPurpose } from '../identity/index.ts';
 import { login } from './index.ts';
 
 let app: FastifyInstance;
 let deps: Deps;
 let engine: string;
-let seq = 0;
 
 before(async () => {
   ({ app, deps, engine } = await testApp());
@@ -23,28 +22,12 @@ const PASSWORD = 'coffee&cake24';
 
 async function brand(units = 50): Promise<TestTenant> {
   const t = await newTenant(deps, 'Members Brand');
-  await app.inject({
-    method: 'POST',
-    url: `/platform/v1/tenants/${t.tenant.id}/verification-units`,
-    headers: { ...platform, 'idempotency-key': `m-grant-${++seq}` },
-    payload: { units },
-  });
+  if (units) await grantUnits(app, t.tenant.id, units);
   return t;
 }
 
-/** A verification completed in the sandbox as a test person (or a typed one). */
-async function verified(t: TestTenant, purpose: VerificationPurpose, person: Record<string, string> = { person: 'hong' }, minAge = 14): Promise<string> {
-  const v = await startVerification(deps, t.tenant.id, { purpose, method: 'phone', returnUrl: 'https://app.example.com/back', minAge, preview: false });
-  const res = await app.inject({
-    method: 'POST',
-    url: `/sandbox/identity/${v.requestNo}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ outcome: 'success', ...person }).toString(),
-  });
-  assert.equal(res.statusCode, 303, res.body);
-  assert.equal((await completeVerification(deps, t.tenant.id, v.id)).status, 'verified');
-  return v.id;
-}
+const verified = (t: TestTenant, purpose: VerificationPurpose, person: Record<string, string> = { person: 'hong' }, minAge = 14) =>
+  sandboxVerified(app, deps, t.tenant.id, purpose, person, minAge);
 
 const signUp = (t: TestTenant, body: Record<string, unknown>) =>
   app.inject({ method: 'POST', url: '/v1/members', headers: bearer(t.keys.app), payload: { password: PASSWORD, consents: CONSENTS, ...body } });

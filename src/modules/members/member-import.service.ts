@@ -1,0 +1,276 @@
+import { sql, type Insertable, type Selectable } from 'kysely';
+import { isIsoDate, localDate } from '../../platform/clock.ts';
+import { readCsv } from '../../platform/csv.ts';
+import { withTransaction, type Db } from '../../platform/db.ts';
+import { AppError } from '../../platform/errors.ts';
+import { newId } from '../../platform/ids.ts';
+import { enqueueOutbox } from '../../platform/outbox.ts';
+import { normalizePhone, piiFor } from '../../platform/pii.ts';
+import { ageOn } from '../identity/index.ts';
+import { LOGIN_ID, normalizeLoginId } from './members.rules.ts';
+import { profileHashes, type MembersDeps, type Profile } from './members.service.ts';
+import type { Consents, MemberImportTable, MemberTable } from './members.tables.ts';
+
+// Member import from CSV (a brand moving its members to Moa). The file is streamed; rows are
+// committed in chunks, each together with the import's checkpoint, so an interrupted import run
+// again with the same id resumes after the last committed chunk and never imports a row twice.
+// Every rejected row is kept with its row number, code and message.
+
+export const IMPORT_COLUMNS = [
+  'login_id',
+  'name',
+  'phone',
+  'birth_date',
+  'email',
+  'grade',
+  'consent_terms',
+  'consent_privacy',
+  'consent_marketing_sms',
+  'consent_marketing_email',
+  'consent_marketing_push',
+  'joined_at',
+] as const;
+const REQUIRED = ['login_id', 'name', 'phone'] as const;
+const CHUNK = 1_000;
+
+export type ImportSummary = {
+  id: string;
+  status: 'running' | 'done';
+  fileName: string | null;
+  rowsDone: number;
+  imported: number;
+  rejected: number;
+  startedAt: string;
+  finishedAt: string | null;
+};
+
+const toSummary = (r: Selectable<MemberImportTable>): ImportSummary => ({
+  id: r.id,
+  status: r.status,
+  fileName: r.file_name,
+  rowsDone: Number(r.rows_done),
+  imported: Number(r.imported),
+  rejected: Number(r.rejected),
+  startedAt: r.started_at.toISOString(),
+  finishedAt: r.finished_at?.toISOString() ?? null,
+});
+
+type Reject = { row: number; code: string; message: string };
+type Candidate = { row: number; member: Insertable<MemberTable> };
+
+const yes = (v: string | undefined) => /^(y|yes|true|1)$/i.test((v ?? '').trim());
+
+/** One CSV row → a member row, or why not (checked here, before the database). */
+function candidate(deps: MembersDeps, tenantId: string, minAge: number, now: Date, today: string, row: number, get: (c: string) => string | undefined): Candidate | Reject {
+  const reject = (code: string, message: string): Reject => ({ row, code, message });
+  const loginId = normalizeLoginId(get('login_id') ?? '');
+  if (!LOGIN_ID.test(loginId)) return reject('INVALID_LOGIN_ID', 'login_id: 4-20 characters, a letter first, then letters, digits, _ . -');
+  const name = (get('name') ?? '').trim();
+  if (name.length < 1 || name.length > 50) return reject('INVALID_NAME', 'name: 1-50 characters');
+  const phone = normalizePhone(get('phone') ?? '');
+  if (!/^01[016789]\d{7,8}$/.test(phone)) return reject('INVALID_PHONE', 'phone: a Korean mobile number');
+  const birthDate = (get('birth_date') ?? '').trim() || null;
+  if (birthDate && !isIsoDate(birthDate)) return reject('INVALID_DATE', 'birth_date: YYYY-MM-DD');
+  if (birthDate && ageOn(birthDate, today) < minAge) return reject('UNDER_AGE', `younger than ${minAge}`);
+  const email = (get('email') ?? '').trim() || null;
+  if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) return reject('INVALID_EMAIL', 'email: not an e-mail address');
+  if (!yes(get('consent_terms')) || !yes(get('consent_privacy'))) return reject('CONSENT_REQUIRED', 'consent_terms and consent_privacy must be Y');
+  const joinedRaw = (get('joined_at') ?? '').trim();
+  const joinedAt = joinedRaw ? new Date(joinedRaw) : now;
+  if (Number.isNaN(joinedAt.getTime()) || joinedAt > now) return reject('INVALID_DATE', 'joined_at: a past date or date-time');
+  const grade = (get('grade') ?? '').trim() || null;
+  if (grade && grade.length > 30) return reject('INVALID_GRADE', 'grade: at most 30 characters');
+
+  const at = joinedAt.toISOString();
+  const consents: Consents = {
+    terms: at,
+    privacy: at,
+    age14: at,
+    marketing: {
+      sms: yes(get('consent_marketing_sms')) ? at : null,
+      email: yes(get('consent_marketing_email')) ? at : null,
+      push: yes(get('consent_marketing_push')) ? at : null,
+    },
+  };
+  const profile: Profile = { name, phone, email, birthDate, gender: null, nationality: null, carrier: null };
+  return {
+    row,
+    member: {
+      tenant_id: tenantId,
+      id: newId('mbr'),
+      login_id: loginId,
+      // No password comes over: the member sets one through a verified password reset.
+      password_hash: null,
+      profile_sealed: piiFor(deps.masterKey).seal(profile),
+      ci_hash: null,
+      ...profileHashes(deps, tenantId, profile),
+      verification_id: null,
+      grade,
+      consents,
+      joined_at: joinedAt,
+      last_active_at: now,
+      dormancy_noticed_at: null,
+      dormant_at: null,
+      withdrawn_at: null,
+      purged_at: null,
+      locked_until: null,
+    },
+  };
+}
+
+/** Commits one chunk: the members, the rejects (the database's too) and the checkpoint, or none of it. */
+async function commitChunk(db: Db, tenantId: string, importId: string, expectRowsDone: number, lastRow: number, ok: Candidate[], rejects: Reject[]) {
+  await withTransaction(db, async (trx) => {
+    const imp = await trx.selectFrom('member_import').select('rows_done').where('tenant_id', '=', tenantId).where('id', '=', importId).forUpdate().executeTakeFirstOrThrow();
+    if (Number(imp.rows_done) !== expectRowsDone) throw new AppError('CONFLICT', 'This import is being run by another process.', { importId });
+    let inserted = new Set<string>();
+    if (ok.length) {
+      const rows = await trx
+        .insertInto('member')
+        .values(ok.map((c) => c.member))
+        .onConflict((oc) => oc.doNothing())
+        .returning('id')
+        .execute();
+      inserted = new Set(rows.map((r) => r.id));
+    }
+    const lost = ok.filter((c) => !inserted.has(c.member.id as string));
+    if (lost.length) {
+      // Which rule each row broke: its login ID is taken, or the same name + phone is a member already.
+      const taken = new Set(
+        (await trx.selectFrom('member').select('login_id').where('tenant_id', '=', tenantId).where('login_id', 'in', lost.map((c) => c.member.login_id as string)).execute()).map((r) => r.login_id),
+      );
+      for (const c of lost) {
+        rejects.push(
+          taken.has(c.member.login_id as string)
+            ? { row: c.row, code: 'LOGIN_ID_TAKEN', message: `login_id ${c.member.login_id} is taken` }
+            : { row: c.row, code: 'ALREADY_MEMBER', message: 'a member with this name and phone exists' },
+        );
+      }
+    }
+    if (rejects.length) {
+      await trx
+        .insertInto('member_import_reject')
+        .values(rejects.map((r) => ({ tenant_id: tenantId, import_id: importId, row_no: r.row, code: r.code, message: r.message })))
+        .execute();
+    }
+    await trx
+      .updateTable('member_import')
+      .set((eb) => ({
+        rows_done: lastRow,
+        imported: eb('imported', '+', inserted.size),
+        rejected: eb('rejected', '+', rejects.length),
+        updated_at: sql<Date>`now()`,
+      }))
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', importId)
+      .execute();
+  });
+}
+
+/**
+ * Imports members from a CSV stream (header row first; columns in IMPORT_COLUMNS, any order;
+ * login_id, name and phone required). Run again with the same id after an interruption, it skips
+ * what was committed; run after it finished, it returns the summary.
+ */
+export async function importMembers(
+  deps: MembersDeps,
+  tenantId: string,
+  importId: string,
+  source: AsyncIterable<string | Buffer> | Iterable<string | Buffer>,
+  options: { fileName?: string } = {},
+): Promise<ImportSummary> {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(importId)) throw new AppError('VALIDATION_FAILED', 'The import id must be 1-64 letters, digits, _ . -');
+  await deps.db
+    .insertInto('member_import')
+    .values({ tenant_id: tenantId, id: importId, file_name: options.fileName ?? null, finished_at: null })
+    .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
+    .execute();
+  const state = await getImport(deps, tenantId, importId);
+  if (state.status === 'done') return state;
+
+  const policy = await deps.db.selectFrom('member_policy').select('min_age').where('tenant_id', '=', tenantId).executeTakeFirst();
+  const minAge = policy?.min_age ?? 14;
+  const now = deps.clock.now();
+  const today = localDate(now, 'Asia/Seoul'); // ages are counted in Korea
+  let rowsDone = state.rowsDone;
+  let index: Map<string, number> | undefined;
+  let row = 0;
+  let ok: Candidate[] = [];
+  let rejects: Reject[] = [];
+  // One chunk commits while the next is read and sealed; commits stay in order.
+  let committing: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    const [chunkOk, chunkRejects, from, to] = [ok, rejects, rowsDone, row];
+    ok = [];
+    rejects = [];
+    rowsDone = row;
+    await committing;
+    committing = commitChunk(deps.db, tenantId, importId, from, to, chunkOk, chunkRejects);
+    committing.catch(() => {}); // surfaced by the next await
+  };
+
+  try {
+    for await (const fields of readCsv(source)) {
+      if (!index) {
+        index = new Map(fields.map((f, i) => [f.trim().toLowerCase(), i]));
+        const missing = REQUIRED.filter((c) => !index!.has(c));
+        if (missing.length) throw new AppError('VALIDATION_FAILED', `The CSV header lacks ${missing.join(', ')}.`, { expected: IMPORT_COLUMNS });
+        continue;
+      }
+      row++;
+      if (row <= rowsDone) continue;
+      const c = candidate(deps, tenantId, minAge, now, today, row, (col) => {
+        const i = index!.get(col);
+        return i === undefined ? undefined : fields[i];
+      });
+      if ('member' in c) ok.push(c);
+      else rejects.push(c);
+      if (ok.length + rejects.length >= CHUNK) await flush();
+    }
+    if (!index) throw new AppError('VALIDATION_FAILED', 'The CSV is empty: a header row is needed.');
+    if (ok.length + rejects.length > 0) await flush();
+    await committing;
+  } catch (err) {
+    // The chunk in flight still lands (with its checkpoint) or not at all; either way a re-run resumes right.
+    await committing.catch(() => {});
+    throw err;
+  }
+
+  const done = await withTransaction(deps.db, async (trx) => {
+    const finished = await trx
+      .updateTable('member_import')
+      .set({ status: 'done', finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', importId)
+      .where('status', '=', 'running')
+      .returningAll()
+      .executeTakeFirst();
+    if (finished) {
+      await enqueueOutbox(trx, tenantId, { topic: 'members.imported', payload: { importId, imported: Number(finished.imported), rejected: Number(finished.rejected) } });
+    }
+    return finished;
+  });
+  return done ? toSummary(done) : getImport(deps, tenantId, importId);
+}
+
+export async function getImport(deps: Pick<MembersDeps, 'db'>, tenantId: string, importId: string): Promise<ImportSummary> {
+  const row = await deps.db.selectFrom('member_import').selectAll().where('tenant_id', '=', tenantId).where('id', '=', importId).executeTakeFirst();
+  if (!row) throw new AppError('NOT_FOUND', `No import ${importId}.`);
+  return toSummary(row);
+}
+
+/** The rejected rows, in row order, by cursor (the last row number seen). */
+export async function importRejects(deps: Pick<MembersDeps, 'db'>, tenantId: string, importId: string, page: { limit: number; after?: number | undefined }) {
+  await getImport(deps, tenantId, importId);
+  const rows = await deps.db
+    .selectFrom('member_import_reject')
+    .select(['row_no', 'code', 'message'])
+    .where('tenant_id', '=', tenantId)
+    .where('import_id', '=', importId)
+    .where('row_no', '>', page.after ?? 0)
+    .orderBy('row_no')
+    .limit(page.limit + 1)
+    .execute();
+  const items = rows.slice(0, page.limit).map((r) => ({ row: Number(r.row_no), code: r.code, message: r.message }));
+  return { items, nextCursor: rows.length > page.limit ? String(items.at(-1)!.row) : null };
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { bearer, grantUnits, newTenant, sandboxVerified, testApp, type TestTenant } from '../../../test/helpers.ts';
+import type { Deps } from '../../platform/deps.ts';
+
+let app: FastifyInstance;
+let deps: Deps;
+
+before(async () => {
+  ({ app, deps } = await testApp());
+});
+after(() => app.close());
+
+const PASSWORD = 'social-tea-55';
+const BACK = 'https://app.example.com/oauth/back';
+
+async function brand(): Promise<TestTenant> {
+  const t = await newTenant(deps, 'Social Brand');
+  await grantUnits(app, t.tenant.id, 20);
+  return t;
+}
+
+async function member(t: TestTenant, loginId: string, person: string, email?: string) {
+  const verificationId = await sandboxVerified(app, deps, t.tenant.id, 'signup', { person });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/members',
+    headers: bearer(t.keys.app),
+    payload: { loginId, password: PASSWORD, verificationId, email, consents: { terms: true, privacy: true, age14: true } },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  const token = (await app.inject({ method: 'POST', url: '/v1/members/login', headers: bearer(t.keys.app), payload: { loginId, password: PASSWORD } })).json().token;
+  return { id: res.json().id as string, headers: { ...bearer(t.keys.app), 'x-member-token': token as string } };
+}
+
+/** The browser on the sandbox provider's page: approve (as a test account) or deny. Returns the query it comes back with. */
+async function consent(authorizeUrl: string, form: Record<string, string>) {
+  const page = await app.inject({ url: authorizeUrl });
+  assert.equal(page.statusCode, 200, page.body);
+  const q = new URL(authorizeUrl, 'http://moa.local').searchParams;
+  const res = await app.inject({
+    method: 'POST',
+    url: authorizeUrl.split('?')[0]!,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ state: q.get('state')!, redirect_uri: q.get('redirect_uri')!, ...form }).toString(),
+  });
+  assert.equal(res.statusCode, 303, res.body);
+  const back = new URL(res.headers.location as string);
+  assert.equal(back.origin + back.pathname, BACK);
+  return Object.fromEntries(back.searchParams) as { state: string; code?: string; error?: string };
+}
+
+async function link(m: { headers: Record<string, string> }, provider: string, account: string) {
+  const started = await app.inject({ method: 'POST', url: `/v1/me/social/${provider}/authorize`, headers: m.headers, payload: { redirectUri: BACK, password: PASSWORD } });
+  assert.equal(started.statusCode, 200, started.body);
+  return app.inject({ method: 'POST', url: `/v1/me/social/${provider}`, headers: m.headers, payload: await consent(started.json().authorizeUrl, { decision: 'approve', account }) });
+}
+
+async function socialLogin(t: TestTenant, provider: string, form: Record<string, string>) {
+  const started = await app.inject({ method: 'POST', url: `/v1/members/social/${provider}/authorize`, headers: bearer(t.keys.app), payload: { redirectUri: BACK } });
+  assert.equal(started.statusCode, 200, started.body);
+  const back = await consent(started.json().authorizeUrl, form);
+  return { back, res: await app.inject({ method: 'POST', url: `/v1/members/social/${provider}/login`, headers: bearer(t.keys.app), payload: back }) };
+}
+
+test('link after re-entering the password, then log in with the SNS account', async () => {
+  const t = await brand();
+  const m = await member(t, 'social1', 'hong');
+  const wrong = await app.inject({ method: 'POST', url: '/v1/me/social/naver/authorize', headers: m.headers, payload: { redirectUri: BACK, password: 'not-it-123' } });
+  assert.equal(wrong.json().code, 'INVALID_CREDENTIALS', 'linking needs fresh authentication');
+
+  const linked = await link(m, 'naver', 'hong');
+  assert.equal(linked.statusCode, 200, linked.body);
+  assert.deepEqual(linked.json().items.map((l: { provider: string }) => l.provider), ['naver']);
+
+  const { res } = await socialLogin(t, 'naver', { decision: 'approve', account: 'hong' });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.json().member.id, m.id);
+  assert.match(res.json().token, /^mst_/);
+  assert.ok((await app.inject({ url: '/v1/me/social', headers: m.headers })).json().items[0].lastLoginAt);
+});
+
+test('never linked by a matching e-mail; one SNS account, one member', async () => {
+  const t = await brand();
+  const m = await member(t, 'mailmatch', 'kim', 'gildong@example.com');
+  // The Kakao test account "hong" has the verified e-mail gildong@example.com, like this member.
+  const { res } = await socialLogin(t, 'kakao', { decision: 'approve', account: 'hong' });
+  assert.deepEqual([res.statusCode, res.json().code], [404, 'SOCIAL_NOT_LINKED']);
+  assert.equal((await app.inject({ url: '/v1/me/social', headers: m.headers })).json().items.length, 0);
+
+  assert.equal((await link(m, 'kakao', 'hong')).statusCode, 200);
+  const other = await member(t, 'other2', 'park');
+  const taken = await link(other, 'kakao', 'hong');
+  assert.equal(taken.json().code, 'SOCIAL_ALREADY_LINKED');
+  const second = await link(m, 'kakao', 'kim');
+  assert.equal(second.json().code, 'SOCIAL_ALREADY_LINKED', 'one link per provider per member');
+});
+
+test('states and codes are single-use; a denial is SOCIAL_DENIED; the sandbox is no open redirector', async () => {
+  const t = await brand();
+  const m = await member(t, 'states1', 'smith');
+  await link(m, 'payco', 'kim');
+  const { back, res } = await socialLogin(t, 'payco', { decision: 'approve', account: 'kim' });
+  assert.equal(res.statusCode, 200);
+  const replay = await app.inject({ method: 'POST', url: '/v1/members/social/payco/login', headers: bearer(t.keys.app), payload: back });
+  assert.equal(replay.json().code, 'SOCIAL_STATE_INVALID');
+  const started = await app.inject({ method: 'POST', url: '/v1/members/social/payco/authorize', headers: bearer(t.keys.app), payload: { redirectUri: BACK } });
+  const oldCode = await app.inject({
+    method: 'POST',
+    url: '/v1/members/social/payco/login',
+    headers: bearer(t.keys.app),
+    payload: { state: started.json().state, code: back.code },
+  });
+  assert.equal(oldCode.json().code, 'SOCIAL_CODE_INVALID');
+  const otherProvider = await app.inject({ method: 'POST', url: '/v1/members/social/naver/login', headers: bearer(t.keys.app), payload: back });
+  assert.equal(otherProvider.json().code, 'SOCIAL_STATE_INVALID');
+
+  const denied = await socialLogin(t, 'payco', { decision: 'deny' });
+  assert.equal(denied.back.error, 'access_denied');
+  assert.equal(denied.res.json().code, 'SOCIAL_DENIED');
+
+  const fresh = (await app.inject({ method: 'POST', url: '/v1/members/social/payco/authorize', headers: bearer(t.keys.app), payload: { redirectUri: BACK } })).json();
+  const elsewhere = fresh.authorizeUrl.replace(encodeURIComponent(BACK), encodeURIComponent('https://evil.example.net/'));
+  assert.equal((await app.inject({ url: elsewhere })).statusCode, 422, 'a redirect URI other than the one started with is refused');
+  assert.equal((await app.inject({ url: '/sandbox/oauth/payco/authorize?response_type=code&state=nope&redirect_uri=https%3A%2F%2Fx.example' })).statusCode, 422);
+});
+
+test('unlink: allowed while another way to log in remains, refused for the last one', async () => {
+  const t = await brand();
+  const m = await member(t, 'unlink1', 'hong');
+  await link(m, 'naver', 'hong');
+  await link(m, 'kakao', 'kim');
+  const afterOne = await app.inject({ method: 'DELETE', url: '/v1/me/social/naver', headers: m.headers });
+  assert.deepEqual(afterOne.json().items.map((l: { provider: string }) => l.provider), ['kakao']);
+  // A member with no password (as an SNS-only sign-up will be) keeps the last link.
+  await sql`update member set password_hash = null where tenant_id = ${t.tenant.id} and id = ${m.id}`.execute(deps.db);
+  const last = await app.inject({ method: 'DELETE', url: '/v1/me/social/kakao', headers: m.headers });
+  assert.equal(last.json().code, 'SOCIAL_LAST_LOGIN_METHOD');
+  assert.equal((await app.inject({ method: 'DELETE', url: '/v1/me/social/payco', headers: m.headers })).statusCode, 404);
+});
