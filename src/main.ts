@@ -4,9 +4,9 @@ import { parseArgs } from 'node:util';
 import { buildApp, VERSION } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { runGradeReviews } from './modules/grades/index.ts';
-import { grantVerificationUnits, settleDueVerifications } from './modules/identity/index.ts';
+import { grantVerificationUnits, IDENTITY_SEALED_COLUMNS, settleDueVerifications } from './modules/identity/index.ts';
 import { expireHolds, expireLots, rollupDeferred } from './modules/ledger/index.ts';
-import { importMembers, purgeWithdrawn, runDormancy } from './modules/members/index.ts';
+import { importMembers, MEMBERS_SEALED_COLUMNS, purgeWithdrawn, runDormancy } from './modules/members/index.ts';
 import * as tenants from './modules/tenants/index.ts';
 import { systemClock } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
@@ -14,6 +14,8 @@ import { createDatabase, type Database } from './platform/db.ts';
 import type { Deps } from './platform/deps.ts';
 import { isAppError } from './platform/errors.ts';
 import { purgeExpiredIdempotencyKeys } from './platform/idempotency.ts';
+import { loadPiiKeys, PII_DOMAINS, resealColumns, rotatePiiKey } from './platform/pii-keys.ts';
+import type { PiiDomain } from './platform/pii.ts';
 import { startJobs } from './platform/jobs.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { migrate } from './platform/migrate.ts';
@@ -28,6 +30,7 @@ Usage: moa <command> [options]
 
   serve                                   start the API server (what npm start runs)
   migrate                                 apply database migrations and exit
+  keys rotate [--domain pii|dormant]      add a personal-data key, make it current, re-seal every value
   seed --demo                             create the demo tenant "Moa Cafe" (once) and print its API key
   tenant create --name <name> --brn <business registration number>
                 [--time-zone <IANA zone>] [--locale ko-KR|en-US]
@@ -106,12 +109,20 @@ function masterKey(config: Config, log: Logger): Buffer {
   return key;
 }
 
+/** The master key, with the personal-data keys rotation added installed for it. */
+async function piiKey(config: Config, log: Logger, db: Deps['db']): Promise<Buffer> {
+  const key = masterKey(config, log);
+  await loadPiiKeys(db, key);
+  return key;
+}
+
 async function serve(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
   const key = masterKey(config, log);
   const database = await openDatabase(config, log);
   const outbox = createOutboxWorker({ db: database.db, log });
   const deps: Deps = { config, db: database.db, log, clock: systemClock, outbox, masterKey: key };
+  await loadPiiKeys(database.db, key);
 
   let demo: Awaited<ReturnType<typeof seedDemo>> | undefined;
   if (database.engine === 'pglite') await database.analyze();
@@ -132,6 +143,8 @@ async function serve(config: Config): Promise<void> {
         { name: 'members.dormancy', everyMs: 3_600_000, run: () => runDormancy(deps) },
         { name: 'members.purge', everyMs: 3_600_000, run: () => purgeWithdrawn(deps) },
         { name: 'grades.review', everyMs: 3_600_000, run: () => runGradeReviews(deps) },
+        // Another process may have rotated the personal-data key.
+        { name: 'pii.keys', everyMs: 60_000, run: () => loadPiiKeys(deps.db, key) },
         // The embedded database has no autovacuum: keep the planner's statistics current.
         ...(database.engine === 'pglite' ? [{ name: 'db.analyze', everyMs: 600_000, run: () => database.analyze() }] : []),
       ])
@@ -215,7 +228,7 @@ async function run(argv: string[]): Promise<void> {
       if (!values.demo) throw new UsageError('seed needs --demo');
       return withDatabase(config, async (deps) => {
         const log = createLogger('warn');
-        const result = await seedDemo({ ...deps, clock: systemClock, log, masterKey: masterKey(config, log) });
+        const result = await seedDemo({ ...deps, clock: systemClock, log, masterKey: await piiKey(config, log, deps.db) });
         if (result.created) {
           process.stdout.write(`Created demo tenant "${result.tenant.name}" (${result.tenant.id}).\nAPI key (shown once): ${result.apiKey}\n`);
         } else {
@@ -279,6 +292,21 @@ async function run(argv: string[]): Promise<void> {
       throw new UsageError(`unknown apikey command: ${sub ?? '(none)'}`);
     }
 
+    case 'keys': {
+      if (sub !== 'rotate') throw new UsageError(`unknown keys command: ${sub ?? '(none)'}`);
+      const v = options(rest, { domain: { type: 'string' } });
+      if (v.domain !== undefined && !PII_DOMAINS.includes(v.domain as PiiDomain)) throw new UsageError('--domain must be pii or dormant', false);
+      const domains = v.domain ? [v.domain as PiiDomain] : PII_DOMAINS;
+      return withDatabase(config, async (deps) => {
+        const key = await piiKey(config, createLogger('warn'), deps.db);
+        const columns = [...IDENTITY_SEALED_COLUMNS, ...MEMBERS_SEALED_COLUMNS].filter((c) => domains.includes(c.domain));
+        const current: Record<string, string> = {};
+        for (const d of domains) current[d] = await rotatePiiKey(deps.db, key, d);
+        print({ current, resealed: await resealColumns(deps.db, key, columns) });
+        process.stdout.write('Servers pick up the new key within a minute; run this again then to re-seal what they wrote meanwhile.\n');
+      });
+    }
+
     case 'members': {
       if (sub !== 'import') throw new UsageError(`unknown members command: ${sub ?? '(none)'}`);
       const v = options(rest, { tenant: { type: 'string' }, file: { type: 'string' }, id: { type: 'string' } });
@@ -287,7 +315,7 @@ async function run(argv: string[]): Promise<void> {
       const importId = v.id ?? basename(v.file!).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
       return withDatabase(config, async (deps) => {
         const log = createLogger('warn');
-        const summary = await importMembers({ ...deps, clock: systemClock, log, masterKey: masterKey(config, log) }, v.tenant!, importId, createReadStream(v.file!), {
+        const summary = await importMembers({ ...deps, clock: systemClock, log, masterKey: await piiKey(config, log, deps.db) }, v.tenant!, importId, createReadStream(v.file!), {
           fileName: basename(v.file!),
         });
         print(summary);

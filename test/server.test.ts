@@ -208,6 +208,12 @@ test('CLI: commands print what they did and reject bad arguments with a clear me
   assert.deepEqual([summary.imported, summary.rejected], [1, 1]);
   assert.match(imported.out, /imports\/members\.csv\/rejects/);
 
+  const rotated = await runCli(['keys', 'rotate'], env);
+  assert.equal(rotated.code, 0, rotated.out);
+  const rotation = JSON.parse(rotated.out.slice(rotated.out.indexOf('{\n'), rotated.out.indexOf('\n}', rotated.out.indexOf('{\n')) + 2));
+  assert.deepEqual(rotation.current, { pii: 'k2', dormant: 'k2' });
+  assert.equal(rotation.resealed['member.profile_sealed'], 1, 'the imported member, re-sealed under the new key');
+
   const migrateRun = await runCli(['migrate'], env);
   assert.equal(migrateRun.code, 0);
   assert.match(migrateRun.out, /nothing left to do/);

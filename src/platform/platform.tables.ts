@@ -24,7 +24,12 @@ export type OutboxTable = {
   delivered_at: Date | null;
 };
 
+export type PiiKeyTable = { domain: 'pii' | 'dormant'; id: string; wrapped: string; created_at: Generated<Date> };
+export type PiiKeyCurrentTable = { domain: 'pii' | 'dormant'; id: string };
+
 export type PlatformTables = {
   idempotency_key: IdempotencyKeyTable;
   outbox: OutboxTable;
+  pii_key: PiiKeyTable;
+  pii_key_current: PiiKeyCurrentTable;
 };

@@ -26,3 +26,9 @@ export {
   submitSandbox,
 } from './identity.sandbox.ts';
 export { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './identity.routes.ts';
+
+/** The columns of this module that hold sealed personal data (for key rotation). */
+export const IDENTITY_SEALED_COLUMNS = [
+  { table: 'identity_verification', keys: ['tenant_id', 'id'], column: 'identity_sealed', domain: 'pii' },
+  { table: 'identity_sandbox_result', keys: ['request_no'], column: 'identity_sealed', domain: 'pii' },
+] as const;

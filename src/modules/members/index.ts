@@ -35,3 +35,10 @@ export { startSocialLogin, finishSocialLogin, startSocialLink, finishSocialLink,
 export { SOCIAL_PROVIDERS, SANDBOX_SOCIAL_ACCOUNTS } from './member-social.provider.ts';
 export { importMembers, getImport, importRejects, IMPORT_COLUMNS } from './member-import.service.ts';
 export { memberRoutes, socialSandboxRoutes } from './members.routes.ts';
+
+/** The columns of this module that hold sealed personal data (for key rotation). */
+export const MEMBERS_SEALED_COLUMNS = [
+  { table: 'member', keys: ['tenant_id', 'id'], column: 'profile_sealed', domain: 'pii' },
+  { table: 'member_dormant', keys: ['tenant_id', 'member_id'], column: 'profile_sealed', domain: 'dormant' },
+  { table: 'social_sandbox_code', keys: ['code'], column: 'account_sealed', domain: 'pii' },
+] as const;
