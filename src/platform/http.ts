@@ -203,6 +203,9 @@ function operationsRoutes(deps: Pick<Deps, 'db'> & { engine: string }): FastifyP
   };
 }
 
+/** Text made safe to put into HTML (content or a quoted attribute). */
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 /**
  * For a plugin that serves an HTML form (the sandbox providers' pages): form posts parse into a
  * plain object of strings, and replies are HTML under a strict CSP whose form-action is given.

@@ -115,6 +115,9 @@ export function maskEmail(email: string): string {
 /** Korean mobile numbers as stored: digits only (010-1234-5678 → 01012345678). */
 export const normalizePhone = (phone: string) => phone.replace(/\D/g, '');
 
+/** A Korean mobile number, normalized (010…, 011…, 016…–019…). */
+export const isKoreanMobile = (digits: string) => /^01[016789]\d{7,8}$/.test(digits);
+
 const cache = new WeakMap<Buffer, Map<PiiDomain, Pii>>();
 /** The Pii of a master key and domain, derived once per process. */
 export function piiFor(masterKey: Buffer, domain: PiiDomain = 'pii'): Pii {

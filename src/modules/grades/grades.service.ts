@@ -98,12 +98,17 @@ async function changeTo(
   await enqueueOutbox(deps.db, tenantId, { topic: 'member.grade_changed', payload: { memberId, from, to, source: change.source } });
 }
 
-/** Evaluates one member now: the highest level the purchases meet. Emits member.grade_changed on a change. */
-export async function evaluateMember(deps: GradesDeps, tenantId: string, memberId: string, source: 'review' | 'signup' = 'review') {
+type Review = { levels: GradeLevelRow[]; today: string };
+
+/** What an evaluation needs of the tenant: its levels and today in its time zone (once per review). */
+async function reviewOf(deps: GradesDeps, tenantId: string): Promise<Review> {
   const levels = await levelRows(deps, tenantId);
   if (levels.length === 0) throw new AppError('CONFLICT', 'The brand has no grade levels yet: PUT /v1/grades first.');
   const tenant = await getTenant(deps, tenantId);
-  const today = localDate(deps.clock.now(), tenant.timeZone);
+  return { levels, today: localDate(deps.clock.now(), tenant.timeZone) };
+}
+
+async function evaluate(deps: GradesDeps, tenantId: string, memberId: string, { levels, today }: Review) {
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
     const current = await memberGrade(d, tenantId, memberId, { forUpdate: true });
@@ -121,9 +126,14 @@ export async function evaluateMember(deps: GradesDeps, tenantId: string, memberI
       today,
     );
     const changed = current.grade !== level.code;
-    if (changed) await changeTo(d, tenantId, memberId, current.grade, level.code, { source, reason: source === 'signup' ? 'first grade' : 'review' });
+    if (changed) await changeTo(d, tenantId, memberId, current.grade, level.code, { source: 'review', reason: 'review' });
     return { memberId, grade: level.code, changed, level: toLevel(level) };
   });
+}
+
+/** Evaluates one member now: the highest level the purchases meet. Emits member.grade_changed on a change. */
+export async function evaluateMember(deps: GradesDeps, tenantId: string, memberId: string) {
+  return evaluate(deps, tenantId, memberId, await reviewOf(deps, tenantId));
 }
 
 /** An operator's change, with a mandatory reason; the next review may change it again. */
@@ -168,8 +178,9 @@ export async function runGradeReviews(deps: GradesDeps, options: { tenantId?: st
     const tenant = await getTenant(deps, p.tenant_id);
     const today = localDate(deps.clock.now(), tenant.timeZone);
     if (!reviewDue(p.review_cycle, p.last_review_at ? localDate(p.last_review_at, tenant.timeZone) : null, today)) continue;
+    const review = await reviewOf(deps, p.tenant_id);
     for (let after = '', ids: string[]; (ids = await activeMemberIds(deps, p.tenant_id, after)).length > 0; after = ids.at(-1)!) {
-      for (const id of ids) await evaluateMember(deps, p.tenant_id, id);
+      for (const id of ids) await evaluate(deps, p.tenant_id, id, review);
       evaluated += ids.length;
     }
     await deps.db.updateTable('grade_policy').set({ last_review_at: deps.clock.now() }).where('tenant_id', '=', p.tenant_id).execute();

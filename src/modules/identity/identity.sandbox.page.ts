@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../platform/http.ts';
 import { CARRIERS } from './identity.rules.ts';
 import { SANDBOX_OUTCOMES, SANDBOX_PEOPLE } from './identity.sandbox.ts';
 import type { IdentityVerificationRow } from './identity.tables.ts';
@@ -5,7 +6,6 @@ import type { IdentityVerificationRow } from './identity.tables.ts';
 // The sandbox provider's page, in Korean and English. Plain HTML, no script: it must work in any
 // browser a tester has, and in a test that only posts the form.
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const PURPOSE_LABEL: Record<string, string> = {
   signup: '회원가입 Sign-up',
@@ -43,17 +43,17 @@ function pageHtml(body: string): string {
 export function sandboxFormHtml(v: IdentityVerificationRow, tenantName: string, error?: string): string {
   const people = SANDBOX_PEOPLE.map(
     (p, i) =>
-      `<label><input type="radio" name="person" value="${p.key}"${i === 0 ? ' checked' : ''}> ${esc(p.name)} · ${p.birthDate} · ${p.gender === 'male' ? '남 M' : '여 F'} · ${p.nationality === 'domestic' ? '내국인' : '외국인 foreign'} · ${p.carrier}</label>`,
+      `<label><input type="radio" name="person" value="${p.key}"${i === 0 ? ' checked' : ''}> ${escapeHtml(p.name)} · ${p.birthDate} · ${p.gender === 'male' ? '남 M' : '여 F'} · ${p.nationality === 'domestic' ? '내국인' : '외국인 foreign'} · ${p.carrier}</label>`,
   ).join('');
   const outcomes = SANDBOX_OUTCOMES.map(
-    (o, i) => `<label><input type="radio" name="outcome" value="${o}"${i === 0 ? ' checked' : ''}> ${esc(OUTCOME_LABEL[o]!)}</label>`,
+    (o, i) => `<label><input type="radio" name="outcome" value="${o}"${i === 0 ? ' checked' : ''}> ${escapeHtml(OUTCOME_LABEL[o]!)}</label>`,
   ).join('');
   const carriers = CARRIERS.map((c) => `<option>${c}</option>`).join('');
   return pageHtml(
     `${HEADING}
 <p class="note">테스트용 인증 화면입니다. 실제 본인확인은 이루어지지 않습니다.<br>A test provider: nobody is really verified here.</p>
-${error ? `<p class="error">${esc(error)}</p>` : ''}
-<p><b>${esc(tenantName)}</b> · ${esc(PURPOSE_LABEL[v.purpose] ?? v.purpose)} · ${v.method === 'ipin' ? '아이핀 i-PIN' : '휴대폰 Phone'} · ${v.mode === 'preview' ? '미리보기 preview' : '실제 live'}</p>
+${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
+<p><b>${escapeHtml(tenantName)}</b> · ${escapeHtml(PURPOSE_LABEL[v.purpose] ?? v.purpose)} · ${v.method === 'ipin' ? '아이핀 i-PIN' : '휴대폰 Phone'} · ${v.mode === 'preview' ? '미리보기 preview' : '실제 live'}</p>
 <form method="post">
 <fieldset><legend>테스트 인물 · Test person</legend>${people}
 <label><input type="radio" name="person" value="custom"> 직접 입력 · Type one:</label>
@@ -71,4 +71,4 @@ ${error ? `<p class="error">${esc(error)}</p>` : ''}
 }
 
 /** The page when the request cannot be used (unknown, used, expired). */
-export const sandboxErrorHtml = (message: string) => pageHtml(`${HEADING}<p class="error">${esc(message)}</p>`);
+export const sandboxErrorHtml = (message: string) => pageHtml(`${HEADING}<p class="error">${escapeHtml(message)}</p>`);

@@ -1,6 +1,6 @@
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
-import { normalizePhone, piiFor } from '../../platform/pii.ts';
+import { isKoreanMobile, normalizePhone, piiFor } from '../../platform/pii.ts';
 import * as repo from './identity.repository.ts';
 import { isIsoDate } from '../../platform/clock.ts';
 import { CARRIERS, PROVIDER_FAILURES, sandboxCi, sandboxDi, type Carrier, type VerifiedIdentity } from './identity.rules.ts';
@@ -51,7 +51,7 @@ function typedPerson(s: SandboxSubmission): Omit<VerifiedIdentity, 'ci' | 'di'> 
   if (s.nationality !== 'domestic' && s.nationality !== 'foreign') throw fieldError('nationality', 'domestic or foreign');
   if (!CARRIERS.includes(s.carrier as Carrier)) throw fieldError('carrier', CARRIERS.join(', '));
   const phone = normalizePhone(s.phone ?? '');
-  if (!/^01[016789]\d{7,8}$/.test(phone)) throw fieldError('phone', 'a Korean mobile number (010…)');
+  if (!isKoreanMobile(phone)) throw fieldError('phone', 'a Korean mobile number (010…)');
   return { name, birthDate: s.birthDate, gender: s.gender, nationality: s.nationality, carrier: s.carrier as Carrier, phone };
 }
 

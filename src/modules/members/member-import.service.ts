@@ -5,7 +5,7 @@ import { withTransaction, type Db } from '../../platform/db.ts';
 import { AppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
-import { normalizePhone, piiFor } from '../../platform/pii.ts';
+import { isKoreanMobile, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { ageOn } from '../identity/index.ts';
 import { LOGIN_ID, normalizeLoginId } from './members.rules.ts';
 import { profileHashes, type MembersDeps, type Profile } from './members.service.ts';
@@ -68,7 +68,7 @@ function candidate(deps: MembersDeps, tenantId: string, minAge: number, now: Dat
   const name = (get('name') ?? '').trim();
   if (name.length < 1 || name.length > 50) return reject('INVALID_NAME', 'name: 1-50 characters');
   const phone = normalizePhone(get('phone') ?? '');
-  if (!/^01[016789]\d{7,8}$/.test(phone)) return reject('INVALID_PHONE', 'phone: a Korean mobile number');
+  if (!isKoreanMobile(phone)) return reject('INVALID_PHONE', 'phone: a Korean mobile number');
   const birthDate = (get('birth_date') ?? '').trim() || null;
   if (birthDate && !isIsoDate(birthDate)) return reject('INVALID_DATE', 'birth_date: YYYY-MM-DD');
   if (birthDate && ageOn(birthDate, today) < minAge) return reject('UNDER_AGE', `younger than ${minAge}`);

@@ -1,11 +1,11 @@
 import type { Deps } from '../../platform/deps.ts';
+import { escapeHtml } from '../../platform/http.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
 import { issueSandboxCode, SANDBOX_SOCIAL_ACCOUNTS, type SocialAccount, type SocialProviderName } from './member-social.provider.ts';
 import * as socialRepo from './member-social.repository.ts';
 
 // The sandbox OAuth provider's side: its authorize page and what the tester's choice does.
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const LABEL: Record<SocialProviderName, string> = { naver: '네이버 Naver', kakao: '카카오 Kakao', payco: '페이코 PAYCO' };
 
 export type AuthorizeQuery = { state: string; redirect_uri: string };
@@ -19,7 +19,7 @@ export async function checkAuthorize(deps: Pick<Deps, 'db' | 'clock'>, provider:
 
 export function authorizePageHtml(provider: SocialProviderName, q: AuthorizeQuery, error?: string): string {
   const accounts = SANDBOX_SOCIAL_ACCOUNTS.map(
-    (a, i) => `<label><input type="radio" name="account" value="${a.key}"${i === 0 ? ' checked' : ''}> ${esc(a.name)} · ${a.email}${a.emailVerified ? ' (verified)' : ''}</label>`,
+    (a, i) => `<label><input type="radio" name="account" value="${a.key}"${i === 0 ? ' checked' : ''}> ${escapeHtml(a.name)} · ${a.email}${a.emailVerified ? ' (verified)' : ''}</label>`,
   ).join('');
   return `<!doctype html><html lang="ko"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Moa SNS 로그인 샌드박스</title><style>body{font:15px/1.5 system-ui,sans-serif;max-width:560px;margin:2rem auto;padding:0 1rem}
@@ -27,9 +27,9 @@ fieldset{border:1px solid #d5d9e2;border-radius:8px;margin:1rem 0}label{display:
 button{font-size:1rem;padding:.5rem 1.2rem;border-radius:8px;border:0;margin-right:.5rem}</style></head><body>
 <h1>${LABEL[provider]} 로그인 샌드박스 · sandbox</h1>
 <p>테스트용 화면입니다. A test provider: no real account is used.</p>
-${error ? `<p class="error">${esc(error)}</p>` : ''}
+${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
 <form method="post">
-<input type="hidden" name="state" value="${esc(q.state)}"><input type="hidden" name="redirect_uri" value="${esc(q.redirect_uri)}">
+<input type="hidden" name="state" value="${escapeHtml(q.state)}"><input type="hidden" name="redirect_uri" value="${escapeHtml(q.redirect_uri)}">
 <fieldset><legend>테스트 계정 · Test account</legend>${accounts}
 <label><input type="radio" name="account" value="custom"> 직접 입력 · Type one:</label>
 <label>ID <input type="text" name="id" maxlength="40"></label>
@@ -67,4 +67,4 @@ export async function submitAuthorize(deps: Pick<Deps, 'db' | 'clock' | 'masterK
 
 /** The page when the request cannot be used (unknown, used or expired state). */
 export const socialErrorHtml = (message: string) =>
-  `<!doctype html><html lang="ko"><head><meta charset="utf-8"><title>Moa SNS 로그인 샌드박스</title></head><body><p>${esc(message)}</p></body></html>`;
+  `<!doctype html><html lang="ko"><head><meta charset="utf-8"><title>Moa SNS 로그인 샌드박스</title></head><body><p>${escapeHtml(message)}</p></body></html>`;

@@ -4,7 +4,7 @@ import { AppError, fieldError, fromDatabaseError } from '../../platform/errors.t
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { hashPassword } from '../../platform/passwords.ts';
-import { maskEmail, maskName, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
+import { isKoreanMobile, maskEmail, maskName, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { koreanAge, useVerification, type UsedVerification, type VerifiedIdentity } from '../identity/index.ts';
 import * as repo from './members.repository.ts';
 import { checkPassword, LOGIN_ID, maskLoginId, normalizeLoginId } from './members.rules.ts';
@@ -139,7 +139,7 @@ export async function signUp(deps: MembersDeps, tenantId: string, input: TSignUp
       if (!policy.allow_unverified) throw new AppError('VERIFICATION_REQUIRED', 'This brand signs members up through identity verification only.');
       if (!input.name) throw fieldError('name', 'required without a verification');
       const phone = normalizePhone(input.phone ?? '');
-      if (!/^01[016789]\d{7,8}$/.test(phone)) throw fieldError('phone', 'a Korean mobile number (010…), required without a verification');
+      if (!isKoreanMobile(phone)) throw fieldError('phone', 'a Korean mobile number (010…), required without a verification');
       profile = { name: input.name, phone, email: input.email ?? null, birthDate: input.birthDate ?? null, gender: null, nationality: null, carrier: null };
     }
     if (profile.birthDate) {
