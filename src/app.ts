@@ -6,6 +6,7 @@ import { gradeRoutes } from './modules/grades/index.ts';
 import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules/identity/index.ts';
 import { ledgerRoutes } from './modules/ledger/index.ts';
 import { memberRoutes, socialSandboxRoutes } from './modules/members/index.ts';
+import { pointRoutes } from './modules/points/index.ts';
 import { createApiKeyAuthenticator, platformTenantRoutes, tenantRoutes } from './modules/tenants/index.ts';
 import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
@@ -65,6 +66,7 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       await v1.register(identityRoutes(deps));
       await v1.register(memberRoutes(deps));
       await v1.register(gradeRoutes(deps));
+      await v1.register(pointRoutes(deps));
     },
     { prefix: '/v1' },
   );

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { completeVerification, startVerification, type VerificationPurpose } from '../src/modules/identity/index.ts';
+import { importMembers } from '../src/modules/members/index.ts';
 import { createApiKey, createTenant, type TTenant } from '../src/modules/tenants/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { createDatabase, type Database } from '../src/platform/db.ts';
@@ -116,4 +117,17 @@ export async function sandboxVerified(
   const done = await completeVerification(deps, tenantId, v.id);
   if (done.status !== 'verified') throw new Error(`verification ${done.status}: ${done.reason}`);
   return v.id;
+}
+
+let memberSeq = 0;
+
+/** n active members of a tenant, through the member import (ids in login-ID order). */
+export async function newMembers(deps: Deps, tenantId: string, n: number): Promise<string[]> {
+  const batch = ++memberSeq;
+  const tag = `${process.pid}x${batch}`;
+  const rows = Array.from({ length: n }, (_, i) => `m${tag}n${String(i).padStart(4, '0')},회원${i},010${String(20_000_000 + ((process.pid * 7919 + batch * 1000 + i) % 79_999_999)).padStart(8, '0')},Y,Y`);
+  await importMembers(deps, tenantId, `members-${tag}`, [['login_id,name,phone,consent_terms,consent_privacy', ...rows].join('\n')]);
+  const ids = await deps.db.selectFrom('member').select('id').where('tenant_id', '=', tenantId).where('login_id', 'like', `m${tag}n%`).orderBy('login_id').execute();
+  if (ids.length !== n) throw new Error(`imported ${ids.length} of ${n} members`);
+  return ids.map((r) => r.id);
 }

@@ -3,7 +3,8 @@ import type { GradesTables } from '../modules/grades/index.ts';
 import type { IdentityTables } from '../modules/identity/index.ts';
 import type { LedgerTables } from '../modules/ledger/index.ts';
 import type { MembersTables } from '../modules/members/index.ts';
+import type { PointsTables } from '../modules/points/index.ts';
 import type { TenantsTables } from '../modules/tenants/index.ts';
 import type { PlatformTables } from './platform.tables.ts';
 
-export type DB = PlatformTables & TenantsTables & LedgerTables & IdentityTables & MembersTables & GradesTables;
+export type DB = PlatformTables & TenantsTables & LedgerTables & IdentityTables & MembersTables & GradesTables & PointsTables;

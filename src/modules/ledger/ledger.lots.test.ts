@@ -176,9 +176,9 @@ test('"expiring within N days" sums what will expire, per account', async () => 
   await earn(m.id, 20, inDays(20));
   await earn(m.id, 40, inDays(45));
   await use(m.id, 4);
-  const within30 = await expiringWithin(deps, t, 30, m.id);
+  const within30 = await expiringWithin(deps, t, 30, { accountId: m.id });
   assert.deepEqual(within30.map((r) => [r.accountId, r.amount]), [[m.id, 26]]);
-  assert.deepEqual((await expiringWithin(deps, t, 1, m.id)).length, 0);
+  assert.deepEqual((await expiringWithin(deps, t, 1, { accountId: m.id })).length, 0);
 });
 
 test('expiry job: 100,000 lots with mixed dates; exactly the due ones expire; a second run does nothing', async () => {

@@ -199,17 +199,19 @@ export async function lots(db: Db, tenantId: string, accountId: string, all: boo
 }
 
 /** Per account, what expires in (now, until]: for notices ahead of expiry. */
-export async function expiringWithin(db: Db, tenantId: string, until: Date, accountId?: string) {
+export async function expiringWithin(db: Db, tenantId: string, until: Date, filter: { accountId?: string | undefined; ledger?: string | undefined }) {
   return db
-    .selectFrom('ledger_lot')
-    .select((eb) => ['account_id', eb.fn.sum<number>('remaining').as('amount'), eb.fn.min<Date>('expires_at').as('first_expiry')])
-    .where('tenant_id', '=', tenantId)
-    .where('remaining', '>', 0)
-    .where('expires_at', '>', sql<Date>`now()`)
-    .where('expires_at', '<=', until)
-    .$if(accountId !== undefined, (qb) => qb.where('account_id', '=', accountId!))
-    .groupBy('account_id')
-    .orderBy('account_id')
+    .selectFrom('ledger_lot as l')
+    .innerJoin('ledger_account as a', (j) => j.onRef('a.tenant_id', '=', 'l.tenant_id').onRef('a.id', '=', 'l.account_id'))
+    .select((eb) => ['l.account_id', 'a.owner_type', 'a.owner_id', eb.fn.sum<number>('l.remaining').as('amount'), eb.fn.min<Date>('l.expires_at').as('first_expiry')])
+    .where('l.tenant_id', '=', tenantId)
+    .where('l.remaining', '>', 0)
+    .where('l.expires_at', '>', sql<Date>`now()`)
+    .where('l.expires_at', '<=', until)
+    .$if(filter.accountId !== undefined, (qb) => qb.where('l.account_id', '=', filter.accountId!))
+    .$if(filter.ledger !== undefined, (qb) => qb.where('a.ledger', '=', filter.ledger!))
+    .groupBy(['l.account_id', 'a.owner_type', 'a.owner_id'])
+    .orderBy('l.account_id')
     .execute();
 }
 

@@ -306,11 +306,22 @@ export async function accountLots(deps: Pick<Deps, 'db'>, tenantId: string, acco
   }));
 }
 
-/** Per account, the amount that expires within `days` (for notices, e.g. 30 days ahead). */
-export async function expiringWithin(deps: Pick<Deps, 'db' | 'clock'>, tenantId: string, days: number, accountId?: string) {
+/** Per account (and its owner), the amount that expires within `days` (for notices, e.g. 30 days ahead). */
+export async function expiringWithin(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  tenantId: string,
+  days: number,
+  filter: { accountId?: string | undefined; ledger?: string | undefined } = {},
+) {
   const until = new Date(deps.clock.now().getTime() + days * 86_400_000);
-  const rows = await repo.expiringWithin(deps.db, tenantId, until, accountId);
-  return rows.map((r) => ({ accountId: r.account_id, amount: Number(r.amount), firstExpiry: new Date(r.first_expiry).toISOString() }));
+  const rows = await repo.expiringWithin(deps.db, tenantId, until, filter);
+  return rows.map((r) => ({
+    accountId: r.account_id,
+    ownerType: r.owner_type,
+    ownerId: r.owner_id,
+    amount: Number(r.amount),
+    firstExpiry: new Date(r.first_expiry).toISOString(),
+  }));
 }
 
 /**

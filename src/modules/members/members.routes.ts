@@ -31,9 +31,13 @@ import {
 } from './members.schemas.ts';
 import * as service from './members.service.ts';
 
-const ZMemberHeaders = z.object({ 'x-member-token': z.string().max(200).optional().meta({ description: 'The member session token from login (required).' }) });
-const ZMemberWriteHeaders = ZMemberHeaders.extend(ZIdempotencyHeaders.shape);
+/** The headers of a route the member calls from the brand's app (other modules' /me routes use them too). */
+export const ZMemberHeaders = z.object({ 'x-member-token': z.string().max(200).optional().meta({ description: 'The member session token from login (required).' }) });
+export const ZMemberWriteHeaders = ZMemberHeaders.extend(ZIdempotencyHeaders.shape);
 const memberToken = (req: FastifyRequest) => req.headers['x-member-token'] as string | undefined;
+
+/** The member behind a request's X-Member-Token (for /me routes). */
+export const currentMember = (deps: Deps, req: FastifyRequest) => sessions.authenticateMember(deps, tenantIdOf(req), memberToken(req));
 
 const ZImportParams = z.object({ importId: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) });
 const ZImportSummary = z
@@ -64,7 +68,7 @@ const ZSocialLinks = z.object({
 /** /v1: sign-up, login and account recovery (the brand's app) and member lookups (its servers). */
 export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
-    const me = (req: FastifyRequest) => sessions.authenticateMember(deps, tenantIdOf(req), memberToken(req));
+    const me = (req: FastifyRequest) => currentMember(deps, req);
 
     app.post('/members', {
       config: { scopes: ['app', 'server'] },
