@@ -7,6 +7,7 @@ import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules
 import { ledgerRoutes } from './modules/ledger/index.ts';
 import { memberRoutes, socialSandboxRoutes } from './modules/members/index.ts';
 import { pointRoutes } from './modules/points/index.ts';
+import { prepaidRoutes } from './modules/prepaid/index.ts';
 import { createApiKeyAuthenticator, platformTenantRoutes, tenantRoutes } from './modules/tenants/index.ts';
 import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
@@ -67,6 +68,7 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       await v1.register(memberRoutes(deps));
       await v1.register(gradeRoutes(deps));
       await v1.register(pointRoutes(deps));
+      await v1.register(prepaidRoutes(deps));
     },
     { prefix: '/v1' },
   );

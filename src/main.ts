@@ -7,6 +7,8 @@ import { runGradeReviews } from './modules/grades/index.ts';
 import { grantVerificationUnits, IDENTITY_SEALED_COLUMNS, settleDueVerifications } from './modules/identity/index.ts';
 import { expireHolds, expireLots, rollupDeferred } from './modules/ledger/index.ts';
 import { importMembers, MEMBERS_SEALED_COLUMNS, purgeWithdrawn, runDormancy } from './modules/members/index.ts';
+import { registerPointHandlers, sendExpiryNotices } from './modules/points/index.ts';
+import { PREPAID_SEALED_COLUMNS, registerPrepaidHandlers } from './modules/prepaid/index.ts';
 import * as tenants from './modules/tenants/index.ts';
 import { systemClock } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
@@ -123,6 +125,8 @@ async function serve(config: Config): Promise<void> {
   const outbox = createOutboxWorker({ db: database.db, log });
   const deps: Deps = { config, db: database.db, log, clock: systemClock, outbox, masterKey: key };
   await loadPiiKeys(database.db, key);
+  registerPointHandlers(deps);
+  registerPrepaidHandlers(deps);
 
   let demo: Awaited<ReturnType<typeof seedDemo>> | undefined;
   if (database.engine === 'pglite') await database.analyze();
@@ -143,6 +147,7 @@ async function serve(config: Config): Promise<void> {
         { name: 'members.dormancy', everyMs: 3_600_000, run: () => runDormancy(deps) },
         { name: 'members.purge', everyMs: 3_600_000, run: () => purgeWithdrawn(deps) },
         { name: 'grades.review', everyMs: 3_600_000, run: () => runGradeReviews(deps) },
+        { name: 'points.expiry-notices', everyMs: 3_600_000, run: () => sendExpiryNotices(deps) },
         // Another process may have rotated the personal-data key.
         { name: 'pii.keys', everyMs: 60_000, run: () => loadPiiKeys(deps.db, key) },
         // The embedded database has no autovacuum: keep the planner's statistics current.
@@ -299,7 +304,7 @@ async function run(argv: string[]): Promise<void> {
       const domains = v.domain ? [v.domain as PiiDomain] : PII_DOMAINS;
       return withDatabase(config, async (deps) => {
         const key = await piiKey(config, createLogger('warn'), deps.db);
-        const columns = [...IDENTITY_SEALED_COLUMNS, ...MEMBERS_SEALED_COLUMNS].filter((c) => domains.includes(c.domain));
+        const columns = [...IDENTITY_SEALED_COLUMNS, ...MEMBERS_SEALED_COLUMNS, ...PREPAID_SEALED_COLUMNS].filter((c) => domains.includes(c.domain));
         const current: Record<string, string> = {};
         for (const d of domains) current[d] = await rotatePiiKey(deps.db, key, d);
         print({ current, resealed: await resealColumns(deps.db, key, columns) });

@@ -7,6 +7,7 @@ import { buildApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { completeVerification, startVerification, type VerificationPurpose } from '../src/modules/identity/index.ts';
 import { importMembers } from '../src/modules/members/index.ts';
+import { openSession } from '../src/modules/members/member-sessions.service.ts';
 import { createApiKey, createTenant, type TTenant } from '../src/modules/tenants/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { createDatabase, type Database } from '../src/platform/db.ts';
@@ -130,4 +131,9 @@ export async function newMembers(deps: Deps, tenantId: string, n: number): Promi
   const ids = await deps.db.selectFrom('member').select('id').where('tenant_id', '=', tenantId).where('login_id', 'like', `m${tag}n%`).orderBy('login_id').execute();
   if (ids.length !== n) throw new Error(`imported ${ids.length} of ${n} members`);
   return ids.map((r) => r.id);
+}
+
+/** A member session token, as a login would give (for /me routes). */
+export async function memberToken(deps: Deps, tenantId: string, memberId: string): Promise<string> {
+  return (await openSession(deps, tenantId, memberId, 'test')).token;
 }

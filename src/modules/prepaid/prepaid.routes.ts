@@ -1,0 +1,195 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Deps } from '../../platform/deps.ts';
+import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
+import { idempotent } from '../../platform/idempotency.ts';
+import { tenantIdOf } from '../../platform/request-context.ts';
+import { currentMember, ZMemberHeaders, ZMemberWriteHeaders } from '../members/index.ts';
+import {
+  ZCard,
+  ZCardCreate,
+  ZCardUpdate,
+  ZChargeCancelRequest,
+  ZChargeRequest,
+  ZGiftRequest,
+  ZOperation,
+  ZPrepaidSettings,
+  ZRefundPreview,
+  ZRefundRequest,
+  ZRegisterRequest,
+  ZStoreChargeRequest,
+  ZTransferRequest,
+  ZUseCancelRequest,
+  ZUseRequest,
+} from './prepaid.schemas.ts';
+import * as service from './prepaid.service.ts';
+
+const ZCardParams = z.object({ cardId: z.string().max(40) });
+const ZCards = z.object({ items: z.array(ZCard) });
+const ZOperations = z.object({ items: z.array(ZOperation) });
+const write = { required: true } as const;
+const tags = ['Prepaid'];
+
+/** /v1: prepaid cards (충전금): the member's own cards in the app, charges and uses at the POS, the program for servers. */
+export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
+  return async (app) => {
+    const memberId = async (req: Parameters<typeof currentMember>[1]) => (await currentMember(deps, req)).member.id;
+
+    app.get('/prepaid/program', {
+      schema: { tags, summary: 'The prepaid program: charge limits and the refund rule', response: { 200: ZPrepaidSettings, ...problems(401, 403) } },
+      handler: (req) => service.programSettings(deps, tenantIdOf(req)),
+    });
+    app.put('/prepaid/program', {
+      config: { scopes: ['server'] },
+      schema: { tags, summary: 'Set the prepaid program', headers: ZIdempotencyHeaders, body: ZPrepaidSettings, response: { 200: ZPrepaidSettings, ...problems(400, 401, 403) } },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.setProgramSettings({ db }, tenantIdOf(req), req.body)),
+    });
+    app.get('/prepaid/liability', {
+      config: { scopes: ['server'] },
+      schema: {
+        tags,
+        summary: 'Outstanding prepaid balance (선수금) as of a time, exact to the ledger',
+        querystring: z.object({ at: z.iso.datetime().optional() }),
+        response: { 200: z.object({ at: z.iso.datetime(), outstanding: z.number().int() }), ...problems(401, 403) },
+      },
+      handler: (req) => service.liability(deps, tenantIdOf(req), req.query.at ? new Date(req.query.at) : deps.clock.now()),
+    });
+    app.post('/prepaid/physical-cards', {
+      config: { scopes: ['server'] },
+      schema: {
+        tags,
+        summary: 'Add a physical card to stock (number + PIN) for a member to register',
+        headers: ZIdempotencyHeaders,
+        body: ZRegisterRequest.pick({ number: true, pin: true }),
+        response: { 201: ZCard, ...problems(400, 401, 403, 409) },
+      },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.issuePhysicalCard({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
+    });
+    app.get('/members/:id/prepaid/cards', {
+      config: { scopes: ['pos', 'server'] },
+      schema: { tags, summary: 'A member’s prepaid cards with balances', params: z.object({ id: z.string().max(40) }), response: { 200: ZCards, ...problems(401, 403) } },
+      handler: async (req) => ({ items: await service.listCards(deps, tenantIdOf(req), req.params.id) }),
+    });
+
+    // POS and servers
+    app.post('/prepaid/charges', {
+      config: { scopes: ['pos', 'server'] },
+      schema: {
+        tags,
+        summary: 'Charge a card at a store or from a server (Idempotency-Key required)',
+        description: 'Value is posted only after the payment is approved. Rejections: PREPAID_LIMIT_EXCEEDED, PAYMENT_DECLINED, CARD_NOT_ACTIVE, ORDER_ALREADY_PROCESSED.',
+        headers: ZIdempotencyHeaders,
+        body: ZStoreChargeRequest,
+        response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
+      },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.chargeCard({ ...deps, db }, tenantIdOf(req), req.body), write),
+    });
+    app.post('/prepaid/charges/cancel', {
+      config: { scopes: ['pos', 'server'] },
+      schema: {
+        tags,
+        summary: 'Cancel a charge where it was made (a store charge at that store)',
+        description: 'Rejections: CHARGE_CANCEL_WRONG_CHANNEL, INSUFFICIENT_PREPAID (details.why = charge_already_used), OPERATION_NOT_CANCELLABLE.',
+        headers: ZIdempotencyHeaders,
+        body: ZChargeCancelRequest,
+        response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
+      },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelCharge({ ...deps, db }, tenantIdOf(req), req.body), write),
+    });
+    app.post('/prepaid/use', {
+      config: { scopes: ['pos', 'server'] },
+      schema: {
+        tags,
+        summary: 'Pay an order from a card (one use per order)',
+        description: 'Rejections: INSUFFICIENT_PREPAID, CARD_NOT_ACTIVE, ORDER_ALREADY_PROCESSED.',
+        headers: ZIdempotencyHeaders,
+        body: ZUseRequest,
+        response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
+      },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.useCard({ ...deps, db }, tenantIdOf(req), req.body), write),
+    });
+    app.post('/prepaid/use/cancel', {
+      config: { scopes: ['pos', 'server'] },
+      schema: { tags, summary: 'Cancel a use in full or in part', headers: ZIdempotencyHeaders, body: ZUseCancelRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelUse({ ...deps, db }, tenantIdOf(req), req.body), write),
+    });
+
+    // The member's app
+    app.get('/me/prepaid/cards', {
+      schema: { tags, summary: 'My prepaid cards', headers: ZMemberHeaders, response: { 200: ZCards, ...problems(401, 403) } },
+      handler: async (req) => ({ items: await service.listCards(deps, tenantIdOf(req), await memberId(req)) }),
+    });
+    app.post('/me/prepaid/cards', {
+      schema: { tags, summary: 'Open a mobile card (the first is the main card)', headers: ZMemberWriteHeaders, body: ZCardCreate, response: { 201: ZCard, ...problems(400, 401, 403) } },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => service.openCard({ ...deps, db }, tenantIdOf(req), me, req.body.nickname), { status: 201 });
+      },
+    });
+    app.post('/me/prepaid/cards/register', {
+      schema: { tags, summary: 'Register a physical card by its number and PIN', headers: ZMemberWriteHeaders, body: ZRegisterRequest, response: { 201: ZCard, ...problems(400, 401, 403, 422) } },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => service.registerPhysicalCard({ ...deps, db }, tenantIdOf(req), me, req.body), { status: 201 });
+      },
+    });
+    app.patch('/me/prepaid/cards/:cardId', {
+      schema: { tags, summary: 'Rename a card, report it lost, suspend or reactivate it, or make it the main card', headers: ZMemberWriteHeaders, params: ZCardParams, body: ZCardUpdate, response: { 200: ZCard, ...problems(400, 401, 403, 404) } },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => service.updateCard({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body));
+      },
+    });
+    app.get('/me/prepaid/cards/:cardId/operations', {
+      schema: { tags, summary: 'A card’s history', headers: ZMemberHeaders, params: ZCardParams, response: { 200: ZOperations, ...problems(401, 403, 404) } },
+      handler: async (req) => ({ items: await service.cardOperations(deps, tenantIdOf(req), req.params.cardId, await memberId(req)) }),
+    });
+    app.post('/me/prepaid/cards/:cardId/charges', {
+      schema: { tags, summary: 'Charge my card in the app (Idempotency-Key required)', headers: ZMemberWriteHeaders, params: ZCardParams, body: ZChargeRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => service.chargeCard({ ...deps, db }, tenantIdOf(req), { ...req.body, cardId: req.params.cardId, memberId: me, channel: 'app' }), write);
+      },
+    });
+    app.post('/me/prepaid/charges/cancel', {
+      schema: { tags, summary: 'Cancel an app charge in the app', headers: ZMemberWriteHeaders, body: ZChargeCancelRequest.omit({ channel: true, storeId: true }), response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => service.cancelCharge({ ...deps, db }, tenantIdOf(req), { ...req.body, channel: 'app', memberId: me }), write);
+      },
+    });
+    app.post('/me/prepaid/cards/:cardId/gift', {
+      schema: { tags, summary: 'Give another member an amount, or the card itself', headers: ZMemberWriteHeaders, params: ZCardParams, body: ZGiftRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => service.gift({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body), write);
+      },
+    });
+    app.post('/me/prepaid/transfers', {
+      schema: { tags, summary: 'Move balance between my cards', headers: ZMemberWriteHeaders, body: ZTransferRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => service.transfer({ ...deps, db }, tenantIdOf(req), me, req.body), write);
+      },
+    });
+    app.get('/me/prepaid/cards/:cardId/refund', {
+      schema: { tags, summary: 'What a refund would pay, and what must be used first (shown before confirming)', headers: ZMemberHeaders, params: ZCardParams, response: { 200: ZRefundPreview, ...problems(401, 403, 404) } },
+      handler: async (req) => service.previewRefund(deps, tenantIdOf(req), await memberId(req), req.params.cardId),
+    });
+    app.post('/me/prepaid/cards/:cardId/refund', {
+      schema: {
+        tags,
+        summary: 'Refund the balance to a bank account under the refund rule',
+        description: 'REFUND_NOT_ALLOWED carries details.amountStillToUse.',
+        headers: ZMemberWriteHeaders,
+        params: ZCardParams,
+        body: ZRefundRequest,
+        response: { 200: ZOperation.extend({ refund: ZRefundPreview }), ...problems(400, 401, 403, 404, 409, 422) },
+      },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => service.refund({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body), write);
+      },
+    });
+  };
+}

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { PAYMENT_METHODS } from './prepaid.payments.ts';
+
+export const ZChannel = z.enum(['app', 'web', 'offline']);
+export const ZOpId = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).meta({ description: 'The caller’s id for this operation (a retry with it never applies twice).' });
+
+export const ZPrepaidSettings = z
+  .object({
+    minCharge: z.number().int().min(1).default(10_000),
+    chargeUnit: z.number().int().min(1).default(1_000).meta({ description: 'Charges are multiples of this.' }),
+    maxBalance: z.number().int().min(1).default(2_000_000).meta({ description: 'No card may hold more (전자금융거래법: 200만원 for unregistered value).' }),
+    refund: z
+      .object({
+        minUsedBp: z.number().int().min(0).max(10_000).meta({ description: 'Share of the last charge that must be used before a refund: 8000 = 80 %.' }),
+        fee: z.number().int().min(0),
+      })
+      .default({ minUsedBp: 8000, fee: 500 }),
+  })
+  .meta({ id: 'PrepaidSettings' });
+export type TPrepaidSettings = z.infer<typeof ZPrepaidSettings>;
+
+export const ZCard = z
+  .object({
+    id: z.string(),
+    memberId: z.string().nullable(),
+    accountId: z.string(),
+    nickname: z.string(),
+    status: z.enum(['active', 'lost', 'suspended']),
+    main: z.boolean(),
+    physical: z.boolean(),
+    numberLast4: z.string().nullable(),
+    balance: z.number().int(),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'PrepaidCard' });
+export type TCard = z.infer<typeof ZCard>;
+
+export const ZOperation = z
+  .object({
+    id: z.string(),
+    cardId: z.string(),
+    kind: z.enum(['charge', 'charge_cancel', 'use', 'use_cancel', 'gift', 'transfer', 'refund']),
+    amount: z.number().int().meta({ description: 'Signed: what the card’s balance moved by.' }),
+    toCardId: z.string().nullable(),
+    orderId: z.string().nullable(),
+    originalId: z.string().nullable(),
+    channel: z.string().nullable(),
+    storeId: z.string().nullable(),
+    fee: z.number().int(),
+    cancelled: z.boolean(),
+    balance: z.number().int().optional().meta({ description: 'The card’s balance right after.' }),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'PrepaidOperation' });
+export type TOperation = z.infer<typeof ZOperation>;
+
+export const ZPayment = z.object({
+  method: z.enum(PAYMENT_METHODS),
+  token: z.string().min(1).max(200).meta({ description: 'The payment provider’s token or billing key (sandbox: a token starting with "decline" is declined).' }),
+});
+
+export const ZChargeRequest = z.object({ chargeId: ZOpId, amount: z.number().int().min(1), payment: ZPayment });
+export const ZStoreChargeRequest = ZChargeRequest.extend({ cardId: z.string().max(40), channel: ZChannel, storeId: z.string().max(40).optional() });
+export const ZUseRequest = z.object({ orderId: ZOpId, cardId: z.string().max(40), amount: z.number().int().min(1), channel: ZChannel, storeId: z.string().max(40).optional() });
+export const ZUseCancelRequest = z.object({ cancelId: ZOpId, operationId: ZOpId, amount: z.number().int().min(1).optional() });
+export const ZChargeCancelRequest = z.object({ cancelId: ZOpId, chargeId: ZOpId, channel: ZChannel, storeId: z.string().max(40).optional() });
+export const ZGiftRequest = z.object({
+  giftId: ZOpId,
+  toMemberId: z.string().max(40),
+  amount: z.number().int().min(1).optional().meta({ description: 'An amount to the recipient’s main card; omitted: the card itself is given.' }),
+  message: z.string().max(200).optional(),
+});
+export const ZTransferRequest = z.object({ transferId: ZOpId, fromCardId: z.string().max(40), toCardId: z.string().max(40), amount: z.number().int().min(1) });
+export const ZRefundPreview = z
+  .object({
+    allowed: z.boolean(),
+    balance: z.number().int(),
+    lastChargeAmount: z.number().int(),
+    usedSinceLastCharge: z.number().int(),
+    requiredUse: z.number().int().meta({ description: 'What the policy requires used of the last charge.' }),
+    amountStillToUse: z.number().int(),
+    fee: z.number().int(),
+    refundAmount: z.number().int().meta({ description: 'What the bank account would receive: balance − fee.' }),
+  })
+  .meta({ id: 'PrepaidRefundPreview' });
+export type TRefundPreview = z.infer<typeof ZRefundPreview>;
+export const ZRefundRequest = z.object({
+  refundId: ZOpId,
+  bank: z.object({ code: z.string().regex(/^\d{3}$/), accountNumber: z.string().regex(/^[0-9-]{6,20}$/), holder: z.string().trim().min(1).max(50) }),
+});
+export const ZCardCreate = z.object({ nickname: z.string().trim().max(30).default('') });
+export const ZCardUpdate = z.object({ nickname: z.string().trim().max(30).optional(), status: z.enum(['active', 'lost', 'suspended']).optional(), main: z.literal(true).optional() });
+export const ZRegisterRequest = z.object({ number: z.string().regex(/^\d{16}$/), pin: z.string().regex(/^\d{4,8}$/), nickname: z.string().trim().max(30).default('') });

@@ -1,0 +1,475 @@
+import { withTransaction, type Db } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { AppError } from '../../platform/errors.ts';
+import { newId } from '../../platform/ids.ts';
+import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
+import { hashPassword, verifyPassword, burnPasswordCheck } from '../../platform/passwords.ts';
+import { piiFor } from '../../platform/pii.ts';
+import { balanceAsOf, getAccount, inTransaction, openAccount, systemAccount, type LedgerRejection, type PostResult } from '../ledger/index.ts';
+import { memberGrade } from '../members/index.ts';
+import { sandboxPayments, type PaymentAdapter } from './prepaid.payments.ts';
+import { refundPreview } from './prepaid.rules.ts';
+import { ZPrepaidSettings, type TCard, type TOperation, type TPrepaidSettings, type TRefundPreview } from './prepaid.schemas.ts';
+import type { PrepaidCardRow, PrepaidOperationRow } from './prepaid.tables.ts';
+
+// Prepaid cards move value only through the ledger (ledger PREPAID): each card is an account that
+// never goes below zero; charges come from the tenant's float account, uses and refund fees go to
+// its revenue account. Every write locks its card row first, so the program's own limits (maximum
+// balance, refund rule) are judged on a balance nobody else is changing; the ledger enforces the
+// balance itself. Operation ids come from the caller (charge id, order number, …): a retry never
+// applies twice, with or without the Idempotency-Key.
+
+type PrepaidDeps = Pick<Deps, 'db' | 'clock'>;
+export const PREPAID = 'PREPAID';
+// The only adapter so far; a provider's would implement the same interface.
+const payments: PaymentAdapter = sandboxPayments;
+
+export async function programSettings(deps: Pick<Deps, 'db'>, tenantId: string): Promise<TPrepaidSettings> {
+  const row = await deps.db.selectFrom('prepaid_program').select('settings').where('tenant_id', '=', tenantId).executeTakeFirst();
+  return ZPrepaidSettings.parse(row?.settings ?? {});
+}
+
+export async function setProgramSettings(deps: Pick<Deps, 'db'>, tenantId: string, settings: TPrepaidSettings): Promise<TPrepaidSettings> {
+  await deps.db
+    .insertInto('prepaid_program')
+    .values({ tenant_id: tenantId, settings: JSON.stringify(settings) })
+    .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ settings: JSON.stringify(settings), updated_at: new Date() }))
+    .execute();
+  return settings;
+}
+
+async function toCard(deps: Pick<Deps, 'db'>, r: PrepaidCardRow): Promise<TCard> {
+  const account = await getAccount(deps, r.tenant_id, r.account_id);
+  return {
+    id: r.id,
+    memberId: r.member_id,
+    accountId: r.account_id,
+    nickname: r.nickname,
+    status: r.status,
+    main: r.is_main,
+    physical: r.number_hash !== null,
+    numberLast4: r.number_last4,
+    balance: account.balance.available,
+    createdAt: r.created_at.toISOString(),
+  };
+}
+
+const toOperation = (r: PrepaidOperationRow, balance?: number | null): TOperation => ({
+  id: r.id,
+  cardId: r.card_id,
+  kind: r.kind,
+  amount: Number(r.amount),
+  toCardId: r.to_card_id,
+  orderId: r.order_id,
+  originalId: r.original_id,
+  channel: r.channel,
+  storeId: r.store_id,
+  fee: Number(r.fee),
+  cancelled: r.cancelled,
+  ...(typeof balance === 'number' ? { balance } : {}),
+  createdAt: r.created_at.toISOString(),
+});
+
+async function activeMember(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string) {
+  const m = await memberGrade(deps, tenantId, memberId);
+  if (m.status !== 'active') throw new AppError('MEMBER_NOT_ACTIVE', `Member ${memberId} is ${m.status}.`, { status: m.status });
+}
+
+async function insertCard(db: Db, tenantId: string, card: { memberId: string | null; nickname: string; main: boolean; numberHash?: string; last4?: string; pinHash?: string }) {
+  const id = newId('ppc');
+  const account = await openAccount({ db }, tenantId, { ledger: PREPAID, ownerType: 'prepaid_card', ownerId: id, kind: 'card', debitsMustNotExceedCredits: true });
+  return db
+    .insertInto('prepaid_card')
+    .values({
+      tenant_id: tenantId,
+      id,
+      member_id: card.memberId,
+      account_id: account.id,
+      nickname: card.nickname,
+      is_main: card.main,
+      number_hash: card.numberHash ?? null,
+      number_last4: card.last4 ?? null,
+      pin_hash: card.pinHash ?? null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+const hasMain = async (db: Db, tenantId: string, memberId: string) =>
+  (await db.selectFrom('prepaid_card').select('id').where('tenant_id', '=', tenantId).where('member_id', '=', memberId).where('is_main', '=', true).executeTakeFirst()) !== undefined;
+
+/** A new mobile card for a member; the first one is the main card. */
+export async function openCard(deps: PrepaidDeps, tenantId: string, memberId: string, nickname = ''): Promise<TCard> {
+  return withTransaction(deps.db, async (trx) => {
+    await activeMember({ db: trx }, tenantId, memberId);
+    const row = await insertCard(trx, tenantId, { memberId, nickname, main: !(await hasMain(trx, tenantId, memberId)) });
+    return toCard({ db: trx }, row);
+  });
+}
+
+export async function listCards(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string): Promise<TCard[]> {
+  const rows = await deps.db.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('member_id', '=', memberId).orderBy('created_at').execute();
+  return Promise.all(rows.map((r) => toCard(deps, r)));
+}
+
+/** The card, locked for the rest of the transaction; a member's own when memberId is given. */
+async function lockCard(db: Db, tenantId: string, cardId: string, memberId?: string, options: { active?: boolean } = {}): Promise<PrepaidCardRow> {
+  const row = await db.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('id', '=', cardId).forUpdate().executeTakeFirst();
+  if (!row || (memberId !== undefined && row.member_id !== memberId)) throw new AppError('NOT_FOUND', `No prepaid card ${cardId}.`);
+  if (options.active !== false && row.status !== 'active') throw new AppError('CARD_NOT_ACTIVE', `Card ${cardId} is ${row.status}.`, { cardId, status: row.status });
+  return row;
+}
+
+const available = async (db: Db, card: PrepaidCardRow) => (await getAccount({ db }, card.tenant_id, card.account_id)).balance.available;
+
+/** Nickname, status (active, lost, suspended) or making it the main card. */
+export async function updateCard(deps: PrepaidDeps, tenantId: string, memberId: string, cardId: string, patch: { nickname?: string | undefined; status?: PrepaidCardRow['status'] | undefined; main?: true | undefined }): Promise<TCard> {
+  return withTransaction(deps.db, async (trx) => {
+    await lockCard(trx, tenantId, cardId, memberId, { active: false });
+    if (patch.main) await trx.updateTable('prepaid_card').set({ is_main: false }).where('tenant_id', '=', tenantId).where('member_id', '=', memberId).where('is_main', '=', true).execute();
+    const row = await trx
+      .updateTable('prepaid_card')
+      .set({ ...(patch.nickname !== undefined ? { nickname: patch.nickname } : {}), ...(patch.status ? { status: patch.status } : {}), ...(patch.main ? { is_main: true } : {}) })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', cardId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toCard({ db: trx }, row);
+  });
+}
+
+/** A physical card in stock (number + PIN), to be sold and then registered by a member. */
+export async function issuePhysicalCard(deps: PrepaidDeps & Pick<Deps, 'masterKey'>, tenantId: string, input: { number: string; pin: string }): Promise<TCard> {
+  const numberHash = piiFor(deps.masterKey).hash(tenantId, 'card-number', input.number);
+  const pinHash = await hashPassword(input.pin);
+  const row = await insertCard(deps.db, tenantId, { memberId: null, nickname: '', main: false, numberHash, last4: input.number.slice(-4), pinHash });
+  return toCard(deps, row);
+}
+
+/** A member registers a physical card by its number and PIN; its balance comes with it. */
+export async function registerPhysicalCard(deps: PrepaidDeps & Pick<Deps, 'masterKey'>, tenantId: string, memberId: string, input: { number: string; pin: string; nickname: string }): Promise<TCard> {
+  const numberHash = piiFor(deps.masterKey).hash(tenantId, 'card-number', input.number);
+  return withTransaction(deps.db, async (trx) => {
+    await activeMember({ db: trx }, tenantId, memberId);
+    const row = await trx.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('number_hash', '=', numberHash).forUpdate().executeTakeFirst();
+    const wrong = () => new AppError('CARD_PIN_INVALID', 'The card number or the PIN is wrong, or the card is registered already.');
+    if (!row?.pin_hash || row.member_id !== null) {
+      await burnPasswordCheck(input.pin);
+      throw wrong();
+    }
+    if (!(await verifyPassword(input.pin, row.pin_hash))) throw wrong();
+    const main = !(await hasMain(trx, tenantId, memberId));
+    const updated = await trx
+      .updateTable('prepaid_card')
+      .set({ member_id: memberId, nickname: input.nickname, is_main: main })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', row.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toCard({ db: trx }, updated);
+  });
+}
+
+type NewOperation = Pick<PrepaidOperationRow, 'id' | 'card_id' | 'kind' | 'amount'> & Partial<Omit<PrepaidOperationRow, 'tenant_id' | 'created_at'>>;
+
+async function insertOperation(db: Db, tenantId: string, op: NewOperation): Promise<PrepaidOperationRow> {
+  const existing = await db.selectFrom('prepaid_operation').select('id').where('tenant_id', '=', tenantId).where('id', '=', op.id).executeTakeFirst();
+  if (existing) throw new AppError('ORDER_ALREADY_PROCESSED', `Operation ${op.id} exists already.`, { operationId: op.id });
+  return db
+    .insertInto('prepaid_operation')
+    .values({
+      member_id: null,
+      to_card_id: null,
+      order_id: null,
+      original_id: null,
+      channel: null,
+      store_id: null,
+      payment_method: null,
+      payment_id: null,
+      bank_sealed: null,
+      ...op,
+      tenant_id: tenantId,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+function prepaidRejection(r: LedgerRejection, why?: string): AppError {
+  if (r.code === 'INSUFFICIENT_BALANCE') {
+    return new AppError('INSUFFICIENT_PREPAID', `The card holds ${r.available}; ${r.amount} is needed.`, { available: r.available, amount: r.amount, ...(why ? { why } : {}) });
+  }
+  if (r.code === 'REVERSAL_EXCEEDS_ORIGINAL' || r.code === 'NOTHING_TO_REVERSE') return new AppError('OPERATION_NOT_CANCELLABLE', 'More would be cancelled than is left.', { why: 'exceeds_remaining' });
+  return new AppError('CONFLICT', `The ledger rejected the operation: ${r.code}.`, { ...r });
+}
+
+function posted(result: PostResult, why?: string) {
+  if (result.status === 'rejected') throw prepaidRejection(result.rejection, why);
+  return result;
+}
+
+const system = (db: Db, tenantId: string, kind: 'float' | 'revenue') => systemAccount({ db }, tenantId, PREPAID, kind);
+
+/**
+ * Charges a card: the payment goes through the adapter first, and only an approved payment posts
+ * value (float → card). Checked: minimum, unit and maximum balance (PREPAID_LIMIT_EXCEEDED), or
+ * PAYMENT_DECLINED with the provider's reason (nothing is written).
+ */
+export async function chargeCard(
+  deps: PrepaidDeps,
+  tenantId: string,
+  input: { chargeId: string; cardId: string; amount: number; channel: string; storeId?: string | undefined; memberId?: string | undefined; payment: { method: string; token: string } },
+): Promise<TOperation> {
+  return withTransaction(deps.db, async (trx) => {
+    const card = await lockCard(trx, tenantId, input.cardId, input.memberId);
+    const s = await programSettings({ db: trx }, tenantId);
+    const balance = await available(trx, card);
+    if (input.amount < s.minCharge || input.amount % s.chargeUnit !== 0 || balance + input.amount > s.maxBalance) {
+      throw new AppError('PREPAID_LIMIT_EXCEEDED', `Charges are from ${s.minCharge} in multiples of ${s.chargeUnit}, up to a balance of ${s.maxBalance}.`, {
+        amount: input.amount,
+        balance,
+        minCharge: s.minCharge,
+        chargeUnit: s.chargeUnit,
+        maxBalance: s.maxBalance,
+      });
+    }
+    const id = `pp.charge.${input.chargeId}`;
+    const existing = await trx.selectFrom('prepaid_operation').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    if (existing) throw new AppError('ORDER_ALREADY_PROCESSED', `Charge ${input.chargeId} exists already.`, { operationId: id });
+    const paid = await payments.pay({ tenantId, reference: id, amount: input.amount, method: input.payment.method, token: input.payment.token });
+    if (!paid.approved) throw new AppError('PAYMENT_DECLINED', `The payment was declined: ${paid.reason}.`, { reason: paid.reason });
+    const row = await insertOperation(trx, tenantId, {
+      id,
+      card_id: card.id,
+      member_id: card.member_id,
+      kind: 'charge',
+      amount: input.amount,
+      channel: input.channel,
+      store_id: input.storeId ?? null,
+      payment_method: input.payment.method,
+      payment_id: paid.paymentId,
+    });
+    const result = posted(
+      await inTransaction(trx).post({ tenantId, id, code: 'CHARGE', reference: input.chargeId, legs: [{ debit: (await system(trx, tenantId, 'float')).id, credit: card.account_id, amount: input.amount, ledger: PREPAID }] }),
+    );
+    await enqueueOutbox(trx, tenantId, { topic: 'prepaid.charged', payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount: input.amount } });
+    return toOperation(row, result.balances[0]?.credit);
+  });
+}
+
+/** Pays an order from a card (one use per order). */
+export async function useCard(
+  deps: PrepaidDeps,
+  tenantId: string,
+  input: { orderId: string; cardId: string; amount: number; channel: string; storeId?: string | undefined },
+): Promise<TOperation> {
+  return withTransaction(deps.db, async (trx) => {
+    const card = await lockCard(trx, tenantId, input.cardId);
+    const id = `pp.use.${input.orderId}`;
+    const row = await insertOperation(trx, tenantId, { id, card_id: card.id, member_id: card.member_id, kind: 'use', amount: -input.amount, order_id: input.orderId, channel: input.channel, store_id: input.storeId ?? null });
+    const result = posted(
+      await inTransaction(trx).post({ tenantId, id, code: 'USE', reference: input.orderId, legs: [{ debit: card.account_id, credit: (await system(trx, tenantId, 'revenue')).id, amount: input.amount, ledger: PREPAID }] }),
+    );
+    await enqueueOutbox(trx, tenantId, { topic: 'prepaid.used', payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount: input.amount } });
+    return toOperation(row, result.balances[0]?.debit);
+  });
+}
+
+async function lockOperation(db: Db, tenantId: string, id: string, kind: PrepaidOperationRow['kind']): Promise<PrepaidOperationRow> {
+  const row = await db.selectFrom('prepaid_operation').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+  if (!row) throw new AppError('NOT_FOUND', `No prepaid operation ${id}.`);
+  if (row.kind !== kind) throw new AppError('OPERATION_NOT_CANCELLABLE', `Operation ${id} is a ${row.kind}, not a ${kind}.`, { why: 'kind', kind: row.kind });
+  return row;
+}
+
+/** Cancels a use in full or in part: the amount returns to the card. */
+export async function cancelUse(deps: PrepaidDeps, tenantId: string, input: { cancelId: string; operationId: string; amount?: number | undefined }): Promise<TOperation> {
+  return withTransaction(deps.db, async (trx) => {
+    const original = await lockOperation(trx, tenantId, input.operationId, 'use');
+    await lockCard(trx, tenantId, original.card_id, undefined, { active: false });
+    const done = await trx
+      .selectFrom('prepaid_operation')
+      .select((eb) => eb.fn.sum<string>('amount').as('sum'))
+      .where('tenant_id', '=', tenantId)
+      .where('original_id', '=', original.id)
+      .executeTakeFirst();
+    const left = -Number(original.amount) - Number(done?.sum ?? 0);
+    const amount = input.amount ?? left;
+    if (left === 0 || amount > left) throw new AppError('OPERATION_NOT_CANCELLABLE', `${left} is left to cancel of this use.`, { why: 'exceeds_remaining', left, amount });
+    const id = `pp.use-cancel.${input.cancelId}`;
+    const row = await insertOperation(trx, tenantId, { id, card_id: original.card_id, member_id: original.member_id, kind: 'use_cancel', amount, original_id: original.id, order_id: original.order_id });
+    const result = posted(await inTransaction(trx).reverse({ tenantId, id, transactionId: original.id, amounts: [amount], code: 'USE_CANCEL', reference: original.order_id ?? undefined }));
+    return toOperation(row, result.balances[0]?.credit);
+  });
+}
+
+/**
+ * Cancels a charge, only in the channel where it was made (an app charge in the app, a store charge
+ * at that store) and only while the card still holds it; the payment is refunded after commit.
+ */
+export async function cancelCharge(
+  deps: PrepaidDeps,
+  tenantId: string,
+  input: { cancelId: string; chargeId: string; channel: string; storeId?: string | undefined; memberId?: string | undefined },
+): Promise<TOperation> {
+  return withTransaction(deps.db, async (trx) => {
+    const original = await lockOperation(trx, tenantId, `pp.charge.${input.chargeId}`, 'charge');
+    if (input.memberId !== undefined && original.member_id !== input.memberId) throw new AppError('NOT_FOUND', `No prepaid operation pp.charge.${input.chargeId}.`);
+    if (original.cancelled) throw new AppError('OPERATION_NOT_CANCELLABLE', 'The charge is cancelled already.', { why: 'cancelled' });
+    if (original.channel !== input.channel || (original.channel === 'offline' && original.store_id !== (input.storeId ?? null))) {
+      throw new AppError('CHARGE_CANCEL_WRONG_CHANNEL', `The charge was made in ${original.channel}${original.store_id ? ` at store ${original.store_id}` : ''}: cancel it there.`, {
+        chargeChannel: original.channel,
+        chargeStoreId: original.store_id,
+        channel: input.channel,
+        storeId: input.storeId ?? null,
+      });
+    }
+    await lockCard(trx, tenantId, original.card_id, undefined, { active: false });
+    const id = `pp.charge-cancel.${input.cancelId}`;
+    const amount = Number(original.amount);
+    const row = await insertOperation(trx, tenantId, { id, card_id: original.card_id, member_id: original.member_id, kind: 'charge_cancel', amount: -amount, original_id: original.id, channel: input.channel, store_id: input.storeId ?? null });
+    const result = posted(await inTransaction(trx).reverse({ tenantId, id, transactionId: original.id, code: 'CHARGE_CANCEL' }), 'charge_already_used');
+    await trx.updateTable('prepaid_operation').set({ cancelled: true }).where('tenant_id', '=', tenantId).where('id', '=', original.id).execute();
+    await enqueueOutbox(trx, tenantId, { topic: 'prepaid.payment_refund', payload: { operationId: id, paymentId: original.payment_id, amount } });
+    return toOperation(row, result.balances[0]?.debit);
+  });
+}
+
+/** Gives another member an amount (to their main card, opened if they have none) or the card itself. */
+export async function gift(deps: PrepaidDeps, tenantId: string, memberId: string, cardId: string, input: { giftId: string; toMemberId: string; amount?: number | undefined }): Promise<TOperation> {
+  if (input.toMemberId === memberId) throw new AppError('VALIDATION_FAILED', 'A gift goes to another member; move value between your own cards with a transfer.');
+  return withTransaction(deps.db, async (trx) => {
+    const card = await lockCard(trx, tenantId, cardId, memberId);
+    await activeMember({ db: trx }, tenantId, input.toMemberId);
+    const id = `pp.gift.${input.giftId}`;
+    const recipientMain = await trx.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('member_id', '=', input.toMemberId).where('is_main', '=', true).executeTakeFirst();
+    if (input.amount === undefined) {
+      // The card itself changes hands, with its balance.
+      const row = await insertOperation(trx, tenantId, { id, card_id: card.id, member_id: memberId, kind: 'gift', amount: 0, to_card_id: card.id });
+      await trx.updateTable('prepaid_card').set({ member_id: input.toMemberId, is_main: !recipientMain }).where('tenant_id', '=', tenantId).where('id', '=', card.id).execute();
+      await enqueueOutbox(trx, tenantId, { topic: 'prepaid.gift_received', payload: { toMemberId: input.toMemberId, fromMemberId: memberId, cardId: card.id, operationId: id } });
+      return toOperation(row, await available(trx, card));
+    }
+    const target = recipientMain ?? (await insertCard(trx, tenantId, { memberId: input.toMemberId, nickname: '', main: true }));
+    const row = await insertOperation(trx, tenantId, { id, card_id: card.id, member_id: memberId, kind: 'gift', amount: -input.amount, to_card_id: target.id });
+    const result = posted(await inTransaction(trx).post({ tenantId, id, code: 'GIFT', legs: [{ debit: card.account_id, credit: target.account_id, amount: input.amount, ledger: PREPAID }] }));
+    await enqueueOutbox(trx, tenantId, { topic: 'prepaid.gift_received', payload: { toMemberId: input.toMemberId, fromMemberId: memberId, cardId: target.id, amount: input.amount, operationId: id } });
+    return toOperation(row, result.balances[0]?.debit);
+  });
+}
+
+/** Moves balance between two cards of the same member. */
+export async function transfer(deps: PrepaidDeps, tenantId: string, memberId: string, input: { transferId: string; fromCardId: string; toCardId: string; amount: number }): Promise<TOperation> {
+  if (input.fromCardId === input.toCardId) throw new AppError('VALIDATION_FAILED', 'The two cards must differ.');
+  return withTransaction(deps.db, async (trx) => {
+    // Locked in id order, so two opposite transfers cannot deadlock.
+    const [a, b] = [input.fromCardId, input.toCardId].sort();
+    const locked = new Map([[a!, await lockCard(trx, tenantId, a!, memberId)], [b!, await lockCard(trx, tenantId, b!, memberId)]]);
+    const from = locked.get(input.fromCardId)!;
+    const to = locked.get(input.toCardId)!;
+    const id = `pp.transfer.${input.transferId}`;
+    const row = await insertOperation(trx, tenantId, { id, card_id: from.id, member_id: memberId, kind: 'transfer', amount: -input.amount, to_card_id: to.id });
+    const result = posted(await inTransaction(trx).post({ tenantId, id, code: 'TRANSFER', legs: [{ debit: from.account_id, credit: to.account_id, amount: input.amount, ledger: PREPAID }] }));
+    return toOperation(row, result.balances[0]?.debit);
+  });
+}
+
+async function refundState(db: Db, tenantId: string, card: PrepaidCardRow): Promise<TRefundPreview> {
+  const last = await db
+    .selectFrom('prepaid_operation')
+    .select(['amount', 'created_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('card_id', '=', card.id)
+    .where('kind', '=', 'charge')
+    .where('cancelled', '=', false)
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const used = last
+    ? await db
+        .selectFrom('prepaid_operation')
+        .select((eb) => eb.fn.sum<string>('amount').as('sum'))
+        .where('tenant_id', '=', tenantId)
+        .where('card_id', '=', card.id)
+        .where('kind', 'in', ['use', 'use_cancel'])
+        .where('created_at', '>=', last.created_at)
+        .executeTakeFirst()
+    : undefined;
+  const settings = await programSettings({ db }, tenantId);
+  return refundPreview(settings.refund, { balance: await available(db, card), lastChargeAmount: Number(last?.amount ?? 0), usedSinceLastCharge: -Number(used?.sum ?? 0) });
+}
+
+/** What a refund would pay out now, and what is still to be used first (shown before the member confirms). */
+export async function previewRefund(deps: PrepaidDeps, tenantId: string, memberId: string, cardId: string): Promise<TRefundPreview> {
+  return withTransaction(deps.db, async (trx) => refundState(trx, tenantId, await lockCard(trx, tenantId, cardId, memberId)));
+}
+
+/** Refunds the card's balance to a bank account under the refund rule: the fee and the remainder are posted exactly. */
+export async function refund(
+  deps: PrepaidDeps & Pick<Deps, 'masterKey'>,
+  tenantId: string,
+  memberId: string,
+  cardId: string,
+  input: { refundId: string; bank: { code: string; accountNumber: string; holder: string } },
+): Promise<TOperation & { refund: TRefundPreview }> {
+  return withTransaction(deps.db, async (trx) => {
+    const card = await lockCard(trx, tenantId, cardId, memberId);
+    const state = await refundState(trx, tenantId, card);
+    if (!state.allowed) {
+      throw new AppError(
+        'REFUND_NOT_ALLOWED',
+        state.amountStillToUse > 0 ? `Use ${state.amountStillToUse} more of the last charge first.` : `The balance ${state.balance} does not cover the fee ${state.fee}.`,
+        { ...state },
+      );
+    }
+    const id = `pp.refund.${input.refundId}`;
+    const row = await insertOperation(trx, tenantId, {
+      id,
+      card_id: card.id,
+      member_id: memberId,
+      kind: 'refund',
+      amount: -state.balance,
+      fee: state.fee,
+      bank_sealed: piiFor(deps.masterKey).seal(input.bank),
+    });
+    const legs = [{ debit: card.account_id, credit: (await system(trx, tenantId, 'float')).id, amount: state.refundAmount, ledger: PREPAID }];
+    if (state.fee > 0) legs.push({ debit: card.account_id, credit: (await system(trx, tenantId, 'revenue')).id, amount: state.fee, ledger: PREPAID });
+    posted(await inTransaction(trx).post({ tenantId, id, code: 'REFUND', memo: `fee ${state.fee}`, legs }));
+    await enqueueOutbox(trx, tenantId, { topic: 'prepaid.refund_requested', payload: { operationId: id, cardId: card.id, memberId, amount: state.refundAmount, fee: state.fee } });
+    return { ...toOperation(row, 0), refund: state };
+  });
+}
+
+/** A card's operations (its own and value it received), newest first. */
+export async function cardOperations(deps: Pick<Deps, 'db'>, tenantId: string, cardId: string, memberId?: string): Promise<TOperation[]> {
+  const card = await deps.db.selectFrom('prepaid_card').select('member_id').where('tenant_id', '=', tenantId).where('id', '=', cardId).executeTakeFirst();
+  if (!card || (memberId !== undefined && card.member_id !== memberId)) throw new AppError('NOT_FOUND', `No prepaid card ${cardId}.`);
+  const rows = await deps.db
+    .selectFrom('prepaid_operation')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where((eb) => eb.or([eb('card_id', '=', cardId), eb('to_card_id', '=', cardId)]))
+    .orderBy('created_at', 'desc')
+    .limit(200)
+    .execute();
+  return rows.map((r) => (r.card_id === cardId ? toOperation(r) : { ...toOperation(r), cardId, amount: -Number(r.amount) }));
+}
+
+/**
+ * Outstanding prepaid value (선수금) as of an instant, exact to the ledger: what the float account
+ * paid in, less what went to revenue, is what the cards hold (the ledger sums to zero).
+ */
+export async function liability(deps: Pick<Deps, 'db'>, tenantId: string, at: Date): Promise<{ at: string; outstanding: number }> {
+  const [float, revenue] = [await system(deps.db, tenantId, 'float'), await system(deps.db, tenantId, 'revenue')];
+  const outstanding = -((await balanceAsOf(deps, tenantId, float.id, at)) + (await balanceAsOf(deps, tenantId, revenue.id, at)));
+  return { at: at.toISOString(), outstanding };
+}
+
+/** The outbox handler that refunds a cancelled charge's payment (at least once; refunds are keyed by operation). */
+export async function refundPayment(message: OutboxMessage): Promise<void> {
+  const p = message.payload as { paymentId: string | null; amount: number };
+  if (p.paymentId) await payments.refund({ tenantId: message.tenantId, paymentId: p.paymentId, amount: p.amount });
+}
+
+export function registerPrepaidHandlers(deps: Pick<Deps, 'outbox'>): void {
+  deps.outbox.register('prepaid.payment_refund', 'prepaid.refund-payment', refundPayment);
+}

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { bearer, memberToken, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { trialBalance } from '../ledger/index.ts';
+
+let app: FastifyInstance;
+let deps: Deps;
+let seq = 0;
+
+before(async () => {
+  ({ app, deps } = await testApp());
+});
+after(() => app.close());
+
+const key = () => ({ 'idempotency-key': `k-${++seq}` });
+const pos = (t: TestTenant, url: string, payload: object) => app.inject({ method: 'POST', url, headers: { ...bearer(t.keys.pos), ...key() }, payload });
+
+async function brand(program: object = {}) {
+  const t = await newTenant(deps, 'Prepaid Brand');
+  const put = await app.inject({ method: 'PUT', url: '/v1/prepaid/program', headers: bearer(t.keys.server), payload: { minCharge: 1, chargeUnit: 1, ...program } });
+  assert.equal(put.statusCode, 200, put.body);
+  const members = await newMembers(deps, t.tenant.id, 2);
+  const tokens = await Promise.all(members.map((m) => memberToken(deps, t.tenant.id, m)));
+  const me = (i: number, method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) =>
+    app.inject({ method, url, headers: { ...bearer(t.keys.app), 'x-member-token': tokens[i]!, ...(method === 'GET' ? {} : key()) }, ...(payload ? { payload } : {}) });
+  const card = async (i: number) => {
+    const res = await me(i, 'POST', '/v1/me/prepaid/cards', { nickname: `card ${i}` });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json().id as string;
+  };
+  return { t, members, me, card };
+}
+
+const ok = { method: 'card', token: 'tok_ok' };
+const balanceOf = async (me: Awaited<ReturnType<typeof brand>>['me'], i: number, cardId: string) =>
+  (await me(i, 'GET', '/v1/me/prepaid/cards')).json().items.find((c: { id: string }) => c.id === cardId).balance as number;
+
+test('100 concurrent uses of 1 against a card holding 37: exactly 37 succeed', async () => {
+  const { t, me, card } = await brand();
+  const c = await card(0);
+  assert.equal((await me(0, 'POST', `/v1/me/prepaid/cards/${c}/charges`, { chargeId: 'ch37', amount: 37, payment: ok })).statusCode, 200);
+  const results = await Promise.all(Array.from({ length: 100 }, (_, i) => pos(t, '/v1/prepaid/use', { orderId: `o${i}`, cardId: c, amount: 1, channel: 'offline', storeId: 'st1' })));
+  assert.equal(results.filter((r) => r.statusCode === 200).length, 37);
+  assert.ok(results.filter((r) => r.statusCode !== 200).every((r) => r.json().code === 'INSUFFICIENT_PREPAID'));
+  assert.equal(await balanceOf(me, 0, c), 0);
+  assert.ok((await trialBalance(deps, t.tenant.id)).every((l) => l.total === 0));
+});
+
+test('refund: below the 80% rule it is refused with the amount still to use; above it the fee and the remainder post exactly', async () => {
+  const { t, me, card } = await brand({ refund: { minUsedBp: 8000, fee: 500 } });
+  const c = await card(0);
+  await me(0, 'POST', `/v1/me/prepaid/cards/${c}/charges`, { chargeId: 'c1', amount: 10_000, payment: ok });
+  await pos(t, '/v1/prepaid/use', { orderId: 'u1', cardId: c, amount: 7_000, channel: 'app' });
+  const preview = (await me(0, 'GET', `/v1/me/prepaid/cards/${c}/refund`)).json();
+  assert.deepEqual([preview.allowed, preview.requiredUse, preview.amountStillToUse, preview.refundAmount], [false, 8_000, 1_000, 2_500]);
+  const bank = { code: '004', accountNumber: '123-456-789012', holder: '홍길동' };
+  const refused = (await me(0, 'POST', `/v1/me/prepaid/cards/${c}/refund`, { refundId: 'r1', bank })).json();
+  assert.equal(refused.code, 'REFUND_NOT_ALLOWED');
+  assert.equal(refused.details.amountStillToUse, 1_000);
+
+  await pos(t, '/v1/prepaid/use', { orderId: 'u2', cardId: c, amount: 1_000, channel: 'app' });
+  const before = (await app.inject({ url: '/v1/prepaid/liability', headers: bearer(t.keys.server) })).json().outstanding;
+  assert.equal(before, 2_000);
+  const done = await me(0, 'POST', `/v1/me/prepaid/cards/${c}/refund`, { refundId: 'r2', bank });
+  assert.equal(done.statusCode, 200, done.body);
+  assert.deepEqual([done.json().amount, done.json().fee, done.json().refund.refundAmount], [-2_000, 500, 1_500]);
+  assert.equal(await balanceOf(me, 0, c), 0);
+  assert.equal((await app.inject({ url: '/v1/prepaid/liability', headers: bearer(t.keys.server) })).json().outstanding, 0);
+  const entries = (await app.inject({ url: `/v1/ledger/accounts/${(await me(0, 'GET', '/v1/me/prepaid/cards')).json().items[0].accountId}/entries`, headers: bearer(t.keys.server) })).json().items;
+  assert.deepEqual(entries.filter((e: { code: string }) => e.code === 'REFUND').map((e: { amount: number }) => e.amount).sort(), [-1_500, -500]);
+  // The bank account is sealed at rest.
+  const stored = await deps.db.selectFrom('prepaid_operation').select('bank_sealed').where('tenant_id', '=', t.tenant.id).where('kind', '=', 'refund').executeTakeFirstOrThrow();
+  assert.ok(stored.bank_sealed && !stored.bank_sealed.includes('123-456'));
+});
+
+test('a charge is cancelled only in its channel and store; a declined payment writes nothing', async () => {
+  const { t, me, card } = await brand();
+  const c = await card(0);
+  const charged = await pos(t, '/v1/prepaid/charges', { chargeId: 's1', cardId: c, amount: 5_000, channel: 'offline', storeId: 'gangnam', payment: { method: 'cash', token: 'pos' } });
+  assert.equal(charged.statusCode, 200, charged.body);
+  const elsewhere = (await pos(t, '/v1/prepaid/charges/cancel', { cancelId: 'x1', chargeId: 's1', channel: 'offline', storeId: 'jamsil' })).json();
+  assert.equal(elsewhere.code, 'CHARGE_CANCEL_WRONG_CHANNEL');
+  assert.deepEqual([elsewhere.details.chargeStoreId, elsewhere.details.storeId], ['gangnam', 'jamsil']);
+  assert.equal((await me(0, 'POST', '/v1/me/prepaid/charges/cancel', { cancelId: 'x2', chargeId: 's1' })).json().code, 'CHARGE_CANCEL_WRONG_CHANNEL');
+  const there = await pos(t, '/v1/prepaid/charges/cancel', { cancelId: 'x3', chargeId: 's1', channel: 'offline', storeId: 'gangnam' });
+  assert.equal(there.statusCode, 200, there.body);
+  assert.equal(there.json().balance, 0);
+  assert.equal((await pos(t, '/v1/prepaid/charges/cancel', { cancelId: 'x4', chargeId: 's1', channel: 'offline', storeId: 'gangnam' })).json().code, 'OPERATION_NOT_CANCELLABLE');
+
+  // An app charge partly spent cannot be cancelled; the app can cancel its own unspent charge.
+  await me(0, 'POST', `/v1/me/prepaid/cards/${c}/charges`, { chargeId: 'a1', amount: 3_000, payment: ok });
+  await me(0, 'POST', `/v1/me/prepaid/cards/${c}/charges`, { chargeId: 'a2', amount: 1_000, payment: ok });
+  await pos(t, '/v1/prepaid/use', { orderId: 'u1', cardId: c, amount: 3_500, channel: 'app' });
+  const spent = (await me(0, 'POST', '/v1/me/prepaid/charges/cancel', { cancelId: 'x5', chargeId: 'a1' })).json();
+  assert.deepEqual([spent.code, spent.details.why], ['INSUFFICIENT_PREPAID', 'charge_already_used']);
+  const declined = (await me(0, 'POST', `/v1/me/prepaid/cards/${c}/charges`, { chargeId: 'd1', amount: 1_000, payment: { method: 'card', token: 'decline-LIMIT' } })).json();
+  assert.deepEqual([declined.code, declined.details.reason], ['PAYMENT_DECLINED', 'LIMIT']);
+  assert.equal((await deps.db.selectFrom('prepaid_operation').select('id').where('tenant_id', '=', t.tenant.id).where('id', '=', 'pp.charge.d1').execute()).length, 0);
+  assert.equal(await balanceOf(me, 0, c), 500);
+});
+
+test('limits, gifts, transfers, main card and physical cards', async () => {
+  const { t, members, me, card } = await brand({ minCharge: 1_000, chargeUnit: 1_000, maxBalance: 50_000 });
+  const [c1, c2] = [await card(0), await card(0)];
+  const limit = (await me(0, 'POST', `/v1/me/prepaid/cards/${c1}/charges`, { chargeId: 'l1', amount: 1_500, payment: ok })).json();
+  assert.equal(limit.code, 'PREPAID_LIMIT_EXCEEDED');
+  assert.equal((await me(0, 'POST', `/v1/me/prepaid/cards/${c1}/charges`, { chargeId: 'l2', amount: 51_000, payment: ok })).json().code, 'PREPAID_LIMIT_EXCEEDED');
+  await me(0, 'POST', `/v1/me/prepaid/cards/${c1}/charges`, { chargeId: 'g1', amount: 20_000, payment: ok });
+  assert.equal((await me(0, 'POST', '/v1/me/prepaid/transfers', { transferId: 't1', fromCardId: c1, toCardId: c2, amount: 5_000 })).json().balance, 15_000);
+  const g = await me(0, 'POST', `/v1/me/prepaid/cards/${c1}/gift`, { giftId: 'gf1', toMemberId: members[1], amount: 4_000 });
+  assert.equal(g.statusCode, 200, g.body);
+  const theirs = (await me(1, 'GET', '/v1/me/prepaid/cards')).json().items;
+  assert.deepEqual(theirs.map((c: { balance: number; main: boolean }) => [c.balance, c.main]), [[4_000, true]]);
+  // The whole second card is given: it arrives with its balance, not as the recipient's main card.
+  assert.equal((await me(0, 'POST', `/v1/me/prepaid/cards/${c2}/gift`, { giftId: 'gf2', toMemberId: members[1] })).statusCode, 200);
+  assert.deepEqual((await me(1, 'GET', '/v1/me/prepaid/cards')).json().items.map((c: { balance: number; main: boolean }) => [c.balance, c.main]).sort(), [[4_000, true], [5_000, false]]);
+  const lost = await me(0, 'PATCH', `/v1/me/prepaid/cards/${c1}`, { status: 'lost' });
+  assert.equal(lost.json().status, 'lost');
+  assert.equal((await pos(t, '/v1/prepaid/use', { orderId: 'lost1', cardId: c1, amount: 1, channel: 'offline' })).json().code, 'CARD_NOT_ACTIVE');
+
+  const stock = await app.inject({ method: 'POST', url: '/v1/prepaid/physical-cards', headers: { ...bearer(t.keys.server), ...key() }, payload: { number: '9410123412341234', pin: '4321' } });
+  assert.equal(stock.statusCode, 201, stock.body);
+  assert.equal((await me(0, 'POST', '/v1/me/prepaid/cards/register', { number: '9410123412341234', pin: '0000' })).json().code, 'CARD_PIN_INVALID');
+  const reg = await me(0, 'POST', '/v1/me/prepaid/cards/register', { number: '9410123412341234', pin: '4321', nickname: '실물' });
+  assert.equal(reg.statusCode, 201, reg.body);
+  assert.deepEqual([reg.json().physical, reg.json().numberLast4, reg.json().main], [true, '1234', false]);
+  assert.equal((await me(1, 'POST', '/v1/me/prepaid/cards/register', { number: '9410123412341234', pin: '4321' })).json().code, 'CARD_PIN_INVALID');
+  assert.equal((await me(0, 'PATCH', `/v1/me/prepaid/cards/${reg.json().id}`, { main: true })).json().main, true);
+  assert.equal((await me(0, 'GET', '/v1/me/prepaid/cards')).json().items.filter((c: { main: boolean }) => c.main).length, 1);
+  assert.ok((await trialBalance(deps, t.tenant.id)).every((l) => l.total === 0));
+});
