@@ -8,6 +8,8 @@ import { ledgerRoutes } from './modules/ledger/index.ts';
 import { memberRoutes, socialSandboxRoutes } from './modules/members/index.ts';
 import { pointRoutes } from './modules/points/index.ts';
 import { prepaidRoutes } from './modules/prepaid/index.ts';
+import { stampRoutes } from './modules/stamps/index.ts';
+import { storeRoutes } from './modules/stores/index.ts';
 import { createApiKeyAuthenticator, platformTenantRoutes, tenantRoutes } from './modules/tenants/index.ts';
 import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
@@ -69,6 +71,8 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       await v1.register(gradeRoutes(deps));
       await v1.register(pointRoutes(deps));
       await v1.register(prepaidRoutes(deps));
+      await v1.register(storeRoutes(deps));
+      await v1.register(stampRoutes(deps));
     },
     { prefix: '/v1' },
   );

@@ -27,6 +27,8 @@ const describe: Record<number, string> = {
   404: 'Not found (NOT_FOUND)',
   409: 'Conflict (CONFLICT, IDEMPOTENCY_IN_FLIGHT)',
   422: 'Idempotency-Key reused with another request, or a business rule rejected it',
+  423: 'Temporarily locked after repeated failures (LOGIN_LOCKED)',
+  429: 'Too many attempts (RATE_LIMITED); retry after details.retryAfterSeconds',
 };
 
 /** Documents problem responses for a route (the error handler sends them). */
