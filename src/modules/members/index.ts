@@ -11,6 +11,7 @@ export {
   resetPassword,
   changePhone,
   memberGrade,
+  requireActiveMember,
   setMemberGrade,
   activeMemberIds,
 } from './members.service.ts';

@@ -260,6 +260,13 @@ export async function memberGrade(deps: Pick<Deps, 'db'>, tenantId: string, memb
   return { grade: row.grade, status: row.status };
 }
 
+/** The member's grade, refusing a withdrawn or dormant member (MEMBER_NOT_ACTIVE): for every currency write. */
+export async function requireActiveMember(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string) {
+  const m = await memberGrade(deps, tenantId, memberId);
+  if (m.status !== 'active') throw new AppError('MEMBER_NOT_ACTIVE', `Member ${memberId} is ${m.status}.`, { status: m.status });
+  return m;
+}
+
 export async function setMemberGrade(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string, grade: string): Promise<void> {
   await repo.updateMember(deps.db, tenantId, memberId, { grade });
 }

@@ -5,7 +5,7 @@ import { AppError, fieldError } from '../../platform/errors.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
 import { gradeSettings } from '../grades/index.ts';
 import { accountLots, expiringWithin, inTransaction, openAccount, systemAccount, type LedgerRejection, type PostResult } from '../ledger/index.ts';
-import { memberGrade } from '../members/index.ts';
+import { memberGrade, requireActiveMember } from '../members/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { checkUse, earnAmount, expiryOf } from './points.rules.ts';
 import { ZPointPolicySettings, type TPointOperation, type TPointPolicySettings } from './points.schemas.ts';
@@ -61,12 +61,6 @@ export async function setPointPolicy(deps: PointsDeps, tenantId: string, input: 
 /** The member's points wallet (a lots account that never goes below zero), opened on first use. */
 export function pointWallet(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string) {
   return openAccount(deps, tenantId, { ledger: POINT, ownerType: 'member', ownerId: memberId, kind: 'wallet', debitsMustNotExceedCredits: true, hasLots: true });
-}
-
-async function activeMember(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string) {
-  const m = await memberGrade(deps, tenantId, memberId);
-  if (m.status !== 'active') throw new AppError('MEMBER_NOT_ACTIVE', `Member ${memberId} is ${m.status}.`, { status: m.status });
-  return m;
 }
 
 function toOperation(r: PointOperationRow, extra: { balance?: number | null | undefined; expiresAt?: Date | undefined } = {}): TPointOperation {
@@ -177,7 +171,7 @@ export async function earnPoints(
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
     const now = deps.clock.now();
-    const member = await activeMember(d, tenantId, input.memberId);
+    const member = await requireActiveMember(d, tenantId, input.memberId);
     const policy = await pointPolicyAt(d, tenantId, now);
     const p = policy.settings;
     if (!p.earnChannels.includes(input.channel as never)) {
@@ -218,7 +212,7 @@ export async function usePoints(
 ): Promise<TPointOperation> {
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
-    await activeMember(d, tenantId, input.memberId);
+    await requireActiveMember(d, tenantId, input.memberId);
     const policy = await pointPolicyAt(d, tenantId, deps.clock.now());
     const wallet = await pointWallet(d, tenantId, input.memberId);
     // The policy is judged on the balance read here; the ledger enforces the balance itself under its lock.

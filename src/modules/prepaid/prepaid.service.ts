@@ -6,7 +6,7 @@ import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
 import { hashPassword, verifyPassword, burnPasswordCheck } from '../../platform/passwords.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { balanceAsOf, getAccount, inTransaction, openAccount, systemAccount, type LedgerRejection, type PostResult } from '../ledger/index.ts';
-import { memberGrade } from '../members/index.ts';
+import { requireActiveMember } from '../members/index.ts';
 import { sandboxPayments, type PaymentAdapter } from './prepaid.payments.ts';
 import { refundPreview } from './prepaid.rules.ts';
 import { ZPrepaidSettings, type TCard, type TOperation, type TPrepaidSettings, type TRefundPreview } from './prepaid.schemas.ts';
@@ -70,11 +70,6 @@ const toOperation = (r: PrepaidOperationRow, balance?: number | null): TOperatio
   createdAt: r.created_at.toISOString(),
 });
 
-async function activeMember(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string) {
-  const m = await memberGrade(deps, tenantId, memberId);
-  if (m.status !== 'active') throw new AppError('MEMBER_NOT_ACTIVE', `Member ${memberId} is ${m.status}.`, { status: m.status });
-}
-
 async function insertCard(db: Db, tenantId: string, card: { memberId: string | null; nickname: string; main: boolean; numberHash?: string; last4?: string; pinHash?: string }) {
   const id = newId('ppc');
   const account = await openAccount({ db }, tenantId, { ledger: PREPAID, ownerType: 'prepaid_card', ownerId: id, kind: 'card', debitsMustNotExceedCredits: true });
@@ -101,7 +96,7 @@ const hasMain = async (db: Db, tenantId: string, memberId: string) =>
 /** A new mobile card for a member; the first one is the main card. */
 export async function openCard(deps: PrepaidDeps, tenantId: string, memberId: string, nickname = ''): Promise<TCard> {
   return withTransaction(deps.db, async (trx) => {
-    await activeMember({ db: trx }, tenantId, memberId);
+    await requireActiveMember({ db: trx }, tenantId, memberId);
     const row = await insertCard(trx, tenantId, { memberId, nickname, main: !(await hasMain(trx, tenantId, memberId)) });
     return toCard({ db: trx }, row);
   });
@@ -150,7 +145,7 @@ export async function issuePhysicalCard(deps: PrepaidDeps & Pick<Deps, 'masterKe
 export async function registerPhysicalCard(deps: PrepaidDeps & Pick<Deps, 'masterKey'>, tenantId: string, memberId: string, input: { number: string; pin: string; nickname: string }): Promise<TCard> {
   const numberHash = piiFor(deps.masterKey).hash(tenantId, 'card-number', input.number);
   return withTransaction(deps.db, async (trx) => {
-    await activeMember({ db: trx }, tenantId, memberId);
+    await requireActiveMember({ db: trx }, tenantId, memberId);
     const row = await trx.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('number_hash', '=', numberHash).forUpdate().executeTakeFirst();
     const wrong = () => new AppError('CARD_PIN_INVALID', 'The card number or the PIN is wrong, or the card is registered already.');
     if (!row?.pin_hash || row.member_id !== null) {
@@ -339,7 +334,7 @@ export async function gift(deps: PrepaidDeps, tenantId: string, memberId: string
   if (input.toMemberId === memberId) throw new AppError('VALIDATION_FAILED', 'A gift goes to another member; move value between your own cards with a transfer.');
   return withTransaction(deps.db, async (trx) => {
     const card = await lockCard(trx, tenantId, cardId, memberId);
-    await activeMember({ db: trx }, tenantId, input.toMemberId);
+    await requireActiveMember({ db: trx }, tenantId, input.toMemberId);
     const id = `pp.gift.${input.giftId}`;
     const recipientMain = await trx.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('member_id', '=', input.toMemberId).where('is_main', '=', true).executeTakeFirst();
     if (input.amount === undefined) {

@@ -7,7 +7,7 @@ import { AppError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { expiringWithin, getAccount, inTransaction, openAccount, systemAccount } from '../ledger/index.ts';
-import { memberGrade } from '../members/index.ts';
+import { memberGrade, requireActiveMember } from '../members/index.ts';
 import { grantPoints } from '../points/index.ts';
 import { deviceStore, requireStoreManager, type TManager } from '../stores/index.ts';
 import { getTenant } from '../tenants/index.ts';
@@ -166,8 +166,7 @@ async function earn(deps: StampsDeps & { db: Db }, tenantId: string, card: Stamp
 export async function earnForOrder(deps: StampsDeps, tenantId: string, order: TOrder): Promise<TEarnResult[]> {
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
-    const member = await memberGrade(d, tenantId, order.memberId);
-    if (member.status !== 'active') throw new AppError('MEMBER_NOT_ACTIVE', `Member ${order.memberId} is ${member.status}.`);
+    const member = await requireActiveMember(d, tenantId, order.memberId);
     const storeId = order.deviceSerial ? await deviceStore(d, tenantId, order.deviceSerial) : order.storeId;
     const seen = await trx.selectFrom('stamp_earning').select('id').where('tenant_id', '=', tenantId).where('order_id', '=', order.orderId).where('source', '=', 'order').executeTakeFirst();
     if (seen) throw new AppError('ORDER_ALREADY_PROCESSED', `Order ${order.orderId} earned its stamps already.`, { operationId: seen.id });
