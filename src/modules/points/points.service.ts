@@ -240,15 +240,15 @@ export async function usePoints(
 }
 
 /**
- * Cancels an earning or a use, in full or in part, as a ledger reversal: a cancelled use gives back
- * exactly the lots it drew from (latest-expiring first); a cancelled earning takes from its own lot
- * first, and is refused when the points were used meanwhile.
+ * Cancels an earning, a grant or a use, in full or in part, as a ledger reversal: a cancelled use
+ * gives back exactly the lots it drew from (latest-expiring first); a cancelled earning or grant
+ * takes from its own lot first, and is refused when the points were used meanwhile.
  */
 export async function cancelPoints(deps: PointsDeps, tenantId: string, input: { cancelId: string; operationId: string; amount?: number | undefined }): Promise<TPointOperation> {
   return withTransaction(deps.db, async (trx) => {
     const original = await trx.selectFrom('point_operation').selectAll().where('tenant_id', '=', tenantId).where('id', '=', input.operationId).forUpdate().executeTakeFirst();
     if (!original) throw new AppError('NOT_FOUND', `No point operation ${input.operationId}.`);
-    if (original.kind !== 'earn' && original.kind !== 'use') {
+    if (original.kind !== 'earn' && original.kind !== 'use' && original.kind !== 'grant') {
       throw new AppError('OPERATION_NOT_CANCELLABLE', `A ${original.kind} cannot be cancelled; post an adjustment instead.`, { why: 'kind', kind: original.kind });
     }
     const done = await trx
@@ -266,8 +266,8 @@ export async function cancelPoints(deps: PointsDeps, tenantId: string, input: { 
     const sign = original.kind === 'use' ? 1 : -1;
     const row = await insertOperation(trx, tenantId, { id, member_id: original.member_id, kind: 'cancel', amount: sign * amount, original_id: original.id, order_id: null });
     const result = posted(
-      await inTransaction(trx).reverse({ tenantId, id, transactionId: original.id, amounts: [amount], code: original.kind === 'use' ? 'USE_CANCEL' : 'EARN_CANCEL', reference: original.order_id ?? undefined }),
-      original.kind === 'earn' ? 'cancel-earn' : 'cancel',
+      await inTransaction(trx).reverse({ tenantId, id, transactionId: original.id, amounts: [amount], code: `${original.kind.toUpperCase()}_CANCEL`, reference: original.order_id ?? undefined }),
+      original.kind === 'use' ? 'cancel' : 'cancel-earn',
     );
     await enqueueOutbox(trx, tenantId, { topic: 'points.cancelled', payload: { memberId: original.member_id, operationId: id, originalId: original.id, amount: sign * amount } });
     return toOperation(row, { balance: walletBalance(result, original.kind === 'use' ? 'credit' : 'debit') });

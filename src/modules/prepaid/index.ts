@@ -1,6 +1,6 @@
 // Public API of the prepaid module: members' prepaid cards, their charges and uses (through the ledger).
 export type { PrepaidTables } from './prepaid.tables.ts';
-export type { TCard, TOperation as TPrepaidOperation } from './prepaid.schemas.ts';
+export type { TCard, TOperation as TPrepaidOperation, TAutoCharge, TPromotion as TPrepaidPromotion } from './prepaid.schemas.ts';
 export type { PaymentAdapter } from './prepaid.payments.ts';
 export {
   PREPAID,
@@ -22,10 +22,18 @@ export {
   cardOperations,
   /** Outstanding prepaid value as of a time (exact to the ledger). */
   liability,
-  registerPrepaidHandlers,
 } from './prepaid.service.ts';
-export { refundPreview } from './prepaid.rules.ts';
+export {
+  setAutoCharge,
+  autoChargeOf,
+  turnOffAutoCharge,
+  runAutoCharge,
+  /** The job: runs the auto-charges that are due (monthly dates, retries). */
+  runDueAutoCharges,
+  registerPrepaidHandlers,
+  PREPAID_SEALED_COLUMNS,
+} from './prepaid-auto-charge.service.ts';
+export { createPromotion, listPromotions, endPromotion } from './prepaid-promotions.service.ts';
+export { refundPreview, nextMonthlyDue } from './prepaid.rules.ts';
 export { prepaidRoutes } from './prepaid.routes.ts';
 
-/** The columns of this module that hold sealed personal data (for key rotation). */
-export const PREPAID_SEALED_COLUMNS = [{ table: 'prepaid_operation', keys: ['tenant_id', 'id'], column: 'bank_sealed', domain: 'pii' }] as const;

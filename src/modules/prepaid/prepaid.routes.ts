@@ -5,15 +5,22 @@ import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { tenantIdOf } from '../../platform/request-context.ts';
 import { currentMember, ZMemberHeaders, ZMemberWriteHeaders } from '../members/index.ts';
+import * as autoCharge from './prepaid-auto-charge.service.ts';
+import * as promotions from './prepaid-promotions.service.ts';
 import {
+  ZAutoCharge,
+  ZAutoChargeRequest,
   ZCard,
   ZCardCreate,
   ZCardUpdate,
   ZChargeCancelRequest,
   ZChargeRequest,
+  ZChargeResult,
   ZGiftRequest,
   ZOperation,
   ZPrepaidSettings,
+  ZPromotion,
+  ZPromotionCreate,
   ZRefundPreview,
   ZRefundRequest,
   ZRegisterRequest,
@@ -54,6 +61,27 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
       handler: (req) => service.liability(deps, tenantIdOf(req), req.query.at ? new Date(req.query.at) : deps.clock.now()),
     });
+    app.get('/prepaid/promotions', {
+      config: { scopes: ['server'] },
+      schema: { tags, summary: 'Charge promotions', response: { 200: z.object({ items: z.array(ZPromotion) }), ...problems(401, 403) } },
+      handler: async (req) => ({ items: await promotions.listPromotions(deps, tenantIdOf(req)) }),
+    });
+    app.post('/prepaid/promotions', {
+      config: { scopes: ['server'] },
+      schema: {
+        tags,
+        summary: 'Create a charge promotion: points and/or a coupon for charging at least X, limited per member',
+        headers: ZIdempotencyHeaders,
+        body: ZPromotionCreate,
+        response: { 201: ZPromotion, ...problems(400, 401, 403, 409) },
+      },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => promotions.createPromotion({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
+    });
+    app.post('/prepaid/promotions/:promotionId/end', {
+      config: { scopes: ['server'] },
+      schema: { tags, summary: 'End a charge promotion now', headers: ZIdempotencyHeaders, params: z.object({ promotionId: z.string().max(100) }), response: { 200: ZPromotion, ...problems(401, 403, 404) } },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => promotions.endPromotion({ ...deps, db }, tenantIdOf(req), req.params.promotionId)),
+    });
     app.post('/prepaid/physical-cards', {
       config: { scopes: ['server'] },
       schema: {
@@ -80,7 +108,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         description: 'Value is posted only after the payment is approved. Rejections: PREPAID_LIMIT_EXCEEDED, PAYMENT_DECLINED, CARD_NOT_ACTIVE, ORDER_ALREADY_PROCESSED.',
         headers: ZIdempotencyHeaders,
         body: ZStoreChargeRequest,
-        response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
+        response: { 200: ZChargeResult, ...problems(400, 401, 403, 404, 409, 422) },
       },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.chargeCard({ ...deps, db }, tenantIdOf(req), req.body), write),
     });
@@ -89,7 +117,8 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       schema: {
         tags,
         summary: 'Cancel a charge where it was made (a store charge at that store)',
-        description: 'Rejections: CHARGE_CANCEL_WRONG_CHANNEL, INSUFFICIENT_PREPAID (details.why = charge_already_used), OPERATION_NOT_CANCELLABLE.',
+        description:
+          'Promotion rewards of the charge are taken back. Rejections: CHARGE_CANCEL_WRONG_CHANNEL, INSUFFICIENT_PREPAID (details.why = charge_already_used), INSUFFICIENT_POINTS (details.why = promotion_points_used), OPERATION_NOT_CANCELLABLE.',
         headers: ZIdempotencyHeaders,
         body: ZChargeCancelRequest,
         response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
@@ -145,7 +174,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: async (req) => ({ items: await service.cardOperations(deps, tenantIdOf(req), req.params.cardId, await memberId(req)) }),
     });
     app.post('/me/prepaid/cards/:cardId/charges', {
-      schema: { tags, summary: 'Charge my card in the app (Idempotency-Key required)', headers: ZMemberWriteHeaders, params: ZCardParams, body: ZChargeRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      schema: { tags, summary: 'Charge my card in the app (Idempotency-Key required)', headers: ZMemberWriteHeaders, params: ZCardParams, body: ZChargeRequest, response: { 200: ZChargeResult, ...problems(400, 401, 403, 404, 409, 422) } },
       handler: async (req, reply) => {
         const me = await memberId(req);
         return idempotent(deps, req, reply, (db) => service.chargeCard({ ...deps, db }, tenantIdOf(req), { ...req.body, cardId: req.params.cardId, memberId: me, channel: 'app' }), write);
@@ -170,6 +199,36 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: async (req, reply) => {
         const me = await memberId(req);
         return idempotent(deps, req, reply, (db) => service.transfer({ ...deps, db }, tenantIdOf(req), me, req.body), write);
+      },
+    });
+    app.get('/me/prepaid/promotions', {
+      schema: { tags, summary: 'Charge promotions running now, with how many more times I can earn each', headers: ZMemberHeaders, response: { 200: z.object({ items: z.array(ZPromotion) }), ...problems(401, 403) } },
+      handler: async (req) => ({ items: await promotions.listPromotions(deps, tenantIdOf(req), await memberId(req)) }),
+    });
+    app.get('/me/prepaid/cards/:cardId/auto-charge', {
+      schema: { tags, summary: 'My card’s auto-charge and its last attempts', headers: ZMemberHeaders, params: ZCardParams, response: { 200: ZAutoCharge, ...problems(401, 403, 404) } },
+      handler: async (req) => autoCharge.autoChargeOf(deps, tenantIdOf(req), await memberId(req), req.params.cardId),
+    });
+    app.put('/me/prepaid/cards/:cardId/auto-charge', {
+      schema: {
+        tags,
+        summary: 'Turn auto-charge on: below a threshold, or monthly on a day',
+        description: 'The payment token (billing key) is kept sealed. Failed charges are retried after the program’s waits and auto-charge is turned off, with a notice, after its maximum of consecutive failures.',
+        headers: ZMemberWriteHeaders,
+        params: ZCardParams,
+        body: ZAutoChargeRequest,
+        response: { 200: ZAutoCharge, ...problems(400, 401, 403, 404, 422) },
+      },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => autoCharge.setAutoCharge({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body));
+      },
+    });
+    app.delete('/me/prepaid/cards/:cardId/auto-charge', {
+      schema: { tags, summary: 'Turn auto-charge off', headers: ZMemberWriteHeaders, params: ZCardParams, response: { 200: ZAutoCharge, ...problems(401, 403, 404) } },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => autoCharge.turnOffAutoCharge({ ...deps, db }, tenantIdOf(req), me, req.params.cardId));
       },
     });
     app.get('/me/prepaid/cards/:cardId/refund', {

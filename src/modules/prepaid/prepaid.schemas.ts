@@ -15,6 +15,12 @@ export const ZPrepaidSettings = z
         fee: z.number().int().min(0),
       })
       .default({ minUsedBp: 8000, fee: 500 }),
+    autoCharge: z
+      .object({
+        maxFailures: z.number().int().min(1).max(10).meta({ description: 'Consecutive failures after which auto-charge is turned off (with a notice).' }),
+        retryMinutes: z.array(z.number().int().min(1).max(10_080)).min(1).max(10).meta({ description: 'Wait before the 1st, 2nd, … retry of a failed auto-charge.' }),
+      })
+      .default({ maxFailures: 3, retryMinutes: [10, 60, 360] }),
   })
   .meta({ id: 'PrepaidSettings' });
 export type TPrepaidSettings = z.infer<typeof ZPrepaidSettings>;
@@ -88,6 +94,82 @@ export const ZRefundRequest = z.object({
   refundId: ZOpId,
   bank: z.object({ code: z.string().regex(/^\d{3}$/), accountNumber: z.string().regex(/^[0-9-]{6,20}$/), holder: z.string().trim().min(1).max(50) }),
 });
+export const ZPromotionGrant = z.object({
+  promotionId: z.string(),
+  name: z.string(),
+  points: z.number().int().nullable(),
+  couponDefinitionId: z.string().nullable().meta({ description: 'Issued by the coupon module (event coupons.issue_requested).' }),
+});
+export type TPromotionGrant = z.infer<typeof ZPromotionGrant>;
+export const ZChargeResult = ZOperation.extend({ promotions: z.array(ZPromotionGrant).meta({ description: 'Charge promotions this charge earned.' }) }).meta({ id: 'PrepaidCharge' });
+export type TChargeResult = z.infer<typeof ZChargeResult>;
+
+const autoChargeBase = { amount: z.number().int().min(1), payment: ZPayment };
+export const ZAutoChargeRequest = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('threshold'), threshold: z.number().int().min(1).meta({ description: 'Charge when a payment leaves the balance below this.' }), ...autoChargeBase }),
+  z.object({ kind: z.literal('monthly'), dayOfMonth: z.number().int().min(1).max(31).meta({ description: 'Charged at the start of this day (tenant time zone); the last day in shorter months.' }), ...autoChargeBase }),
+]);
+export type TAutoChargeRequest = z.infer<typeof ZAutoChargeRequest>;
+export const ZAutoCharge = z
+  .object({
+    cardId: z.string(),
+    kind: z.enum(['threshold', 'monthly']),
+    threshold: z.number().int().nullable(),
+    dayOfMonth: z.number().int().nullable(),
+    amount: z.number().int(),
+    paymentMethod: z.string(),
+    tokenLast4: z.string(),
+    enabled: z.boolean(),
+    failures: z.number().int().meta({ description: 'Consecutive failures so far.' }),
+    nextAttemptAt: z.iso.datetime().nullable(),
+    lastError: z.string().nullable(),
+    disabledReason: z.enum(['member', 'failures', 'refund']).nullable(),
+    attempts: z.array(
+      z.object({
+        attemptedAt: z.iso.datetime(),
+        chargeId: z.string(),
+        amount: z.number().int(),
+        outcome: z.enum(['charged', 'failed', 'disabled', 'skipped']),
+        errorCode: z.string().nullable(),
+        errorMessage: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'PrepaidAutoCharge' });
+export type TAutoCharge = z.infer<typeof ZAutoCharge>;
+
+export const ZPromotionCreate = z
+  .object({
+    id: ZOpId.optional().meta({ description: 'Omitted: generated.' }),
+    name: z.string().trim().min(1).max(60),
+    minCharge: z.number().int().min(1),
+    rewardPoints: z.number().int().min(1).optional(),
+    rewardCouponId: z.string().max(40).optional().meta({ description: 'A coupon definition, issued by the coupon module.' }),
+    perMemberLimit: z.number().int().min(1).max(1000).default(1),
+    channels: z.array(ZChannel).min(1).optional().meta({ description: 'Omitted: every channel.' }),
+    startsAt: z.iso.datetime().optional(),
+    endsAt: z.iso.datetime().optional(),
+  })
+  .refine((p) => p.rewardPoints !== undefined || p.rewardCouponId !== undefined, { message: 'give rewardPoints, rewardCouponId or both', path: ['rewardPoints'] })
+  .refine((p) => !p.startsAt || !p.endsAt || p.endsAt > p.startsAt, { message: 'must be after startsAt', path: ['endsAt'] });
+export type TPromotionCreate = z.infer<typeof ZPromotionCreate>;
+export const ZPromotion = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    minCharge: z.number().int(),
+    rewardPoints: z.number().int().nullable(),
+    rewardCouponId: z.string().nullable(),
+    perMemberLimit: z.number().int(),
+    channels: z.array(z.string()).nullable(),
+    startsAt: z.iso.datetime(),
+    endsAt: z.iso.datetime().nullable(),
+    status: z.enum(['active', 'ended']),
+    remaining: z.number().int().optional().meta({ description: 'For a member: how many more times they can earn it.' }),
+  })
+  .meta({ id: 'PrepaidPromotion' });
+export type TPromotion = z.infer<typeof ZPromotion>;
+
 export const ZCardCreate = z.object({ nickname: z.string().trim().max(30).default('') });
 export const ZCardUpdate = z.object({ nickname: z.string().trim().max(30).optional(), status: z.enum(['active', 'lost', 'suspended']).optional(), main: z.literal(true).optional() });
 export const ZRegisterRequest = z.object({ number: z.string().regex(/^\d{16}$/), pin: z.string().regex(/^\d{4,8}$/), nickname: z.string().trim().max(30).default('') });

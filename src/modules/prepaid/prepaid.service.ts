@@ -9,7 +9,8 @@ import { balanceAsOf, getAccount, inTransaction, openAccount, systemAccount, typ
 import { requireActiveMember } from '../members/index.ts';
 import { sandboxPayments, type PaymentAdapter } from './prepaid.payments.ts';
 import { refundPreview } from './prepaid.rules.ts';
-import { ZPrepaidSettings, type TCard, type TOperation, type TPrepaidSettings, type TRefundPreview } from './prepaid.schemas.ts';
+import { applyPromotions, revokePromotions } from './prepaid-promotions.service.ts';
+import { ZPrepaidSettings, type TCard, type TChargeResult, type TOperation, type TPrepaidSettings, type TRefundPreview } from './prepaid.schemas.ts';
 import type { PrepaidCardRow, PrepaidOperationRow } from './prepaid.tables.ts';
 
 // Prepaid cards move value only through the ledger (ledger PREPAID): each card is an account that
@@ -108,14 +109,34 @@ export async function listCards(deps: Pick<Deps, 'db'>, tenantId: string, member
 }
 
 /** The card, locked for the rest of the transaction; a member's own when memberId is given. */
-async function lockCard(db: Db, tenantId: string, cardId: string, memberId?: string, options: { active?: boolean } = {}): Promise<PrepaidCardRow> {
+export async function lockCard(db: Db, tenantId: string, cardId: string, memberId?: string, options: { active?: boolean } = {}): Promise<PrepaidCardRow> {
   const row = await db.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('id', '=', cardId).forUpdate().executeTakeFirst();
   if (!row || (memberId !== undefined && row.member_id !== memberId)) throw new AppError('NOT_FOUND', `No prepaid card ${cardId}.`);
   if (options.active !== false && row.status !== 'active') throw new AppError('CARD_NOT_ACTIVE', `Card ${cardId} is ${row.status}.`, { cardId, status: row.status });
   return row;
 }
 
-const available = async (db: Db, card: PrepaidCardRow) => (await getAccount({ db }, card.tenant_id, card.account_id)).balance.available;
+export const available = async (db: Db, card: PrepaidCardRow) => (await getAccount({ db }, card.tenant_id, card.account_id)).balance.available;
+
+/**
+ * After a payment out of a card: when it left the balance below the card's auto-charge threshold,
+ * the auto-charge becomes due and is run by an outbox handler right after commit (the job retries).
+ */
+async function autoChargeIfLow(trx: Db, now: Date, tenantId: string, cardId: string, balance: number | null | undefined): Promise<void> {
+  if (typeof balance !== 'number') return;
+  const due = await trx
+    .updateTable('prepaid_auto_charge')
+    .set({ due_at: now })
+    .where('tenant_id', '=', tenantId)
+    .where('card_id', '=', cardId)
+    .where('enabled', '=', true)
+    .where('kind', '=', 'threshold')
+    .where('threshold', '>', balance)
+    .where('due_at', 'is', null)
+    .returning('card_id')
+    .executeTakeFirst();
+  if (due) await enqueueOutbox(trx, tenantId, { topic: 'prepaid.auto_charge_due', payload: { cardId } });
+}
 
 /** Nickname, status (active, lost, suspended) or making it the main card. */
 export async function updateCard(deps: PrepaidDeps, tenantId: string, memberId: string, cardId: string, patch: { nickname?: string | undefined; status?: PrepaidCardRow['status'] | undefined; main?: true | undefined }): Promise<TCard> {
@@ -213,7 +234,7 @@ export async function chargeCard(
   deps: PrepaidDeps,
   tenantId: string,
   input: { chargeId: string; cardId: string; amount: number; channel: string; storeId?: string | undefined; memberId?: string | undefined; payment: { method: string; token: string } },
-): Promise<TOperation> {
+): Promise<TChargeResult> {
   return withTransaction(deps.db, async (trx) => {
     const card = await lockCard(trx, tenantId, input.cardId, input.memberId);
     const s = await programSettings({ db: trx }, tenantId);
@@ -246,8 +267,11 @@ export async function chargeCard(
     const result = posted(
       await inTransaction(trx).post({ tenantId, id, code: 'CHARGE', reference: input.chargeId, legs: [{ debit: (await system(trx, tenantId, 'float')).id, credit: card.account_id, amount: input.amount, ledger: PREPAID }] }),
     );
-    await enqueueOutbox(trx, tenantId, { topic: 'prepaid.charged', payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount: input.amount } });
-    return toOperation(row, result.balances[0]?.credit);
+    const promotions = card.member_id
+      ? await applyPromotions({ ...deps, db: trx }, tenantId, { chargeId: input.chargeId, operationId: id, memberId: card.member_id, amount: input.amount, channel: input.channel })
+      : [];
+    await enqueueOutbox(trx, tenantId, { topic: 'prepaid.charged', payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount: input.amount, promotions } });
+    return { ...toOperation(row, result.balances[0]?.credit), promotions };
   });
 }
 
@@ -265,6 +289,7 @@ export async function useCard(
       await inTransaction(trx).post({ tenantId, id, code: 'USE', reference: input.orderId, legs: [{ debit: card.account_id, credit: (await system(trx, tenantId, 'revenue')).id, amount: input.amount, ledger: PREPAID }] }),
     );
     await enqueueOutbox(trx, tenantId, { topic: 'prepaid.used', payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount: input.amount } });
+    await autoChargeIfLow(trx, deps.clock.now(), tenantId, card.id, result.balances[0]?.debit);
     return toOperation(row, result.balances[0]?.debit);
   });
 }
@@ -324,6 +349,7 @@ export async function cancelCharge(
     const row = await insertOperation(trx, tenantId, { id, card_id: original.card_id, member_id: original.member_id, kind: 'charge_cancel', amount: -amount, original_id: original.id, channel: input.channel, store_id: input.storeId ?? null });
     const result = posted(await inTransaction(trx).reverse({ tenantId, id, transactionId: original.id, code: 'CHARGE_CANCEL' }), 'charge_already_used');
     await trx.updateTable('prepaid_operation').set({ cancelled: true }).where('tenant_id', '=', tenantId).where('id', '=', original.id).execute();
+    await revokePromotions({ ...deps, db: trx }, tenantId, original.id, input.cancelId);
     await enqueueOutbox(trx, tenantId, { topic: 'prepaid.payment_refund', payload: { operationId: id, paymentId: original.payment_id, amount } });
     return toOperation(row, result.balances[0]?.debit);
   });
@@ -341,6 +367,8 @@ export async function gift(deps: PrepaidDeps, tenantId: string, memberId: string
       // The card itself changes hands, with its balance.
       const row = await insertOperation(trx, tenantId, { id, card_id: card.id, member_id: memberId, kind: 'gift', amount: 0, to_card_id: card.id });
       await trx.updateTable('prepaid_card').set({ member_id: input.toMemberId, is_main: !recipientMain }).where('tenant_id', '=', tenantId).where('id', '=', card.id).execute();
+      // The giver's payment token must never charge the card again.
+      await trx.deleteFrom('prepaid_auto_charge').where('tenant_id', '=', tenantId).where('card_id', '=', card.id).execute();
       await enqueueOutbox(trx, tenantId, { topic: 'prepaid.gift_received', payload: { toMemberId: input.toMemberId, fromMemberId: memberId, cardId: card.id, operationId: id } });
       return toOperation(row, await available(trx, card));
     }
@@ -348,6 +376,7 @@ export async function gift(deps: PrepaidDeps, tenantId: string, memberId: string
     const row = await insertOperation(trx, tenantId, { id, card_id: card.id, member_id: memberId, kind: 'gift', amount: -input.amount, to_card_id: target.id });
     const result = posted(await inTransaction(trx).post({ tenantId, id, code: 'GIFT', legs: [{ debit: card.account_id, credit: target.account_id, amount: input.amount, ledger: PREPAID }] }));
     await enqueueOutbox(trx, tenantId, { topic: 'prepaid.gift_received', payload: { toMemberId: input.toMemberId, fromMemberId: memberId, cardId: target.id, amount: input.amount, operationId: id } });
+    await autoChargeIfLow(trx, deps.clock.now(), tenantId, card.id, result.balances[0]?.debit);
     return toOperation(row, result.balances[0]?.debit);
   });
 }
@@ -364,6 +393,7 @@ export async function transfer(deps: PrepaidDeps, tenantId: string, memberId: st
     const id = `pp.transfer.${input.transferId}`;
     const row = await insertOperation(trx, tenantId, { id, card_id: from.id, member_id: memberId, kind: 'transfer', amount: -input.amount, to_card_id: to.id });
     const result = posted(await inTransaction(trx).post({ tenantId, id, code: 'TRANSFER', legs: [{ debit: from.account_id, credit: to.account_id, amount: input.amount, ledger: PREPAID }] }));
+    await autoChargeIfLow(trx, deps.clock.now(), tenantId, from.id, result.balances[0]?.debit);
     return toOperation(row, result.balances[0]?.debit);
   });
 }
@@ -429,6 +459,14 @@ export async function refund(
     const legs = [{ debit: card.account_id, credit: (await system(trx, tenantId, 'float')).id, amount: state.refundAmount, ledger: PREPAID }];
     if (state.fee > 0) legs.push({ debit: card.account_id, credit: (await system(trx, tenantId, 'revenue')).id, amount: state.fee, ledger: PREPAID });
     posted(await inTransaction(trx).post({ tenantId, id, code: 'REFUND', memo: `fee ${state.fee}`, legs }));
+    // A refunded card must not be charged again behind the member's back.
+    await trx
+      .updateTable('prepaid_auto_charge')
+      .set({ enabled: false, disabled_reason: 'refund', due_at: null, updated_at: deps.clock.now() })
+      .where('tenant_id', '=', tenantId)
+      .where('card_id', '=', card.id)
+      .where('enabled', '=', true)
+      .execute();
     await enqueueOutbox(trx, tenantId, { topic: 'prepaid.refund_requested', payload: { operationId: id, cardId: card.id, memberId, amount: state.refundAmount, fee: state.fee } });
     return { ...toOperation(row, 0), refund: state };
   });
@@ -463,8 +501,4 @@ export async function liability(deps: Pick<Deps, 'db'>, tenantId: string, at: Da
 export async function refundPayment(message: OutboxMessage): Promise<void> {
   const p = message.payload as { paymentId: string | null; amount: number };
   if (p.paymentId) await payments.refund({ tenantId: message.tenantId, paymentId: p.paymentId, amount: p.amount });
-}
-
-export function registerPrepaidHandlers(deps: Pick<Deps, 'outbox'>): void {
-  deps.outbox.register('prepaid.payment_refund', 'prepaid.refund-payment', refundPayment);
 }
