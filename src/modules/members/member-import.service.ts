@@ -1,5 +1,5 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
-import { isIsoDate, localDate } from '../../platform/clock.ts';
+import { addDays, isIsoDate, localDate, zonedMidnight } from '../../platform/clock.ts';
 import { readCsv } from '../../platform/csv.ts';
 import { withTransaction, type Db } from '../../platform/db.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -7,6 +7,7 @@ import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { isKoreanMobile, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { ageOn } from '../identity/index.ts';
+import { getTenant } from '../tenants/index.ts';
 import { LOGIN_ID, normalizeLoginId } from './members.rules.ts';
 import { profileHashes, type MembersDeps, type Profile } from './members.service.ts';
 import type { Consents, MemberImportTable, MemberTable } from './members.tables.ts';
@@ -29,6 +30,7 @@ export const IMPORT_COLUMNS = [
   'consent_marketing_email',
   'consent_marketing_push',
   'joined_at',
+  'points',
 ] as const;
 const REQUIRED = ['login_id', 'name', 'phone'] as const;
 const CHUNK = 1_000;
@@ -56,12 +58,38 @@ const toSummary = (r: Selectable<MemberImportTable>): ImportSummary => ({
 });
 
 type Reject = { row: number; code: string; message: string };
-type Candidate = { row: number; member: Insertable<MemberTable> };
+type OpeningLot = { amount: number; expiresAt: string | null };
+type Candidate = { row: number; member: Insertable<MemberTable>; lots: OpeningLot[] };
+const MAX_LOTS = 50;
+
+/**
+ * The `points` column: opening point lots, `amount@YYYY-MM-DD` separated by `;` (e.g.
+ * `1000@2027-03-31;500@2027-06-30`). A lot is usable through its date (it expires when the next day
+ * begins in the tenant's time zone); a lot without a date expires by the point policy.
+ */
+function openingLots(raw: string, now: Date, timeZone: string): OpeningLot[] | string {
+  const lots: OpeningLot[] = [];
+  for (const part of raw.split(';').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\d{1,10})(?:@(\d{4}-\d{2}-\d{2}))?$/.exec(part);
+    if (!m || Number(m[1]) <= 0 || (m[2] && !isIsoDate(m[2]))) return `points: "${part}" is not amount@YYYY-MM-DD`;
+    const expiresAt = m[2] ? zonedMidnight(addDays(m[2], 1), timeZone) : null;
+    if (expiresAt && expiresAt <= now) return `points: the lot of ${m[1]} expired on ${m[2]}`;
+    lots.push({ amount: Number(m[1]), expiresAt: expiresAt?.toISOString() ?? null });
+  }
+  return lots.length > MAX_LOTS ? `points: at most ${MAX_LOTS} lots` : lots;
+}
 
 const yes = (v: string | undefined) => /^(y|yes|true|1)$/i.test((v ?? '').trim());
 
 /** One CSV row → a member row, or why not (checked here, before the database). */
-function candidate(deps: MembersDeps, tenantId: string, minAge: number, now: Date, today: string, row: number, get: (c: string) => string | undefined): Candidate | Reject {
+function candidate(
+  deps: MembersDeps,
+  tenantId: string,
+  context: { minAge: number; now: Date; today: string; timeZone: string },
+  row: number,
+  get: (c: string) => string | undefined,
+): Candidate | Reject {
+  const { minAge, now, today } = context;
   const reject = (code: string, message: string): Reject => ({ row, code, message });
   const loginId = normalizeLoginId(get('login_id') ?? '');
   if (!LOGIN_ID.test(loginId)) return reject('INVALID_LOGIN_ID', 'login_id: 4-20 characters, a letter first, then letters, digits, _ . -');
@@ -80,6 +108,8 @@ function candidate(deps: MembersDeps, tenantId: string, minAge: number, now: Dat
   if (Number.isNaN(joinedAt.getTime()) || joinedAt > now) return reject('INVALID_DATE', 'joined_at: a past date or date-time');
   const grade = (get('grade') ?? '').trim() || null;
   if (grade && grade.length > 30) return reject('INVALID_GRADE', 'grade: at most 30 characters');
+  const lots = openingLots(get('points') ?? '', now, context.timeZone);
+  if (typeof lots === 'string') return reject('INVALID_POINTS', lots);
 
   const at = joinedAt.toISOString();
   const consents: Consents = {
@@ -95,6 +125,7 @@ function candidate(deps: MembersDeps, tenantId: string, minAge: number, now: Dat
   const profile: Profile = { name, phone, email, birthDate, gender: null, nationality: null, carrier: null };
   return {
     row,
+    lots,
     member: {
       tenant_id: tenantId,
       id: newId('mbr'),
@@ -147,6 +178,11 @@ async function commitChunk(db: Db, tenantId: string, importId: string, expectRow
         );
       }
     }
+    // Opening point lots become the points module's business once the member exists.
+    for (const c of ok) {
+      if (!c.lots.length || !inserted.has(c.member.id as string)) continue;
+      await enqueueOutbox(trx, tenantId, { topic: 'member.points_imported', payload: { memberId: c.member.id as string, importId, row: c.row, lots: c.lots } });
+    }
     if (rejects.length) {
       await trx
         .insertInto('member_import_reject')
@@ -169,7 +205,7 @@ async function commitChunk(db: Db, tenantId: string, importId: string, expectRow
 
 /**
  * Imports members from a CSV stream (header row first; columns in IMPORT_COLUMNS, any order;
- * login_id, name and phone required). Run again with the same id after an interruption, it skips
+ * login_id, name and phone required; `points` carries opening point lots). Run again with the same id after an interruption, it skips
  * what was committed; run after it finished, it returns the summary.
  */
 export async function importMembers(
@@ -191,7 +227,8 @@ export async function importMembers(
   const policy = await deps.db.selectFrom('member_policy').select('min_age').where('tenant_id', '=', tenantId).executeTakeFirst();
   const minAge = policy?.min_age ?? 14;
   const now = deps.clock.now();
-  const today = localDate(now, 'Asia/Seoul'); // ages are counted in Korea
+  // Ages are counted in Korea; point lots expire in the tenant's time zone.
+  const context = { minAge, now, today: localDate(now, 'Asia/Seoul'), timeZone: (await getTenant(deps, tenantId)).timeZone };
   let rowsDone = state.rowsDone;
   let index: Map<string, number> | undefined;
   let row = 0;
@@ -219,7 +256,7 @@ export async function importMembers(
       }
       row++;
       if (row <= rowsDone) continue;
-      const c = candidate(deps, tenantId, minAge, now, today, row, (col) => {
+      const c = candidate(deps, tenantId, context, row, (col) => {
         const i = index!.get(col);
         return i === undefined ? undefined : fields[i];
       });

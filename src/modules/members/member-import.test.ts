@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { bearer, grantUnits, newTenant, sandboxVerified, testApp, type TestTenant } from '../../../test/helpers.ts';
 import type { Deps } from '../../platform/deps.ts';
+import { pointBalance, registerPointHandlers } from '../points/index.ts';
 import { getImport, importMembers } from './index.ts';
 
 let app: FastifyInstance;
@@ -106,4 +107,36 @@ test('a CSV without the required columns is refused before anything is written',
   assert.equal(await countMembers(t), 0);
   const wrongType = await app.inject({ method: 'PUT', url: '/v1/members/imports/x1', headers: { ...bearer(t.keys.server), 'content-type': 'application/json' }, payload: '{}' });
   assert.deepEqual([wrongType.statusCode, wrongType.json().code], [415, 'UNSUPPORTED_MEDIA_TYPE']);
+});
+
+test('opening point lots come with the import: each lot with its own expiry, a bad points cell rejects its row', async () => {
+  const t = await brand();
+  const csv = [
+    'login_id,name,phone,consent_terms,consent_privacy,points',
+    'lots01,고객일,010-5555-0001,Y,Y,1000@2030-03-31;500@2030-06-30',
+    'lots02,고객이,010-5555-0002,Y,Y,300',
+    'lots03,고객삼,010-5555-0003,Y,Y,',
+    'lots04,고객사,010-5555-0004,Y,Y,100@2020-01-31',
+    'lots05,고객오,010-5555-0005,Y,Y,abc',
+  ].join('\n');
+  const res = await put(t, 'with-points', csv);
+  assert.equal(res.statusCode, 200, res.body);
+  assert.deepEqual([res.json().imported, res.json().rejected], [3, 2]);
+  const rejects = (await app.inject({ url: '/v1/members/imports/with-points/rejects', headers: bearer(t.keys.server) })).json().items;
+  assert.deepEqual(rejects.map((r: { row: number; code: string }) => [r.row, r.code]), [[4, 'INVALID_POINTS'], [5, 'INVALID_POINTS']]);
+
+  registerPointHandlers(deps);
+  while ((await deps.outbox.runOnce()) > 0);
+  const member = async (loginId: string) => (await deps.db.selectFrom('member').select('id').where('tenant_id', '=', t.tenant.id).where('login_id', '=', loginId).executeTakeFirstOrThrow()).id;
+  const lots = async (loginId: string) => (await pointBalance(deps, t.tenant.id, await member(loginId))).lots.map((l) => [l.remaining, l.expiresAt && new Date(l.expiresAt).toISOString()]);
+  // Usable through the date: expiring when the next day begins in Seoul.
+  assert.deepEqual(await lots('lots01'), [[1000, '2030-03-31T15:00:00.000Z'], [500, '2030-06-30T15:00:00.000Z']]);
+  const [[amount, policyExpiry]] = (await lots('lots02')) as [[number, string | null]];
+  assert.equal(amount, 300);
+  assert.ok(policyExpiry === null || new Date(policyExpiry) > new Date());
+  assert.deepEqual(await lots('lots03'), []);
+  // Delivered again (at least once): nothing doubles.
+  await deps.db.updateTable('outbox').set({ status: 'pending', handlers_done: [] }).where('tenant_id', '=', t.tenant.id).where('topic', '=', 'member.points_imported').execute();
+  while ((await deps.outbox.runOnce()) > 0);
+  assert.equal((await pointBalance(deps, t.tenant.id, await member('lots01'))).balance, 1_500);
 });
