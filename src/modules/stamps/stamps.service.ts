@@ -26,6 +26,9 @@ const OTP_TTL_MS = 3 * 60_000;
 const OTP_FAILURES_PER_MANAGER = 5;
 const OTP_FAILURES_PER_STORE = 20;
 const OTP_FAILURE_WINDOW_MS = 10 * 60_000;
+// Each code tolerates this many wrong submissions in its tenant while it is live: guessing any one
+// code succeeds with a chance of at most 30 in a million, however many stores take part.
+const OTP_WRONG_PER_CODE = 30;
 
 export const stampLedger = (cardId: string) => `STAMP:${cardId}`;
 
@@ -290,8 +293,20 @@ export async function issueOtp(deps: StampsDeps, tenantId: string, memberId: str
   });
 }
 
+/** A wrong code: counted against the manager and the store, and against every code live now (it may have been a guess at any of them). */
 async function recordFailure(deps: StampsDeps, tenantId: string, managerId: string, storeId: string) {
-  await deps.db.insertInto('stamp_otp_failure').values({ tenant_id: tenantId, manager_id: managerId, store_id: storeId, at: deps.clock.now() }).execute();
+  const now = deps.clock.now();
+  await deps.db.insertInto('stamp_otp_failure').values({ tenant_id: tenantId, manager_id: managerId, store_id: storeId, at: now }).execute();
+  await deps.db
+    .updateTable('stamp_otp')
+    .set((eb) => ({
+      wrong_seen: eb('wrong_seen', '+', 1),
+      expires_at: eb.case().when('wrong_seen', '>=', OTP_WRONG_PER_CODE - 1).then(now).else(eb.ref('expires_at')).end(),
+    }))
+    .where('tenant_id', '=', tenantId)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .execute();
 }
 
 async function checkFailures(deps: StampsDeps, tenantId: string, managerId: string, storeId: string) {
@@ -325,7 +340,12 @@ export async function approveOtp(deps: StampsDeps, tenantId: string, manager: TM
     if (!otp) return { wrong: true as const };
     // A used code is as good as a wrong one: single use, whoever submits it again.
     if (otp.used_at) return { wrong: true as const };
-    if (otp.expires_at <= deps.clock.now()) throw new AppError('OTP_EXPIRED', 'The code has expired: the member issues a new one.', { expiredAt: otp.expires_at.toISOString() });
+    if (otp.expires_at <= deps.clock.now()) {
+      if (otp.wrong_seen >= OTP_WRONG_PER_CODE) {
+        throw new AppError('OTP_EXPIRED', 'The code ended after too many wrong codes were tried: the member issues a new one.', { expiredAt: otp.expires_at.toISOString(), why: 'too_many_wrong_codes' });
+      }
+      throw new AppError('OTP_EXPIRED', 'The code has expired: the member issues a new one.', { expiredAt: otp.expires_at.toISOString(), why: 'expired' });
+    }
     const card = await cardRow(trx, tenantId, otp.card_id);
     const policy = ZStampPolicy.parse(card.policy);
     if (policy.stores !== 'all' && !policy.stores.includes(input.storeId)) {

@@ -43,6 +43,7 @@ export type StampOtpTable = {
   manager_id: string | null;
   store_id: string | null;
   requested: number | null;
+  wrong_seen: Generated<number>;
   created_at: Generated<Date>;
 };
 export type StampOtpFailureTable = { tenant_id: string; manager_id: string; store_id: string; at: Generated<Date> };

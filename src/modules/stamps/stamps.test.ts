@@ -115,6 +115,32 @@ test('OTP fallback: a registered manager approves once; a second use, another st
   assert.equal((await approve(kim, s1, await otp())).json().code, 'RATE_LIMITED');
 });
 
+test('OTP per-code limit: a live code ends once 30 wrong codes were tried in its tenant, whichever managers and stores tried them', async () => {
+  const { t, card, m1 } = await brand();
+  const store = async (code: string) => (await server(t, '/v1/stores', { code, name: `매장 ${code}` })).json().id as string;
+  const stores = [await store('P1'), await store('P2')];
+  const tokens: string[] = [];
+  for (let i = 0; i < 7; i++) {
+    const loginId = `mgr.p${i}`;
+    assert.equal((await server(t, '/v1/store-managers', { loginId, name: `점장${i}`, password: `manager-pass-${i}`, storeIds: [stores[i % 2]] })).statusCode, 201);
+    tokens.push((await app.inject({ method: 'POST', url: '/v1/store-managers/login', headers: bearer(t.keys.app), payload: { loginId, password: `manager-pass-${i}` } })).json().token);
+  }
+  const approve = (i: number, code: string) =>
+    app.inject({ method: 'POST', url: '/v1/store-manager/stamp-approvals', headers: { ...bearer(t.keys.app), 'x-manager-token': tokens[i]! }, payload: { storeId: stores[i % 2], code, count: 1 } });
+  const res = await app.inject({ method: 'POST', url: `/v1/me/stamp-cards/${card.id}/otp`, headers: { ...bearer(t.keys.app), 'x-member-token': await memberToken(deps, t.tenant.id, m1) } });
+  const code = res.json().code as string;
+  const wrong = code === '999999' ? '999998' : '999999';
+  // Six managers, five wrong codes each (within their own and their stores' limits): 30 in all.
+  for (let i = 0; i < 30; i++) {
+    assert.equal((await approve(i % 6, wrong)).json().code, 'OTP_INVALID');
+    const live = await deps.db.selectFrom('stamp_otp').select(['wrong_seen', 'expires_at']).where('tenant_id', '=', t.tenant.id).where('member_id', '=', m1).executeTakeFirstOrThrow();
+    assert.equal(live.wrong_seen, i + 1);
+    assert.equal(live.expires_at > new Date(), i < 29, `after ${i + 1} wrong codes`);
+  }
+  const ended = (await approve(6, code)).json();
+  assert.deepEqual([ended.code, ended.details.why], ['OTP_EXPIRED', 'too_many_wrong_codes']);
+});
+
 test('a stamp device is registered to exactly one store', async () => {
   const { t } = await brand();
   const a = (await server(t, '/v1/stores', { code: 'A', name: 'A' })).json().id;
