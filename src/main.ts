@@ -22,7 +22,7 @@ import { startJobs } from './platform/jobs.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { migrate } from './platform/migrate.ts';
 import { createOutboxWorker } from './platform/outbox.ts';
-import { DEMO_MEMBER_PASSWORD, seedDemo } from './seed.ts';
+import { DEMO_MANAGER, DEMO_MEMBER_PASSWORD, seedDemo } from './seed.ts';
 
 // The command line: `moa <command>` (npx moa …, or npm run moa -- …). `npm start` runs `serve`.
 
@@ -175,6 +175,7 @@ async function serve(config: Config): Promise<void> {
       `  curl -H "Authorization: Bearer ${demo.apiKey}" ${base}/v1/tenant`,
       `  A sample points wallet and its history: ${base}/v1/ledger/accounts/${demo.sampleAccountId}/entries`,
       `  Demo members (password ${DEMO_MEMBER_PASSWORD}): hong.gd and kim.mj are active, park.sy is dormant, smith.j withdrew.`,
+      `  Demo store manager of 모아카페 강남점: ${DEMO_MANAGER.loginId}, password ${DEMO_MANAGER.password} (POST /v1/store-managers/login).`,
       `  Identity verification sandbox: POST ${base}/v1/identity/verifications, then open the redirectUrl it returns.`,
     );
   }

@@ -2,7 +2,10 @@ import { fixedClock } from './platform/clock.ts';
 import type { Deps } from './platform/deps.ts';
 import { completeVerification, grantVerificationUnits, startVerification, submitSandbox } from './modules/identity/index.ts';
 import { purgeWithdrawn, runDormancy, signUp, withdraw, type TMember } from './modules/members/index.ts';
-import { openAccount, post, reverse, systemAccount } from './modules/ledger/index.ts';
+import { adjustPoints, cancelPoints, earnPoints, pointWallet, setPointPolicy, usePoints, ZPointPolicySettings } from './modules/points/index.ts';
+import { chargeCard, createPromotion, gift, openCard, setAutoCharge, setProgramSettings, useCard, ZPrepaidSettings } from './modules/prepaid/index.ts';
+import { approveOtp, cancelOrderStamps, createStampCard, earnForEvent, earnForOrder, issueOtp, ZStampCardRequest } from './modules/stamps/index.ts';
+import { createManager, createStore, registerDevice, type TManager } from './modules/stores/index.ts';
 import { createApiKey, createTenant, findTenantByBrn, type TTenant } from './modules/tenants/index.ts';
 
 // The demo brand that a first `npm start` shows. Each module adds its part here so the demo always
@@ -13,7 +16,9 @@ export const DEMO_TENANT = { name: 'Moa Cafe', businessRegistrationNumber: '3148
 /** Identity verification units the demo tenant starts with. */
 export const DEMO_VERIFICATION_UNITS = 100;
 
-export type DemoSeed = { tenant: TTenant; created: boolean; apiKey?: string; sampleAccountId?: string; members?: Record<string, string> };
+export type DemoSeed = { tenant: TTenant; created: boolean; apiKey?: string; sampleAccountId?: string; members?: DemoMembers };
+type DemoMembers = { active: string; active2: string; dormant: string; withdrawn: string; purged: string };
+type DemoStores = { gangnam: string; jamsil: string; manager: TManager };
 
 export type SeedDeps = Pick<Deps, 'db' | 'config' | 'clock' | 'masterKey' | 'log'>;
 
@@ -23,21 +28,27 @@ export async function seedDemo(deps: SeedDeps): Promise<DemoSeed> {
 
   const tenant = await createTenant(deps, { ...DEMO_TENANT, locale: 'ko-KR' });
   const key = await createApiKey(deps, tenant.id, { name: 'Demo server key', scope: 'server' });
-  const sampleAccountId = await seedLedger(deps, tenant.id);
   await grantVerificationUnits(deps, tenant.id, { id: 'demo-verification-grant', units: DEMO_VERIFICATION_UNITS, memo: 'Demo: a starter pack' });
   const members = await seedMembers(deps, tenant.id);
+  const stores = await seedStores(deps, tenant.id);
+  await seedPoints(deps, tenant.id, members, stores);
+  await seedPrepaid(deps, tenant.id, members, stores);
+  await seedStamps(deps, tenant.id, members, stores);
+  const sampleAccountId = (await pointWallet(deps, tenant.id, members.active)).id;
   return { tenant, created: true, apiKey: key.key, sampleAccountId, members };
 }
 
 /** The demo password of every demo member. */
 export const DEMO_MEMBER_PASSWORD = 'moa-demo-1234';
+/** The demo store manager (강남점): login gangnam.kim. */
+export const DEMO_MANAGER = { loginId: 'gangnam.kim', password: 'moa-store-1234' } as const;
 
 /**
  * Demo members in every state, each signed up through the sandbox verification (one unit each):
  * active (hong.gd, kim.mj), withdrawn and purged, withdrawn and blocked from re-sign-up (smith.j),
  * and dormant (park.sy). The jobs run for this tenant only, "as of" a later day.
  */
-async function seedMembers(deps: SeedDeps, tenantId: string): Promise<Record<string, string>> {
+async function seedMembers(deps: SeedDeps, tenantId: string): Promise<DemoMembers> {
   const join = async (loginId: string, person: string): Promise<TMember> => {
     const v = await startVerification(deps, tenantId, { purpose: 'signup', method: 'phone', returnUrl: 'https://demo.moa.local/joined', minAge: 14, preview: false });
     await submitSandbox(deps, v.requestNo, { outcome: 'success', person });
@@ -63,31 +74,87 @@ async function seedMembers(deps: SeedDeps, tenantId: string): Promise<Record<str
   return { active: hong.id, active2: kim.id, dormant: dormant.id, withdrawn: withdrawn.id, purged: purged.id };
 }
 
-/** A sample points wallet with a short history: earned in lots, spent, and a spend partly cancelled. */
-async function seedLedger(deps: Pick<Deps, 'db'>, tenantId: string): Promise<string> {
-  const issuance = await systemAccount(deps, tenantId, 'POINT', 'issuance');
-  const revenue = await systemAccount(deps, tenantId, 'POINT', 'revenue');
-  const wallet = await openAccount(deps, tenantId, {
-    ledger: 'POINT',
-    ownerType: 'member',
-    ownerId: 'demo-member',
-    kind: 'wallet',
-    debitsMustNotExceedCredits: true,
-    hasLots: true,
-  });
-  const inMonths = (n: number) => new Date(Date.now() + n * 30 * 86_400_000);
-  const earn = (id: string, amount: number, months: number, reference: string) =>
-    post(deps, {
-      tenantId,
-      id,
-      code: 'EARN',
-      reference,
-      memo: 'Demo: 1% of the order',
-      legs: [{ debit: issuance.id, credit: wallet.id, amount, ledger: 'POINT', expiresAt: inMonths(months) }],
+/** Two stores, a manager of the first, and a stamp device there. */
+async function seedStores(deps: SeedDeps, tenantId: string): Promise<DemoStores> {
+  const gangnam = await createStore(deps, tenantId, { code: 'GN01', name: '모아카페 강남점', address: '서울 강남구 테헤란로 152', region: '서울', status: 'active' });
+  const jamsil = await createStore(deps, tenantId, { code: 'JS01', name: '모아카페 잠실점', address: '서울 송파구 올림픽로 300', region: '서울', status: 'active' });
+  const manager = await createManager(deps, tenantId, { ...DEMO_MANAGER, name: '김강남', storeIds: [gangnam.id] });
+  await registerDevice(deps, tenantId, gangnam.id, 'C1706066');
+  return { gangnam: gangnam.id, jamsil: jamsil.id, manager };
+}
+
+/** A point policy (1 %, used from 1,000 in tens, 12 months to the end of the month) and a member's history. */
+async function seedPoints(deps: SeedDeps, tenantId: string, m: DemoMembers, s: DemoStores): Promise<void> {
+  await setPointPolicy(deps, tenantId, { settings: ZPointPolicySettings.parse({ baseRateBp: 100, minBalanceToUse: 1_000, useUnit: 10, maxUseRatioBp: 5_000 }) });
+  await adjustPoints(deps, tenantId, { adjustmentId: 'demo-welcome', memberId: m.active, amount: 3_000, reason: 'Demo: welcome points', actor: 'demo' });
+  await earnPoints(deps, tenantId, { memberId: m.active, orderId: 'demo-order-1001', paidAmount: 48_000, channel: 'offline', storeId: s.gangnam });
+  await earnPoints(deps, tenantId, { memberId: m.active, orderId: 'demo-order-1002', paidAmount: 12_500, channel: 'app' });
+  await usePoints(deps, tenantId, { memberId: m.active, orderId: 'demo-order-1003', amount: 2_000, orderAmount: 9_000, channel: 'offline', storeId: s.jamsil });
+  await cancelPoints(deps, tenantId, { cancelId: 'demo-order-1003-return', operationId: 'pt.use.demo-order-1003', amount: 500 });
+  await earnPoints(deps, tenantId, { memberId: m.active2, orderId: 'demo-order-2001', paidAmount: 31_000, channel: 'web' });
+}
+
+/** The prepaid program, a charge promotion, cards with charges, a use, a gift and a threshold auto-charge. */
+async function seedPrepaid(deps: SeedDeps, tenantId: string, m: DemoMembers, s: DemoStores): Promise<void> {
+  await setProgramSettings(deps, tenantId, ZPrepaidSettings.parse({}));
+  await createPromotion(deps, tenantId, { id: 'demo-charge-50k', name: '5만원 충전하면 2,000P', minCharge: 50_000, rewardPoints: 2_000, perMemberLimit: 1 });
+  const payment = { method: 'card' as const, token: 'demo-billing-key-4242' };
+  const card = await openCard(deps, tenantId, m.active, '내 모아카드');
+  await chargeCard(deps, tenantId, { chargeId: 'demo-charge-1', cardId: card.id, amount: 50_000, channel: 'app', memberId: m.active, payment });
+  await useCard(deps, tenantId, { orderId: 'demo-order-1004', cardId: card.id, amount: 6_500, channel: 'offline', storeId: s.gangnam });
+  await gift(deps, tenantId, m.active, card.id, { giftId: 'demo-gift-1', toMemberId: m.active2, amount: 10_000 });
+  await setAutoCharge(deps, tenantId, m.active, card.id, { kind: 'threshold', threshold: 10_000, amount: 30_000, payment });
+  const second = await openCard(deps, tenantId, m.active2, '출근길 카드');
+  await chargeCard(deps, tenantId, { chargeId: 'demo-charge-2', cardId: second.id, amount: 20_000, channel: 'offline', storeId: s.jamsil, payment: { method: 'cash', token: 'pos' } });
+  await setAutoCharge(deps, tenantId, m.active2, second.id, { kind: 'monthly', dayOfMonth: 25, amount: 30_000, payment });
+}
+
+/** Two stamp cards (on payment, with a points reward; on event, with a coupon reward) and their history, an OTP approval included. */
+async function seedStamps(deps: SeedDeps, tenantId: string, m: DemoMembers, s: DemoStores): Promise<void> {
+  const now = deps.clock.now().getTime();
+  const period = { issueFrom: new Date(now - 30 * 86_400_000).toISOString(), issueUntil: new Date(now + 335 * 86_400_000).toISOString() };
+  const coffee = await createStampCard(
+    deps,
+    tenantId,
+    ZStampCardRequest.parse({
+      name: '아메리카노 10잔 스탬프',
+      ...period,
+      stampsPerBoard: 10,
+      stampValidityDays: 180,
+      reward: { type: 'points', points: 4_500 },
+      policy: { basis: 'per_condition_item', conditionProducts: ['americano-hot', 'americano-iced'], maxPerDay: 10 },
+    }),
+  );
+  const event = await createStampCard(
+    deps,
+    tenantId,
+    ZStampCardRequest.parse({
+      name: '여름 신메뉴 이벤트',
+      type: 'event',
+      ...period,
+      stampsPerBoard: 3,
+      maxBoards: 1,
+      reward: { type: 'coupon', couponDefinitionId: 'demo-summer-drink', name: '여름 음료 1잔' },
+      policy: { stores: [s.gangnam, s.jamsil] },
+    }),
+  );
+  const order = (orderId: string, quantity: number) =>
+    earnForOrder(deps, tenantId, {
+      memberId: m.active,
+      orderId,
+      channel: 'offline',
+      storeId: s.gangnam,
+      amount: quantity * 4_500,
+      items: [{ productId: 'americano-iced', quantity, unitPrice: 4_500 }],
+      paymentMethods: ['card'],
+      couponUsed: false,
     });
-  await earn('demo-earn-1', 1_200, 12, 'order-1001');
-  await earn('demo-earn-2', 450, 6, 'order-1002');
-  await post(deps, { tenantId, id: 'demo-use-1', code: 'USE', reference: 'order-1003', legs: [{ debit: wallet.id, credit: revenue.id, amount: 800, ledger: 'POINT' }] });
-  await reverse(deps, { tenantId, id: 'demo-cancel-1', transactionId: 'demo-use-1', amounts: [300], memo: 'Demo: one item returned' });
-  return wallet.id;
+  await order('demo-stamp-order-1', 4);
+  await order('demo-stamp-order-2', 3);
+  await order('demo-stamp-order-3', 2);
+  await cancelOrderStamps(deps, tenantId, { cancelId: 'demo-stamp-cancel-3', orderId: 'demo-stamp-order-3' });
+  await earnForEvent(deps, tenantId, { cardId: event.id, memberId: m.active2, eventId: 'demo-event-visit-1', count: 2 });
+  // The store's tablet is offline: the member shows a one-time code and the manager approves it.
+  const otp = await issueOtp(deps, tenantId, m.active, coffee.id);
+  await approveOtp(deps, tenantId, s.manager, { storeId: s.gangnam, code: otp.code, count: 1 });
 }

@@ -76,11 +76,14 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
   const entries = (await (await fetch(`${server.base}${sample}`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
     items: { code: string; amount: number; balanceAfter: number }[];
   };
+  // hong.gd's points: welcome points, two earnings, a use partly returned, a charge promotion.
   assert.deepEqual(entries.items.map((e) => [e.code, e.amount, e.balanceAfter]), [
-    ['REVERSAL', 300, 1150],
-    ['USE', -800, 850],
-    ['EARN', 450, 1650],
-    ['EARN', 1200, 1200],
+    ['PROMOTION', 2000, 4105],
+    ['USE_CANCEL', 500, 2105],
+    ['USE', -2000, 1605],
+    ['EARN', 125, 3605],
+    ['EARN', 480, 3480],
+    ['ADJUST', 3000, 3000],
   ]);
 
   const units = (await (await fetch(`${server.base}/v1/identity/units`, { headers: { authorization: `Bearer ${key}` } })).json()) as { available: number; used: number };

@@ -1,6 +1,7 @@
 // Public API of the points module: the policy and every movement of a member's points (through the ledger).
 export type { PointsTables } from './points.tables.ts';
 export type { TPointOperation, TPointPolicySettings } from './points.schemas.ts';
+export { ZPointPolicySettings } from './points.schemas.ts';
 export {
   POINT,
   pointPolicyAt,

@@ -2,6 +2,7 @@
 export type { PrepaidTables } from './prepaid.tables.ts';
 export type { TCard, TOperation as TPrepaidOperation, TAutoCharge, TPromotion as TPrepaidPromotion } from './prepaid.schemas.ts';
 export type { PaymentAdapter } from './prepaid.payments.ts';
+export { ZPrepaidSettings } from './prepaid.schemas.ts';
 export {
   PREPAID,
   programSettings,

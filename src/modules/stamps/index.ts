@@ -1,6 +1,7 @@
 // Public API of the stamps module: stamp cards, earning by policy, boards and rewards, and the OTP fallback.
 export type { StampsTables } from './stamps.tables.ts';
 export type { TStampCard, TEarnResult } from './stamps.schemas.ts';
+export { ZStampCardRequest } from './stamps.schemas.ts';
 export {
   stampLedger,
   createStampCard,

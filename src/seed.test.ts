@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { testDeps } from '../test/helpers.ts';
+import { trialBalance } from './modules/ledger/index.ts';
+import { pointBalance } from './modules/points/index.ts';
+import { listCards, autoChargeOf } from './modules/prepaid/index.ts';
+import { memberStampCards } from './modules/stamps/index.ts';
+import { seedDemo } from './seed.ts';
+
+test('the demo tenant: members, a point policy and history, prepaid cards with auto-charge and a promotion, two stamp cards with history; a second run changes nothing', async () => {
+  const deps = await testDeps();
+  const seeded = await seedDemo(deps);
+  assert.equal(seeded.created, true);
+  const tenantId = seeded.tenant.id;
+  const m = seeded.members!;
+
+  // hong.gd: 3,000 welcome + 480 + 125 earned − 2,000 used + 500 returned + 2,000 charge promotion.
+  const hong = await pointBalance(deps, tenantId, m.active);
+  assert.equal(hong.balance, 4_105);
+  assert.equal(hong.accountId, seeded.sampleAccountId);
+  assert.equal((await pointBalance(deps, tenantId, m.active2)).balance, 310);
+
+  const [card] = await listCards(deps, tenantId, m.active);
+  assert.deepEqual([card!.balance, card!.main], [33_500, true]); // 50,000 − 6,500 used − 10,000 given
+  assert.deepEqual((await autoChargeOf(deps, tenantId, m.active, card!.id)).threshold, 10_000);
+  assert.deepEqual((await listCards(deps, tenantId, m.active2)).map((c) => [c.balance, c.main]), [[10_000, true], [20_000, false]]);
+
+  const stamps = await memberStampCards(deps, tenantId, m.active);
+  assert.deepEqual(stamps.map((c) => [c.card.name, c.stamps]), [['아메리카노 10잔 스탬프', 8], ['여름 신메뉴 이벤트', 0]]); // 4 + 3 + 2 − 2 cancelled + 1 by OTP
+  assert.deepEqual((await memberStampCards(deps, tenantId, m.active2)).map((c) => [c.card.type, c.stamps]), [['payment', 0], ['event', 2]]);
+  assert.ok((await trialBalance(deps, tenantId)).every((l) => l.total === 0));
+
+  assert.equal((await seedDemo(deps)).created, false);
+});
