@@ -11,9 +11,11 @@ export type LoadSpec = {
   durationMs: number;
   /** Status codes that count as success (default 2xx). */
   ok?: (status: number) => boolean;
+  /** Stop after this many requests (default: only the duration). */
+  requests?: number;
 };
 
-export type LoadResult = { requests: number; errors: number; seconds: number; req_per_s: number; p50_ms: number; p99_ms: number };
+export type LoadResult = { requests: number; errors: number; seconds: number; req_per_s: number; p50_ms: number; p99_ms: number; statuses: Record<number, number> };
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: spec.clients });
@@ -22,6 +24,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   let seq = 0;
+  const statuses: Record<number, number> = {};
   const started = performance.now();
   const deadline = started + spec.durationMs;
 
@@ -41,6 +44,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         (res) => {
           res.resume();
           res.on('end', () => {
+            statuses[res.statusCode ?? 0] = (statuses[res.statusCode ?? 0] ?? 0) + 1;
             if (ok(res.statusCode ?? 0)) latencies.push(performance.now() - t0);
             else errors++;
             resolve();
@@ -56,7 +60,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 
   await Promise.all(
     Array.from({ length: spec.clients }, async () => {
-      while (performance.now() < deadline) await one(seq++);
+      while (performance.now() < deadline && (spec.requests === undefined || seq < spec.requests)) await one(seq++);
     }),
   );
   const seconds = (performance.now() - started) / 1000;
@@ -71,5 +75,6 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     req_per_s: Math.round(latencies.length / seconds),
     p50_ms: round(pct(0.5)),
     p99_ms: round(pct(0.99)),
+    statuses,
   };
 }

@@ -7,6 +7,7 @@ import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules
 import { ledgerRoutes } from './modules/ledger/index.ts';
 import { memberRoutes, socialSandboxRoutes } from './modules/members/index.ts';
 import { pointRoutes } from './modules/points/index.ts';
+import { couponRoutes } from './modules/coupons/index.ts';
 import { prepaidRoutes } from './modules/prepaid/index.ts';
 import { stampRoutes } from './modules/stamps/index.ts';
 import { storeRoutes } from './modules/stores/index.ts';
@@ -73,6 +74,7 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       await v1.register(prepaidRoutes(deps));
       await v1.register(storeRoutes(deps));
       await v1.register(stampRoutes(deps));
+      await v1.register(couponRoutes(deps));
     },
     { prefix: '/v1' },
   );

@@ -8,6 +8,7 @@ import { grantVerificationUnits, IDENTITY_SEALED_COLUMNS, settleDueVerifications
 import { expireHolds, expireLots, rollupDeferred } from './modules/ledger/index.ts';
 import { importMembers, MEMBERS_SEALED_COLUMNS, purgeWithdrawn, runDormancy } from './modules/members/index.ts';
 import { registerPointHandlers, sendExpiryNotices } from './modules/points/index.ts';
+import { registerCouponHandlers } from './modules/coupons/index.ts';
 import { PREPAID_SEALED_COLUMNS, registerPrepaidHandlers, runDueAutoCharges } from './modules/prepaid/index.ts';
 import * as tenants from './modules/tenants/index.ts';
 import { systemClock } from './platform/clock.ts';
@@ -127,6 +128,7 @@ async function serve(config: Config): Promise<void> {
   await loadPiiKeys(database.db, key);
   registerPointHandlers(deps);
   registerPrepaidHandlers(deps);
+  registerCouponHandlers(deps);
 
   let demo: Awaited<ReturnType<typeof seedDemo>> | undefined;
   if (database.engine === 'pglite') await database.analyze();

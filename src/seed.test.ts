@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { testDeps } from '../test/helpers.ts';
 import { trialBalance } from './modules/ledger/index.ts';
+import { listDefinitions, memberCoupons } from './modules/coupons/index.ts';
 import { pointBalance } from './modules/points/index.ts';
 import { listCards, autoChargeOf } from './modules/prepaid/index.ts';
 import { memberStampCards } from './modules/stamps/index.ts';
 import { seedDemo } from './seed.ts';
 
-test('the demo tenant: members, a point policy and history, prepaid cards with auto-charge and a promotion, two stamp cards with history; a second run changes nothing', async () => {
+test('the demo tenant: members, a point policy and history, prepaid cards with auto-charge and a promotion, two stamp cards with history, coupon definitions with coupons; a second run changes nothing', async () => {
   const deps = await testDeps();
   const seeded = await seedDemo(deps);
   assert.equal(seeded.created, true);
@@ -29,6 +30,13 @@ test('the demo tenant: members, a point policy and history, prepaid cards with a
   assert.deepEqual(stamps.map((c) => [c.card.name, c.stamps]), [['아메리카노 10잔 스탬프', 8], ['여름 신메뉴 이벤트', 0]]); // 4 + 3 + 2 − 2 cancelled + 1 by OTP
   assert.deepEqual((await memberStampCards(deps, tenantId, m.active2)).map((c) => [c.card.type, c.stamps]), [['payment', 0], ['event', 2]]);
   assert.ok((await trialBalance(deps, tenantId)).every((l) => l.total === 0));
+
+  // Coupon definitions covering every benefit and rule; hong.gd holds four and used one.
+  const definitions = await listDefinitions(deps, tenantId);
+  assert.ok(definitions.length >= 20);
+  assert.deepEqual(new Set(definitions.map((d) => d.rules.benefit.kind)), new Set(['amount', 'percent', 'free_item', 'delivery']));
+  const hongCoupons = await memberCoupons(deps, tenantId, m.active);
+  assert.deepEqual(hongCoupons.map((c) => c.status).sort(), ['active', 'active', 'active', 'active', 'used']);
 
   assert.equal((await seedDemo(deps)).created, false);
 });

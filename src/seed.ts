@@ -2,6 +2,7 @@ import { fixedClock } from './platform/clock.ts';
 import type { Deps } from './platform/deps.ts';
 import { completeVerification, grantVerificationUnits, startVerification, submitSandbox } from './modules/identity/index.ts';
 import { purgeWithdrawn, runDormancy, signUp, withdraw, type TMember } from './modules/members/index.ts';
+import { createDefinition, issueCoupon, redeemCoupon, ZCouponDefinitionRequest } from './modules/coupons/index.ts';
 import { adjustPoints, cancelPoints, earnPoints, pointWallet, setPointPolicy, usePoints, ZPointPolicySettings } from './modules/points/index.ts';
 import { chargeCard, createPromotion, gift, openCard, setAutoCharge, setProgramSettings, useCard, ZPrepaidSettings } from './modules/prepaid/index.ts';
 import { approveOtp, cancelOrderStamps, createStampCard, earnForEvent, earnForOrder, issueOtp, ZStampCardRequest } from './modules/stamps/index.ts';
@@ -34,6 +35,7 @@ export async function seedDemo(deps: SeedDeps): Promise<DemoSeed> {
   await seedPoints(deps, tenant.id, members, stores);
   await seedPrepaid(deps, tenant.id, members, stores);
   await seedStamps(deps, tenant.id, members, stores);
+  await seedCoupons(deps, tenant.id, members, stores);
   const sampleAccountId = (await pointWallet(deps, tenant.id, members.active)).id;
   return { tenant, created: true, apiKey: key.key, sampleAccountId, members };
 }
@@ -157,4 +159,50 @@ async function seedStamps(deps: SeedDeps, tenantId: string, m: DemoMembers, s: D
   // The store's tablet is offline: the member shows a one-time code and the manager approves it.
   const otp = await issueOtp(deps, tenantId, m.active, coffee.id);
   await approveOtp(deps, tenantId, s.manager, { storeId: s.gangnam, code: otp.code, count: 1 });
+}
+
+/** Coupon definitions covering every benefit and rule, with coupons issued, downloaded and used. */
+async function seedCoupons(deps: SeedDeps, tenantId: string, m: DemoMembers, s: DemoStores): Promise<void> {
+  const days = (n: number) => ({ kind: 'days', days: n });
+  const now = deps.clock.now().getTime();
+  const definitions: Record<string, unknown>[] = [
+    { id: 'demo-welcome', name: '웰컴 3,000원 할인', autoIssue: 'signup', rules: { benefit: { kind: 'amount', amount: 3_000 }, minOrderAmount: 10_000, validity: days(30) } },
+    { id: 'demo-summer-drink', name: '여름 음료 1잔', rules: { benefit: { kind: 'free_item', productId: 'summer-ade' }, validity: days(60) } },
+    { id: 'demo-first-order', name: '첫 주문 1만원 할인', rules: { benefit: { kind: 'amount', amount: 10_000 }, minOrderAmount: 30_000, validity: days(14), stacking: 'exclusive' } },
+    { id: 'demo-gold-20', name: 'GOLD 20% 할인 (최대 5,000원)', autoIssue: 'grade_up', autoIssueGrade: 'GOLD', rules: { benefit: { kind: 'percent', percentBp: 2_000, maxDiscount: 5_000 }, grades: ['GOLD', 'VIP'], validity: days(30) } },
+    { id: 'demo-vip-30', name: 'VIP 30% 할인', autoIssue: 'grade_up', autoIssueGrade: 'VIP', rules: { benefit: { kind: 'percent', percentBp: 3_000, maxDiscount: 10_000 }, grades: ['VIP'], validity: days(30) } },
+    { id: 'demo-rush-2000', name: '선착순 2,000명 아메리카노', downloadable: true, totalQuantity: 2_000, rules: { benefit: { kind: 'free_item', productId: 'americano-iced' }, validity: days(7) } },
+    { id: 'demo-morning', name: '모닝 커피 1,000원 (평일 7–10시)', downloadable: true, perMemberLimit: 3, rules: { benefit: { kind: 'amount', amount: 1_000 }, weekdays: [1, 2, 3, 4, 5], hours: [{ from: '07:00', to: '10:00' }], conditionProducts: ['americano-hot', 'americano-iced'], validity: days(30) } },
+    { id: 'demo-weekend-cake', name: '주말 케이크 15%', downloadable: true, rules: { benefit: { kind: 'percent', percentBp: 1_500 }, target: 'products', targetProducts: ['cake-cheese', 'cake-choco'], weekdays: [0, 6], validity: days(30) } },
+    { id: 'demo-delivery-free', name: '배달비 무료', downloadable: true, rules: { benefit: { kind: 'delivery' }, serviceTypes: ['delivery'], channels: ['app', 'web'], minOrderAmount: 15_000, validity: days(14) } },
+    { id: 'demo-delivery-2000', name: '배달비 2,000원 할인', rules: { benefit: { kind: 'delivery', amount: 2_000 }, serviceTypes: ['delivery'], validity: days(14) } },
+    { id: 'demo-parcel', name: '택배 원두 10% 할인', rules: { benefit: { kind: 'percent', percentBp: 1_000 }, serviceTypes: ['parcel'], channels: ['web'], target: 'products', targetProducts: ['beans-house', 'beans-decaf'], validity: days(30) } },
+    { id: 'demo-pickup', name: '픽업 주문 500원', downloadable: true, perMemberLimit: 5, rules: { benefit: { kind: 'amount', amount: 500 }, serviceTypes: ['pickup'], channels: ['app'], validity: days(30) } },
+    { id: 'demo-gangnam-open', name: '강남점 오픈 기념 2,000원', downloadable: true, rules: { benefit: { kind: 'amount', amount: 2_000 }, stores: [s.gangnam], validity: days(30), hqShareBp: 0 } },
+    { id: 'demo-seoul-region', name: '서울 매장 1,500원', rules: { benefit: { kind: 'amount', amount: 1_500 }, regions: ['서울'], validity: days(30) } },
+    { id: 'demo-busan-region', name: '부산 매장 1,500원', rules: { benefit: { kind: 'amount', amount: 1_500 }, regions: ['부산'], validity: days(30) } },
+    { id: 'demo-offline-only', name: '매장 전용 10%', rules: { benefit: { kind: 'percent', percentBp: 1_000, maxDiscount: 3_000 }, channels: ['offline'], validity: days(30), hqShareBp: 5_000 } },
+    { id: 'demo-app-only', name: '앱 전용 2,500원', rules: { benefit: { kind: 'amount', amount: 2_500 }, channels: ['app'], minOrderAmount: 12_000, validity: days(30) } },
+    { id: 'demo-bundle', name: '케이크와 함께 음료 1,000원', rules: { benefit: { kind: 'amount', amount: 1_000 }, conditionProducts: ['cake-cheese', 'cake-choco'], validity: days(30) } },
+    { id: 'demo-once', name: '1인 1회 5,000원', rules: { benefit: { kind: 'amount', amount: 5_000 }, usesPerMember: 1, minOrderAmount: 25_000, validity: days(30) } },
+    { id: 'demo-no-gift', name: '양도 불가 20%', rules: { benefit: { kind: 'percent', percentBp: 2_000, maxDiscount: 4_000 }, giftable: false, validity: days(30) } },
+    { id: 'demo-event-pin', name: '제휴 이벤트 PIN 쿠폰', rules: { benefit: { kind: 'free_item', productId: 'americano-hot' }, validity: days(90) } },
+    {
+      id: 'demo-holiday',
+      name: '연말 한정 3,000원',
+      downloadable: true,
+      issueFrom: new Date(now - 86_400_000).toISOString(),
+      issueUntil: new Date(now + 30 * 86_400_000).toISOString(),
+      rules: { benefit: { kind: 'amount', amount: 3_000 }, validity: { kind: 'fixed', from: new Date(now - 86_400_000).toISOString(), until: new Date(now + 45 * 86_400_000).toISOString() } },
+    },
+  ];
+  for (const d of definitions) await createDefinition(deps, tenantId, ZCouponDefinitionRequest.parse(d));
+  for (const id of ['demo-welcome', 'demo-first-order', 'demo-once', 'demo-no-gift']) await issueCoupon(deps, tenantId, { definitionId: id, memberId: m.active, source: 'operator', sourceRef: `demo.${id}` });
+  await issueCoupon(deps, tenantId, { definitionId: 'demo-welcome', memberId: m.active2, source: 'operator', sourceRef: 'demo.welcome.kim' });
+  const pickup = await issueCoupon(deps, tenantId, { definitionId: 'demo-pickup', memberId: m.active, source: 'download' });
+  await redeemCoupon(deps, tenantId, {
+    memberId: m.active,
+    couponId: pickup.id,
+    order: { orderId: 'demo-order-3001', channel: 'app', storeId: s.gangnam, serviceType: 'pickup', items: [{ productId: 'latte', quantity: 2, unitPrice: 5_000 }], deliveryFee: 0 },
+  });
 }

@@ -1,0 +1,157 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Deps } from '../../platform/deps.ts';
+import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
+import { idempotent } from '../../platform/idempotency.ts';
+import { tenantIdOf } from '../../platform/request-context.ts';
+import { currentMember, ZMemberHeaders, ZMemberWriteHeaders } from '../members/index.ts';
+import { ZCoupon, ZDefinition, ZDefinitionRequest, ZOpId, ZRedeemRequest, ZRedemption } from './coupons.schemas.ts';
+import * as service from './coupons.service.ts';
+
+const tags = ['Coupons'];
+const ZCoupons = z.object({ items: z.array(ZCoupon) });
+const ZDefinitionParams = z.object({ definitionId: z.string().max(100) });
+const ZAllQuery = z.object({ all: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') });
+const ZValidation = z
+  .object({
+    applicable: z.boolean(),
+    discount: z.number().int(),
+    rejection: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }).optional().meta({ description: 'The rule that failed, with the values involved.' }),
+  })
+  .meta({ id: 'CouponValidation' });
+const USE_REJECTIONS =
+  'Rejections name their rule: COUPON_ALREADY_USED, COUPON_EXPIRED, COUPON_NOT_YET_VALID, COUPON_NOT_ACTIVE, COUPON_REVOKED, COUPON_MEMBER_USE_LIMIT, COUPON_GRADE_NOT_ELIGIBLE, COUPON_WRONG_CHANNEL, COUPON_WRONG_SERVICE_TYPE, COUPON_STORE_NOT_ELIGIBLE, COUPON_REGION_NOT_ELIGIBLE, COUPON_OUTSIDE_HOURS, COUPON_MIN_ORDER, COUPON_CONDITION_PRODUCTS, COUPON_NO_EFFECT.';
+
+/** /v1: coupon definitions for the brand's server, issuing and using at the POS, the member's wallet in the app. */
+export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
+  return async (app) => {
+    const memberId = async (req: Parameters<typeof currentMember>[1]) => (await currentMember(deps, req)).member.id;
+
+    app.post('/coupons/definitions', {
+      config: { scopes: ['server'] },
+      schema: { tags, summary: 'Create a coupon definition: the benefit, every rule, the first-come quantity and the limits', headers: ZIdempotencyHeaders, body: ZDefinitionRequest, response: { 201: ZDefinition, ...problems(400, 401, 403, 409) } },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.createDefinition({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
+    });
+    app.get('/coupons/definitions', {
+      config: { scopes: ['server'] },
+      schema: { tags, summary: 'Coupon definitions', response: { 200: z.object({ items: z.array(ZDefinition) }), ...problems(401, 403) } },
+      handler: async (req) => ({ items: await service.listDefinitions(deps, tenantIdOf(req)) }),
+    });
+    app.get('/coupons/definitions/:definitionId', {
+      config: { scopes: ['server'] },
+      schema: { tags, summary: 'A coupon definition with how many were issued', params: ZDefinitionParams, response: { 200: ZDefinition, ...problems(401, 403, 404) } },
+      handler: (req) => service.getDefinition(deps, tenantIdOf(req), req.params.definitionId),
+    });
+    app.post('/coupons/definitions/:definitionId/status', {
+      config: { scopes: ['server'] },
+      schema: {
+        tags,
+        summary: 'Pause, resume or end a definition',
+        headers: ZIdempotencyHeaders,
+        params: ZDefinitionParams,
+        body: z.object({ status: z.enum(['active', 'paused', 'ended']) }),
+        response: { 200: ZDefinition, ...problems(400, 401, 403, 404) },
+      },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.setDefinitionStatus({ ...deps, db }, tenantIdOf(req), req.params.definitionId, req.body.status)),
+    });
+    app.post('/coupons/definitions/:definitionId/issues', {
+      config: { scopes: ['server'] },
+      schema: {
+        tags,
+        summary: 'Issue a coupon to a member (an operator’s issue)',
+        description: 'With a reference, issuing is idempotent: the same reference returns the coupon it issued. Rejections: COUPON_EXHAUSTED, COUPON_MEMBER_LIMIT, COUPON_NOT_ISSUING, MEMBER_NOT_ACTIVE.',
+        headers: ZIdempotencyHeaders,
+        params: ZDefinitionParams,
+        body: z.object({ memberId: z.string().max(40), reference: ZOpId.optional() }),
+        response: { 201: ZCoupon, ...problems(400, 401, 403, 404, 422) },
+      },
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.issueCoupon({ ...deps, db }, tenantIdOf(req), { definitionId: req.params.definitionId, memberId: req.body.memberId, source: 'operator', sourceRef: req.body.reference }), {
+          status: 201,
+          required: true,
+        }),
+    });
+    app.post('/coupons/definitions/:definitionId/pins', {
+      config: { scopes: ['server'] },
+      schema: {
+        tags,
+        summary: 'Generate a batch of PIN codes (shown once; only their keyed hashes are kept)',
+        headers: ZIdempotencyHeaders,
+        params: ZDefinitionParams,
+        body: z.object({ count: z.number().int().min(1).max(10_000) }),
+        response: { 201: z.object({ batchId: z.string(), definitionId: z.string(), pins: z.array(z.string()) }), ...problems(400, 401, 403, 404) },
+      },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.generatePins({ ...deps, db }, tenantIdOf(req), req.params.definitionId, req.body.count), { status: 201, required: true }),
+    });
+    app.get('/members/:id/coupons', {
+      config: { scopes: ['pos', 'server'] },
+      schema: { tags, summary: 'A member’s coupons (usable ones, or all)', params: z.object({ id: z.string().max(40) }), querystring: ZAllQuery, response: { 200: ZCoupons, ...problems(401, 403) } },
+      handler: async (req) => ({ items: await service.memberCoupons(deps, tenantIdOf(req), req.params.id, { usableOnly: !req.query.all }) }),
+    });
+    app.post('/coupons/validate', {
+      config: { scopes: ['pos', 'server'] },
+      schema: { tags, summary: 'Whether a coupon applies to an order and what it takes off (nothing is written)', body: ZRedeemRequest, response: { 200: ZValidation, ...problems(400, 401, 403, 404) } },
+      handler: (req) => service.validateCoupon(deps, tenantIdOf(req), req.body),
+    });
+    app.post('/coupons/redeem', {
+      config: { scopes: ['pos', 'server'] },
+      schema: { tags, summary: 'Use a member’s coupon on an order (once)', description: USE_REJECTIONS, headers: ZIdempotencyHeaders, body: ZRedeemRequest, response: { 200: ZRedemption, ...problems(400, 401, 403, 404, 422) } },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.redeemCoupon({ ...deps, db }, tenantIdOf(req), req.body), { required: true }),
+    });
+    app.post('/coupons/uses/:useId/cancel', {
+      config: { scopes: ['pos', 'server'] },
+      schema: { tags, summary: 'Cancel a use: the coupon is usable again while it is valid', headers: ZIdempotencyHeaders, params: z.object({ useId: z.string().max(200) }), response: { 200: ZRedemption, ...problems(401, 403, 404, 422) } },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelRedemption({ ...deps, db }, tenantIdOf(req), req.params.useId), { required: true }),
+    });
+
+    // The member's app
+    app.get('/me/coupons', {
+      schema: { tags, summary: 'My coupons (usable ones, or all)', headers: ZMemberHeaders, querystring: ZAllQuery, response: { 200: ZCoupons, ...problems(401, 403) } },
+      handler: async (req) => ({ items: await service.memberCoupons(deps, tenantIdOf(req), await memberId(req), { usableOnly: !req.query.all }) }),
+    });
+    app.get('/me/coupons/downloadable', {
+      schema: {
+        tags,
+        summary: 'Coupons I can download now, with how many more I can take',
+        headers: ZMemberHeaders,
+        response: { 200: z.object({ items: z.array(ZDefinition.extend({ remaining: z.number().int() })) }), ...problems(401, 403) },
+      },
+      handler: async (req) => ({ items: await service.downloadable(deps, tenantIdOf(req), await memberId(req)) }),
+    });
+    app.post('/me/coupons/downloads', {
+      schema: {
+        tags,
+        summary: 'Download a coupon (first-come: never more than its quantity)',
+        description: 'Rejections: COUPON_EXHAUSTED, COUPON_MEMBER_LIMIT, COUPON_NOT_DOWNLOADABLE, COUPON_NOT_ISSUING.',
+        headers: ZMemberWriteHeaders,
+        body: z.object({ definitionId: z.string().max(100) }),
+        response: { 201: ZCoupon, ...problems(400, 401, 403, 404, 422) },
+      },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => service.issueCoupon({ ...deps, db }, tenantIdOf(req), { definitionId: req.body.definitionId, memberId: me, source: 'download' }), { status: 201 });
+      },
+    });
+    app.post('/me/coupons/pins', {
+      schema: { tags, summary: 'Register a coupon PIN code', headers: ZMemberWriteHeaders, body: z.object({ pin: z.string().min(12).max(20) }), response: { 201: ZCoupon, ...problems(400, 401, 403, 422) } },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => service.registerPin({ ...deps, db }, tenantIdOf(req), me, req.body.pin), { status: 201 });
+      },
+    });
+    app.post('/me/coupons/:couponId/gift', {
+      schema: {
+        tags,
+        summary: 'Give a coupon to another member',
+        headers: ZMemberWriteHeaders,
+        params: z.object({ couponId: z.string().max(40) }),
+        body: z.object({ giftId: ZOpId, toMemberId: z.string().max(40) }),
+        response: { 200: ZCoupon, ...problems(400, 401, 403, 404, 422) },
+      },
+      handler: async (req, reply) => {
+        const me = await memberId(req);
+        return idempotent(deps, req, reply, (db) => service.giftCoupon({ ...deps, db }, tenantIdOf(req), me, req.params.couponId, req.body), { required: true });
+      },
+    });
+  };
+}

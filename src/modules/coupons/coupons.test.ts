@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { bearer, memberToken, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { enqueueOutbox } from '../../platform/outbox.ts';
+import { registerCouponHandlers } from './index.ts';
+
+let app: FastifyInstance;
+let deps: Deps;
+let seq = 0;
+
+before(async () => {
+  ({ app, deps } = await testApp());
+  registerCouponHandlers(deps);
+});
+after(() => app.close());
+
+const key = () => ({ 'idempotency-key': `k-${++seq}` });
+const call = (t: TestTenant, scope: 'pos' | 'server', url: string, payload?: object) =>
+  app.inject({ method: payload ? 'POST' : 'GET', url, headers: { ...bearer(t.keys[scope]), ...(payload ? key() : {}) }, ...(payload ? { payload } : {}) });
+
+async function brand(members = 2) {
+  const t = await newTenant(deps, 'Coupon Brand');
+  const ids = await newMembers(deps, t.tenant.id, members);
+  const tokens = new Map<string, string>();
+  const me = async (memberId: string, method: 'GET' | 'POST', url: string, payload?: object) => {
+    if (!tokens.has(memberId)) tokens.set(memberId, await memberToken(deps, t.tenant.id, memberId));
+    return app.inject({ method, url, headers: { ...bearer(t.keys.app), 'x-member-token': tokens.get(memberId)!, ...(method === 'POST' ? key() : {}) }, ...(payload ? { payload } : {}) });
+  };
+  const define = async (body: object) => {
+    const res = await call(t, 'server', '/v1/coupons/definitions', { name: '3천원 할인', rules: { benefit: { kind: 'amount', amount: 3_000 }, validity: { kind: 'days', days: 30 } }, ...body });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json().id as string;
+  };
+  return { t, members: ids, me, define };
+}
+
+const order = (orderId: string, extra: object = {}) => ({ orderId, channel: 'offline', items: [{ productId: 'americano', quantity: 3, unitPrice: 4_500 }], ...extra });
+const drain = async () => {
+  while ((await deps.outbox.runOnce()) > 0);
+};
+
+test('first-come: 40 members each trying 3 times at once for 25 coupons: exactly 25 issued, none twice to a member', async () => {
+  const { t, members, me, define } = await brand(40);
+  const id = await define({ downloadable: true, totalQuantity: 25, perMemberLimit: 1 });
+  const tries = await Promise.all(members.flatMap((m) => [0, 1, 2].map(() => me(m, 'POST', '/v1/me/coupons/downloads', { definitionId: id }))));
+  const issued = tries.filter((r) => r.statusCode === 201);
+  assert.equal(issued.length, 25);
+  assert.equal(new Set(issued.map((r) => r.json().memberId)).size, 25);
+  assert.ok(tries.filter((r) => r.statusCode !== 201).every((r) => ['COUPON_EXHAUSTED', 'COUPON_MEMBER_LIMIT'].includes(r.json().code)));
+  assert.equal((await call(t, 'server', `/v1/coupons/definitions/${id}`)).json().issued, 25);
+  const stored = await deps.db.selectFrom('coupon').select(({ fn }) => fn.countAll<number>().as('n')).where('tenant_id', '=', t.tenant.id).executeTakeFirstOrThrow();
+  assert.equal(Number(stored.n), 25);
+  const sold = (await me(members[0]!, 'POST', '/v1/me/coupons/downloads', { definitionId: id })).json();
+  assert.ok(['COUPON_EXHAUSTED', 'COUPON_MEMBER_LIMIT'].includes(sold.code));
+});
+
+test('a coupon is used once under 20 concurrent redemptions; a cancelled use makes it usable again; every rule names itself', async () => {
+  const { t, members, define } = await brand();
+  const id = await define({ rules: { benefit: { kind: 'percent', percentBp: 2_000, maxDiscount: 2_000 }, minOrderAmount: 10_000, validity: { kind: 'days', days: 7 }, hqShareBp: 6_000 } });
+  const coupon = (await call(t, 'server', `/v1/coupons/definitions/${id}/issues`, { memberId: members[0] })).json();
+  assert.equal(coupon.status, 'active');
+
+  const low = (await call(t, 'pos', '/v1/coupons/redeem', { memberId: members[0], couponId: coupon.id, order: order('low', { items: [{ productId: 'americano', quantity: 1, unitPrice: 4_500 }] }) })).json();
+  assert.deepEqual([low.code, low.details.missing], ['COUPON_MIN_ORDER', 5_500]);
+  const validation = (await call(t, 'pos', '/v1/coupons/validate', { memberId: members[0], couponId: coupon.id, order: order('v1') })).json();
+  assert.deepEqual(validation, { applicable: true, discount: 2_000 });
+
+  const uses = await Promise.all(Array.from({ length: 20 }, (_, i) => call(t, 'pos', '/v1/coupons/redeem', { memberId: members[0], couponId: coupon.id, order: order(`o${i}`) })));
+  const ok = uses.filter((r) => r.statusCode === 200);
+  assert.equal(ok.length, 1);
+  assert.ok(uses.filter((r) => r.statusCode !== 200).every((r) => r.json().code === 'COUPON_ALREADY_USED'));
+  assert.deepEqual([ok[0]!.json().discount, ok[0]!.json().hqShare, ok[0]!.json().storeShare], [2_000, 1_200, 800]);
+
+  const cancelled = await call(t, 'pos', `/v1/coupons/uses/${ok[0]!.json().id}/cancel`, {});
+  assert.equal(cancelled.statusCode, 200, cancelled.body);
+  assert.equal((await call(t, 'pos', `/v1/members/${members[0]}/coupons`)).json().items[0].status, 'active');
+  assert.equal((await call(t, 'pos', '/v1/coupons/redeem', { memberId: members[0], couponId: coupon.id, order: order('again') })).statusCode, 200);
+  // Another member cannot use it.
+  assert.equal((await call(t, 'pos', '/v1/coupons/redeem', { memberId: members[1], couponId: coupon.id, order: order('other') })).statusCode, 404);
+});
+
+test('PIN codes work once; gifts move a coupon to another member; event rewards issue once and are revoked', async () => {
+  const { t, members, me, define } = await brand();
+  const id = await define({ perMemberLimit: 5 });
+  const batch = (await call(t, 'server', `/v1/coupons/definitions/${id}/pins`, { count: 3 })).json();
+  assert.equal(batch.pins.length, 3);
+  assert.match(batch.pins[0], /^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$/);
+  const registered = await me(members[0]!, 'POST', '/v1/me/coupons/pins', { pin: batch.pins[0].toLowerCase().replaceAll('-', '') });
+  assert.equal(registered.statusCode, 201, registered.body);
+  assert.equal((await me(members[1]!, 'POST', '/v1/me/coupons/pins', { pin: batch.pins[0] })).json().code, 'COUPON_PIN_INVALID');
+
+  const gift = await me(members[0]!, 'POST', `/v1/me/coupons/${registered.json().id}/gift`, { giftId: 'g1', toMemberId: members[1] });
+  assert.equal(gift.statusCode, 200, gift.body);
+  assert.deepEqual((await me(members[1]!, 'GET', '/v1/me/coupons')).json().items.map((c: { id: string }) => c.id), [registered.json().id]);
+  assert.deepEqual((await me(members[0]!, 'GET', '/v1/me/coupons')).json().items, []);
+
+  // A charge promotion's coupon: delivered twice, issued once; revoked when the charge is cancelled.
+  const request = { definitionId: id, memberId: members[0], source: 'prepaid_promotion', reference: 'pp.charge.c1.promo' };
+  await enqueueOutbox(deps.db, t.tenant.id, { topic: 'coupons.issue_requested', payload: request });
+  await enqueueOutbox(deps.db, t.tenant.id, { topic: 'coupons.issue_requested', payload: request });
+  await drain();
+  const mine = (await me(members[0]!, 'GET', '/v1/me/coupons')).json().items;
+  assert.deepEqual(mine.map((c: { source: string }) => c.source), ['promotion']);
+  await enqueueOutbox(deps.db, t.tenant.id, { topic: 'coupons.revoke_requested', payload: request });
+  await drain();
+  assert.deepEqual((await me(members[0]!, 'GET', '/v1/me/coupons?all=true')).json().items.map((c: { status: string }) => c.status), ['revoked']);
+
+  // Sign-up coupons are issued from member.joined.
+  const welcome = await define({ name: '웰컴 쿠폰', autoIssue: 'signup' });
+  await enqueueOutbox(deps.db, t.tenant.id, { topic: 'member.joined', payload: { memberId: members[1] } });
+  await drain();
+  assert.ok((await me(members[1]!, 'GET', '/v1/me/coupons')).json().items.some((c: { definitionId: string }) => c.definitionId === welcome));
+});
