@@ -7,6 +7,7 @@ import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules
 import { ledgerRoutes } from './modules/ledger/index.ts';
 import { memberRoutes, socialSandboxRoutes } from './modules/members/index.ts';
 import { pointRoutes } from './modules/points/index.ts';
+import { checkoutRoutes } from './modules/checkout/index.ts';
 import { couponRoutes } from './modules/coupons/index.ts';
 import { prepaidRoutes } from './modules/prepaid/index.ts';
 import { stampRoutes } from './modules/stamps/index.ts';
@@ -75,6 +76,7 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       await v1.register(storeRoutes(deps));
       await v1.register(stampRoutes(deps));
       await v1.register(couponRoutes(deps));
+      await v1.register(checkoutRoutes(deps));
     },
     { prefix: '/v1' },
   );

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { testDeps } from '../test/helpers.ts';
 import { trialBalance } from './modules/ledger/index.ts';
+import { getCheckout } from './modules/checkout/index.ts';
 import { listDefinitions, memberCoupons } from './modules/coupons/index.ts';
 import { pointBalance } from './modules/points/index.ts';
 import { listCards, autoChargeOf } from './modules/prepaid/index.ts';
@@ -19,16 +20,16 @@ test('the demo tenant: members, a point policy and history, prepaid cards with a
   const hong = await pointBalance(deps, tenantId, m.active);
   assert.equal(hong.balance, 4_105);
   assert.equal(hong.accountId, seeded.sampleAccountId);
-  assert.equal((await pointBalance(deps, tenantId, m.active2)).balance, 310);
+  assert.equal((await pointBalance(deps, tenantId, m.active2)).balance, 435); // 310, then 125 on the scripted checkout
 
   const [card] = await listCards(deps, tenantId, m.active);
   assert.deepEqual([card!.balance, card!.main], [33_500, true]); // 50,000 − 6,500 used − 10,000 given
   assert.deepEqual((await autoChargeOf(deps, tenantId, m.active, card!.id)).threshold, 10_000);
-  assert.deepEqual((await listCards(deps, tenantId, m.active2)).map((c) => [c.balance, c.main]), [[10_000, true], [20_000, false]]);
+  assert.deepEqual((await listCards(deps, tenantId, m.active2)).map((c) => [c.balance, c.main]), [[0, true], [20_000, false]]); // the gift went into the checkout
 
   const stamps = await memberStampCards(deps, tenantId, m.active);
   assert.deepEqual(stamps.map((c) => [c.card.name, c.stamps]), [['아메리카노 10잔 스탬프', 8], ['여름 신메뉴 이벤트', 0]]); // 4 + 3 + 2 − 2 cancelled + 1 by OTP
-  assert.deepEqual((await memberStampCards(deps, tenantId, m.active2)).map((c) => [c.card.type, c.stamps]), [['payment', 0], ['event', 2]]);
+  assert.deepEqual((await memberStampCards(deps, tenantId, m.active2)).map((c) => [c.card.type, c.stamps]), [['payment', 2], ['event', 2]]);
   assert.ok((await trialBalance(deps, tenantId)).every((l) => l.total === 0));
 
   // Coupon definitions covering every benefit and rule; hong.gd holds four and used one.
@@ -37,6 +38,9 @@ test('the demo tenant: members, a point policy and history, prepaid cards with a
   assert.deepEqual(new Set(definitions.map((d) => d.rules.benefit.kind)), new Set(['amount', 'percent', 'free_item', 'delivery']));
   const hongCoupons = await memberCoupons(deps, tenantId, m.active);
   assert.deepEqual(hongCoupons.map((c) => c.status).sort(), ['active', 'active', 'active', 'active', 'used']);
+  // The scripted checkout: 15,500 − 3,000 (welcome coupon) − 10,000 (prepaid) = 2,500 left to pay.
+  const checkout = await getCheckout(deps, tenantId, 'demo-checkout-1');
+  assert.deepEqual([checkout.discount, checkout.prepaidUsed, checkout.paidAmount, checkout.pointsEarned], [3_000, 10_000, 2_500, 125]);
 
   assert.equal((await seedDemo(deps)).created, false);
 });

@@ -2,9 +2,10 @@ import { fixedClock } from './platform/clock.ts';
 import type { Deps } from './platform/deps.ts';
 import { completeVerification, grantVerificationUnits, startVerification, submitSandbox } from './modules/identity/index.ts';
 import { purgeWithdrawn, runDormancy, signUp, withdraw, type TMember } from './modules/members/index.ts';
-import { createDefinition, issueCoupon, redeemCoupon, ZCouponDefinitionRequest } from './modules/coupons/index.ts';
+import { commit } from './modules/checkout/index.ts';
+import { createDefinition, issueCoupon, memberCoupons as memberCouponsOf, redeemCoupon, ZCouponDefinitionRequest } from './modules/coupons/index.ts';
 import { adjustPoints, cancelPoints, earnPoints, pointWallet, setPointPolicy, usePoints, ZPointPolicySettings } from './modules/points/index.ts';
-import { chargeCard, createPromotion, gift, openCard, setAutoCharge, setProgramSettings, useCard, ZPrepaidSettings } from './modules/prepaid/index.ts';
+import { chargeCard, createPromotion, gift, listCards, openCard, setAutoCharge, setProgramSettings, useCard, ZPrepaidSettings } from './modules/prepaid/index.ts';
 import { approveOtp, cancelOrderStamps, createStampCard, earnForEvent, earnForOrder, issueOtp, ZStampCardRequest } from './modules/stamps/index.ts';
 import { createManager, createStore, registerDevice, type TManager } from './modules/stores/index.ts';
 import { createApiKey, createTenant, findTenantByBrn, type TTenant } from './modules/tenants/index.ts';
@@ -36,6 +37,7 @@ export async function seedDemo(deps: SeedDeps): Promise<DemoSeed> {
   await seedPrepaid(deps, tenant.id, members, stores);
   await seedStamps(deps, tenant.id, members, stores);
   await seedCoupons(deps, tenant.id, members, stores);
+  await seedCheckout(deps, tenant.id, members, stores);
   const sampleAccountId = (await pointWallet(deps, tenant.id, members.active)).id;
   return { tenant, created: true, apiKey: key.key, sampleAccountId, members };
 }
@@ -204,5 +206,27 @@ async function seedCoupons(deps: SeedDeps, tenantId: string, m: DemoMembers, s: 
     memberId: m.active,
     couponId: pickup.id,
     order: { orderId: 'demo-order-3001', channel: 'app', storeId: s.gangnam, serviceType: 'pickup', items: [{ productId: 'latte', quantity: 2, unitPrice: 5_000 }], deliveryFee: 0 },
+  });
+}
+
+/** A scripted checkout at the store: kim.mj's welcome coupon and main prepaid card, with points and stamps earned on the rest. */
+async function seedCheckout(deps: SeedDeps, tenantId: string, m: DemoMembers, s: DemoStores): Promise<void> {
+  const [coupon] = await memberCouponsOf(deps, tenantId, m.active2);
+  const [card] = await listCards(deps, tenantId, m.active2);
+  await commit(deps, tenantId, {
+    checkoutId: 'demo-checkout-1',
+    memberId: m.active2,
+    storeId: s.gangnam,
+    channel: 'offline',
+    serviceType: 'in_store',
+    items: [
+      { productId: 'americano-iced', quantity: 2, unitPrice: 4_500 },
+      { productId: 'cake-cheese', quantity: 1, unitPrice: 6_500 },
+    ],
+    deliveryFee: 0,
+    paymentMethods: ['card'],
+    couponIds: [coupon!.id],
+    points: 0,
+    prepaid: { cardId: card!.id, amount: 10_000 },
   });
 }

@@ -245,6 +245,16 @@ export const ERROR_CODES = {
   COUPON_NOT_ISSUING: { status: 422, title: 'Not issuing', description: 'The coupon is outside its issue period or not active.' },
   COUPON_PIN_INVALID: { status: 422, title: 'PIN not valid', description: 'No unregistered coupon PIN matches.' },
   COUPON_NOT_GIFTABLE: { status: 422, title: 'Not giftable', description: 'This coupon cannot be given to another member, or is not active.' },
+  COUPON_NOT_STACKABLE: {
+    status: 422,
+    title: 'Coupons do not combine',
+    description: 'An exclusive coupon is used alone, and one coupon per definition per order; `details` names the coupons.',
+  },
+  CHECKOUT_EXCEEDS_TOTAL: {
+    status: 422,
+    title: 'More than the order',
+    description: 'Coupons, points and prepaid together exceed the order amount; `details` gives each part.',
+  },
   STAMP_NOT_ELIGIBLE: {
     status: 422,
     title: 'Not eligible for stamps',

@@ -292,7 +292,7 @@ const toRedemption = (r: { id: string; coupon_id: string; definition_id: string;
  * coupon is used exactly once (COUPON_ALREADY_USED for the second), with the discount and its
  * HQ/store shares recorded.
  */
-export async function redeemCoupon(deps: CouponDeps, tenantId: string, input: { memberId: string; couponId: string; order: TOrderContext }): Promise<TRedemption> {
+export async function redeemCoupon(deps: CouponDeps, tenantId: string, input: { memberId: string; couponId: string; order: TOrderContext; cap?: number | undefined }): Promise<TRedemption> {
   return withTransaction(deps.db, async (trx) => {
     const d0 = { ...deps, db: trx };
     const coupon = await lockCoupon(trx, tenantId, input.couponId, input.memberId);
@@ -315,6 +315,8 @@ export async function redeemCoupon(deps: CouponDeps, tenantId: string, input: { 
     }
     const useId = `cp.use.${input.order.orderId}.${coupon.id}`;
     const now = deps.clock.now();
+    // Stacked with others (a checkout), it takes off no more than the order has left.
+    const discount = Math.min(check.discount, input.cap ?? Infinity);
     await trx.updateTable('coupon').set({ status: 'used', use_id: useId, used_at: now }).where('tenant_id', '=', tenantId).where('id', '=', coupon.id).where('status', '=', 'active').execute();
     const row = await trx
       .insertInto('coupon_use')
@@ -327,13 +329,13 @@ export async function redeemCoupon(deps: CouponDeps, tenantId: string, input: { 
         order_id: input.order.orderId,
         channel: input.order.channel,
         store_id: input.order.storeId ?? null,
-        discount: check.discount,
-        hq_share: hqShareOf(d.rules, check.discount),
+        discount,
+        hq_share: hqShareOf(d.rules, discount),
         cancelled_at: null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, { topic: 'coupons.used', payload: { couponId: coupon.id, memberId: coupon.member_id, useId, orderId: input.order.orderId, discount: check.discount } });
+    await enqueueOutbox(trx, tenantId, { topic: 'coupons.used', payload: { couponId: coupon.id, memberId: coupon.member_id, useId, orderId: input.order.orderId, discount } });
     return toRedemption(row);
   });
 }

@@ -14,6 +14,8 @@ export {
   /** Credits a lot (promotion rewards, stamp rewards, imports); idempotent on its id. */
   grantPoints,
   pointBalance,
+  /** For a checkout quote: balance, the most usable on an order, and what it would earn. */
+  pointsQuote,
   pointOperations,
   /** The job: one points.expiring event per member and first expiry within 30 days. */
   sendExpiryNotices,

@@ -162,6 +162,30 @@ export async function grantPoints(deps: PointsDeps, tenantId: string, g: Grant):
   });
 }
 
+/** The member's earning rate now: their grade's, or the policy's base rate. */
+async function earnRate(deps: PointsDeps, tenantId: string, grade: string | null, policy: TPointPolicySettings): Promise<number> {
+  const gradeRate = policy.gradeRates && grade ? (await gradeSettings(deps, tenantId)).levels.find((l) => l.code === grade)?.accrualBp : undefined;
+  return gradeRate ?? policy.baseRateBp;
+}
+
+/**
+ * For a checkout quote (nothing is written): the member's balance, the most they may use on this
+ * order under the policy (0 when a rule forbids any use, named in `rule`), and what the paid amount
+ * would earn.
+ */
+export async function pointsQuote(deps: PointsDeps, tenantId: string, input: { memberId: string; orderAmount: number; paidAmount: number; channel: string }) {
+  const member = await requireActiveMember(deps, tenantId, input.memberId);
+  const p = (await pointPolicyAt(deps, tenantId, deps.clock.now())).settings;
+  const available = (await pointWallet(deps, tenantId, input.memberId)).balance.available;
+  const limits = [available, p.maxUsePerOrder ?? Infinity, p.maxUseRatioBp === null ? Infinity : Math.floor((input.orderAmount * p.maxUseRatioBp) / 10_000)];
+  let usable = Math.min(...limits);
+  usable -= usable % p.useUnit;
+  const rule = !p.useChannels.includes(input.channel as never) ? 'POINTS_CHANNEL_NOT_ALLOWED' : available < p.minBalanceToUse ? 'BELOW_MINIMUM_USE' : null;
+  const rateBp = await earnRate(deps, tenantId, member.grade, p);
+  const earn = p.earnChannels.includes(input.channel as never) ? earnAmount(input.paidAmount, rateBp, p.rounding) : 0;
+  return { balance: available, usable: rule ? 0 : usable, rule, useUnit: p.useUnit, earn, earnRateBp: rateBp };
+}
+
 /** Earns points on an order's paid amount, at the member's grade rate (or the policy's base rate). */
 export async function earnPoints(
   deps: PointsDeps,
@@ -177,8 +201,7 @@ export async function earnPoints(
     if (!p.earnChannels.includes(input.channel as never)) {
       throw new AppError('POINTS_CHANNEL_NOT_ALLOWED', `Points are not earned in channel ${input.channel}.`, { channel: input.channel, allowed: p.earnChannels });
     }
-    const gradeRate = p.gradeRates && member.grade ? (await gradeSettings(d, tenantId)).levels.find((l) => l.code === member.grade)?.accrualBp : undefined;
-    const rateBp = gradeRate ?? p.baseRateBp;
+    const rateBp = await earnRate(d, tenantId, member.grade, p);
     const amount = earnAmount(input.paidAmount, rateBp, p.rounding);
     const id = `pt.earn.${input.orderId}`;
     const row = await insertOperation(trx, tenantId, {

@@ -7,6 +7,7 @@ export {
   createStampCard,
   listStampCards,
   earnForOrder,
+  previewOrderStamps,
   earnForEvent,
   cancelOrderStamps,
   memberStampCards,

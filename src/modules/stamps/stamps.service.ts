@@ -195,6 +195,17 @@ export async function earnForOrder(deps: StampsDeps, tenantId: string, order: TO
   });
 }
 
+/** For a checkout quote (nothing is written): what each payment card issuing now would earn on the order, or the rule that excludes it (before the daily maximum). */
+export async function previewOrderStamps(deps: StampsDeps, tenantId: string, order: TOrder): Promise<{ cardId: string; name: string; count: number; rule: string | null }[]> {
+  const member = await memberGrade(deps, tenantId, order.memberId);
+  const now = deps.clock.now();
+  const cards = (await deps.db.selectFrom('stamp_card').selectAll().where('tenant_id', '=', tenantId).where('type', '=', 'payment').orderBy('id').execute()).filter((c) => issuing(c, now));
+  return cards.map((card) => {
+    const e = stampsForOrder(ZStampPolicy.parse(card.policy), order, member.grade);
+    return { cardId: card.id, name: card.name, count: 'count' in e ? e.count : 0, rule: 'rule' in e ? e.rule : null };
+  });
+}
+
 /** Stamps on an event card (or any card, by the brand's server): `count` for one event id. */
 export async function earnForEvent(deps: StampsDeps, tenantId: string, input: { cardId: string; memberId: string; eventId: string; count: number }): Promise<TEarnResult> {
   return withTransaction(deps.db, async (trx) => {

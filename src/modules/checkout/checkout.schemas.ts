@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+const ZOpId = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/);
+
+export const ZBasket = z.object({
+  memberId: z.string().max(40),
+  storeId: z.string().max(40).optional(),
+  channel: z.enum(['app', 'web', 'offline']),
+  serviceType: z.enum(['pickup', 'in_store', 'delivery', 'parcel']).optional(),
+  items: z.array(z.object({ productId: z.string().max(60), quantity: z.number().int().min(1), unitPrice: z.number().int().min(0) })).min(1).max(200),
+  deliveryFee: z.number().int().min(0).default(0),
+  paymentMethods: z.array(z.string().max(30)).max(10).default([]),
+});
+export type TBasket = z.infer<typeof ZBasket>;
+
+export const ZCommitRequest = ZBasket.extend({
+  checkoutId: ZOpId.meta({ description: 'The caller’s id for this checkout (the POS or app order number): a retry with it returns the first answer.' }),
+  couponIds: z.array(z.string().max(40)).max(10).default([]),
+  points: z.number().int().min(0).default(0),
+  prepaid: z.object({ cardId: z.string().max(40), amount: z.number().int().min(1) }).optional(),
+});
+export type TCommitRequest = z.infer<typeof ZCommitRequest>;
+
+const ZCouponOption = z.object({ couponId: z.string(), definitionId: z.string(), name: z.string(), stacking: z.enum(['exclusive', 'stackable']) });
+
+export const ZQuote = z
+  .object({
+    orderAmount: z.number().int().meta({ description: 'Items plus the delivery fee, before any discount.' }),
+    coupons: z.object({
+      applicable: z.array(ZCouponOption.extend({ discount: z.number().int() })),
+      inapplicable: z.array(ZCouponOption.extend({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) })),
+      best: z.object({ couponIds: z.array(z.string()), discount: z.number().int() }).meta({ description: 'The combination that takes off the most under the stacking rules.' }),
+    }),
+    payable: z.number().int().meta({ description: 'The order amount less the best combination: what points, prepaid and other payments cover.' }),
+    points: z.object({
+      balance: z.number().int(),
+      usable: z.number().int().meta({ description: 'The most points usable on this order under the policy.' }),
+      rule: z.string().nullable().meta({ description: 'Why no point can be used, if so.' }),
+      useUnit: z.number().int(),
+      earn: z.number().int().meta({ description: 'Points the payable amount earns at the member’s rate (less if points are used).' }),
+      earnRateBp: z.number().int(),
+    }),
+    prepaid: z.object({ cards: z.array(z.object({ cardId: z.string(), nickname: z.string(), main: z.boolean(), balance: z.number().int() })) }),
+    stamps: z.array(z.object({ cardId: z.string(), name: z.string(), count: z.number().int(), rule: z.string().nullable() })).meta({ description: 'Per stamp card, what the order earns (before the daily maximum), or the rule that excludes it.' }),
+  })
+  .meta({ id: 'CheckoutQuote' });
+export type TQuote = z.infer<typeof ZQuote>;
+
+export const ZCheckout = z
+  .object({
+    checkoutId: z.string(),
+    memberId: z.string(),
+    status: z.enum(['committed', 'cancelled']),
+    orderAmount: z.number().int(),
+    discount: z.number().int(),
+    coupons: z.array(z.object({ couponId: z.string(), useId: z.string(), discount: z.number().int() })),
+    pointsUsed: z.number().int(),
+    prepaidUsed: z.number().int(),
+    paidAmount: z.number().int().meta({ description: 'What is left to pay by other means.' }),
+    pointsEarned: z.number().int(),
+    stamps: z.array(z.object({ cardId: z.string(), earned: z.number().int(), skipped: z.string().nullable() })),
+    createdAt: z.iso.datetime(),
+    cancelledAt: z.iso.datetime().nullable(),
+  })
+  .meta({ id: 'Checkout' });
+export type TCheckout = z.infer<typeof ZCheckout>;

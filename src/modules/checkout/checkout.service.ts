@@ -1,0 +1,206 @@
+import { createHash } from 'node:crypto';
+import { withTransaction } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { AppError, isAppError } from '../../platform/errors.ts';
+import { enqueueOutbox } from '../../platform/outbox.ts';
+import { stableStringify } from '../../platform/idempotency.ts';
+import { cancelRedemption, memberCoupons, redeemCoupon, validateCoupon, type TCouponOrder } from '../coupons/index.ts';
+import { requireActiveMember } from '../members/index.ts';
+import { cancelPoints, earnPoints, pointsQuote, usePoints } from '../points/index.ts';
+import { cancelUse, listCards, useCard } from '../prepaid/index.ts';
+import { cancelOrderStamps, earnForOrder, previewOrderStamps } from '../stamps/index.ts';
+import { bestCombination, combinationProblem } from './checkout.rules.ts';
+import type { TBasket, TCheckout, TCommitRequest, TQuote } from './checkout.schemas.ts';
+import type { CheckoutRow } from './checkout.tables.ts';
+
+// Checkout: the one integration a POS or app needs. A quote says what the member can do with a
+// basket and changes nothing. A commit applies the chosen coupons, points and prepaid and earns
+// points and stamps, each through its own module, all inside one database transaction: every part
+// or none. Its ids all derive from the checkout id (`pt.use.<id>`, `pp.use.<id>`, …), so a retry
+// with the same id returns the first answer and never applies twice. A cancel reverses exactly what
+// the commit did.
+
+type CheckoutDeps = Pick<Deps, 'db' | 'clock'>;
+
+const orderAmountOf = (b: TBasket) => b.items.reduce((s, i) => s + i.quantity * i.unitPrice, 0) + b.deliveryFee;
+const couponOrder = (b: TBasket, orderId: string): TCouponOrder => ({
+  orderId,
+  channel: b.channel,
+  storeId: b.storeId,
+  serviceType: b.serviceType,
+  items: b.items,
+  amount: orderAmountOf(b) - b.deliveryFee,
+  deliveryFee: b.deliveryFee,
+});
+const stampOrder = (b: TBasket, orderId: string, amount: number, couponUsed: boolean, paymentMethods: string[]) => ({
+  memberId: b.memberId,
+  orderId,
+  channel: b.channel,
+  storeId: b.storeId,
+  serviceType: b.serviceType,
+  amount,
+  items: b.items,
+  paymentMethods,
+  couponUsed,
+});
+
+/** What the member can do with this basket: every coupon with its discount or the rule it breaks, the best combination, points, prepaid and what the order earns. */
+export async function quote(deps: CheckoutDeps, tenantId: string, basket: TBasket): Promise<TQuote> {
+  await requireActiveMember(deps, tenantId, basket.memberId);
+  const orderAmount = orderAmountOf(basket);
+  const applicable: TQuote['coupons']['applicable'] = [];
+  const inapplicable: TQuote['coupons']['inapplicable'] = [];
+  for (const c of await memberCoupons(deps, tenantId, basket.memberId, { usableOnly: true })) {
+    const option = { couponId: c.id, definitionId: c.definitionId, name: c.name, stacking: c.stacking };
+    const v = await validateCoupon(deps, tenantId, { memberId: basket.memberId, couponId: c.id, order: couponOrder(basket, 'quote') });
+    if (v.applicable) applicable.push({ ...option, discount: v.discount });
+    else inapplicable.push({ ...option, ...v.rejection! });
+  }
+  const best = bestCombination(applicable, orderAmount);
+  const payable = orderAmount - best.discount;
+  const points = await pointsQuote(deps, tenantId, { memberId: basket.memberId, orderAmount: payable, paidAmount: payable, channel: basket.channel });
+  const cards = (await listCards(deps, tenantId, basket.memberId)).filter((c) => c.status === 'active');
+  const stamps = await previewOrderStamps(deps, tenantId, stampOrder(basket, 'quote', payable, best.couponIds.length > 0, basket.paymentMethods));
+  return {
+    orderAmount,
+    coupons: { applicable, inapplicable, best },
+    payable,
+    points,
+    prepaid: { cards: cards.map((c) => ({ cardId: c.id, nickname: c.nickname, main: c.main, balance: c.balance })) },
+    stamps,
+  };
+}
+
+const requestHash = (r: TCommitRequest) => createHash('sha256').update(stableStringify(r)).digest('hex');
+
+const toCheckout = (row: CheckoutRow): TCheckout => ({
+  ...(row.result as Omit<TCheckout, 'status' | 'cancelledAt'>),
+  status: row.status,
+  cancelledAt: row.cancelled_at?.toISOString() ?? null,
+});
+
+/**
+ * Commits a checkout in one transaction: the coupons (a valid combination, each used once), the
+ * points and the prepaid amount, then the points and stamps the rest earns. Any refusal leaves
+ * nothing behind. The same checkout id again returns the first answer; with other content it is
+ * refused (CONFLICT).
+ */
+export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitRequest): Promise<TCheckout> {
+  const hash = requestHash(req);
+  return withTransaction(deps.db, async (trx) => {
+    const d = { ...deps, db: trx };
+    const orderAmount = orderAmountOf(req);
+    const now = deps.clock.now();
+    // Claim the id first: a concurrent duplicate waits here for the first to commit, then replays it.
+    const claimed = await trx
+      .insertInto('checkout')
+      .values({ tenant_id: tenantId, id: req.checkoutId, member_id: req.memberId, request_hash: hash, status: 'committed', order_amount: orderAmount, discount: 0, points_used: 0, prepaid_used: 0, paid_amount: 0, result: '{}', created_at: now, cancelled_at: null })
+      .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!claimed) {
+      const existing = await trx.selectFrom('checkout').selectAll().where('tenant_id', '=', tenantId).where('id', '=', req.checkoutId).executeTakeFirstOrThrow();
+      if (existing.request_hash !== hash) throw new AppError('CONFLICT', `Checkout ${req.checkoutId} was committed with other content.`, { checkoutId: req.checkoutId });
+      return toCheckout(existing);
+    }
+    await requireActiveMember(d, tenantId, req.memberId);
+
+    // Coupons: a valid combination, each used once; together never more than the order.
+    const held = await memberCoupons(d, tenantId, req.memberId, { usableOnly: false });
+    const chosen = [...new Set(req.couponIds)].sort().map((id) => {
+      const c = held.find((h) => h.id === id);
+      if (!c) throw new AppError('NOT_FOUND', `No coupon ${id}.`);
+      return { couponId: c.id, definitionId: c.definitionId, stacking: c.stacking };
+    });
+    const problem = combinationProblem(chosen);
+    if (problem) throw new AppError('COUPON_NOT_STACKABLE', problem.message, problem.details);
+    const coupons: TCheckout['coupons'] = [];
+    let discount = 0;
+    for (const c of chosen) {
+      const use = await redeemCoupon(d, tenantId, { memberId: req.memberId, couponId: c.couponId, order: couponOrder(req, req.checkoutId), cap: orderAmount - discount });
+      coupons.push({ couponId: c.couponId, useId: use.id, discount: use.discount });
+      discount += use.discount;
+    }
+    const prepaidUsed = req.prepaid?.amount ?? 0;
+    if (discount + req.points + prepaidUsed > orderAmount) {
+      throw new AppError('CHECKOUT_EXCEEDS_TOTAL', `Coupons ${discount}, points ${req.points} and prepaid ${prepaidUsed} exceed the order's ${orderAmount}.`, {
+        orderAmount,
+        discount,
+        points: req.points,
+        prepaid: prepaidUsed,
+      });
+    }
+    if (req.points > 0) await usePoints(d, tenantId, { memberId: req.memberId, orderId: req.checkoutId, amount: req.points, orderAmount: orderAmount - discount, channel: req.channel, storeId: req.storeId });
+    if (req.prepaid) {
+      if (!(await listCards(d, tenantId, req.memberId)).some((c) => c.id === req.prepaid!.cardId)) throw new AppError('NOT_FOUND', `No prepaid card ${req.prepaid.cardId}.`);
+      await useCard(d, tenantId, { orderId: req.checkoutId, cardId: req.prepaid.cardId, amount: prepaidUsed, channel: req.channel, storeId: req.storeId });
+    }
+
+    // Earned on what was paid: after coupons and points (prepaid is a payment).
+    const paid = orderAmount - discount - req.points;
+    let pointsEarned = 0;
+    try {
+      pointsEarned = (await earnPoints(d, tenantId, { memberId: req.memberId, orderId: req.checkoutId, paidAmount: paid, channel: req.channel, storeId: req.storeId })).amount;
+    } catch (err) {
+      // A channel that earns no points is not a reason to refuse the order (checked before anything is written).
+      if (!isAppError(err) || err.code !== 'POINTS_CHANNEL_NOT_ALLOWED') throw err;
+    }
+    const methods = [...req.paymentMethods, ...(req.points > 0 ? ['points'] : []), ...(req.prepaid ? ['prepaid'] : [])];
+    const stamps = (await earnForOrder(d, tenantId, stampOrder(req, req.checkoutId, paid, coupons.length > 0, methods))).map((s) => ({ cardId: s.cardId, earned: s.earned, skipped: s.skipped?.code ?? null }));
+
+    const result = {
+      checkoutId: req.checkoutId,
+      memberId: req.memberId,
+      orderAmount,
+      discount,
+      coupons,
+      pointsUsed: req.points,
+      prepaidUsed,
+      paidAmount: orderAmount - discount - req.points - prepaidUsed,
+      pointsEarned,
+      stamps,
+      createdAt: now.toISOString(),
+    };
+    const row = await trx
+      .updateTable('checkout')
+      .set({ discount, points_used: req.points, prepaid_used: prepaidUsed, paid_amount: result.paidAmount, result: JSON.stringify(result) })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', req.checkoutId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await enqueueOutbox(trx, tenantId, { topic: 'checkout.committed', payload: { checkoutId: req.checkoutId, memberId: req.memberId, orderAmount, discount, paidAmount: result.paidAmount } });
+    return toCheckout(row);
+  });
+}
+
+/**
+ * Cancels a whole checkout, reversing exactly what its commit did: stamps and earned points taken
+ * back, prepaid returned, used points restored to their lots, coupons usable again. Earned points
+ * already spent make it fail (INSUFFICIENT_POINTS, why earned_points_used) with nothing changed:
+ * the brand settles that with the member first.
+ */
+export async function cancel(deps: CheckoutDeps, tenantId: string, input: { checkoutId: string; cancelId: string }): Promise<TCheckout> {
+  return withTransaction(deps.db, async (trx) => {
+    const d = { ...deps, db: trx };
+    const row = await trx.selectFrom('checkout').selectAll().where('tenant_id', '=', tenantId).where('id', '=', input.checkoutId).forUpdate().executeTakeFirst();
+    if (!row) throw new AppError('NOT_FOUND', `No checkout ${input.checkoutId}.`);
+    if (row.status === 'cancelled') throw new AppError('OPERATION_NOT_CANCELLABLE', `Checkout ${input.checkoutId} is cancelled already.`, { why: 'cancelled' });
+    const done = toCheckout(row);
+    const id = (part: string) => `co.${input.cancelId}.${part}`;
+    if (done.stamps.some((s) => s.earned > 0)) await cancelOrderStamps(d, tenantId, { cancelId: id('stamps'), orderId: row.id });
+    if (done.pointsEarned > 0) await cancelPoints(d, tenantId, { cancelId: id('earn'), operationId: `pt.earn.${row.id}` });
+    if (done.prepaidUsed > 0) await cancelUse(d, tenantId, { cancelId: id('prepaid'), operationId: `pp.use.${row.id}` });
+    if (done.pointsUsed > 0) await cancelPoints(d, tenantId, { cancelId: id('use'), operationId: `pt.use.${row.id}` });
+    for (const c of done.coupons) await cancelRedemption(d, tenantId, c.useId);
+    const now = deps.clock.now();
+    const updated = await trx.updateTable('checkout').set({ status: 'cancelled', cancelled_at: now }).where('tenant_id', '=', tenantId).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();
+    await enqueueOutbox(trx, tenantId, { topic: 'checkout.cancelled', payload: { checkoutId: row.id, memberId: row.member_id } });
+    return toCheckout(updated);
+  });
+}
+
+export async function getCheckout(deps: Pick<Deps, 'db'>, tenantId: string, checkoutId: string): Promise<TCheckout> {
+  const row = await deps.db.selectFrom('checkout').selectAll().where('tenant_id', '=', tenantId).where('id', '=', checkoutId).executeTakeFirst();
+  if (!row) throw new AppError('NOT_FOUND', `No checkout ${checkoutId}.`);
+  return toCheckout(row);
+}

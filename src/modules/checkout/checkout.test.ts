@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import fc from 'fast-check';
+import type { FastifyInstance } from 'fastify';
+import { bearer, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { createDefinition, issueCoupon, memberCoupons, ZCouponDefinitionRequest } from '../coupons/index.ts';
+import { trialBalance } from '../ledger/index.ts';
+import { adjustPoints, pointBalance, setPointPolicy, ZPointPolicySettings } from '../points/index.ts';
+import { chargeCard, listCards, openCard, setProgramSettings, ZPrepaidSettings } from '../prepaid/index.ts';
+import { createStampCard, memberStampCards, ZStampCardRequest } from '../stamps/index.ts';
+
+let app: FastifyInstance;
+let deps: Deps;
+let seq = 0;
+
+before(async () => {
+  ({ app, deps } = await testApp());
+});
+after(() => app.close());
+
+const pos = (t: TestTenant, url: string, payload: object) => app.inject({ method: 'POST', url, headers: { ...bearer(t.keys.pos), 'idempotency-key': `k-${++seq}` }, payload });
+const DAY = 86_400_000;
+
+/** A brand with a point policy, a member holding point lots of different expiries, a charged prepaid card, coupons and a stamp card. */
+async function brand() {
+  const t = await newTenant(deps, 'Checkout Brand');
+  const tenantId = t.tenant.id;
+  const [m] = await newMembers(deps, tenantId, 1);
+  const member = m!;
+  await setPointPolicy(deps, tenantId, { settings: ZPointPolicySettings.parse({ baseRateBp: 100, useUnit: 10, maxUseRatioBp: 5_000 }) });
+  for (const [i, days] of [40, 90, 200].entries()) {
+    await adjustPoints(deps, tenantId, { adjustmentId: `lot${i}`, memberId: member, amount: 1_000 + i * 500, reason: 'test lots', expiresAt: new Date(Date.now() + days * DAY).toISOString() });
+  }
+  await setProgramSettings(deps, tenantId, ZPrepaidSettings.parse({ minCharge: 1, chargeUnit: 1 }));
+  const card = await openCard(deps, tenantId, member, '카드');
+  await chargeCard(deps, tenantId, { chargeId: 'c1', cardId: card.id, amount: 30_000, channel: 'app', memberId: member, payment: { method: 'card', token: 'ok' } });
+  const define = async (id: string, rules: object, extra: object = {}) => {
+    await createDefinition(deps, tenantId, ZCouponDefinitionRequest.parse({ id, name: id, perMemberLimit: 5, rules: { validity: { kind: 'days', days: 30 }, ...rules }, ...extra }));
+    return (await issueCoupon(deps, tenantId, { definitionId: id, memberId: member, source: 'operator' })).id;
+  };
+  const coupons = {
+    amount1000: await define('amount1000', { benefit: { kind: 'amount', amount: 1_000 } }),
+    pct10: await define('pct10', { benefit: { kind: 'percent', percentBp: 1_000, maxDiscount: 3_000 } }),
+    exclusive5000: await define('exclusive5000', { benefit: { kind: 'amount', amount: 5_000 }, minOrderAmount: 20_000, stacking: 'exclusive' }),
+    appOnly: await define('appOnly', { benefit: { kind: 'amount', amount: 2_000 }, channels: ['app'] }),
+    cakeFree: await define('cakeFree', { benefit: { kind: 'free_item', productId: 'cake' } }),
+  };
+  await createStampCard(
+    deps,
+    tenantId,
+    ZStampCardRequest.parse({ name: '스탬프', issueFrom: new Date(Date.now() - DAY).toISOString(), issueUntil: new Date(Date.now() + 300 * DAY).toISOString(), stampsPerBoard: 100, reward: { type: 'points', points: 100 }, policy: { basis: 'per_item' } }),
+  );
+  return { t, tenantId, member, cardId: card.id, coupons };
+}
+
+/** Every balance, lot and coupon state of the member: what a commit then a cancel must leave as it was. */
+async function snapshot(tenantId: string, member: string) {
+  const points = await pointBalance(deps, tenantId, member);
+  const coupons = await memberCoupons(deps, tenantId, member, { usableOnly: false });
+  const counters = await deps.db.selectFrom('coupon_member').select(['definition_id', 'issued', 'used']).where('tenant_id', '=', tenantId).where('member_id', '=', member).orderBy('definition_id').execute();
+  return {
+    points: points.balance,
+    lots: points.lots.filter((l) => l.remaining > 0).map((l) => [l.remaining, new Date(l.expiresAt!).toISOString()]),
+    prepaid: (await listCards(deps, tenantId, member)).map((c) => [c.id, c.balance]),
+    coupons: coupons.map((c) => [c.id, c.status]).sort(),
+    counters,
+    stamps: (await memberStampCards(deps, tenantId, member)).map((s) => [s.card.id, s.stamps]),
+  };
+}
+
+const basket = (member: string, items: [string, number, number][], extra: object = {}) => ({
+  memberId: member,
+  channel: 'offline',
+  storeId: 'st1',
+  items: items.map(([productId, quantity, unitPrice]) => ({ productId, quantity, unitPrice })),
+  paymentMethods: ['card'],
+  ...extra,
+});
+
+test('a quote explains every coupon it cannot apply and picks the best combination; nothing is written', async () => {
+  const { t, tenantId, member, coupons } = await brand();
+  const before = await snapshot(tenantId, member);
+  const res = await pos(t, '/v1/checkout/quote', basket(member, [['latte', 2, 5_000], ['cookie', 1, 2_000]]));
+  assert.equal(res.statusCode, 200, res.body);
+  const q = res.json();
+  assert.equal(q.orderAmount, 12_000);
+  const why = Object.fromEntries(q.coupons.inapplicable.map((c: { couponId: string; code: string }) => [c.couponId, c.code]));
+  assert.deepEqual(why, { [coupons.exclusive5000]: 'COUPON_MIN_ORDER', [coupons.appOnly]: 'COUPON_WRONG_CHANNEL', [coupons.cakeFree]: 'COUPON_NO_EFFECT' });
+  assert.deepEqual(q.coupons.best, { couponIds: [coupons.pct10, coupons.amount1000], discount: 2_200 });
+  assert.equal(q.payable, 9_800);
+  // Up to 50% of the payable (4,900), but the member holds 4,500; 1% earned on what is paid.
+  assert.deepEqual([q.points.balance, q.points.usable, q.points.earn], [4_500, 4_500, 98]);
+  assert.deepEqual(q.prepaid.cards.map((c: { balance: number }) => c.balance), [30_000]);
+  assert.deepEqual(q.stamps.map((s: { count: number }) => s.count), [3]);
+  // With a bigger basket the exclusive coupon wins.
+  const big = (await pos(t, '/v1/checkout/quote', basket(member, [['latte', 5, 5_000]]))).json();
+  assert.deepEqual(big.coupons.best, { couponIds: [coupons.exclusive5000], discount: 5_000 });
+  assert.deepEqual(await snapshot(tenantId, member), before);
+});
+
+test('commit applies everything at once, is idempotent on its id, and refuses as a whole', async () => {
+  const { t, tenantId, member, cardId, coupons } = await brand();
+  const order = basket(member, [['latte', 2, 5_000], ['cake', 1, 6_000]], { checkoutId: 'co-1', couponIds: [coupons.amount1000, coupons.pct10], points: 1_000, prepaid: { cardId, amount: 5_000 } });
+  const res = await pos(t, '/v1/checkout/commit', order);
+  assert.equal(res.statusCode, 200, res.body);
+  const c = res.json();
+  // 16,000 − 1,000 − 1,600 (10%) = 13,400; 1,000 points and 5,000 prepaid leave 7,400 to pay; 1% of 12,400 earned.
+  assert.deepEqual([c.discount, c.pointsUsed, c.prepaidUsed, c.paidAmount, c.pointsEarned], [2_600, 1_000, 5_000, 7_400, 124]);
+  assert.deepEqual(c.stamps.map((s: { earned: number }) => s.earned), [3]);
+  const again = await pos(t, '/v1/checkout/commit', order);
+  assert.deepEqual(again.json(), c);
+  assert.equal((await pos(t, '/v1/checkout/commit', { ...order, points: 500 })).json().code, 'CONFLICT');
+
+  // Refused as a whole: the coupons stay unused when the points are not there.
+  const before = await snapshot(tenantId, member);
+  const tooMuch = (await pos(t, '/v1/checkout/commit', basket(member, [['latte', 20, 5_000]], { checkoutId: 'co-2', couponIds: [coupons.exclusive5000], points: 9_000 }))).json();
+  assert.equal(tooMuch.code, 'INSUFFICIENT_POINTS');
+  const notTogether = (await pos(t, '/v1/checkout/commit', basket(member, [['latte', 4, 5_000]], { checkoutId: 'co-3', couponIds: [coupons.exclusive5000, coupons.cakeFree] }))).json();
+  assert.equal(notTogether.code, 'COUPON_NOT_STACKABLE');
+  const over = (await pos(t, '/v1/checkout/commit', basket(member, [['latte', 1, 5_000]], { checkoutId: 'co-4', prepaid: { cardId, amount: 6_000 } }))).json();
+  assert.deepEqual([over.code, over.details.orderAmount], ['CHECKOUT_EXCEEDS_TOTAL', 5_000]);
+  assert.deepEqual(await snapshot(tenantId, member), before);
+  assert.ok((await trialBalance(deps, tenantId)).every((l) => l.total === 0));
+});
+
+test('commit then cancel leaves every balance, lot and coupon exactly as before (property test over random baskets)', async () => {
+  const { t, tenantId, member, cardId } = await brand();
+  let n = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.tuple(fc.constantFrom('latte', 'cake', 'cookie', 'beans'), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 12 }).map((x) => x * 500)), { minLength: 1, maxLength: 4 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.boolean(),
+      async (items, pointShare, prepaidShare, useCoupons) => {
+        const b = basket(member, items);
+        const before = await snapshot(tenantId, member);
+        const q = (await pos(t, '/v1/checkout/quote', b)).json();
+        const couponIds = useCoupons ? q.coupons.best.couponIds : [];
+        const payable = useCoupons ? q.payable : q.orderAmount;
+        const usable = Math.min(q.points.usable, Math.floor((payable * 0.5) / 10) * 10);
+        const points = Math.floor((usable * pointShare) / 10) * 10;
+        const prepaid = Math.floor(Math.min(payable - points, q.prepaid.cards[0].balance) * prepaidShare);
+        const id = `prop-${++n}`;
+        const committed = await pos(t, '/v1/checkout/commit', { ...b, checkoutId: id, couponIds, points, ...(prepaid > 0 ? { prepaid: { cardId, amount: prepaid } } : {}) });
+        assert.equal(committed.statusCode, 200, committed.body);
+        assert.equal(committed.json().paidAmount, q.orderAmount - committed.json().discount - points - prepaid);
+        const cancelled = await pos(t, `/v1/checkout/${id}/cancel`, { cancelId: `cx-${n}` });
+        assert.equal(cancelled.statusCode, 200, cancelled.body);
+        assert.deepEqual(await snapshot(tenantId, member), before);
+      },
+    ),
+    { numRuns: 12 },
+  );
+  assert.ok((await trialBalance(deps, tenantId)).every((l) => l.total === 0));
+  assert.equal((await pos(t, '/v1/checkout/prop-1/cancel', { cancelId: 'again' })).json().code, 'OPERATION_NOT_CANCELLABLE');
+});
+
+test('the same checkout sent 10 times at once applies once; every answer is the same', async () => {
+  const { t, tenantId, member, cardId, coupons } = await brand();
+  const order = basket(member, [['latte', 3, 5_000]], { checkoutId: 'dup', couponIds: [coupons.amount1000], points: 500, prepaid: { cardId, amount: 2_000 } });
+  const answers = await Promise.all(Array.from({ length: 10 }, () => app.inject({ method: 'POST', url: '/v1/checkout/commit', headers: bearer(t.keys.pos), payload: order })));
+  assert.ok(answers.every((a) => a.statusCode === 200), answers.map((a) => a.body).join('\n'));
+  assert.equal(new Set(answers.map((a) => a.body)).size, 1);
+  assert.equal((await pointBalance(deps, tenantId, member)).balance, 4_500 - 500 + 135); // 1% of 15,000 − 1,000 − 500
+  assert.deepEqual((await listCards(deps, tenantId, member)).map((c) => c.balance), [28_000]);
+});
