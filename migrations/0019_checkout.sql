@@ -16,6 +16,8 @@ create table checkout (
   paid_amount bigint not null,
   -- the commit's answer (coupons used, points earned, stamps), returned again on a retry
   result jsonb not null,
+  -- when the sale happened at the store (an offline POS replays it later); null: when committed
+  occurred_at timestamptz,
   created_at timestamptz not null default now(),
   cancelled_at timestamptz,
   primary key (tenant_id, id)

@@ -4,7 +4,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { tenantIdOf } from '../../platform/request-context.ts';
-import { ZBasket, ZCheckout, ZCommitRequest, ZQuote } from './checkout.schemas.ts';
+import { ZBasket, ZCheckout, ZCommitRequest, ZQuote, ZReplayRequest, ZReplayResult } from './checkout.schemas.ts';
 import * as service from './checkout.service.ts';
 
 const tags = ['Checkout'];
@@ -50,6 +50,17 @@ export function checkoutRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 200: ZCheckout, ...problems(400, 401, 403, 404, 422) },
       },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancel({ ...deps, db }, tenantIdOf(req), { checkoutId: req.params.checkoutId, cancelId: req.body.cancelId })),
+    });
+    app.post('/checkout/replay', {
+      config: { scopes },
+      schema: {
+        tags,
+        summary: 'Replay an offline POS’s checkouts: in the order they happened, each as of its own time, each answered',
+        description: 'Each checkout is committed, already committed (sent before), or rejected with the refusing rule’s code (e.g. COUPON_ALREADY_USED when the coupon was used elsewhere meanwhile). None is dropped.',
+        body: ZReplayRequest,
+        response: { 200: ZReplayResult, ...problems(400, 401, 403) },
+      },
+      handler: (req) => service.replay(deps, tenantIdOf(req), req.body.checkouts),
     });
     app.get('/checkout/:checkoutId', {
       config: { scopes },

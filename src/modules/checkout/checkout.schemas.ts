@@ -18,6 +18,7 @@ export const ZCommitRequest = ZBasket.extend({
   couponIds: z.array(z.string().max(40)).max(10).default([]),
   points: z.number().int().min(0).default(0),
   prepaid: z.object({ cardId: z.string().max(40), amount: z.number().int().min(1) }).optional(),
+  occurredAt: z.iso.datetime().optional().meta({ description: 'When the sale happened, for a checkout replayed by a POS that was offline.' }),
 });
 export type TCommitRequest = z.infer<typeof ZCommitRequest>;
 
@@ -59,8 +60,26 @@ export const ZCheckout = z
     paidAmount: z.number().int().meta({ description: 'What is left to pay by other means.' }),
     pointsEarned: z.number().int(),
     stamps: z.array(z.object({ cardId: z.string(), earned: z.number().int(), skipped: z.string().nullable() })),
+    occurredAt: z.iso.datetime().nullable(),
     createdAt: z.iso.datetime(),
     cancelledAt: z.iso.datetime().nullable(),
   })
   .meta({ id: 'Checkout' });
 export type TCheckout = z.infer<typeof ZCheckout>;
+
+export const ZReplayRequest = z.object({
+  checkouts: z.array(ZCommitRequest.required({ occurredAt: true })).min(1).max(500).meta({ description: 'A POS’s offline checkouts with their original ids and times; applied in the order of occurredAt.' }),
+});
+export const ZReplayResult = z
+  .object({
+    items: z.array(
+      z.object({
+        checkoutId: z.string(),
+        occurredAt: z.iso.datetime(),
+        outcome: z.enum(['committed', 'already_committed', 'rejected']),
+        checkout: ZCheckout.optional(),
+        rejection: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).optional().meta({ description: 'Why this checkout did not apply, with the refusing rule’s code.' }),
+      }),
+    ),
+  })
+  .meta({ id: 'CheckoutReplay' });

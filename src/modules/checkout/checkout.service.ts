@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { fixedClock } from '../../platform/clock.ts';
 import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
@@ -94,7 +95,22 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
     // Claim the id first: a concurrent duplicate waits here for the first to commit, then replays it.
     const claimed = await trx
       .insertInto('checkout')
-      .values({ tenant_id: tenantId, id: req.checkoutId, member_id: req.memberId, request_hash: hash, status: 'committed', order_amount: orderAmount, discount: 0, points_used: 0, prepaid_used: 0, paid_amount: 0, result: '{}', created_at: now, cancelled_at: null })
+      .values({
+        tenant_id: tenantId,
+        id: req.checkoutId,
+        member_id: req.memberId,
+        request_hash: hash,
+        status: 'committed',
+        order_amount: orderAmount,
+        discount: 0,
+        points_used: 0,
+        prepaid_used: 0,
+        paid_amount: 0,
+        result: '{}',
+        occurred_at: req.occurredAt ? new Date(req.occurredAt) : null,
+        created_at: now,
+        cancelled_at: null,
+      })
       .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -159,6 +175,7 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
       paidAmount: orderAmount - discount - req.points - prepaidUsed,
       pointsEarned,
       stamps,
+      occurredAt: req.occurredAt ?? null,
       createdAt: now.toISOString(),
     };
     const row = await trx
@@ -203,4 +220,35 @@ export async function getCheckout(deps: Pick<Deps, 'db'>, tenantId: string, chec
   const row = await deps.db.selectFrom('checkout').selectAll().where('tenant_id', '=', tenantId).where('id', '=', checkoutId).executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No checkout ${checkoutId}.`);
   return toCheckout(row);
+}
+
+type ReplayItem = { checkoutId: string; occurredAt: string; outcome: 'committed' | 'already_committed' | 'rejected'; checkout?: TCheckout; rejection?: { code: string; message: string; details?: Record<string, unknown> } };
+
+/**
+ * A POS that was offline sends its checkouts later, with their original ids and times. They apply
+ * in the order they happened, each on its own and judged as of its own time (a coupon valid then
+ * is valid for it). Each is answered: committed, already committed (a replay sent twice), or
+ * rejected with the refusing rule's code (a coupon used elsewhere meanwhile, points spent, …).
+ * None is dropped silently.
+ */
+export async function replay(deps: CheckoutDeps, tenantId: string, checkouts: (TCommitRequest & { occurredAt: string })[]): Promise<{ items: ReplayItem[] }> {
+  const now = deps.clock.now().getTime();
+  const ordered = checkouts.map((c, i) => ({ c, i })).sort((a, b) => Date.parse(a.c.occurredAt) - Date.parse(b.c.occurredAt) || a.i - b.i);
+  const items: ReplayItem[] = [];
+  for (const { c } of ordered) {
+    const item = { checkoutId: c.checkoutId, occurredAt: c.occurredAt };
+    if (Date.parse(c.occurredAt) > now + 300_000) {
+      items.push({ ...item, outcome: 'rejected', rejection: { code: 'VALIDATION_FAILED', message: 'occurredAt is in the future.' } });
+      continue;
+    }
+    const before = await deps.db.selectFrom('checkout').select('request_hash').where('tenant_id', '=', tenantId).where('id', '=', c.checkoutId).executeTakeFirst();
+    try {
+      const checkout = await commit({ ...deps, clock: fixedClock(new Date(c.occurredAt)) }, tenantId, c);
+      items.push({ ...item, outcome: before ? 'already_committed' : 'committed', checkout });
+    } catch (err) {
+      if (!isAppError(err) || err.status >= 500) throw err;
+      items.push({ ...item, outcome: 'rejected', rejection: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+    }
+  }
+  return { items };
 }

@@ -12,6 +12,7 @@ export type CheckoutTable = {
   prepaid_used: number;
   paid_amount: number;
   result: unknown;
+  occurred_at: Date | null;
   created_at: Generated<Date>;
   cancelled_at: Date | null;
 };

@@ -166,3 +166,38 @@ test('the same checkout sent 10 times at once applies once; every answer is the 
   assert.equal((await pointBalance(deps, tenantId, member)).balance, 4_500 - 500 + 135); // 1% of 15,000 − 1,000 − 500
   assert.deepEqual((await listCards(deps, tenantId, member)).map((c) => c.balance), [28_000]);
 });
+
+test('offline replay: in the order the sales happened, each as of its own time, each answered with a code; none dropped', async () => {
+  const { t, tenantId, member, coupons } = await brand();
+  // A coupon whose validity ended an hour ago: a sale made while it was valid still takes it.
+  const now = Date.now();
+  await createDefinition(deps, tenantId, ZCouponDefinitionRequest.parse({ id: 'ended', name: 'ended', rules: { benefit: { kind: 'amount', amount: 700 }, validity: { kind: 'fixed', from: new Date(now - 3 * DAY).toISOString(), until: new Date(now - 3_600_000).toISOString() } } }));
+  const ended = (await issueCoupon(deps, tenantId, { definitionId: 'ended', memberId: member, source: 'operator' })).id;
+  // Online, the amount coupon is used now.
+  assert.equal((await pos(t, '/v1/checkout/commit', basket(member, [['latte', 1, 5_000]], { checkoutId: 'online-1', couponIds: [coupons.amount1000] }))).statusCode, 200);
+
+  const at = (hoursAgo: number) => new Date(now - hoursAgo * 3_600_000).toISOString();
+  const offline = [
+    basket(member, [['latte', 2, 5_000]], { checkoutId: 'pos-3', occurredAt: at(1), couponIds: [coupons.amount1000] }),
+    basket(member, [['latte', 1, 5_000]], { checkoutId: 'pos-1', occurredAt: at(3), couponIds: [ended] }),
+    basket(member, [['cake', 1, 6_000]], { checkoutId: 'pos-2', occurredAt: at(2) }),
+    basket(member, [['cake', 1, 6_000]], { checkoutId: 'pos-2', occurredAt: at(2) }),
+  ];
+  const res = await app.inject({ method: 'POST', url: '/v1/checkout/replay', headers: bearer(t.keys.pos), payload: { checkouts: offline } });
+  assert.equal(res.statusCode, 200, res.body);
+  const items = res.json().items as { checkoutId: string; outcome: string; rejection?: { code: string }; checkout?: { discount: number; occurredAt: string } }[];
+  assert.deepEqual(
+    items.map((i) => [i.checkoutId, i.outcome, i.rejection?.code ?? null]),
+    [
+      ['pos-1', 'committed', null],
+      ['pos-2', 'committed', null],
+      ['pos-2', 'already_committed', null],
+      ['pos-3', 'rejected', 'COUPON_ALREADY_USED'],
+    ],
+  );
+  assert.deepEqual([items[0]!.checkout!.discount, items[0]!.checkout!.occurredAt], [700, at(3)]);
+  // Sent again, the whole batch answers the same way and applies nothing more.
+  const again = (await app.inject({ method: 'POST', url: '/v1/checkout/replay', headers: bearer(t.keys.pos), payload: { checkouts: offline } })).json().items;
+  assert.deepEqual(again.map((i: { outcome: string }) => i.outcome), ['already_committed', 'already_committed', 'already_committed', 'rejected']);
+  assert.ok((await trialBalance(deps, tenantId)).every((l) => l.total === 0));
+});

@@ -1,0 +1,85 @@
+// npm run bench:checkout — quote and commit over HTTP at rising concurrency, against a bare Fastify
+// hello-world measured in the same run on the same machine (the ceiling). A brand with 2,000
+// members, a point policy and a stamp card (100 per board); each request is a random member's basket of two lines.
+// A commit earns points and stamps (two ledger postings and their rows) under a fresh checkout id.
+// Prints one JSON line per engine, route and concurrency, with `of_ceiling`.
+//
+//   BENCH_ENGINES   pglite and/or postgres (as bench:rush)
+//   BENCH_CLIENTS   default 1,16,64      BENCH_SECONDS   default 5      BENCH_MEMBERS   default 2,000
+import { randomBytes } from 'node:crypto';
+import { setPointPolicy, ZPointPolicySettings } from '../src/modules/points/index.ts';
+import { createStampCard, ZStampCardRequest } from '../src/modules/stamps/index.ts';
+import { benchEngines } from './engines.ts';
+import { runLoad } from './load.ts';
+import { startChild } from './processes.ts';
+import { benchBrand, placeDatabase, startProduct, withDeps } from './product.ts';
+
+const clientCounts = (process.env.BENCH_CLIENTS ?? '1,16,64').split(',').map(Number);
+const durationMs = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
+const memberCount = Number(process.env.BENCH_MEMBERS ?? 2_000);
+const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+const round = (n: number) => Math.round(n * 100) / 100;
+
+const hello = await startChild('bench/hello-server.ts', [], {}, /listening (http:\/\/\S+)/);
+try {
+  for (const engine of benchEngines()) {
+    const where = await placeDatabase(engine, 'checkout');
+    try {
+      const setup = await withDeps(where.open, async (deps) => {
+        const brand = await benchBrand(deps, memberCount);
+        await setPointPolicy(deps, brand.tenantId, { settings: ZPointPolicySettings.parse({ baseRateBp: 100 }) });
+        const day = 86_400_000;
+        await createStampCard(
+          deps,
+          brand.tenantId,
+          ZStampCardRequest.parse({
+            name: '아메리카노 스탬프',
+            issueFrom: new Date(Date.now() - day).toISOString(),
+            issueUntil: new Date(Date.now() + 365 * day).toISOString(),
+            stampsPerBoard: 100,
+            reward: { type: 'points', points: 1_000 },
+            policy: { basis: 'per_condition_item', conditionProducts: ['americano'] },
+          }),
+        );
+        return brand;
+      });
+      const moa = await startProduct(where.env);
+      const run = randomBytes(4).toString('hex');
+      const auth = { authorization: `Bearer ${setup.keys.pos}` };
+      const basket = (i: number) => ({
+        memberId: setup.memberIds[(i * 7919) % setup.memberIds.length],
+        storeId: 'bench-store',
+        channel: 'offline',
+        items: [
+          { productId: 'americano', quantity: 1 + (i % 3), unitPrice: 4_500 },
+          { productId: 'cake', quantity: 1, unitPrice: 6_500 },
+        ],
+        paymentMethods: ['card'],
+      });
+      try {
+        for (const clients of clientCounts) {
+          const ceiling = await runLoad({ url: `${hello.base}/hello`, clients, durationMs });
+          print({ engine, route: 'GET /hello (bare Fastify, the ceiling)', clients, req_per_s: ceiling.req_per_s, p50_ms: ceiling.p50_ms, p99_ms: ceiling.p99_ms });
+          for (const [route, body] of [
+            ['POST /v1/checkout/quote', (i: number) => JSON.stringify(basket(i))],
+            ['POST /v1/checkout/commit', (i: number) => JSON.stringify({ ...basket(i), checkoutId: `${run}-${clients}-${i}` })],
+          ] as const) {
+            const r = await runLoad({ url: `${moa.base}${route.split(' ')[1]}`, method: 'POST', headers: () => auth, body, clients, durationMs });
+            print({ engine, route, clients, req_per_s: r.req_per_s, p50_ms: r.p50_ms, p99_ms: r.p99_ms, errors: r.errors, of_ceiling: round(r.req_per_s / ceiling.req_per_s) });
+          }
+        }
+      } finally {
+        await moa.stop();
+      }
+      // Every commit that answered 200 is in the books exactly once.
+      await withDeps(where.open, async ({ db }) => {
+        const n = await db.selectFrom('checkout').select(({ fn }) => fn.countAll<number>().as('n')).where('tenant_id', '=', setup.tenantId).executeTakeFirstOrThrow();
+        print({ engine, checkouts_committed: Number(n.n) });
+      });
+    } finally {
+      await where.cleanup();
+    }
+  }
+} finally {
+  await hello.stop();
+}
