@@ -41,6 +41,9 @@ create table coupon (
   source_ref text,
   use_id text,
   used_at timestamptz,
+  -- held for a payment in progress: only that hold can use it until held_until (then it is free again)
+  hold_id text,
+  held_until timestamptz,
   issued_at timestamptz not null default now(),
   primary key (tenant_id, id),
   foreign key (tenant_id, definition_id) references coupon_definition (tenant_id, id)
@@ -48,6 +51,7 @@ create table coupon (
 create unique index coupon_source on coupon (tenant_id, definition_id, source_ref) where source_ref is not null;
 create index coupon_usable_by_member on coupon (tenant_id, member_id, valid_until) where status = 'active';
 create index coupon_by_member on coupon (tenant_id, member_id, issued_at desc);
+create index coupon_hold on coupon (tenant_id, hold_id) where hold_id is not null;
 
 -- Per member and definition: coupons issued and used, each raised only under its limit.
 create table coupon_member (

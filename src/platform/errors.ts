@@ -245,6 +245,7 @@ export const ERROR_CODES = {
   COUPON_NOT_ISSUING: { status: 422, title: 'Not issuing', description: 'The coupon is outside its issue period or not active.' },
   COUPON_PIN_INVALID: { status: 422, title: 'PIN not valid', description: 'No unregistered coupon PIN matches.' },
   COUPON_NOT_GIFTABLE: { status: 422, title: 'Not giftable', description: 'This coupon cannot be given to another member, or is not active.' },
+  COUPON_HELD: { status: 422, title: 'Coupon held', description: 'The coupon is held for a payment in progress until `details.heldUntil`; only that checkout can use it.' },
   COUPON_NOT_STACKABLE: {
     status: 422,
     title: 'Coupons do not combine',

@@ -18,6 +18,7 @@ export const ZCommitRequest = ZBasket.extend({
   couponIds: z.array(z.string().max(40)).max(10).default([]),
   points: z.number().int().min(0).default(0),
   prepaid: z.object({ cardId: z.string().max(40), amount: z.number().int().min(1) }).optional(),
+  holdId: z.string().max(100).optional().meta({ description: 'The coupon hold (POST /v1/coupons/holds) taken for this payment.' }),
   occurredAt: z.iso.datetime().optional().meta({ description: 'When the sale happened, for a checkout replayed by a POS that was offline.' }),
 });
 export type TCommitRequest = z.infer<typeof ZCommitRequest>;

@@ -133,7 +133,7 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
     const coupons: TCheckout['coupons'] = [];
     let discount = 0;
     for (const c of chosen) {
-      const use = await redeemCoupon(d, tenantId, { memberId: req.memberId, couponId: c.couponId, order: couponOrder(req, req.checkoutId), cap: orderAmount - discount });
+      const use = await redeemCoupon(d, tenantId, { memberId: req.memberId, couponId: c.couponId, order: couponOrder(req, req.checkoutId), cap: orderAmount - discount, holdId: req.holdId });
       coupons.push({ couponId: c.couponId, useId: use.id, discount: use.discount });
       discount += use.discount;
     }

@@ -3,8 +3,9 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { bearer, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { fixedClock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { createDefinition, issueCoupon, memberCoupons, ZCouponDefinitionRequest } from '../coupons/index.ts';
+import { createDefinition, holdCoupons, issueCoupon, memberCoupons, ZCouponDefinitionRequest } from '../coupons/index.ts';
 import { trialBalance } from '../ledger/index.ts';
 import { adjustPoints, pointBalance, setPointPolicy, ZPointPolicySettings } from '../points/index.ts';
 import { chargeCard, listCards, openCard, setProgramSettings, ZPrepaidSettings } from '../prepaid/index.ts';
@@ -200,4 +201,26 @@ test('offline replay: in the order the sales happened, each as of its own time, 
   const again = (await app.inject({ method: 'POST', url: '/v1/checkout/replay', headers: bearer(t.keys.pos), payload: { checkouts: offline } })).json().items;
   assert.deepEqual(again.map((i: { outcome: string }) => i.outcome), ['already_committed', 'already_committed', 'already_committed', 'rejected']);
   assert.ok((await trialBalance(deps, tenantId)).every((l) => l.total === 0));
+});
+
+test('a coupon held during a long payment: only its checkout can use it; a hold released or timed out frees it', async () => {
+  const { t, tenantId, member, coupons } = await brand();
+  const held = await pos(t, '/v1/coupons/holds', { holdId: 'pay-1', memberId: member, couponIds: [coupons.amount1000], ttlSeconds: 600 });
+  assert.equal(held.statusCode, 200, held.body);
+  const other = (await pos(t, '/v1/checkout/commit', basket(member, [['latte', 1, 5_000]], { checkoutId: 'other', couponIds: [coupons.amount1000] }))).json();
+  assert.deepEqual([other.code, other.details.couponId], ['COUPON_HELD', coupons.amount1000]);
+  assert.equal((await pos(t, '/v1/coupons/holds', { holdId: 'pay-2', memberId: member, couponIds: [coupons.amount1000] })).json().code, 'COUPON_HELD');
+  const quoted = (await pos(t, '/v1/checkout/quote', basket(member, [['latte', 1, 5_000]]))).json();
+  assert.equal(quoted.coupons.inapplicable.find((c: { couponId: string }) => c.couponId === coupons.amount1000).code, 'COUPON_HELD');
+  const paid = await pos(t, '/v1/checkout/commit', basket(member, [['latte', 1, 5_000]], { checkoutId: 'paid', couponIds: [coupons.amount1000], holdId: 'pay-1' }));
+  assert.equal(paid.statusCode, 200, paid.body);
+  assert.equal(paid.json().discount, 1_000);
+
+  // Released: free again.
+  await pos(t, '/v1/coupons/holds', { holdId: 'pay-3', memberId: member, couponIds: [coupons.cakeFree] });
+  assert.equal((await pos(t, '/v1/coupons/holds/pay-3/release', {})).json().released, 1);
+  assert.equal((await pos(t, '/v1/checkout/commit', basket(member, [['cake', 1, 6_000]], { checkoutId: 'free', couponIds: [coupons.cakeFree] }))).statusCode, 200);
+  // Timed out: a hold taken 20 minutes ago for 10 no longer holds.
+  await holdCoupons({ ...deps, clock: fixedClock(new Date(Date.now() - 20 * 60_000)) }, tenantId, { holdId: 'old', memberId: member, couponIds: [coupons.pct10], ttlSeconds: 600 });
+  assert.equal((await pos(t, '/v1/checkout/commit', basket(member, [['latte', 2, 5_000]], { checkoutId: 'late', couponIds: [coupons.pct10] }))).statusCode, 200);
 });

@@ -104,6 +104,24 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelRedemption({ ...deps, db }, tenantIdOf(req), req.params.useId), { required: true }),
     });
 
+    app.post('/coupons/holds', {
+      config: { scopes: ['pos', 'server'] },
+      schema: {
+        tags,
+        summary: 'Hold coupons during a long payment: only this hold can use them until it times out',
+        description: 'Commit the checkout with the same holdId, or release it. Holding again with the same id extends it. Rejections: COUPON_HELD, COUPON_ALREADY_USED, COUPON_EXPIRED, COUPON_REVOKED.',
+        headers: ZIdempotencyHeaders,
+        body: z.object({ holdId: ZOpId, memberId: z.string().max(40), couponIds: z.array(z.string().max(40)).min(1).max(10), ttlSeconds: z.number().int().min(10).max(3_600).default(600) }),
+        response: { 200: z.object({ holdId: z.string(), couponIds: z.array(z.string()), heldUntil: z.iso.datetime() }), ...problems(400, 401, 403, 404, 422) },
+      },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.holdCoupons({ ...deps, db }, tenantIdOf(req), req.body)),
+    });
+    app.post('/coupons/holds/:holdId/release', {
+      config: { scopes: ['pos', 'server'] },
+      schema: { tags, summary: 'Release a hold: its coupons are free again', headers: ZIdempotencyHeaders, params: z.object({ holdId: ZOpId }), response: { 200: z.object({ holdId: z.string(), released: z.number().int() }), ...problems(401, 403) } },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.releaseHold({ ...deps, db }, tenantIdOf(req), req.params.holdId)),
+    });
+
     // The member's app
     app.get('/me/coupons', {
       schema: { tags, summary: 'My coupons (usable ones, or all)', headers: ZMemberHeaders, querystring: ZAllQuery, response: { 200: ZCoupons, ...problems(401, 403) } },

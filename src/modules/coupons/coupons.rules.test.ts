@@ -32,6 +32,7 @@ const ctx = (o: Partial<CheckContext> = {}): CheckContext => ({
 test('each rule refuses with its own code and the values involved, in a fixed order', () => {
   const cases: [object, Partial<CheckContext>, string, Record<string, unknown>?][] = [
     [{}, { coupon: { status: 'used', validFrom: NOW, validUntil: NOW } }, 'COUPON_ALREADY_USED'],
+    [{}, { coupon: { status: 'active', validFrom: NOW, validUntil: new Date('2027-04-01T00:00:00Z'), heldUntil: new Date('2027-03-03T05:40:00Z') } }, 'COUPON_HELD', { heldUntil: '2027-03-03T05:40:00.000Z' }],
     [{}, { definitionStatus: 'paused' }, 'COUPON_NOT_ACTIVE', { status: 'paused' }],
     [{}, { now: new Date('2027-04-01T00:00:00Z') }, 'COUPON_EXPIRED'],
     [{}, { now: new Date('2027-02-28T00:00:00Z') }, 'COUPON_NOT_YET_VALID'],

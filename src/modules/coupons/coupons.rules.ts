@@ -14,7 +14,9 @@ export type CheckContext = {
   now: Date;
   timeZone: string;
   definitionStatus: 'active' | 'paused' | 'ended';
-  coupon: { status: 'active' | 'used' | 'revoked'; validFrom: Date; validUntil: Date };
+  coupon: { status: 'active' | 'used' | 'revoked'; validFrom: Date; validUntil: Date; heldUntil?: Date | null | undefined };
+  /** The hold the caller presents (a checkout committing a payment it held for). */
+  holdMatches?: boolean;
   grade: string | null;
   storeRegion: string | null;
   /** Coupons of this definition the member has used (for usesPerMember). */
@@ -61,6 +63,9 @@ export function checkCoupon(rules: TCouponRules, c: CheckContext): CouponCheck {
   const o = c.order;
   if (c.coupon.status === 'used') return no('COUPON_ALREADY_USED', 'The coupon has been used.');
   if (c.coupon.status === 'revoked') return no('COUPON_REVOKED', 'The coupon was taken back.');
+  if (c.coupon.heldUntil && c.coupon.heldUntil > c.now && !c.holdMatches) {
+    return no('COUPON_HELD', 'The coupon is held for a payment in progress.', { heldUntil: c.coupon.heldUntil.toISOString() });
+  }
   if (c.definitionStatus !== 'active') return no('COUPON_NOT_ACTIVE', `The coupon's campaign is ${c.definitionStatus}.`, { status: c.definitionStatus });
   if (c.now >= c.coupon.validUntil) return no('COUPON_EXPIRED', 'The coupon has expired.', { validUntil: c.coupon.validUntil.toISOString() });
   if (c.now < c.coupon.validFrom) return no('COUPON_NOT_YET_VALID', 'The coupon is not valid yet.', { validFrom: c.coupon.validFrom.toISOString() });

@@ -243,7 +243,7 @@ async function lockCoupon(db: Db, tenantId: string, couponId: string, memberId?:
 // ---- using
 
 /** Everything the rules need about a member's coupon and an order, read in the caller's transaction. */
-async function checkFor(deps: CouponDeps, tenantId: string, coupon: CouponRow, def: CouponDefinitionRow, order: TOrderContext) {
+async function checkFor(deps: CouponDeps, tenantId: string, coupon: CouponRow, def: CouponDefinitionRow, order: TOrderContext, holdId?: string) {
   const d = toDefinition(def);
   const [member, tenant] = [await memberGrade(deps, tenantId, coupon.member_id), await getTenant(deps, tenantId)];
   const store = order.storeId && d.rules.regions.length ? await activeStore(deps, tenantId, order.storeId) : undefined;
@@ -258,7 +258,8 @@ async function checkFor(deps: CouponDeps, tenantId: string, coupon: CouponRow, d
     now: deps.clock.now(),
     timeZone: tenant.timeZone,
     definitionStatus: def.status,
-    coupon: { status: coupon.status, validFrom: coupon.valid_from, validUntil: coupon.valid_until },
+    coupon: { status: coupon.status, validFrom: coupon.valid_from, validUntil: coupon.valid_until, heldUntil: coupon.held_until },
+    holdMatches: holdId !== undefined && holdId === coupon.hold_id,
     grade: member.grade,
     storeRegion: store?.region ?? null,
     memberUses: uses?.used ?? 0,
@@ -292,12 +293,16 @@ const toRedemption = (r: { id: string; coupon_id: string; definition_id: string;
  * coupon is used exactly once (COUPON_ALREADY_USED for the second), with the discount and its
  * HQ/store shares recorded.
  */
-export async function redeemCoupon(deps: CouponDeps, tenantId: string, input: { memberId: string; couponId: string; order: TOrderContext; cap?: number | undefined }): Promise<TRedemption> {
+export async function redeemCoupon(
+  deps: CouponDeps,
+  tenantId: string,
+  input: { memberId: string; couponId: string; order: TOrderContext; cap?: number | undefined; holdId?: string | undefined },
+): Promise<TRedemption> {
   return withTransaction(deps.db, async (trx) => {
     const d0 = { ...deps, db: trx };
     const coupon = await lockCoupon(trx, tenantId, input.couponId, input.memberId);
     const def = await definitionRow(trx, tenantId, coupon.definition_id);
-    const { d, check } = await checkFor(d0, tenantId, coupon, def, input.order);
+    const { d, check } = await checkFor(d0, tenantId, coupon, def, input.order, input.holdId);
     if (!check.ok) throw new AppError(check.code, check.message, { couponId: coupon.id, ...check.details });
     if (d.rules.usesPerMember !== null) {
       const counted = await trx
@@ -317,7 +322,7 @@ export async function redeemCoupon(deps: CouponDeps, tenantId: string, input: { 
     const now = deps.clock.now();
     // Stacked with others (a checkout), it takes off no more than the order has left.
     const discount = Math.min(check.discount, input.cap ?? Infinity);
-    await trx.updateTable('coupon').set({ status: 'used', use_id: useId, used_at: now }).where('tenant_id', '=', tenantId).where('id', '=', coupon.id).where('status', '=', 'active').execute();
+    await trx.updateTable('coupon').set({ status: 'used', use_id: useId, used_at: now, hold_id: null, held_until: null }).where('tenant_id', '=', tenantId).where('id', '=', coupon.id).where('status', '=', 'active').execute();
     const row = await trx
       .insertInto('coupon_use')
       .values({
@@ -338,6 +343,34 @@ export async function redeemCoupon(deps: CouponDeps, tenantId: string, input: { 
     await enqueueOutbox(trx, tenantId, { topic: 'coupons.used', payload: { couponId: coupon.id, memberId: coupon.member_id, useId, orderId: input.order.orderId, discount } });
     return toRedemption(row);
   });
+}
+
+/**
+ * Holds a member's coupons while a payment is in progress (10 minutes by default): until then only
+ * this hold can use them (COUPON_HELD for anyone else). Holding again with the same id extends it;
+ * a hold that times out simply ends.
+ */
+export async function holdCoupons(deps: CouponDeps, tenantId: string, input: { holdId: string; memberId: string; couponIds: string[]; ttlSeconds: number }) {
+  return withTransaction(deps.db, async (trx) => {
+    const now = deps.clock.now();
+    const heldUntil = new Date(now.getTime() + input.ttlSeconds * 1000);
+    for (const id of [...new Set(input.couponIds)].sort()) {
+      const c = await lockCoupon(trx, tenantId, id, input.memberId);
+      const refuse = (code: 'COUPON_ALREADY_USED' | 'COUPON_REVOKED' | 'COUPON_EXPIRED' | 'COUPON_HELD', message: string, details: Record<string, unknown> = {}) => new AppError(code, message, { couponId: id, ...details });
+      if (c.status === 'used') throw refuse('COUPON_ALREADY_USED', 'The coupon has been used.');
+      if (c.status === 'revoked') throw refuse('COUPON_REVOKED', 'The coupon was taken back.');
+      if (now >= c.valid_until) throw refuse('COUPON_EXPIRED', 'The coupon has expired.', { validUntil: c.valid_until.toISOString() });
+      if (c.held_until && c.held_until > now && c.hold_id !== input.holdId) throw refuse('COUPON_HELD', 'The coupon is held for another payment.', { heldUntil: c.held_until.toISOString() });
+      await trx.updateTable('coupon').set({ hold_id: input.holdId, held_until: heldUntil }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+    }
+    return { holdId: input.holdId, couponIds: [...new Set(input.couponIds)].sort(), heldUntil: heldUntil.toISOString() };
+  });
+}
+
+/** Ends a hold before its time (the payment failed or was abandoned): its coupons are free again. */
+export async function releaseHold(deps: CouponDeps, tenantId: string, holdId: string): Promise<{ holdId: string; released: number }> {
+  const rows = await deps.db.updateTable('coupon').set({ hold_id: null, held_until: null }).where('tenant_id', '=', tenantId).where('hold_id', '=', holdId).returning('id').execute();
+  return { holdId, released: rows.length };
 }
 
 /** Cancels a use: the coupon is active again (expired if its validity has ended) and the member's use is given back. */

@@ -34,6 +34,8 @@ export type CouponTable = {
   source_ref: string | null;
   use_id: string | null;
   used_at: Date | null;
+  hold_id: Generated<string | null>;
+  held_until: Generated<Date | null>;
   issued_at: Generated<Date>;
 };
 

@@ -15,6 +15,8 @@ export {
   validateCoupon,
   redeemCoupon,
   cancelRedemption,
+  holdCoupons,
+  releaseHold,
   giftCoupon,
   registerCouponHandlers,
 } from './coupons.service.ts';
