@@ -104,3 +104,19 @@ create table coupon_pin (
   primary key (tenant_id, pin_hash)
 );
 create index coupon_pin_batch on coupon_pin (tenant_id, batch_id);
+
+-- A bulk issue to a list of members (streamed, committed in chunks with this checkpoint, so an
+-- interrupted one run again with the same id resumes where it stopped and issues nobody twice).
+create table coupon_bulk_issue (
+  tenant_id text not null,
+  id text not null,
+  definition_id text not null,
+  status text not null default 'running' check (status in ('running', 'done')),
+  rows_done bigint not null default 0,
+  issued bigint not null default 0,
+  -- refusals by code: { "COUPON_MEMBER_LIMIT": n, "COUPON_EXHAUSTED": n, "MEMBER_NOT_ACTIVE": n }
+  rejected jsonb not null default '{}',
+  started_at timestamptz not null default now(),
+  finished_at timestamptz,
+  primary key (tenant_id, id)
+);

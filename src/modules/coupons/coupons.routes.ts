@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
+import { AppError } from '../../platform/errors.ts';
 import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { tenantIdOf } from '../../platform/request-context.ts';
 import { currentMember, ZMemberHeaders, ZMemberWriteHeaders } from '../members/index.ts';
 import { ZCoupon, ZDefinition, ZDefinitionRequest, ZOpId, ZRedeemRequest, ZRedemption } from './coupons.schemas.ts';
+import * as bulk from './coupon-bulk.service.ts';
 import * as service from './coupons.service.ts';
 
 const tags = ['Coupons'];
@@ -82,6 +84,41 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 201: z.object({ batchId: z.string(), definitionId: z.string(), pins: z.array(z.string()) }), ...problems(400, 401, 403, 404) },
       },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.generatePins({ ...deps, db }, tenantIdOf(req), req.params.definitionId, req.body.count), { status: 201, required: true }),
+    });
+    // The member list is streamed to the bulk issue, never held in memory.
+    app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
+    const ZBulkParams = ZDefinitionParams.extend({ bulkId: z.string().max(64) });
+    const ZBulkSummary = z
+      .object({
+        id: z.string(),
+        definitionId: z.string(),
+        status: z.enum(['running', 'done']),
+        rowsDone: z.number().int(),
+        issued: z.number().int(),
+        rejected: z.record(z.string(), z.number().int()).meta({ description: 'Refusals by code: MEMBER_NOT_ACTIVE, COUPON_MEMBER_LIMIT, COUPON_EXHAUSTED, DUPLICATE_IN_LIST.' }),
+        startedAt: z.iso.datetime(),
+        finishedAt: z.iso.datetime().nullable(),
+      })
+      .meta({ id: 'CouponBulkIssue' });
+    app.put('/coupons/definitions/:definitionId/bulk-issues/:bulkId', {
+      config: { scopes: ['server'] },
+      schema: {
+        tags,
+        summary: 'Issue the coupon to a list of members (Content-Type: text/csv with a member_id column), streamed and resumable',
+        description: 'Handled 1,000 members at a time, each chunk committed with the checkpoint: PUT the same list to the same id after an interruption and it resumes; after it finished, the summary comes back.',
+        params: ZBulkParams,
+        response: { 200: ZBulkSummary, ...problems(400, 401, 403, 404, 409, 415, 422) },
+      },
+      handler: (req) => {
+        const body = req.body as Partial<AsyncIterable<Buffer>> | undefined;
+        if (typeof body?.[Symbol.asyncIterator] !== 'function') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the member list with Content-Type: text/csv.');
+        return bulk.bulkIssue(deps, tenantIdOf(req), req.params.definitionId, req.params.bulkId, body as AsyncIterable<Buffer>);
+      },
+    });
+    app.get('/coupons/definitions/:definitionId/bulk-issues/:bulkId', {
+      config: { scopes: ['server'] },
+      schema: { tags, summary: 'A bulk issue’s progress', params: ZBulkParams, response: { 200: ZBulkSummary, ...problems(401, 403, 404) } },
+      handler: (req) => bulk.getBulkIssue(deps, tenantIdOf(req), req.params.bulkId),
     });
     app.get('/members/:id/coupons', {
       config: { scopes: ['pos', 'server'] },

@@ -60,6 +60,18 @@ export type CouponGiftTable = { tenant_id: string; id: string; coupon_id: string
 
 export type CouponPinTable = { tenant_id: string; pin_hash: string; definition_id: string; batch_id: string; coupon_id: string | null; registered_at: Date | null };
 
+export type CouponBulkIssueTable = {
+  tenant_id: string;
+  id: string;
+  definition_id: string;
+  status: Generated<'running' | 'done'>;
+  rows_done: Generated<number>;
+  issued: Generated<number>;
+  rejected: Generated<unknown>;
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+};
+
 export type CouponDefinitionRow = Selectable<CouponDefinitionTable>;
 export type CouponRow = Selectable<CouponTable>;
 
@@ -70,4 +82,5 @@ export type CouponsTables = {
   coupon_use: CouponUseTable;
   coupon_gift: CouponGiftTable;
   coupon_pin: CouponPinTable;
+  coupon_bulk_issue: CouponBulkIssueTable;
 };

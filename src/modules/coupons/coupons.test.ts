@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { bearer, memberToken, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
-import { registerCouponHandlers } from './index.ts';
+import { bulkIssue, registerCouponHandlers } from './index.ts';
 
 let app: FastifyInstance;
 let deps: Deps;
@@ -112,4 +112,38 @@ test('PIN codes work once; gifts move a coupon to another member; event rewards 
   await enqueueOutbox(deps.db, t.tenant.id, { topic: 'member.joined', payload: { memberId: members[1] } });
   await drain();
   assert.ok((await me(members[1]!, 'GET', '/v1/me/coupons')).json().items.some((c: { definitionId: string }) => c.definitionId === welcome));
+});
+
+test('bulk issue to a list: streamed in chunks, resumable after an interruption, never past the total or a member’s limit', async () => {
+  const { t, members, define } = await brand(3_000);
+  const id = await define({ totalQuantity: 2_500, perMemberLimit: 1 });
+  await call(t, 'server', `/v1/coupons/definitions/${id}/issues`, { memberId: members[10] });
+  const list = ['member_id', ...members, members[5]!, 'mbr_nobody'];
+  const put = (rows: string[]) =>
+    app.inject({ method: 'PUT', url: `/v1/coupons/definitions/${id}/bulk-issues/b1`, headers: { ...bearer(t.keys.server), 'content-type': 'text/csv' }, payload: rows.join('\n') });
+  // Interrupted after 1,500 rows: the first chunk of 1,000 is committed with its checkpoint.
+  await assert.rejects(
+    bulkIssue(deps, t.tenant.id, id, 'b1', (function* () {
+      yield list.slice(0, 1_501).join('\n') + '\n';
+      throw new Error('connection lost');
+    })()),
+    /connection lost/,
+  );
+  assert.equal((await call(t, 'server', `/v1/coupons/definitions/${id}/bulk-issues/b1`)).json().rowsDone, 1_000);
+  const done = await put(list);
+  assert.equal(done.statusCode, 200, done.body);
+  const s = done.json();
+  // 2,500 in all, one of them issued before: m0…m2499 but m10 (already holding one); the rest are out of stock.
+  assert.deepEqual([s.status, s.rowsDone, s.issued], ['done', 3_002, 2_499]);
+  assert.deepEqual(s.rejected, { COUPON_MEMBER_LIMIT: 1, COUPON_EXHAUSTED: 501, MEMBER_NOT_ACTIVE: 1 });
+  const counts = await deps.db
+    .selectFrom('coupon')
+    .select(({ fn }) => [fn.countAll<number>().as('n'), fn.count<number>('member_id').distinct().as('members')])
+    .where('tenant_id', '=', t.tenant.id)
+    .where('definition_id', '=', id)
+    .executeTakeFirstOrThrow();
+  assert.deepEqual([Number(counts.n), Number(counts.members)], [2_500, 2_500]);
+  assert.equal((await call(t, 'server', `/v1/coupons/definitions/${id}`)).json().issued, 2_500);
+  // Sent again: the summary, nothing more.
+  assert.equal((await put(list)).json().issued, 2_499);
 });

@@ -20,5 +20,6 @@ export {
   giftCoupon,
   registerCouponHandlers,
 } from './coupons.service.ts';
+export { bulkIssue, getBulkIssue, type BulkSummary } from './coupon-bulk.service.ts';
 export { checkCoupon, discountOf, validityOf } from './coupons.rules.ts';
 export { couponRoutes } from './coupons.routes.ts';
