@@ -34,6 +34,8 @@ for (const engine of benchEngines()) {
         await sql`insert into member (tenant_id, id, consents)
           select ${tenant.id}, 'mbr_bench' || lpad(g::text, 8, '0'), '{}'::jsonb from generate_series(${start}::int, ${Math.min(ROWS, start + 100_000) - 1}::int) g`.execute(deps.db);
       }
+      // As a live database would have: statistics that know the member table is large.
+      await sql`analyze member`.execute(deps.db);
       const definition = await createDefinition(deps, tenant.id, {
         name: '전 회원 감사 쿠폰',
         rules: ZCouponRules.parse({ benefit: { kind: 'amount', amount: 2_000 }, validity: { kind: 'days', days: 30 } }),
