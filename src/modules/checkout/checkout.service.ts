@@ -122,7 +122,7 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
     await requireActiveMember(d, tenantId, req.memberId);
 
     // Coupons: a valid combination, each used once; together never more than the order.
-    const held = await memberCoupons(d, tenantId, req.memberId, { usableOnly: false });
+    const held = await memberCoupons(d, tenantId, req.memberId, { ids: req.couponIds });
     const chosen = [...new Set(req.couponIds)].sort().map((id) => {
       const c = held.find((h) => h.id === id);
       if (!c) throw new AppError('NOT_FOUND', `No coupon ${id}.`);

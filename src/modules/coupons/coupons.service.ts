@@ -220,7 +220,9 @@ export async function registerPin(deps: CouponDeps & Pick<Deps, 'masterKey'>, te
 
 // ---- the member's coupons
 
-export async function memberCoupons(deps: CouponDeps, tenantId: string, memberId: string, options: { usableOnly?: boolean } = {}): Promise<TCoupon[]> {
+/** A member's coupons, newest first: all, the usable ones, or the given ones. */
+export async function memberCoupons(deps: CouponDeps, tenantId: string, memberId: string, options: { usableOnly?: boolean; ids?: string[] } = {}): Promise<TCoupon[]> {
+  if (options.ids?.length === 0) return [];
   const now = deps.clock.now();
   let q = deps.db
     .selectFrom('coupon as c')
@@ -230,6 +232,7 @@ export async function memberCoupons(deps: CouponDeps, tenantId: string, memberId
     .where('c.tenant_id', '=', tenantId)
     .where('c.member_id', '=', memberId);
   if (options.usableOnly) q = q.where('c.status', '=', 'active').where('c.valid_until', '>', now);
+  if (options.ids) q = q.where('c.id', 'in', options.ids);
   const rows = await q.orderBy('c.issued_at', 'desc').limit(500).execute();
   return rows.map((r) => toCoupon(r, { name: r.name, rules: ZCouponRules.parse(r.rules) }, now));
 }
