@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 import { IDENTITY_SEALED_COLUMNS } from '../src/modules/identity/index.ts';
 import { getMember, importMembers, MEMBERS_SEALED_COLUMNS } from '../src/modules/members/index.ts';
+import { PREPAID_SEALED_COLUMNS } from '../src/modules/prepaid/index.ts';
 import { createTenant } from '../src/modules/tenants/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { createDatabase, type Database } from '../src/platform/db.ts';
@@ -30,7 +31,7 @@ after(async () => {
   await scratch?.drop();
 });
 
-const COLUMNS = [...IDENTITY_SEALED_COLUMNS, ...MEMBERS_SEALED_COLUMNS];
+const COLUMNS = [...IDENTITY_SEALED_COLUMNS, ...MEMBERS_SEALED_COLUMNS, ...PREPAID_SEALED_COLUMNS];
 
 test('keys rotate: a new key becomes current, every value is re-sealed under it, old keys still open', async () => {
   const masterKey = randomBytes(32);
@@ -41,10 +42,19 @@ test('keys rotate: a new key becomes current, every value is re-sealed under it,
   const sealed = async () => (await database.db.selectFrom('member').select(['id', 'profile_sealed']).where('tenant_id', '=', tenant.id).orderBy('login_id').execute());
   assert.ok((await sealed()).every((m) => m.profile_sealed!.startsWith('v1.k1.')));
   const before = (await sealed()).map((m) => m.profile_sealed);
+  // An auto-charge's payment token is sealed the same way.
+  await database.db
+    .insertInto('prepaid_auto_charge')
+    .values({ tenant_id: tenant.id, card_id: 'ppc_keys', member_id: 'mbr_keys', kind: 'monthly', threshold: null, day_of_month: 1, amount: 10_000, payment_method: 'card', token_sealed: piiFor(masterKey).seal('billing-key-1234'), token_last4: '1234', due_at: null, last_error: null, disabled_reason: null })
+    .execute();
+  const token = async () => (await database.db.selectFrom('prepaid_auto_charge').select('token_sealed').where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow()).token_sealed;
 
   assert.equal(await rotatePiiKey(database.db, masterKey, 'pii'), 'k2');
   const counts = await resealColumns(database.db, masterKey, COLUMNS);
   assert.equal(counts['member.profile_sealed'], 2);
+  assert.equal(counts['prepaid_auto_charge.token_sealed'], 1);
+  assert.ok((await token()).startsWith('v1.k2.'));
+  assert.equal(piiFor(masterKey).open<string>(await token()), 'billing-key-1234');
   const after1 = await sealed();
   assert.ok(after1.every((m) => m.profile_sealed!.startsWith('v1.k2.')));
   assert.equal((await getMember(deps, tenant.id, after1[0]!.id)).name, '홍*동', 'the data is the same');
