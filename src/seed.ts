@@ -3,7 +3,7 @@ import type { Deps } from './platform/deps.ts';
 import { completeVerification, grantVerificationUnits, startVerification, submitSandbox } from './modules/identity/index.ts';
 import { purgeWithdrawn, runDormancy, signUp, withdraw, type TMember } from './modules/members/index.ts';
 import { commit } from './modules/checkout/index.ts';
-import { createDefinition, issueCoupon, memberCoupons as memberCouponsOf, redeemCoupon, ZCouponDefinitionRequest } from './modules/coupons/index.ts';
+import { createDefinition, issueCoupon, memberCoupons, redeemCoupon, ZCouponDefinitionRequest } from './modules/coupons/index.ts';
 import { adjustPoints, cancelPoints, earnPoints, pointWallet, setPointPolicy, usePoints, ZPointPolicySettings } from './modules/points/index.ts';
 import { chargeCard, createPromotion, gift, listCards, openCard, setAutoCharge, setProgramSettings, useCard, ZPrepaidSettings } from './modules/prepaid/index.ts';
 import { approveOtp, cancelOrderStamps, createStampCard, earnForEvent, earnForOrder, issueOtp, ZStampCardRequest } from './modules/stamps/index.ts';
@@ -211,7 +211,7 @@ async function seedCoupons(deps: SeedDeps, tenantId: string, m: DemoMembers, s: 
 
 /** A scripted checkout at the store: kim.mj's welcome coupon and main prepaid card, with points and stamps earned on the rest. */
 async function seedCheckout(deps: SeedDeps, tenantId: string, m: DemoMembers, s: DemoStores): Promise<void> {
-  const [coupon] = await memberCouponsOf(deps, tenantId, m.active2);
+  const [coupon] = await memberCoupons(deps, tenantId, m.active2);
   const [card] = await listCards(deps, tenantId, m.active2);
   await commit(deps, tenantId, {
     checkoutId: 'demo-checkout-1',
