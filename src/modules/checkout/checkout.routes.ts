@@ -4,7 +4,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { tenantIdOf } from '../../platform/request-context.ts';
-import { ZBasket, ZCheckout, ZCommitRequest, ZQuote, ZReplayRequest, ZReplayResult } from './checkout.schemas.ts';
+import { ZBasket, ZCancelRequest, ZCheckout, ZCommitRequest, ZQuote, ZReplayRequest, ZReplayResult } from './checkout.schemas.ts';
 import * as service from './checkout.service.ts';
 
 const tags = ['Checkout'];
@@ -42,14 +42,15 @@ export function checkoutRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes },
       schema: {
         tags,
-        summary: 'Cancel a checkout: exactly what it did is reversed',
-        description: 'Refused with nothing changed when earned points were spent (INSUFFICIENT_POINTS, why earned_points_used) or earned stamps went into a completed board.',
+        summary: 'Cancel a checkout, whole or by lines: exactly its share of what the commit did is reversed',
+        description:
+          'A partial cancel gives back the lines’ price less their share of the coupon discount, in proportion as points, prepaid and a refund by other means (paidRefund), and takes back earned points in the same proportion and stamps down to what the remaining lines earn. The last cancel gives back exactly the rest, the delivery fee and the coupons. Refused with nothing changed (OPERATION_NOT_CANCELLABLE with why: exceeds_line, no_such_line, cancelled, stamps_used_for_reward) or INSUFFICIENT_POINTS (why earned_points_used) when earned points were spent. The same cancelId returns the checkout as it is; with other content CONFLICT.',
         headers: ZIdempotencyHeaders,
         params: ZCheckoutParams,
-        body: z.object({ cancelId: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/) }),
-        response: { 200: ZCheckout, ...problems(400, 401, 403, 404, 422) },
+        body: ZCancelRequest,
+        response: { 200: ZCheckout, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancel({ ...deps, db }, tenantIdOf(req), { checkoutId: req.params.checkoutId, cancelId: req.body.cancelId })),
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancel({ ...deps, db }, tenantIdOf(req), { checkoutId: req.params.checkoutId, ...req.body })),
     });
     app.post('/checkout/replay', {
       config: { scopes },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bestCombination, combinationProblem, type CouponOption } from './checkout.rules.ts';
+import fc from 'fast-check';
+import { apportion, bestCombination, cancelShare, combinationProblem, nothingCancelled, type Cancelled, type CouponOption } from './checkout.rules.ts';
 
 const c = (couponId: string, discount: number, stacking: CouponOption['stacking'] = 'stackable', definitionId = couponId): CouponOption => ({ couponId, definitionId, discount, stacking });
 
@@ -42,4 +43,61 @@ test('a chosen set is refused when it breaks a stacking rule', () => {
   assert.match(combinationProblem([c('x', 1, 'exclusive'), c('a', 1)])!.message, /exclusive/);
   assert.deepEqual(combinationProblem([c('a1', 1, 'stackable', 'A'), c('a2', 1, 'stackable', 'A')])!.details, { definitionId: 'A', coupons: ['a1', 'a2'] });
   assert.equal(combinationProblem([c('a', 1), c('b', 1)]), null);
+});
+
+test('apportion: shares between 0 and each part, adding up to the amount; everything left gives every part its rest', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 10_000_000_000 }), { minLength: 1, maxLength: 5 }), fc.double({ min: 0, max: 1, noNaN: true }), (left, f) => {
+      const total = left.reduce((s, x) => s + x, 0);
+      const amount = Math.floor(total * f);
+      const shares = apportion(amount, left);
+      assert.equal(shares.reduce((s, x) => s + x, 0), amount);
+      shares.forEach((x, i) => assert.ok(x >= 0 && x <= left[i]!, `${x} of ${left[i]}`));
+      assert.deepEqual(apportion(total, left), left);
+    }),
+  );
+  assert.throws(() => apportion(10, [1, 1, 1]), RangeError);
+});
+
+const add = (was: Cancelled, s: ReturnType<typeof cancelShare>): Cancelled => ({
+  ...was,
+  amount: was.amount + s.amount,
+  discount: was.discount + s.discount,
+  points: was.points + s.points,
+  prepaid: was.prepaid + s.prepaid,
+  paid: was.paid + s.paid,
+  pointsEarned: was.pointsEarned + s.pointsEarned,
+});
+
+test('a cancel’s share: the discount stays with the order, the rest comes back in proportion', () => {
+  // 20,000 order: 2,000 coupon, 3,000 points, 5,000 prepaid, 10,000 card; 100 points earned. Cancel 5,000 of it.
+  const c = { orderAmount: 20_000, discount: 2_000, pointsUsed: 3_000, prepaidUsed: 5_000, paidAmount: 10_000, pointsEarned: 100 };
+  const first = cancelShare(c, nothingCancelled(2), 5_000);
+  assert.deepEqual(first, { amount: 5_000, discount: 500, points: 750, prepaid: 1_250, paid: 2_500, pointsEarned: 25 });
+  // The rest gives back exactly what is left.
+  assert.deepEqual(cancelShare(c, add(nothingCancelled(2), first), 15_000), { amount: 15_000, discount: 1_500, points: 2_250, prepaid: 3_750, paid: 7_500, pointsEarned: 75 });
+});
+
+test('cancelled in any number of steps, the shares add up to exactly what the checkout took (property)', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 5_000_000 }),
+      fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 4, maxLength: 4 }),
+      fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 0, maxLength: 6 }),
+      (orderAmount, [d, p, pp, e], steps) => {
+        const discount = Math.floor(orderAmount * d! * 0.5);
+        const pointsUsed = Math.floor((orderAmount - discount) * p!);
+        const prepaidUsed = Math.floor((orderAmount - discount - pointsUsed) * pp!);
+        const c = { orderAmount, discount, pointsUsed, prepaidUsed, paidAmount: orderAmount - discount - pointsUsed - prepaidUsed, pointsEarned: Math.floor(orderAmount * e! * 0.05) };
+        let was = nothingCancelled(1);
+        for (const f of [...steps, 1]) {
+          const share = cancelShare(c, was, Math.floor((orderAmount - was.amount) * f));
+          assert.equal(share.discount + share.points + share.prepaid + share.paid, share.amount);
+          for (const v of Object.values(share)) assert.ok(v >= 0);
+          was = add(was, share);
+        }
+        assert.deepEqual([was.amount, was.discount, was.points, was.prepaid, was.paid, was.pointsEarned], [orderAmount, discount, pointsUsed, prepaidUsed, c.paidAmount, c.pointsEarned]);
+      },
+    ),
+  );
 });

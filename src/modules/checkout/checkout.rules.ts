@@ -29,3 +29,51 @@ export function combinationProblem(chosen: Pick<CouponOption, 'couponId' | 'defi
   }
   return null;
 }
+
+/**
+ * Splits `amount` over parts in proportion to what each has left, largest remainder first (ties to
+ * the earlier part). Every share is between 0 and its part, the shares add up to `amount`, and an
+ * amount equal to everything left gives every part exactly its rest: a checkout cancelled in
+ * several steps gives back, in the end, exactly what it took.
+ */
+export function apportion(amount: number, left: number[]): number[] {
+  const total = left.reduce((s, x) => s + x, 0);
+  if (amount < 0 || amount > total || left.some((x) => x < 0)) throw new RangeError(`Cannot split ${amount} over ${left.join(', ')}.`);
+  if (total === 0) return left.map(() => 0);
+  // BigInt: an amount times a part may pass 2^53.
+  const exact = left.map((x) => BigInt(x) * BigInt(amount));
+  const shares = exact.map((e) => Number(e / BigInt(total)));
+  let rest = amount - shares.reduce((s, x) => s + x, 0);
+  const byRemainder = exact.map((e, i) => ({ i, r: e % BigInt(total) })).sort((a, b) => (a.r === b.r ? a.i - b.i : a.r > b.r ? -1 : 1));
+  for (const { i } of byRemainder) {
+    if (rest === 0) break;
+    shares[i]! += 1;
+    rest -= 1;
+  }
+  return shares;
+}
+
+/** A line cancelled in part or whole. */
+export type CancelLine = { line: number; quantity: number };
+
+/** What a checkout's cancels have given back so far (kept on the checkout, cumulative). */
+export type Cancelled = { quantities: number[]; amount: number; discount: number; points: number; prepaid: number; paid: number; pointsEarned: number; stamps: number };
+export const nothingCancelled = (lines: number): Cancelled => ({ quantities: Array(lines).fill(0), amount: 0, discount: 0, points: 0, prepaid: 0, paid: 0, pointsEarned: 0, stamps: 0 });
+
+type Committed = { orderAmount: number; discount: number; pointsUsed: number; prepaidUsed: number; paidAmount: number; pointsEarned: number };
+
+/**
+ * The share of a checkout that `amount` of its order stands for, out of what earlier cancels left:
+ * first coupon discount against the rest, then that rest over points, prepaid and other payments,
+ * and the earned points to take back, all in proportion. The member gets back `amount` less the
+ * discount share; the coupon stays used until the last line is cancelled.
+ */
+export function cancelShare(c: Committed, was: Cancelled, amount: number) {
+  const orderLeft = c.orderAmount - was.amount;
+  const discountLeft = c.discount - was.discount;
+  const [discount, net] = apportion(amount, [discountLeft, orderLeft - discountLeft]) as [number, number];
+  const [points, prepaid, paid] = apportion(net, [c.pointsUsed - was.points, c.prepaidUsed - was.prepaid, c.paidAmount - was.paid]) as [number, number, number];
+  const earnedLeft = c.pointsEarned - was.pointsEarned;
+  const pointsEarned = amount === orderLeft ? earnedLeft : Number((BigInt(earnedLeft) * BigInt(amount)) / BigInt(Math.max(orderLeft, 1)));
+  return { amount, discount, points, prepaid, paid, pointsEarned };
+}

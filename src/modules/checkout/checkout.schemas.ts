@@ -48,11 +48,39 @@ export const ZQuote = z
   .meta({ id: 'CheckoutQuote' });
 export type TQuote = z.infer<typeof ZQuote>;
 
+export const ZCancelRequest = z.object({
+  cancelId: ZOpId.meta({ description: 'The caller’s id for this cancel: a retry with it returns the checkout as it is.' }),
+  lines: z
+    .array(z.object({ line: z.number().int().min(0), quantity: z.number().int().min(1) }))
+    .min(1)
+    .max(200)
+    .optional()
+    .meta({ description: 'The lines (and how many of each) to cancel; without it, everything not cancelled yet.' }),
+});
+
+const ZCheckoutCancel = z
+  .object({
+    cancelId: z.string(),
+    lines: z.array(z.object({ line: z.number().int(), quantity: z.number().int() })),
+    full: z.boolean().meta({ description: 'This cancel took the last lines: the delivery fee and the coupons came back with it.' }),
+    amount: z.number().int().meta({ description: 'The cancelled lines’ price (plus the delivery fee on the last cancel).' }),
+    discount: z.number().int().meta({ description: 'The coupon discount those lines had: not given back.' }),
+    pointsRestored: z.number().int(),
+    prepaidReturned: z.number().int(),
+    paidRefund: z.number().int().meta({ description: 'What to refund by the other payment methods (card, cash).' }),
+    pointsTakenBack: z.number().int(),
+    stampsTakenBack: z.array(z.object({ cardId: z.string(), count: z.number().int() })),
+    couponsRestored: z.array(z.string()),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'CheckoutCancel' });
+export type TCheckoutCancel = z.infer<typeof ZCheckoutCancel>;
+
 export const ZCheckout = z
   .object({
     checkoutId: z.string(),
     memberId: z.string(),
-    status: z.enum(['committed', 'cancelled']),
+    status: z.enum(['committed', 'partially_cancelled', 'cancelled']),
     orderAmount: z.number().int(),
     discount: z.number().int(),
     coupons: z.array(z.object({ couponId: z.string(), useId: z.string(), discount: z.number().int() })),
@@ -63,7 +91,11 @@ export const ZCheckout = z
     stamps: z.array(z.object({ cardId: z.string(), earned: z.number().int(), skipped: z.string().nullable() })),
     occurredAt: z.iso.datetime().nullable(),
     createdAt: z.iso.datetime(),
-    cancelledAt: z.iso.datetime().nullable(),
+    items: z
+      .array(z.object({ line: z.number().int(), productId: z.string(), quantity: z.number().int(), unitPrice: z.number().int(), cancelledQuantity: z.number().int() }))
+      .meta({ description: 'The order’s lines, numbered from 0 (a partial cancel names them), with what was cancelled of each.' }),
+    cancels: z.array(ZCheckoutCancel),
+    cancelledAt: z.iso.datetime().nullable().meta({ description: 'When the last line was cancelled.' }),
   })
   .meta({ id: 'Checkout' });
 export type TCheckout = z.infer<typeof ZCheckout>;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { fixedClock } from '../../platform/clock.ts';
-import { withTransaction } from '../../platform/db.ts';
+import { withTransaction, type Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
@@ -9,9 +9,9 @@ import { cancelRedemption, memberCoupons, redeemCoupon, validateCoupon, type TCo
 import { requireActiveMember } from '../members/index.ts';
 import { cancelPoints, earnPoints, pointsQuote, usePoints } from '../points/index.ts';
 import { cancelUse, listCards, useCard } from '../prepaid/index.ts';
-import { cancelOrderStamps, earnForOrder, previewOrderStamps } from '../stamps/index.ts';
-import { bestCombination, combinationProblem } from './checkout.rules.ts';
-import type { TBasket, TCheckout, TCommitRequest, TQuote } from './checkout.schemas.ts';
+import { cancelOrderStamps, earnForOrder, previewOrderStamps, reduceOrderStamps } from '../stamps/index.ts';
+import { bestCombination, cancelShare, combinationProblem, nothingCancelled, type CancelLine, type Cancelled } from './checkout.rules.ts';
+import type { TBasket, TCheckout, TCheckoutCancel, TCommitRequest, TQuote } from './checkout.schemas.ts';
 import type { CheckoutRow } from './checkout.tables.ts';
 
 // Checkout: the one integration a POS or app needs. A quote says what the member can do with a
@@ -74,11 +74,27 @@ export async function quote(deps: CheckoutDeps, tenantId: string, basket: TBaske
 
 const requestHash = (r: TCommitRequest) => createHash('sha256').update(stableStringify(r)).digest('hex');
 
-const toCheckout = (row: CheckoutRow): TCheckout => ({
-  ...(row.result as Omit<TCheckout, 'status' | 'cancelledAt'>),
-  status: row.status,
-  cancelledAt: row.cancelled_at?.toISOString() ?? null,
-});
+type Committed = Omit<TCheckout, 'status' | 'items' | 'cancels' | 'cancelledAt'>;
+
+const linesOf = (row: CheckoutRow) => (row.request as TCommitRequest | null)?.items ?? [];
+const cancelledOf = (row: CheckoutRow) => (row.cancelled as Cancelled | null) ?? nothingCancelled(linesOf(row).length);
+
+const toCheckout = (row: CheckoutRow, cancels: TCheckoutCancel[]): TCheckout => {
+  const cancelled = cancelledOf(row);
+  return {
+    ...(row.result as Committed),
+    status: row.status,
+    items: linesOf(row).map((i, line) => ({ line, productId: i.productId, quantity: i.quantity, unitPrice: i.unitPrice, cancelledQuantity: cancelled.quantities[line] ?? 0 })),
+    cancels,
+    cancelledAt: row.cancelled_at?.toISOString() ?? null,
+  };
+};
+
+/** The checkout with its cancels, oldest first. */
+async function withCancels(db: Db, tenantId: string, row: CheckoutRow): Promise<TCheckout> {
+  const cancels = row.status === 'committed' ? [] : await db.selectFrom('checkout_cancel').select('detail').where('tenant_id', '=', tenantId).where('checkout_id', '=', row.id).orderBy('created_at').orderBy('id').execute();
+  return toCheckout(row, cancels.map((c) => c.detail as TCheckoutCancel));
+}
 
 /**
  * Commits a checkout in one transaction: the coupons (a valid combination, each used once), the
@@ -107,6 +123,8 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
         prepaid_used: 0,
         paid_amount: 0,
         result: '{}',
+        request: JSON.stringify(req),
+        cancelled: null,
         occurred_at: req.occurredAt ? new Date(req.occurredAt) : null,
         created_at: now,
         cancelled_at: null,
@@ -117,7 +135,7 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
     if (!claimed) {
       const existing = await trx.selectFrom('checkout').selectAll().where('tenant_id', '=', tenantId).where('id', '=', req.checkoutId).executeTakeFirstOrThrow();
       if (existing.request_hash !== hash) throw new AppError('CONFLICT', `Checkout ${req.checkoutId} was committed with other content.`, { checkoutId: req.checkoutId });
-      return toCheckout(existing);
+      return withCancels(trx, tenantId, existing);
     }
     await requireActiveMember(d, tenantId, req.memberId);
 
@@ -186,40 +204,106 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
       .returningAll()
       .executeTakeFirstOrThrow();
     await enqueueOutbox(trx, tenantId, { topic: 'checkout.committed', payload: { checkoutId: req.checkoutId, memberId: req.memberId, orderAmount, discount, paidAmount: result.paidAmount } });
-    return toCheckout(row);
+    return toCheckout(row, []);
   });
 }
 
 /**
- * Cancels a whole checkout, reversing exactly what its commit did: stamps and earned points taken
- * back, prepaid returned, used points restored to their lots, coupons usable again. Earned points
- * already spent make it fail (INSUFFICIENT_POINTS, why earned_points_used) with nothing changed:
- * the brand settles that with the member first.
+ * Cancels a checkout's lines (some, or all that are left), reversing exactly their share of what
+ * the commit did: the coupon discount they had stays with the order, and the rest comes back in
+ * proportion as points (to their lots), prepaid and a refund by the other payment methods; earned
+ * points are taken back in the same proportion and stamps down to what the remaining lines earn.
+ * The last cancel gives back exactly what is left, the delivery fee and the coupons with it.
+ * Refused with nothing changed when earned points were spent (INSUFFICIENT_POINTS, why
+ * earned_points_used) or earned stamps went into a completed board. The same cancel id again
+ * returns the checkout as it is.
  */
-export async function cancel(deps: CheckoutDeps, tenantId: string, input: { checkoutId: string; cancelId: string }): Promise<TCheckout> {
+export async function cancel(deps: CheckoutDeps, tenantId: string, input: { checkoutId: string; cancelId: string; lines?: CancelLine[] | undefined }): Promise<TCheckout> {
+  const hash = createHash('sha256').update(stableStringify({ checkoutId: input.checkoutId, lines: input.lines ?? null })).digest('hex');
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
     const row = await trx.selectFrom('checkout').selectAll().where('tenant_id', '=', tenantId).where('id', '=', input.checkoutId).forUpdate().executeTakeFirst();
     if (!row) throw new AppError('NOT_FOUND', `No checkout ${input.checkoutId}.`);
+    const prior = await trx.selectFrom('checkout_cancel').select(['checkout_id', 'request_hash']).where('tenant_id', '=', tenantId).where('id', '=', input.cancelId).executeTakeFirst();
+    if (prior) {
+      if (prior.checkout_id !== row.id || prior.request_hash !== hash) throw new AppError('CONFLICT', `Cancel ${input.cancelId} was made with other content.`, { cancelId: input.cancelId });
+      return withCancels(trx, tenantId, row);
+    }
     if (row.status === 'cancelled') throw new AppError('OPERATION_NOT_CANCELLABLE', `Checkout ${input.checkoutId} is cancelled already.`, { why: 'cancelled' });
-    const done = toCheckout(row);
+    const done = row.result as Committed;
+    const items = linesOf(row);
+    if (input.lines && items.length === 0) throw new AppError('OPERATION_NOT_CANCELLABLE', `Checkout ${row.id} was committed before lines were kept: cancel it whole.`, { why: 'no_lines' });
+    const was = cancelledOf(row);
+
+    const quantities = [...was.quantities];
+    const lines = input.lines ?? items.map((i, line) => ({ line, quantity: i.quantity - was.quantities[line]! })).filter((l) => l.quantity > 0);
+    for (const l of lines) {
+      const item = items[l.line];
+      if (!item) throw new AppError('OPERATION_NOT_CANCELLABLE', `Checkout ${row.id} has no line ${l.line}.`, { why: 'no_such_line', line: l.line, lines: items.length });
+      quantities[l.line]! += l.quantity;
+      if (quantities[l.line]! > item.quantity) {
+        throw new AppError('OPERATION_NOT_CANCELLABLE', `Line ${l.line} has ${item.quantity - was.quantities[l.line]!} left to cancel.`, { why: 'exceeds_line', line: l.line, left: item.quantity - was.quantities[l.line]! });
+      }
+    }
+    const full = quantities.every((q, i) => q === items[i]!.quantity);
+    const priceOf = (qs: number[]) => qs.reduce((s, q, i) => s + q * items[i]!.unitPrice, 0);
+    const share = cancelShare(done, was, full ? done.orderAmount - was.amount : priceOf(quantities) - priceOf(was.quantities));
+
     const id = (part: string) => `co.${input.cancelId}.${part}`;
-    if (done.stamps.some((s) => s.earned > 0)) await cancelOrderStamps(d, tenantId, { cancelId: id('stamps'), orderId: row.id });
-    if (done.pointsEarned > 0) await cancelPoints(d, tenantId, { cancelId: id('earn'), operationId: `pt.earn.${row.id}` });
-    if (done.prepaidUsed > 0) await cancelUse(d, tenantId, { cancelId: id('prepaid'), operationId: `pp.use.${row.id}` });
-    if (done.pointsUsed > 0) await cancelPoints(d, tenantId, { cancelId: id('use'), operationId: `pt.use.${row.id}` });
-    for (const c of done.coupons) await cancelRedemption(d, tenantId, c.useId);
+    let stamps: { cardId: string; count: number }[] = [];
+    if (done.stamps.reduce((s, x) => s + x.earned, 0) > was.stamps) {
+      const stampsBase = done.orderAmount - done.discount - done.pointsUsed - (was.prepaid + was.paid + share.prepaid + share.paid);
+      const remaining = { items: items.map((i, line) => ({ ...i, quantity: i.quantity - quantities[line]! })).filter((i) => i.quantity > 0), amount: stampsBase };
+      const taken = full ? await cancelOrderStamps(d, tenantId, { cancelId: id('stamps'), orderId: row.id }) : await reduceOrderStamps(d, tenantId, { cancelId: id('stamps'), orderId: row.id, remaining });
+      stamps = taken.cancelled;
+    }
+    if (share.pointsEarned > 0) await cancelPoints(d, tenantId, { cancelId: id('earn'), operationId: `pt.earn.${row.id}`, amount: share.pointsEarned });
+    if (share.prepaid > 0) await cancelUse(d, tenantId, { cancelId: id('prepaid'), operationId: `pp.use.${row.id}`, amount: share.prepaid });
+    if (share.points > 0) await cancelPoints(d, tenantId, { cancelId: id('use'), operationId: `pt.use.${row.id}`, amount: share.points });
+    if (full) for (const c of done.coupons) await cancelRedemption(d, tenantId, c.useId);
+
     const now = deps.clock.now();
-    const updated = await trx.updateTable('checkout').set({ status: 'cancelled', cancelled_at: now }).where('tenant_id', '=', tenantId).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, { topic: 'checkout.cancelled', payload: { checkoutId: row.id, memberId: row.member_id } });
-    return toCheckout(updated);
+    const cancelled: Cancelled = {
+      quantities,
+      amount: was.amount + share.amount,
+      discount: was.discount + share.discount,
+      points: was.points + share.points,
+      prepaid: was.prepaid + share.prepaid,
+      paid: was.paid + share.paid,
+      pointsEarned: was.pointsEarned + share.pointsEarned,
+      stamps: was.stamps + stamps.reduce((s, x) => s + x.count, 0),
+    };
+    const detail: TCheckoutCancel = {
+      cancelId: input.cancelId,
+      lines: input.lines ?? lines,
+      full,
+      amount: share.amount,
+      discount: share.discount,
+      pointsRestored: share.points,
+      prepaidReturned: share.prepaid,
+      paidRefund: share.paid,
+      pointsTakenBack: share.pointsEarned,
+      stampsTakenBack: stamps,
+      couponsRestored: full ? done.coupons.map((c) => c.couponId) : [],
+      createdAt: now.toISOString(),
+    };
+    await trx.insertInto('checkout_cancel').values({ tenant_id: tenantId, id: input.cancelId, checkout_id: row.id, request_hash: hash, detail: JSON.stringify(detail), created_at: now }).execute();
+    const updated = await trx
+      .updateTable('checkout')
+      .set({ status: full ? 'cancelled' : 'partially_cancelled', cancelled: JSON.stringify(cancelled), cancelled_at: full ? now : null })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', row.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await enqueueOutbox(trx, tenantId, { topic: 'checkout.cancelled', payload: { checkoutId: row.id, memberId: row.member_id, cancelId: input.cancelId, full, amount: share.amount, paidRefund: share.paid } });
+    return withCancels(trx, tenantId, updated);
   });
 }
 
 export async function getCheckout(deps: Pick<Deps, 'db'>, tenantId: string, checkoutId: string): Promise<TCheckout> {
   const row = await deps.db.selectFrom('checkout').selectAll().where('tenant_id', '=', tenantId).where('id', '=', checkoutId).executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No checkout ${checkoutId}.`);
-  return toCheckout(row);
+  return withCancels(deps.db, tenantId, row);
 }
 
 type ReplayItem = { checkoutId: string; occurredAt: string; outcome: 'committed' | 'already_committed' | 'rejected'; checkout?: TCheckout; rejection?: { code: string; message: string; details?: Record<string, unknown> } };

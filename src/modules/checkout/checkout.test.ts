@@ -158,6 +158,100 @@ test('commit then cancel leaves every balance, lot and coupon exactly as before 
   assert.equal((await pos(t, '/v1/checkout/prop-1/cancel', { cancelId: 'again' })).json().code, 'OPERATION_NOT_CANCELLABLE');
 });
 
+test('a partial cancel by lines gives back their share; the last cancel gives back exactly the rest', async () => {
+  const { t, tenantId, member, cardId, coupons } = await brand();
+  const before = await snapshot(tenantId, member);
+  const order = basket(member, [['latte', 2, 5_000], ['cake', 1, 6_000]], { checkoutId: 'part', couponIds: [coupons.amount1000, coupons.pct10], points: 1_000, prepaid: { cardId, amount: 5_000 } });
+  assert.equal((await pos(t, '/v1/checkout/commit', order)).statusCode, 200);
+
+  // The cake (6,000 of 16,000): 975 of the 2,600 discount stays with the order; 5,025 comes back
+  // as 375 points, 1,875 prepaid and 2,775 to the card, in proportion; 46 of 124 earned points and
+  // one stamp (two items are left) are taken back. The coupons stay used.
+  const res = await pos(t, '/v1/checkout/part/cancel', { cancelId: 'part-cake', lines: [{ line: 1, quantity: 1 }] });
+  assert.equal(res.statusCode, 200, res.body);
+  const c = res.json();
+  assert.equal(c.status, 'partially_cancelled');
+  assert.deepEqual(c.items.map((i: { cancelledQuantity: number }) => i.cancelledQuantity), [0, 1]);
+  const { createdAt, stampsTakenBack, ...amounts } = c.cancels[0];
+  assert.ok(createdAt);
+  assert.deepEqual(amounts, { cancelId: 'part-cake', lines: [{ line: 1, quantity: 1 }], full: false, amount: 6_000, discount: 975, pointsRestored: 375, prepaidReturned: 1_875, paidRefund: 2_775, pointsTakenBack: 46, couponsRestored: [] });
+  assert.deepEqual(stampsTakenBack.map((s: { count: number }) => s.count), [1]);
+  const now = await snapshot(tenantId, member);
+  assert.equal(now.points, 4_500 - 1_000 + 124 + 375 - 46);
+  assert.deepEqual(now.prepaid, [[cardId, 30_000 - 5_000 + 1_875]]);
+  assert.deepEqual(now.stamps.map((s) => s[1]), [2]);
+  assert.deepEqual(now.coupons.filter((x) => x[1] === 'used').length, 2);
+
+  // The same cancel id answers the same; with other lines it is a conflict; lines are checked.
+  assert.deepEqual((await pos(t, '/v1/checkout/part/cancel', { cancelId: 'part-cake', lines: [{ line: 1, quantity: 1 }] })).json(), c);
+  assert.equal((await pos(t, '/v1/checkout/part/cancel', { cancelId: 'part-cake', lines: [{ line: 0, quantity: 1 }] })).json().code, 'CONFLICT');
+  const over = (await pos(t, '/v1/checkout/part/cancel', { cancelId: 'again', lines: [{ line: 1, quantity: 1 }] })).json();
+  assert.deepEqual([over.code, over.details.why, over.details.left], ['OPERATION_NOT_CANCELLABLE', 'exceeds_line', 0]);
+  assert.equal((await pos(t, '/v1/checkout/part/cancel', { cancelId: 'again', lines: [{ line: 7, quantity: 1 }] })).json().details.why, 'no_such_line');
+  assert.deepEqual(await snapshot(tenantId, member), now);
+
+  // The rest: everything is as before the commit, coupons included.
+  const rest = (await pos(t, '/v1/checkout/part/cancel', { cancelId: 'part-rest' })).json();
+  assert.equal(rest.status, 'cancelled');
+  assert.deepEqual(rest.cancels.map((x: { full: boolean; lines: unknown }) => [x.full, x.lines]), [
+    [false, [{ line: 1, quantity: 1 }]],
+    [true, [{ line: 0, quantity: 2 }]],
+  ]);
+  assert.deepEqual(rest.cancels[1].couponsRestored.sort(), [coupons.amount1000, coupons.pct10].sort());
+  assert.deepEqual(await snapshot(tenantId, member), before);
+  assert.deepEqual((await app.inject({ method: 'GET', url: '/v1/checkout/part', headers: bearer(t.keys.pos) })).json(), rest);
+  assert.ok((await trialBalance(deps, tenantId)).every((l) => l.total === 0));
+});
+
+test('cancelled line by line in random steps, every balance, lot and coupon ends exactly as before (property test)', async () => {
+  const { t, tenantId, member, cardId } = await brand();
+  let n = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.tuple(fc.constantFrom('latte', 'cake', 'cookie'), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 12 }).map((x) => x * 500)), { minLength: 2, maxLength: 4 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 3 })), { minLength: 1, maxLength: 3 }),
+      async (items, pointShare, prepaidShare, steps) => {
+        const b = basket(member, items);
+        const before = await snapshot(tenantId, member);
+        const q = (await pos(t, '/v1/checkout/quote', b)).json();
+        const points = Math.floor((Math.min(q.points.usable, Math.floor((q.payable * 0.5) / 10) * 10) * pointShare) / 10) * 10;
+        const prepaid = Math.floor(Math.min(q.payable - points, q.prepaid.cards[0].balance) * prepaidShare);
+        const id = `lines-${++n}`;
+        const committed = await pos(t, '/v1/checkout/commit', { ...b, checkoutId: id, couponIds: q.coupons.best.couponIds, points, ...(prepaid > 0 ? { prepaid: { cardId, amount: prepaid } } : {}) });
+        assert.equal(committed.statusCode, 200, committed.body);
+        const left = items.map(([, quantity]) => quantity);
+        for (const [k, [pick, quantity]] of steps.entries()) {
+          const line = pick % items.length;
+          if (left[line] === 0) continue;
+          const take = Math.min(quantity, left[line]!);
+          left[line]! -= take;
+          const res = await pos(t, `/v1/checkout/${id}/cancel`, { cancelId: `${id}.${k}`, lines: [{ line, quantity: take }] });
+          assert.equal(res.statusCode, 200, res.body);
+          const last = res.json().cancels.at(-1);
+          assert.equal(last.discount + last.pointsRestored + last.prepaidReturned + last.paidRefund, last.amount);
+        }
+        if (left.some((x) => x > 0)) assert.equal((await pos(t, `/v1/checkout/${id}/cancel`, { cancelId: `${id}.rest` })).statusCode, 200);
+        const done = (await app.inject({ method: 'GET', url: `/v1/checkout/${id}`, headers: bearer(t.keys.pos) })).json();
+        assert.equal(done.status, 'cancelled');
+        const sum = (k: string) => done.cancels.reduce((s: number, x: Record<string, number>) => s + x[k]!, 0);
+        assert.deepEqual([sum('amount'), sum('discount'), sum('pointsRestored'), sum('prepaidReturned'), sum('paidRefund'), sum('pointsTakenBack')], [
+          done.orderAmount,
+          done.discount,
+          done.pointsUsed,
+          done.prepaidUsed,
+          done.paidAmount,
+          done.pointsEarned,
+        ]);
+        assert.deepEqual(await snapshot(tenantId, member), before);
+      },
+    ),
+    { numRuns: 10 },
+  );
+  assert.ok((await trialBalance(deps, tenantId)).every((l) => l.total === 0));
+});
+
 test('the same checkout sent 10 times at once applies once; every answer is the same', async () => {
   const { t, tenantId, member, cardId, coupons } = await brand();
   const order = basket(member, [['latte', 3, 5_000]], { checkoutId: 'dup', couponIds: [coupons.amount1000], points: 500, prepaid: { cardId, amount: 2_000 } });

@@ -10,6 +10,7 @@ export {
   previewOrderStamps,
   earnForEvent,
   cancelOrderStamps,
+  reduceOrderStamps,
   memberStampCards,
   issueOtp,
   approveOtp,

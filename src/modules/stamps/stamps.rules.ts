@@ -13,6 +13,14 @@ export function stampsForOrder(p: TStampPolicy, order: TOrder & { storeId?: stri
   if (p.paymentMethods.length && !order.paymentMethods.some((m) => p.paymentMethods.includes(m))) return { rule: 'payment_method', message: 'None of the payment methods earns stamps.' };
   if (p.grades.length && (!grade || !p.grades.includes(grade))) return { rule: 'grade', message: `Grade ${grade ?? '(none)'} does not earn stamps.` };
   if (!p.earnWhenCouponUsed && order.couponUsed) return { rule: 'coupon_used', message: 'Orders with a coupon do not earn stamps.' };
+  return basketStamps(p, order);
+}
+
+/**
+ * What the basket alone earns: the minimum amount, the condition products, the basis and the
+ * per-earning maximum. Also what is left of an order's stamps after a partial cancel.
+ */
+export function basketStamps(p: TStampPolicy, order: Pick<TOrder, 'items' | 'amount'>): Eligibility {
   if (order.amount < p.minAmount) return { rule: 'min_amount', message: `Orders from ${p.minAmount} earn stamps.` };
   const conditionQty = order.items.filter((i) => p.conditionProducts.includes(i.productId)).reduce((s, i) => s + i.quantity, 0);
   if (p.conditionProducts.length && conditionQty === 0) return { rule: 'condition_products', message: 'The order has none of the condition products.' };

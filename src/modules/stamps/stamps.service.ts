@@ -11,7 +11,7 @@ import { memberGrade, requireActiveMember } from '../members/index.ts';
 import { grantPoints } from '../points/index.ts';
 import { deviceStore, requireStoreManager, type TManager } from '../stores/index.ts';
 import { getTenant } from '../tenants/index.ts';
-import { stampsForOrder } from './stamps.rules.ts';
+import { basketStamps, stampsForOrder } from './stamps.rules.ts';
 import { ZReward, ZStampPolicy, type TEarnResult, type TOrder, type TStampCard, type TStampCardRequest } from './stamps.schemas.ts';
 import type { StampCardRow } from './stamps.tables.ts';
 
@@ -109,7 +109,7 @@ async function earn(deps: StampsDeps & { db: Db }, tenantId: string, card: Stamp
   if (policy.maxPerDay !== null) {
     const today = await trx
       .selectFrom('stamp_earning')
-      .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('count'), sql<string>`0`).as('n'))
+      .select(sql<string>`coalesce(sum(count - taken_back), 0)`.as('n'))
       .where('tenant_id', '=', tenantId)
       .where('card_id', '=', card.id)
       .where('member_id', '=', memberId)
@@ -223,6 +223,22 @@ export async function earnForEvent(deps: StampsDeps, tenantId: string, input: { 
 
 /** Takes back the stamps of an order (all its cards); refused when they went into a completed board. */
 export async function cancelOrderStamps(deps: StampsDeps, tenantId: string, input: { cancelId: string; orderId: string }) {
+  return takeBackOrderStamps(deps, tenantId, input, () => 0);
+}
+
+/**
+ * After a partial cancel: each card keeps what the order's remaining lines and amount earn under
+ * its policy (never more than it earned) and the rest is taken back. Refused, like a full cancel,
+ * when the stamps already went into a completed board.
+ */
+export async function reduceOrderStamps(deps: StampsDeps, tenantId: string, input: { cancelId: string; orderId: string; remaining: Pick<TOrder, 'items' | 'amount'> }) {
+  return takeBackOrderStamps(deps, tenantId, input, (card) => {
+    const kept = basketStamps(ZStampPolicy.parse(card.policy), input.remaining);
+    return 'count' in kept ? kept.count : 0;
+  });
+}
+
+async function takeBackOrderStamps(deps: StampsDeps, tenantId: string, input: { cancelId: string; orderId: string }, keep: (card: StampCardRow) => number) {
   return withTransaction(deps.db, async (trx) => {
     const earnings = await trx
       .selectFrom('stamp_earning')
@@ -235,14 +251,22 @@ export async function cancelOrderStamps(deps: StampsDeps, tenantId: string, inpu
     if (earnings.length === 0) throw new AppError('OPERATION_NOT_CANCELLABLE', `Order ${input.orderId} has no stamps to take back.`, { why: 'nothing' });
     const cancelled: { cardId: string; count: number }[] = [];
     for (const e of earnings) {
+      const held = e.count - e.taken_back;
+      const back = held - Math.min(held, keep(await cardRow(trx, tenantId, e.card_id)));
+      if (back === 0) continue;
       await trx.selectFrom('stamp_member_card').select('card_id').where('tenant_id', '=', tenantId).where('card_id', '=', e.card_id).where('member_id', '=', e.member_id).forUpdate().execute();
-      const r = await inTransaction(trx).reverse({ tenantId, id: `st.cancel.${input.cancelId}.${e.card_id}`, transactionId: e.id, code: 'STAMP_CANCEL', reference: input.orderId });
+      const r = await inTransaction(trx).reverse({ tenantId, id: `st.cancel.${input.cancelId}.${e.card_id}`, transactionId: e.id, amounts: [back], code: 'STAMP_CANCEL', reference: input.orderId });
       if (r.status === 'rejected') {
         const why = r.rejection.code === 'INSUFFICIENT_BALANCE' ? 'stamps_used_for_reward' : r.rejection.code;
         throw new AppError('OPERATION_NOT_CANCELLABLE', 'The stamps of this order already went into a completed board.', { why, cardId: e.card_id });
       }
-      await trx.updateTable('stamp_earning').set({ cancelled: true }).where('tenant_id', '=', tenantId).where('id', '=', e.id).execute();
-      cancelled.push({ cardId: e.card_id, count: e.count });
+      await trx
+        .updateTable('stamp_earning')
+        .set({ taken_back: e.taken_back + back, cancelled: back === held })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', e.id)
+        .execute();
+      cancelled.push({ cardId: e.card_id, count: back });
     }
     return { orderId: input.orderId, cancelled };
   });

@@ -28,6 +28,7 @@ export type StampEarningTable = {
   store_id: string | null;
   manager_id: string | null;
   cancelled: Generated<boolean>;
+  taken_back: Generated<number>;
   created_at: Generated<Date>;
 };
 export type StampBoardTable = { tenant_id: string; card_id: string; member_id: string; board_no: number; reward: unknown; completed_at: Generated<Date> };
