@@ -431,7 +431,9 @@ async function issueFromEvent(deps: CouponDeps & Pick<Deps, 'log'>, tenantId: st
 async function autoIssue(deps: CouponDeps & Pick<Deps, 'log'>, tenantId: string, memberId: string, trigger: 'signup' | 'grade_up', grade?: string) {
   let q = deps.db.selectFrom('coupon_definition').select('id').where('tenant_id', '=', tenantId).where('auto_issue', '=', trigger).where('status', '=', 'active');
   if (grade !== undefined) q = q.where('auto_issue_grade', '=', grade);
-  for (const d of await q.execute()) await issueFromEvent(deps, tenantId, { definitionId: d.id, memberId, source: trigger, sourceRef: grade ? `${trigger}.${grade}` : trigger });
+  // The reference names the member: one coupon per member and occasion, however often the event comes.
+  const sourceRef = [trigger, grade, memberId].filter(Boolean).join('.');
+  for (const d of await q.execute()) await issueFromEvent(deps, tenantId, { definitionId: d.id, memberId, source: trigger, sourceRef });
 }
 
 export function registerCouponHandlers(deps: CouponDeps & Pick<Deps, 'log' | 'outbox'>): void {
