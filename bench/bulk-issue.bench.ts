@@ -42,6 +42,7 @@ for (const engine of benchEngines()) {
         downloadable: false,
         autoIssue: null,
         autoIssueGrade: null,
+        autoIssueDaysBefore: 0,
         totalQuantity: null,
         perMemberLimit: 1,
         issueFrom: null,

@@ -36,6 +36,7 @@ for (const engine of benchEngines()) {
         downloadable: true,
         autoIssue: null,
         autoIssueGrade: null,
+        autoIssueDaysBefore: 0,
         totalQuantity: quantity,
         perMemberLimit: 1,
         issueFrom: null,

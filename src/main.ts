@@ -8,7 +8,7 @@ import { grantVerificationUnits, IDENTITY_SEALED_COLUMNS, settleDueVerifications
 import { expireHolds, expireLots, rollupDeferred } from './modules/ledger/index.ts';
 import { importMembers, MEMBERS_SEALED_COLUMNS, purgeWithdrawn, runDormancy } from './modules/members/index.ts';
 import { registerPointHandlers, sendExpiryNotices } from './modules/points/index.ts';
-import { registerCouponHandlers } from './modules/coupons/index.ts';
+import { registerCouponHandlers, runBirthdayCoupons } from './modules/coupons/index.ts';
 import { PREPAID_SEALED_COLUMNS, registerPrepaidHandlers, runDueAutoCharges } from './modules/prepaid/index.ts';
 import * as tenants from './modules/tenants/index.ts';
 import { systemClock } from './platform/clock.ts';
@@ -151,6 +151,7 @@ async function serve(config: Config): Promise<void> {
         { name: 'grades.review', everyMs: 3_600_000, run: () => runGradeReviews(deps) },
         { name: 'points.expiry-notices', everyMs: 3_600_000, run: () => sendExpiryNotices(deps) },
         { name: 'prepaid.auto-charge', everyMs: 60_000, run: () => runDueAutoCharges(deps) },
+        { name: 'coupons.birthday', everyMs: 3_600_000, run: () => runBirthdayCoupons(deps) },
         // Another process may have rotated the personal-data key.
         { name: 'pii.keys', everyMs: 60_000, run: () => loadPiiKeys(deps.db, key) },
         // The embedded database has no autovacuum: keep the planner's statistics current.

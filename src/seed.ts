@@ -169,8 +169,9 @@ async function seedCoupons(deps: SeedDeps, tenantId: string, m: DemoMembers, s: 
   const now = deps.clock.now().getTime();
   const definitions: Record<string, unknown>[] = [
     { id: 'demo-welcome', name: '웰컴 3,000원 할인', autoIssue: 'signup', rules: { benefit: { kind: 'amount', amount: 3_000 }, minOrderAmount: 10_000, validity: days(30) } },
+    { id: 'demo-birthday', name: '생일 축하 음료 1잔 (생일 7일 전 발급)', autoIssue: 'birthday', autoIssueDaysBefore: 7, perMemberLimit: 100, rules: { benefit: { kind: 'free_item', productId: 'americano-iced' }, validity: days(14) } },
     { id: 'demo-summer-drink', name: '여름 음료 1잔', rules: { benefit: { kind: 'free_item', productId: 'summer-ade' }, validity: days(60) } },
-    { id: 'demo-first-order', name: '첫 주문 1만원 할인', rules: { benefit: { kind: 'amount', amount: 10_000 }, minOrderAmount: 30_000, validity: days(14), stacking: 'exclusive' } },
+    { id: 'demo-first-order', name: '첫 주문 1만원 할인', autoIssue: 'first_order', rules: { benefit: { kind: 'amount', amount: 10_000 }, minOrderAmount: 30_000, validity: days(14), stacking: 'exclusive' } },
     { id: 'demo-gold-20', name: 'GOLD 20% 할인 (최대 5,000원)', autoIssue: 'grade_up', autoIssueGrade: 'GOLD', rules: { benefit: { kind: 'percent', percentBp: 2_000, maxDiscount: 5_000 }, grades: ['GOLD', 'VIP'], validity: days(30) } },
     { id: 'demo-vip-30', name: 'VIP 30% 할인', autoIssue: 'grade_up', autoIssueGrade: 'VIP', rules: { benefit: { kind: 'percent', percentBp: 3_000, maxDiscount: 10_000 }, grades: ['VIP'], validity: days(30) } },
     { id: 'demo-rush-2000', name: '선착순 2,000명 아메리카노', downloadable: true, totalQuantity: 2_000, rules: { benefit: { kind: 'free_item', productId: 'americano-iced' }, validity: days(7) } },

@@ -203,7 +203,12 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
       .where('id', '=', req.checkoutId)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, { topic: 'checkout.committed', payload: { checkoutId: req.checkoutId, memberId: req.memberId, orderAmount, discount, paidAmount: result.paidAmount } });
+    // The member's first checkout (first-order coupons): no other checkout of theirs exists.
+    const earlier = await trx.selectFrom('checkout').select('id').where('tenant_id', '=', tenantId).where('member_id', '=', req.memberId).where('id', '<>', req.checkoutId).limit(1).executeTakeFirst();
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'checkout.committed',
+      payload: { checkoutId: req.checkoutId, memberId: req.memberId, orderAmount, discount, paidAmount: result.paidAmount, firstOrder: !earlier },
+    });
     return toCheckout(row, []);
   });
 }

@@ -4,8 +4,9 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { bearer, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
 import { fixedClock } from '../../platform/clock.ts';
+import { enqueueOutbox } from '../../platform/outbox.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { createDefinition, holdCoupons, issueCoupon, memberCoupons, ZCouponDefinitionRequest } from '../coupons/index.ts';
+import { createDefinition, holdCoupons, issueCoupon, memberCoupons, registerCouponHandlers, ZCouponDefinitionRequest } from '../coupons/index.ts';
 import { trialBalance } from '../ledger/index.ts';
 import { adjustPoints, pointBalance, setPointPolicy, ZPointPolicySettings } from '../points/index.ts';
 import { chargeCard, listCards, openCard, setProgramSettings, ZPrepaidSettings } from '../prepaid/index.ts';
@@ -17,6 +18,7 @@ let seq = 0;
 
 before(async () => {
   ({ app, deps } = await testApp());
+  registerCouponHandlers(deps);
 });
 after(() => app.close());
 
@@ -317,4 +319,19 @@ test('a coupon held during a long payment: only its checkout can use it; a hold 
   // Timed out: a hold taken 20 minutes ago for 10 no longer holds.
   await holdCoupons({ ...deps, clock: fixedClock(new Date(Date.now() - 20 * 60_000)) }, tenantId, { holdId: 'old', memberId: member, couponIds: [coupons.pct10], ttlSeconds: 600 });
   assert.equal((await pos(t, '/v1/checkout/commit', basket(member, [['latte', 2, 5_000]], { checkoutId: 'late', couponIds: [coupons.pct10] }))).statusCode, 200);
+});
+
+test('a first-order coupon comes with a member’s first checkout only, once', async () => {
+  const { t, tenantId } = await brand();
+  await createDefinition(deps, tenantId, ZCouponDefinitionRequest.parse({ id: 'first', name: '첫 주문 감사', autoIssue: 'first_order', rules: { benefit: { kind: 'amount', amount: 2_000 }, validity: { kind: 'days', days: 30 } } }));
+  const [a, b] = await newMembers(deps, tenantId, 2);
+  for (const [id, m] of [['a-1', a], ['a-2', a], ['b-1', b]] as const) {
+    assert.equal((await pos(t, '/v1/checkout/commit', basket(m!, [['latte', 1, 5_000]], { checkoutId: id }))).statusCode, 200);
+  }
+  // The first checkout's event delivered again issues nothing more.
+  const again = await deps.db.selectFrom('outbox').select(['topic', 'payload']).where('tenant_id', '=', tenantId).where('topic', '=', 'checkout.committed').orderBy('id').execute();
+  assert.deepEqual(again.map((m) => (m.payload as { firstOrder: boolean }).firstOrder), [true, false, true]);
+  await enqueueOutbox(deps.db, tenantId, { topic: 'checkout.committed', payload: again[0]!.payload as Record<string, unknown> });
+  while ((await deps.outbox.runOnce()) > 0);
+  for (const m of [a!, b!]) assert.deepEqual((await memberCoupons(deps, tenantId, m)).map((c) => [c.definitionId, c.source]), [['first', 'first_order']]);
 });

@@ -117,3 +117,13 @@ export function validityOf(rules: TCouponRules, at: Date, timeZone: string): { f
 
 /** The share of a discount HQ bears (rounded down); the store bears the rest. */
 export const hqShareOf = (rules: TCouponRules, discount: number) => Math.floor((discount * rules.hqShareBp) / 10_000);
+
+/**
+ * Whose birthday falls on a date, as month * 100 + day: those born that day, and on 28 February
+ * of a year without a 29th, those born on the 29th as well.
+ */
+export function birthdaysOn(date: string): number[] {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && day === 28 && !leap ? [228, 229] : [month * 100 + day];
+}

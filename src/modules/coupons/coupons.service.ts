@@ -30,6 +30,7 @@ const toDefinition = (r: CouponDefinitionRow): TDefinition => ({
   downloadable: r.downloadable,
   autoIssue: r.auto_issue,
   autoIssueGrade: r.auto_issue_grade,
+  autoIssueDaysBefore: r.auto_issue_days_before,
   totalQuantity: r.total_quantity,
   perMemberLimit: r.per_member_limit,
   issueFrom: r.issue_from?.toISOString() ?? null,
@@ -72,6 +73,7 @@ export async function createDefinition(deps: CouponDeps, tenantId: string, input
       downloadable: input.downloadable,
       auto_issue: input.autoIssue,
       auto_issue_grade: input.autoIssueGrade,
+      auto_issue_days_before: input.autoIssueDaysBefore,
       total_quantity: input.totalQuantity,
       per_member_limit: input.perMemberLimit,
       issue_from: input.issueFrom ? new Date(input.issueFrom) : null,
@@ -418,17 +420,19 @@ export async function giftCoupon(deps: CouponDeps, tenantId: string, memberId: s
 
 // ---- events from other modules
 
-/** Issues from an event, at least once: a refusal by the rules (sold out, limit) is final, not retried. */
-async function issueFromEvent(deps: CouponDeps & Pick<Deps, 'log'>, tenantId: string, req: IssueRequest): Promise<void> {
+/** Issues from an event, at least once: a refusal by the rules (sold out, limit) is final, not retried. Whether it was issued (or had been). */
+export async function issueFromEvent(deps: CouponDeps & Pick<Deps, 'log'>, tenantId: string, req: IssueRequest): Promise<boolean> {
   try {
     await issueCoupon(deps, tenantId, req);
+    return true;
   } catch (err) {
     if (!isAppError(err) || err.status >= 500) throw err;
     deps.log.info({ tenantId, ...req, code: err.code }, 'coupon not issued from an event');
+    return false;
   }
 }
 
-async function autoIssue(deps: CouponDeps & Pick<Deps, 'log'>, tenantId: string, memberId: string, trigger: 'signup' | 'grade_up', grade?: string) {
+async function autoIssue(deps: CouponDeps & Pick<Deps, 'log'>, tenantId: string, memberId: string, trigger: 'signup' | 'grade_up' | 'first_order', grade?: string) {
   let q = deps.db.selectFrom('coupon_definition').select('id').where('tenant_id', '=', tenantId).where('auto_issue', '=', trigger).where('status', '=', 'active');
   if (grade !== undefined) q = q.where('auto_issue_grade', '=', grade);
   // The reference names the member: one coupon per member and occasion, however often the event comes.
@@ -443,18 +447,22 @@ export function registerCouponHandlers(deps: CouponDeps & Pick<Deps, 'log' | 'ou
     const p = payload<{ memberId: string; to: string | null }>(m);
     return p.to ? autoIssue(deps, m.tenantId, p.memberId, 'grade_up', p.to) : Promise.resolve();
   });
-  deps.outbox.register('coupons.issue_requested', 'coupons.issue', (m) => {
+  deps.outbox.register('checkout.committed', 'coupons.first-order', (m) => {
+    const p = payload<{ memberId: string; firstOrder?: boolean }>(m);
+    return p.firstOrder ? autoIssue(deps, m.tenantId, p.memberId, 'first_order') : Promise.resolve();
+  });
+  deps.outbox.register('coupons.issue_requested', 'coupons.issue', async (m) => {
     const p = payload<{ definitionId: string; memberId: string; reference: string }>(m);
-    return issueFromEvent(deps, m.tenantId, { definitionId: p.definitionId, memberId: p.memberId, source: 'promotion', sourceRef: p.reference });
+    await issueFromEvent(deps, m.tenantId, { definitionId: p.definitionId, memberId: p.memberId, source: 'promotion', sourceRef: p.reference });
   });
   deps.outbox.register('coupons.revoke_requested', 'coupons.revoke', async (m) => {
     const p = payload<{ definitionId: string; reference: string }>(m);
     // A coupon already used stays used: the order it discounted happened.
     await deps.db.updateTable('coupon').set({ status: 'revoked' }).where('tenant_id', '=', m.tenantId).where('definition_id', '=', p.definitionId).where('source_ref', '=', p.reference).where('status', '=', 'active').execute();
   });
-  deps.outbox.register('stamps.board_completed', 'coupons.stamp-reward', (m) => {
+  deps.outbox.register('stamps.board_completed', 'coupons.stamp-reward', async (m) => {
     const p = payload<{ cardId: string; memberId: string; board: number; reward: { type: string; couponDefinitionId?: string } }>(m);
-    if (p.reward.type !== 'coupon' || !p.reward.couponDefinitionId) return Promise.resolve();
-    return issueFromEvent(deps, m.tenantId, { definitionId: p.reward.couponDefinitionId, memberId: p.memberId, source: 'stamps', sourceRef: `stamps.${p.cardId}.${p.memberId}.${p.board}` });
+    if (p.reward.type !== 'coupon' || !p.reward.couponDefinitionId) return;
+    await issueFromEvent(deps, m.tenantId, { definitionId: p.reward.couponDefinitionId, memberId: p.memberId, source: 'stamps', sourceRef: `stamps.${p.cardId}.${p.memberId}.${p.board}` });
   });
 }

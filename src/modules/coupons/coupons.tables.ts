@@ -2,7 +2,7 @@ import type { Generated, Selectable } from 'kysely';
 
 export type CouponDefinitionStatus = 'active' | 'paused' | 'ended';
 export type CouponStatus = 'active' | 'used' | 'revoked';
-export type CouponSource = 'download' | 'operator' | 'bulk' | 'pin' | 'signup' | 'grade_up' | 'promotion' | 'stamps';
+export type CouponSource = 'download' | 'operator' | 'bulk' | 'pin' | 'signup' | 'grade_up' | 'birthday' | 'first_order' | 'promotion' | 'stamps';
 
 export type CouponDefinitionTable = {
   tenant_id: string;
@@ -11,8 +11,9 @@ export type CouponDefinitionTable = {
   status: Generated<CouponDefinitionStatus>;
   rules: unknown;
   downloadable: Generated<boolean>;
-  auto_issue: 'signup' | 'grade_up' | null;
+  auto_issue: 'signup' | 'grade_up' | 'birthday' | 'first_order' | null;
   auto_issue_grade: string | null;
+  auto_issue_days_before: Generated<number>;
   total_quantity: number | null;
   issued: Generated<number>;
   per_member_limit: Generated<number>;

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { bearer, memberToken, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { fixedClock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
-import { bulkIssue, registerCouponHandlers } from './index.ts';
+import { importMembers } from '../members/index.ts';
+import { bulkIssue, registerCouponHandlers, runBirthdayCoupons } from './index.ts';
 
 let app: FastifyInstance;
 let deps: Deps;
@@ -148,4 +150,38 @@ test('bulk issue to a list: streamed in chunks, resumable after an interruption,
   assert.equal((await call(t, 'server', `/v1/coupons/definitions/${id}`)).json().issued, 2_500);
   // Sent again: the summary, nothing more.
   assert.equal((await put(list)).json().issued, 2_499);
+});
+
+test('birthday coupons: once a year, the set days before, in the tenant’s zone; 29 February on the 28th; a rerun issues nothing', async () => {
+  const { t, define } = await brand(0);
+  const tenantId = t.tenant.id;
+  const born = { mar9: '1990-03-09', mar10: '1988-03-10', feb29: '1992-02-29', dec25: '1985-12-25', unknown: '' };
+  const rows = Object.entries(born).map(([name, date], i) => `bday${seq}${name.toLowerCase()},${name},0105555${String(1000 + i + seq * 10).slice(-4)},${date},Y,Y`);
+  await importMembers(deps, tenantId, `bday-${seq}`, [['login_id,name,phone,birth_date,consent_terms,consent_privacy', ...rows].join('\n')]);
+  const ids = Object.fromEntries((await deps.db.selectFrom('member').select(['id', 'login_id']).where('tenant_id', '=', tenantId).execute()).map((r) => [r.login_id!.replace(/^bday\d+/, ''), r.id]));
+  // A member from before the birthday index: the job fills it in first.
+  await deps.db.updateTable('member').set({ birth_md: null }).where('tenant_id', '=', tenantId).where('id', '=', ids.mar10!).execute();
+
+  const dayBefore = await define({ name: '생일 하루 전 쿠폰', autoIssue: 'birthday', autoIssueDaysBefore: 1, perMemberLimit: 10 });
+  const holders = async (definitionId: string) =>
+    (await deps.db.selectFrom('coupon').select(['member_id', 'source_ref']).where('tenant_id', '=', tenantId).where('definition_id', '=', definitionId).orderBy('source_ref').execute()).map((c) => c.source_ref);
+  // 00:30 on 9 March 2027 in Seoul (still the 8th in UTC): 10 March is tomorrow; 9 March's was due yesterday, caught up.
+  const at = (iso: string) => ({ ...deps, clock: fixedClock(new Date(iso)) });
+  assert.equal(await runBirthdayCoupons(at('2027-03-08T15:30:00Z'), { tenantId }), 2);
+  assert.deepEqual(await holders(dayBefore), [`birthday.2027.${ids.mar10}`, `birthday.2027.${ids.mar9}`].sort());
+  assert.equal(await runBirthdayCoupons(at('2027-03-08T16:30:00Z'), { tenantId }), 0);
+  // A year later, again once.
+  assert.equal(await runBirthdayCoupons(at('2028-03-08T15:30:00Z'), { tenantId }), 2);
+
+  // On the day: born on 29 February, celebrated on the 28th in 2027, on the 29th in 2028.
+  const onTheDay = await define({ name: '생일 축하 쿠폰', autoIssue: 'birthday', perMemberLimit: 10 });
+  await runBirthdayCoupons(at('2027-02-28T01:00:00Z'), { tenantId });
+  assert.deepEqual(await holders(onTheDay), [`birthday.2027.${ids.feb29}`]);
+  await runBirthdayCoupons(at('2028-02-28T01:00:00Z'), { tenantId });
+  assert.deepEqual(await holders(onTheDay), [`birthday.2027.${ids.feb29}`]);
+  await runBirthdayCoupons(at('2028-02-29T01:00:00Z'), { tenantId });
+  assert.deepEqual(await holders(onTheDay), [`birthday.2027.${ids.feb29}`, `birthday.2028.${ids.feb29}`]);
+  // Nobody else had a birthday coupon: not the 25 December member, not the one without a birth date.
+  const all = await deps.db.selectFrom('coupon').select('member_id').distinct().where('tenant_id', '=', tenantId).execute();
+  assert.deepEqual(all.map((c) => c.member_id).sort(), [ids.mar9, ids.mar10, ids.feb29].sort());
 });

@@ -21,5 +21,6 @@ export {
   registerCouponHandlers,
 } from './coupons.service.ts';
 export { bulkIssue, getBulkIssue, type BulkSummary } from './coupon-bulk.service.ts';
+export { runBirthdayCoupons } from './coupon-birthday.service.ts';
 export { checkCoupon, discountOf, validityOf } from './coupons.rules.ts';
 export { couponRoutes } from './coupons.routes.ts';

@@ -14,6 +14,9 @@ export {
   requireActiveMember,
   setMemberGrade,
   activeMemberIds,
+  /** Active members born on given month-days (the birthday index), and the job step that fills it in for older rows. */
+  membersBornOn,
+  fillBirthDays,
 } from './members.service.ts';
 export {
   login,

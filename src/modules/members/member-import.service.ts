@@ -9,7 +9,7 @@ import { isKoreanMobile, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { ageOn } from '../identity/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { LOGIN_ID, normalizeLoginId } from './members.rules.ts';
-import { profileHashes, type MembersDeps, type Profile } from './members.service.ts';
+import { profileIndexes, type MembersDeps, type Profile } from './members.service.ts';
 import type { Consents, MemberImportTable, MemberTable } from './members.tables.ts';
 
 // Member import from CSV (a brand moving its members to Moa). The file is streamed; rows are
@@ -134,7 +134,7 @@ function candidate(
       password_hash: null,
       profile_sealed: piiFor(deps.masterKey).seal(profile),
       ci_hash: null,
-      ...profileHashes(deps, tenantId, profile),
+      ...profileIndexes(deps, tenantId, profile),
       verification_id: null,
       grade,
       consents,

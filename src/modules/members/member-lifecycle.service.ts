@@ -7,8 +7,9 @@ import { accountsOfOwner } from '../ledger/index.ts';
 import { checkCredentials, openSession, type LoginResult } from './member-sessions.service.ts';
 import * as socialRepo from './member-social.repository.ts';
 import * as repo from './members.repository.ts';
+import { birthMonthDay } from './members.rules.ts';
 import type { TWithdrawalPreview } from './members.schemas.ts';
-import { profileHashes, toMemberDto, type MembersDeps, type Profile } from './members.service.ts';
+import { profileIndexes, toMemberDto, type MembersDeps, type Profile } from './members.service.ts';
 import type { MemberRow } from './members.tables.ts';
 
 // Withdrawal, purge, dormancy and reactivation: where personal data moves and goes.
@@ -68,6 +69,7 @@ export async function purgeWithdrawn(deps: MembersDeps, options: JobOptions = {}
         name_phone_hash: null,
         phone_hash: null,
         email_hash: null,
+        birth_md: 0,
         verification_id: null,
         purged_at: deps.clock.now(),
       });
@@ -105,7 +107,7 @@ export async function runDormancy(deps: MembersDeps, options: JobOptions = {}): 
       if (row?.status !== 'active' || !row.profile_sealed) return;
       const profile = piiFor(deps.masterKey).open<Profile>(row.profile_sealed);
       await repo.putDormant(trx, m.tenant_id, m.id, piiFor(deps.masterKey, 'dormant').seal(profile));
-      await repo.updateMember(trx, m.tenant_id, m.id, { status: 'dormant', dormant_at: now, profile_sealed: null });
+      await repo.updateMember(trx, m.tenant_id, m.id, { status: 'dormant', dormant_at: now, profile_sealed: null, birth_md: 0 });
       await repo.revokeSessions(trx, m.tenant_id, m.id);
       await enqueueOutbox(trx, m.tenant_id, { topic: 'member.dormant', payload: { memberId: m.id } });
       dormant++;
@@ -134,13 +136,14 @@ export async function reactivate(
     const profile = piiFor(deps.masterKey, 'dormant').open<Profile>(sealed!);
     const samePerson = member.ci_hash
       ? member.ci_hash === used.ciHash
-      : member.name_phone_hash === profileHashes(deps, tenantId, { ...profile, name: used.identity.name, phone: used.identity.phone }).name_phone_hash;
+      : member.name_phone_hash === profileIndexes(deps, tenantId, { ...profile, name: used.identity.name, phone: used.identity.phone }).name_phone_hash;
     if (!samePerson) throw new AppError('VERIFICATION_NOT_USABLE', 'The verified person is not this member.', { verificationId: input.verificationId, why: 'other_person' });
     await repo.updateMember(trx, tenantId, member.id, {
       status: 'active',
       dormant_at: null,
       profile_sealed: piiFor(deps.masterKey).seal(profile),
       ci_hash: used.ciHash,
+      birth_md: birthMonthDay(profile.birthDate),
     });
     await enqueueOutbox(trx, tenantId, { topic: 'member.reactivated', payload: { memberId: member.id } });
   });

@@ -81,8 +81,8 @@ test('withdrawal: shows what is lost, deactivates at once, blocks re-sign-up for
   assert.ok((await purgeWithdrawn(later)) >= 1);
   const purged = await deps.db.selectFrom('member').selectAll().where('tenant_id', '=', t.tenant.id).where('id', '=', m.id).executeTakeFirstOrThrow();
   assert.deepEqual(
-    [purged.profile_sealed, purged.login_id, purged.password_hash, purged.ci_hash, purged.phone_hash, purged.name_phone_hash, purged.status],
-    [null, null, null, null, null, null, 'withdrawn'],
+    [purged.profile_sealed, purged.login_id, purged.password_hash, purged.ci_hash, purged.phone_hash, purged.name_phone_hash, purged.birth_md, purged.status],
+    [null, null, null, null, null, null, 0, 'withdrawn'],
   );
   assert.ok(purged.purged_at);
   await sql`update member_rejoin_block set blocked_until = now() - interval '1 second' where tenant_id = ${t.tenant.id}`.execute(deps.db);
@@ -100,6 +100,8 @@ test('dormancy: a notice 30 days before (once), then the profile moves to the do
   const t = await brand();
   const m = await member(t, 'sleepy1', 'park');
   const other = await member(t, 'other1', 'smith');
+  const birthMd = async () => (await deps.db.selectFrom('member').select('birth_md').where('tenant_id', '=', t.tenant.id).where('id', '=', m.id).executeTakeFirstOrThrow()).birth_md;
+  assert.equal(await birthMd(), 309, 'park, born 2001-03-09: the birthday index');
   await sql`update member set last_active_at = now() - interval '340 days' where tenant_id = ${t.tenant.id} and id = ${m.id}`.execute(deps.db);
 
   assert.ok((await runDormancy(deps)).noticed >= 1);
@@ -110,7 +112,7 @@ test('dormancy: a notice 30 days before (once), then the profile moves to the do
   await sql`update member set last_active_at = now() - interval '366 days' where tenant_id = ${t.tenant.id} and id = ${m.id}`.execute(deps.db);
   assert.ok((await runDormancy(deps)).dormant >= 1);
   const row = await deps.db.selectFrom('member').selectAll().where('tenant_id', '=', t.tenant.id).where('id', '=', m.id).executeTakeFirstOrThrow();
-  assert.deepEqual([row.status, row.profile_sealed], ['dormant', null]);
+  assert.deepEqual([row.status, row.profile_sealed, row.birth_md], ['dormant', null, 0]);
   const stored = await deps.db.selectFrom('member_dormant').select('profile_sealed').where('tenant_id', '=', t.tenant.id).where('member_id', '=', m.id).executeTakeFirstOrThrow();
   assert.throws(() => piiFor(deps.masterKey).open(stored.profile_sealed), 'sealed under the dormant store’s own key');
   assert.ok(!(await rowText(t, m.id)).includes('박서연'));
@@ -127,5 +129,6 @@ test('dormancy: a notice 30 days before (once), then the profile moves to the do
   assert.equal(back.statusCode, 200, back.body);
   assert.deepEqual([back.json().member.status, back.json().member.name], ['active', '박*연']);
   assert.equal((await app.inject({ url: '/v1/me', headers: asMember(t, back.json().token) })).statusCode, 200);
+  assert.equal(await birthMd(), 309, 'restored with the profile');
   assert.equal((await deps.db.selectFrom('member_dormant').select('member_id').where('tenant_id', '=', t.tenant.id).execute()).length, 0);
 });

@@ -21,3 +21,6 @@ export function checkPassword(password: string, loginId: string, field = 'passwo
 
 /** 홍길동's login id "hong.gd" shown by find-ID as "ho*****". */
 export const maskLoginId = (id: string) => id.slice(0, 2) + '*'.repeat(Math.max(id.length - 2, 1));
+
+/** A birth date's month and day as month * 100 + day (1990-03-09 → 309); 0 when unknown. */
+export const birthMonthDay = (birthDate: string | null): number => (birthDate ? Number(birthDate.slice(5, 7)) * 100 + Number(birthDate.slice(8, 10)) : 0);

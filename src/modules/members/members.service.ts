@@ -7,7 +7,7 @@ import { hashPassword } from '../../platform/passwords.ts';
 import { isKoreanMobile, maskEmail, maskName, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { koreanAge, useVerification, type UsedVerification, type VerifiedIdentity } from '../identity/index.ts';
 import * as repo from './members.repository.ts';
-import { checkPassword, LOGIN_ID, maskLoginId, normalizeLoginId } from './members.rules.ts';
+import { birthMonthDay, checkPassword, LOGIN_ID, maskLoginId, normalizeLoginId } from './members.rules.ts';
 import type { TMember, TMemberPolicy, TSignUpRequest } from './members.schemas.ts';
 import type { Consents, MemberPolicyRow, MemberRow } from './members.tables.ts';
 
@@ -72,12 +72,14 @@ export async function updatePolicy(deps: Pick<Deps, 'db'>, tenantId: string, p: 
 }
 
 /** Keyed hashes of a profile: how members are found by phone, e-mail or name + phone. */
-export function profileHashes(deps: Pick<Deps, 'masterKey'>, tenantId: string, p: Profile) {
+/** What a member is found by, without opening the profile: keyed hashes, and the birthday's month and day. */
+export function profileIndexes(deps: Pick<Deps, 'masterKey'>, tenantId: string, p: Profile) {
   const pii = piiFor(deps.masterKey);
   return {
     phone_hash: p.phone ? pii.hash(tenantId, 'phone', p.phone) : null,
     email_hash: p.email ? pii.hash(tenantId, 'email', p.email.toLowerCase()) : null,
     name_phone_hash: p.phone ? pii.hash(tenantId, 'name-phone', `${p.name.normalize('NFC').replace(/\s+/g, '')}|${p.phone}`) : null,
+    birth_md: birthMonthDay(p.birthDate),
   };
 }
 
@@ -158,7 +160,7 @@ export async function signUp(deps: MembersDeps, tenantId: string, input: TSignUp
         password_hash: passwordHash,
         profile_sealed: piiFor(deps.masterKey).seal(profile),
         ci_hash: ciHash,
-        ...profileHashes(deps, tenantId, profile),
+        ...profileIndexes(deps, tenantId, profile),
         verification_id: verificationId,
         grade: null,
         consents,
@@ -190,7 +192,7 @@ async function accountOfPerson(deps: Pick<Deps, 'db' | 'masterKey'>, tenantId: s
   const byCi = await repo.findByCiHash(deps.db, tenantId, used.ciHash, options);
   if (byCi || !used.identity.phone) return byCi;
   const person: Profile = { name: used.identity.name, phone: used.identity.phone, email: null, birthDate: null, gender: null, nationality: null, carrier: null };
-  return repo.findUnverifiedByNamePhone(deps.db, tenantId, profileHashes(deps, tenantId, person).name_phone_hash!, options);
+  return repo.findUnverifiedByNamePhone(deps.db, tenantId, profileIndexes(deps, tenantId, person).name_phone_hash!, options);
 }
 
 /** Find ID (아이디 찾기): the login ID of the verified person, masked. */
@@ -244,7 +246,7 @@ export async function changePhone(deps: MembersDeps, tenantId: string, memberId:
       const updated = await repo.updateMember(trx, tenantId, memberId, {
         profile_sealed: pii.seal(profile),
         ci_hash: used.ciHash,
-        ...profileHashes(deps, tenantId, profile),
+        ...profileIndexes(deps, tenantId, profile),
       });
       return toMemberDto(updated, deps);
     } catch (err) {
@@ -274,4 +276,34 @@ export async function setMemberGrade(deps: Pick<Deps, 'db'>, tenantId: string, m
 /** Active members' ids, a page at a time. */
 export async function activeMemberIds(deps: Pick<Deps, 'db'>, tenantId: string, after = '', limit = 1_000): Promise<string[]> {
   return (await repo.activeMemberIds(deps.db, tenantId, after, limit)).map((r) => r.id);
+}
+
+/**
+ * Fills in the birthday month-day of members from before it was kept (opening each profile), a
+ * chunk at a time; members without a profile get 0. Returns how many it filled.
+ */
+export async function fillBirthDays(deps: Pick<Deps, 'db' | 'masterKey'>, limit = 1_000): Promise<number> {
+  await deps.db.updateTable('member').set({ birth_md: 0 }).where('birth_md', 'is', null).where('profile_sealed', 'is', null).execute();
+  const rows = await deps.db.selectFrom('member').select(['tenant_id', 'id', 'profile_sealed']).where('birth_md', 'is', null).limit(limit).execute();
+  const pii = piiFor(deps.masterKey);
+  for (const r of rows) {
+    const md = r.profile_sealed ? birthMonthDay(pii.open<Profile>(r.profile_sealed).birthDate) : 0;
+    await deps.db.updateTable('member').set({ birth_md: md }).where('tenant_id', '=', r.tenant_id).where('id', '=', r.id).where('birth_md', 'is', null).execute();
+  }
+  return rows.length;
+}
+
+/** Active members born on any of these month-days (month * 100 + day), by id after a cursor. */
+export async function membersBornOn(deps: Pick<Deps, 'db'>, tenantId: string, monthDays: number[], after = '', limit = 1_000): Promise<string[]> {
+  const rows = await deps.db
+    .selectFrom('member')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('status', '=', 'active')
+    .where('birth_md', 'in', monthDays)
+    .where('id', '>', after)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
 }

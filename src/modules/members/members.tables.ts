@@ -33,6 +33,8 @@ export type MemberTable = {
   name_phone_hash: string | null;
   phone_hash: string | null;
   email_hash: string | null;
+  /** The birthday's month * 100 + day, for the birthday index (0: unknown; null: not derived yet). */
+  birth_md: number | null;
   verification_id: string | null;
   grade: string | null;
   consents: Consents;
