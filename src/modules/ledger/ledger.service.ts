@@ -226,6 +226,9 @@ export function toAccountDto(row: LedgerAccountRow): TLedgerAccount {
 /** Opens the account for (ledger, owner, kind), or returns the one that exists. */
 export async function openAccount(deps: Pick<Deps, 'db'>, tenantId: string, spec: AccountSpec): Promise<TLedgerAccount> {
   if (!LEDGER_NAME.test(spec.ledger)) throw fieldError('ledger', 'must look like POINT or STAMP:card_1');
+  // Nearly always it exists: one read. Else insert, and read again if another request won the race.
+  const existing = await repo.findAccountByOwner(deps.db, tenantId, spec);
+  if (existing) return toAccountDto(existing);
   const inserted = await repo.insertAccount(deps.db, {
     tenant_id: tenantId,
     id: newId('acc'),

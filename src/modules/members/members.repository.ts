@@ -1,5 +1,6 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Db } from '../../platform/db.ts';
+import { txForget } from '../../platform/tx-memo.ts';
 import type { MemberPolicyTable, MemberRow, MemberSessionTable, MemberTable } from './members.tables.ts';
 
 // SQL only; every function takes the tenant.
@@ -57,7 +58,11 @@ export function findUnverifiedByNamePhone(db: Db, tenantId: string, namePhoneHas
   return q.executeTakeFirst();
 }
 
+/** The key under which a transaction keeps a member's status and grade (memberGrade). */
+export const memberMemoKey = (tenantId: string, id: string) => `member:${tenantId}:${id}`;
+
 export function updateMember(db: Db, tenantId: string, id: string, set: Updateable<MemberTable>): Promise<MemberRow> {
+  txForget(db, memberMemoKey(tenantId, id));
   return db.updateTable('member').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 

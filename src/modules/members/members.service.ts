@@ -5,6 +5,7 @@ import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { isKoreanMobile, maskEmail, maskName, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
+import { txMemo } from '../../platform/tx-memo.ts';
 import { koreanAge, useVerification, type UsedVerification, type VerifiedIdentity } from '../identity/index.ts';
 import * as repo from './members.repository.ts';
 import { birthMonthDay, checkPassword, LOGIN_ID, maskLoginId, normalizeLoginId } from './members.rules.ts';
@@ -257,9 +258,13 @@ export async function changePhone(deps: MembersDeps, tenantId: string, memberId:
 
 /** The member's grade code (the grades module decides it; this module stores it). */
 export async function memberGrade(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string, options: { forUpdate?: boolean } = {}) {
-  const row = await repo.findMember(deps.db, tenantId, memberId, options);
-  if (!row) throw new AppError('NOT_FOUND', `No member ${memberId}.`);
-  return { grade: row.grade, status: row.status };
+  const load = async () => {
+    const row = await repo.findMember(deps.db, tenantId, memberId, options);
+    if (!row) throw new AppError('NOT_FOUND', `No member ${memberId}.`);
+    return { grade: row.grade, status: row.status };
+  };
+  // The points, stamps and coupons of one checkout each ask: read once per transaction.
+  return options.forUpdate ? load() : txMemo(deps.db, repo.memberMemoKey(tenantId, memberId), load);
 }
 
 /** The member's grade, refusing a withdrawn or dormant member (MEMBER_NOT_ACTIVE): for every currency write. */

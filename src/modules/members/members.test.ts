@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { bearer, grantUnits, newTenant, sandboxVerified, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { bearer, grantUnits, newMembers, newTenant, sandboxVerified, testApp, type TestTenant } from '../../../test/helpers.ts';
 import { fixedClock } from '../../platform/clock.ts';
+import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { SANDBOX_PEOPLE, type VerificationPurpose } from '../identity/index.ts';
-import { login } from './index.ts';
+import { login, memberGrade, setMemberGrade } from './index.ts';
 
 let app: FastifyInstance;
 let deps: Deps;
@@ -202,4 +203,28 @@ test('no plaintext personal data in the member tables', async () => {
   const rows = await sql<{ row: string }>`select m::text as row from member m where tenant_id = ${t.tenant.id}`.execute(deps.db);
   assert.equal(rows.rows.length, 1);
   for (const secret of [hong.name, hong.phone!, 'secret.mail', '1990-01-01']) assert.ok(!rows.rows[0]!.row.includes(secret), secret);
+});
+
+test('inside a transaction a member’s status and grade are read once, and a change in it is seen; outside, every call reads', async () => {
+  const t = await newTenant(deps, 'Memo Brand');
+  const [m] = await newMembers(deps, t.tenant.id, 1);
+  let reads = 0;
+  const db = deps.db.withPlugin({
+    transformQuery: (a) => {
+      if (a.node.kind === 'SelectQueryNode') reads++;
+      return a.node;
+    },
+    transformResult: async (a) => a.result,
+  });
+  await withTransaction(db, async (trx) => {
+    assert.deepEqual(await memberGrade({ db: trx }, t.tenant.id, m!), { grade: null, status: 'active' });
+    await memberGrade({ db: trx }, t.tenant.id, m!);
+    assert.equal(reads, 1);
+    await setMemberGrade({ db: trx }, t.tenant.id, m!, 'GOLD');
+    assert.equal((await memberGrade({ db: trx }, t.tenant.id, m!)).grade, 'GOLD');
+    assert.equal(reads, 2);
+  });
+  await memberGrade({ db }, t.tenant.id, m!);
+  await memberGrade({ db }, t.tenant.id, m!);
+  assert.equal(reads, 4);
 });

@@ -91,14 +91,12 @@ async function earn(deps: StampsDeps & { db: Db }, tenantId: string, card: Stamp
   const trx = deps.db;
   const now = deps.clock.now();
   if (!issuing(card, now)) throw new AppError('STAMP_CARD_NOT_ACTIVE', `Stamp card ${card.name} is not issuing now.`, { cardId: card.id, why: 'period' });
-  await trx.insertInto('stamp_member_card').values({ tenant_id: tenantId, card_id: card.id, member_id: memberId }).onConflict((oc) => oc.doNothing()).execute();
+  // Created or locked in one statement: the update of nothing takes the row lock.
   const state = await trx
-    .selectFrom('stamp_member_card')
-    .select('boards_completed')
-    .where('tenant_id', '=', tenantId)
-    .where('card_id', '=', card.id)
-    .where('member_id', '=', memberId)
-    .forUpdate()
+    .insertInto('stamp_member_card')
+    .values({ tenant_id: tenantId, card_id: card.id, member_id: memberId })
+    .onConflict((oc) => oc.columns(['tenant_id', 'card_id', 'member_id']).doUpdateSet((eb) => ({ boards_completed: eb.ref('stamp_member_card.boards_completed') })))
+    .returning('boards_completed')
     .executeTakeFirstOrThrow();
   if (card.max_boards !== null && state.boards_completed >= card.max_boards) {
     throw new AppError('STAMP_CARD_NOT_ACTIVE', `All ${card.max_boards} boards of ${card.name} are complete.`, { cardId: card.id, why: 'boards_complete' });
@@ -158,7 +156,9 @@ async function earn(deps: StampsDeps & { db: Db }, tenantId: string, card: Stamp
     completed.push(n);
     stamps -= card.stamps_per_board;
   }
-  await trx.updateTable('stamp_member_card').set({ boards_completed: boards }).where('tenant_id', '=', tenantId).where('card_id', '=', card.id).where('member_id', '=', memberId).execute();
+  if (boards !== state.boards_completed) {
+    await trx.updateTable('stamp_member_card').set({ boards_completed: boards }).where('tenant_id', '=', tenantId).where('card_id', '=', card.id).where('member_id', '=', memberId).execute();
+  }
   return { cardId: card.id, earned: count, earningId: meta.id, skipped: null, stamps, boardsCompleted: completed };
 }
 

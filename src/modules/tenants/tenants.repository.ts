@@ -1,5 +1,6 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Db } from '../../platform/db.ts';
+import { txForget } from '../../platform/tx-memo.ts';
 import type { ApiKeyRow, ApiKeyTable, TenantRow, TenantTable } from './tenants.tables.ts';
 
 // SQL only. The tenant table is the root of tenancy (its id is the tenant_id of everything else);
@@ -28,11 +29,15 @@ export async function listTenants(db: Db, limit: number, before?: string): Promi
     .execute();
 }
 
+/** The key under which a transaction keeps the tenant (getTenant). */
+export const tenantMemoKey = (tenantId: string) => `tenant:${tenantId}`;
+
 export async function updateTenant(
   db: Db,
   tenantId: string,
   changes: Updateable<TenantTable>,
 ): Promise<TenantRow | undefined> {
+  txForget(db, tenantMemoKey(tenantId));
   return db
     .updateTable('tenant')
     .set({ ...changes, updated_at: sql<Date>`now()` })

@@ -2,6 +2,7 @@ import { randomToken, newId } from '../../platform/ids.ts';
 import { AppError } from '../../platform/errors.ts';
 import { withTransaction } from '../../platform/db.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
+import { txMemo } from '../../platform/tx-memo.ts';
 import type { Deps } from '../../platform/deps.ts';
 import type { AuthContext } from '../../platform/request-context.ts';
 import * as repo from './tenants.repository.ts';
@@ -68,9 +69,12 @@ export async function createTenant(deps: D, input: TCreateTenantRequest): Promis
 }
 
 export async function getTenant(deps: Pick<Deps, 'db'>, tenantId: string): Promise<TTenant> {
-  const row = await repo.findTenant(deps.db, tenantId);
-  if (!row) throw notFound(tenantId);
-  return toTenantDto(row);
+  // Several modules of one transaction want the time zone: read once per transaction.
+  return txMemo(deps.db, repo.tenantMemoKey(tenantId), async () => {
+    const row = await repo.findTenant(deps.db, tenantId);
+    if (!row) throw notFound(tenantId);
+    return toTenantDto(row);
+  });
 }
 
 export async function findTenantByBrn(deps: Pick<Deps, 'db'>, brn: string): Promise<TTenant | undefined> {
