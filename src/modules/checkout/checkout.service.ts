@@ -5,7 +5,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { stableStringify } from '../../platform/idempotency.ts';
-import { cancelRedemption, memberCoupons, redeemCoupon, validateCoupon, type TCouponOrder } from '../coupons/index.ts';
+import { cancelRedemption, memberCoupons, redeemCoupon, validateMemberCoupons, type TCouponOrder } from '../coupons/index.ts';
 import { requireActiveMember } from '../members/index.ts';
 import { cancelPoints, earnPoints, pointsQuote, usePoints } from '../points/index.ts';
 import { cancelUse, listCards, useCard } from '../prepaid/index.ts';
@@ -51,9 +51,8 @@ export async function quote(deps: CheckoutDeps, tenantId: string, basket: TBaske
   const orderAmount = orderAmountOf(basket);
   const applicable: TQuote['coupons']['applicable'] = [];
   const inapplicable: TQuote['coupons']['inapplicable'] = [];
-  for (const c of await memberCoupons(deps, tenantId, basket.memberId, { usableOnly: true })) {
+  for (const { coupon: c, ...v } of await validateMemberCoupons(deps, tenantId, basket.memberId, couponOrder(basket, 'quote'))) {
     const option = { couponId: c.id, definitionId: c.definitionId, name: c.name, stacking: c.stacking };
-    const v = await validateCoupon(deps, tenantId, { memberId: basket.memberId, couponId: c.id, order: couponOrder(basket, 'quote') });
     if (v.applicable) applicable.push({ ...option, discount: v.discount });
     else inapplicable.push({ ...option, ...v.rejection! });
   }

@@ -7,6 +7,7 @@ import { fixedClock } from '../../platform/clock.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { createDefinition, holdCoupons, issueCoupon, memberCoupons, registerCouponHandlers, ZCouponDefinitionRequest } from '../coupons/index.ts';
+import { quote } from './index.ts';
 import { trialBalance } from '../ledger/index.ts';
 import { adjustPoints, pointBalance, setPointPolicy, ZPointPolicySettings } from '../points/index.ts';
 import { chargeCard, listCards, openCard, setProgramSettings, ZPrepaidSettings } from '../prepaid/index.ts';
@@ -100,6 +101,29 @@ test('a quote explains every coupon it cannot apply and picks the best combinati
   const big = (await pos(t, '/v1/checkout/quote', basket(member, [['latte', 5, 5_000]]))).json();
   assert.deepEqual(big.coupons.best, { couponIds: [coupons.exclusive5000], discount: 5_000 });
   assert.deepEqual(await snapshot(tenantId, member), before);
+});
+
+test('a quote reads the same number of statements whether the member holds 5 coupons or 17', async () => {
+  const { tenantId, member } = await brand();
+  let statements = 0;
+  const counted = {
+    ...deps,
+    db: deps.db.withPlugin({
+      transformQuery: (a) => {
+        statements++;
+        return a.node;
+      },
+      transformResult: async (a) => a.result,
+    }),
+  };
+  const count = async () => {
+    statements = 0;
+    await quote(counted, tenantId, { ...basket(member, [['latte', 2, 5_000]]), deliveryFee: 0 } as Parameters<typeof quote>[2]);
+    return statements;
+  };
+  const withFive = await count();
+  for (let i = 0; i < 12; i++) await issueCoupon(deps, tenantId, { definitionId: ['amount1000', 'pct10', 'appOnly'][i % 3]!, memberId: member, source: 'operator', sourceRef: `more-${i}` });
+  assert.equal(await count(), withFive);
 });
 
 test('commit applies everything at once, is idempotent on its id, and refuses as a whole', async () => {

@@ -247,30 +247,64 @@ async function lockCoupon(db: Db, tenantId: string, couponId: string, memberId?:
 
 // ---- using
 
+/** What the rules need besides the coupon: the member's grade, the tenant's zone, the store's region (only when a rule asks). */
+async function contextFor(deps: CouponDeps, tenantId: string, memberId: string, order: TOrderContext, needsRegion: boolean) {
+  const member = await memberGrade(deps, tenantId, memberId);
+  const tenant = await getTenant(deps, tenantId);
+  const store = order.storeId && needsRegion ? await activeStore(deps, tenantId, order.storeId) : undefined;
+  return { grade: member.grade, timeZone: tenant.timeZone, storeRegion: store?.region ?? null, now: deps.clock.now() };
+}
+
+const usesOf = (db: Db, tenantId: string, memberId: string, definitionIds: string[]) =>
+  db.selectFrom('coupon_member').select(['definition_id', 'used']).where('tenant_id', '=', tenantId).where('member_id', '=', memberId).where('definition_id', 'in', definitionIds).execute();
+
+const checkWith = (ctx: Awaited<ReturnType<typeof contextFor>>, d: TDefinition, coupon: CouponRow, memberUses: number, order: TOrderContext, holdId?: string) =>
+  checkCoupon(d.rules, {
+    now: ctx.now,
+    timeZone: ctx.timeZone,
+    definitionStatus: d.status,
+    coupon: { status: coupon.status, validFrom: coupon.valid_from, validUntil: coupon.valid_until, heldUntil: coupon.held_until },
+    holdMatches: holdId !== undefined && holdId === coupon.hold_id,
+    grade: ctx.grade,
+    storeRegion: ctx.storeRegion,
+    memberUses,
+    order,
+  });
+
 /** Everything the rules need about a member's coupon and an order, read in the caller's transaction. */
 async function checkFor(deps: CouponDeps, tenantId: string, coupon: CouponRow, def: CouponDefinitionRow, order: TOrderContext, holdId?: string) {
   const d = toDefinition(def);
-  const [member, tenant] = [await memberGrade(deps, tenantId, coupon.member_id), await getTenant(deps, tenantId)];
-  const store = order.storeId && d.rules.regions.length ? await activeStore(deps, tenantId, order.storeId) : undefined;
-  const uses = await deps.db
-    .selectFrom('coupon_member')
-    .select('used')
+  const ctx = await contextFor(deps, tenantId, coupon.member_id, order, d.rules.regions.length > 0);
+  const [uses] = await usesOf(deps.db, tenantId, coupon.member_id, [def.id]);
+  return { d, check: checkWith(ctx, d, coupon, uses?.used ?? 0, order, holdId) };
+}
+
+/**
+ * Every usable coupon of a member against an order (the checkout quote), newest first: what each
+ * takes off or the rule it breaks. Read in four statements however many coupons there are.
+ */
+export async function validateMemberCoupons(deps: CouponDeps, tenantId: string, memberId: string, order: TOrderContext) {
+  const now = deps.clock.now();
+  const coupons = await deps.db
+    .selectFrom('coupon')
+    .selectAll()
     .where('tenant_id', '=', tenantId)
-    .where('definition_id', '=', def.id)
-    .where('member_id', '=', coupon.member_id)
-    .executeTakeFirst();
-  const check = checkCoupon(d.rules, {
-    now: deps.clock.now(),
-    timeZone: tenant.timeZone,
-    definitionStatus: def.status,
-    coupon: { status: coupon.status, validFrom: coupon.valid_from, validUntil: coupon.valid_until, heldUntil: coupon.held_until },
-    holdMatches: holdId !== undefined && holdId === coupon.hold_id,
-    grade: member.grade,
-    storeRegion: store?.region ?? null,
-    memberUses: uses?.used ?? 0,
-    order,
+    .where('member_id', '=', memberId)
+    .where('status', '=', 'active')
+    .where('valid_until', '>', now)
+    .orderBy('issued_at', 'desc')
+    .limit(500)
+    .execute();
+  if (coupons.length === 0) return [];
+  const ids = [...new Set(coupons.map((c) => c.definition_id))];
+  const defs = new Map((await deps.db.selectFrom('coupon_definition').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', ids).execute()).map((r) => [r.id, toDefinition(r)]));
+  const uses = new Map((await usesOf(deps.db, tenantId, memberId, ids)).map((u) => [u.definition_id, u.used]));
+  const ctx = await contextFor(deps, tenantId, memberId, order, [...defs.values()].some((d) => d.rules.regions.length > 0));
+  return coupons.map((c) => {
+    const d = defs.get(c.definition_id)!;
+    const check = checkWith(ctx, d, c, uses.get(d.id) ?? 0, order);
+    return { coupon: toCoupon(c, d, now), ...outcomeOf(check) };
   });
-  return { d, check };
 }
 
 /** Whether a member's coupon applies to an order and what it takes off; nothing is written. */
@@ -278,8 +312,12 @@ export async function validateCoupon(deps: CouponDeps, tenantId: string, input: 
   const coupon = await deps.db.selectFrom('coupon').selectAll().where('tenant_id', '=', tenantId).where('id', '=', input.couponId).executeTakeFirst();
   if (!coupon || coupon.member_id !== input.memberId) throw new AppError('NOT_FOUND', `No coupon ${input.couponId}.`);
   const { check } = await checkFor(deps, tenantId, coupon, await definitionRow(deps.db, tenantId, coupon.definition_id), input.order);
-  return check.ok ? { applicable: true, discount: check.discount } : { applicable: false, discount: 0, rejection: { code: check.code, message: check.message, details: check.details } };
+  return outcomeOf(check);
 }
+
+/** A check as an answer: the discount, or the refusing rule. */
+const outcomeOf = (check: ReturnType<typeof checkWith>) =>
+  check.ok ? { applicable: true, discount: check.discount } : { applicable: false, discount: 0, rejection: { code: check.code, message: check.message, details: check.details } };
 
 const toRedemption = (r: { id: string; coupon_id: string; definition_id: string; order_id: string; discount: number; hq_share: number; cancelled_at: Date | null; created_at: Date }): TRedemption => ({
   id: r.id,

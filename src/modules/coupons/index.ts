@@ -13,6 +13,7 @@ export {
   registerPin,
   memberCoupons,
   validateCoupon,
+  validateMemberCoupons,
   redeemCoupon,
   cancelRedemption,
   holdCoupons,
