@@ -33,7 +33,7 @@ test('the demo tenant: members, a point policy and history, prepaid cards with a
   assert.ok((await trialBalance(deps, tenantId)).every((l) => l.total === 0));
 
   // Coupon definitions covering every benefit and rule; hong.gd holds four and used one.
-  const definitions = await listDefinitions(deps, tenantId);
+  const definitions = (await listDefinitions(deps, tenantId, { limit: 200 })).items;
   assert.ok(definitions.length >= 20);
   assert.deepEqual(new Set(definitions.map((d) => d.rules.benefit.kind)), new Set(['amount', 'percent', 'free_item', 'delivery']));
   const hongCoupons = await memberCoupons(deps, tenantId, m.active);

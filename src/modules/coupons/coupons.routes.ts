@@ -13,6 +13,10 @@ import * as service from './coupons.service.ts';
 const tags = ['Coupons'];
 const ZCoupons = z.object({ items: z.array(ZCoupon) });
 const ZDefinitionParams = z.object({ definitionId: z.string().max(100) });
+const ZPageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(100).optional().meta({ description: 'The previous page’s nextCursor.' }),
+});
 const ZAllQuery = z.object({ all: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') });
 const ZValidation = z
   .object({
@@ -36,8 +40,13 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.get('/coupons/definitions', {
       config: { scopes: ['server'] },
-      schema: { tags, summary: 'Coupon definitions', response: { 200: z.object({ items: z.array(ZDefinition) }), ...problems(401, 403) } },
-      handler: async (req) => ({ items: await service.listDefinitions(deps, tenantIdOf(req)) }),
+      schema: {
+        tags,
+        summary: 'Coupon definitions, newest first, a page at a time',
+        querystring: ZPageQuery.extend({ status: z.enum(['active', 'paused', 'ended']).optional() }),
+        response: { 200: z.object({ items: z.array(ZDefinition), nextCursor: z.string().nullable() }), ...problems(400, 401, 403) },
+      },
+      handler: (req) => service.listDefinitions(deps, tenantIdOf(req), req.query),
     });
     app.get('/coupons/definitions/:definitionId', {
       config: { scopes: ['server'] },
@@ -167,11 +176,12 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
     app.get('/me/coupons/downloadable', {
       schema: {
         tags,
-        summary: 'Coupons I can download now, with how many more I can take',
+        summary: 'Coupons I can download now, newest first, with how many more I can take; a page at a time',
         headers: ZMemberHeaders,
-        response: { 200: z.object({ items: z.array(ZDefinition.extend({ remaining: z.number().int() })) }), ...problems(401, 403) },
+        querystring: ZPageQuery,
+        response: { 200: z.object({ items: z.array(ZDefinition.extend({ remaining: z.number().int() })), nextCursor: z.string().nullable() }), ...problems(400, 401, 403) },
       },
-      handler: async (req) => ({ items: await service.downloadable(deps, tenantIdOf(req), await memberId(req)) }),
+      handler: async (req) => service.downloadable(deps, tenantIdOf(req), await memberId(req), req.query),
     });
     app.post('/me/coupons/downloads', {
       schema: {

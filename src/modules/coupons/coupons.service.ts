@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { sql } from 'kysely';
 import { withTransaction, type Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError, isAppError } from '../../platform/errors.ts';
@@ -94,9 +95,33 @@ async function definitionRow(db: Db, tenantId: string, id: string): Promise<Coup
 
 export const getDefinition = async (deps: Pick<Deps, 'db'>, tenantId: string, id: string) => toDefinition(await definitionRow(deps.db, tenantId, id));
 
-export async function listDefinitions(deps: Pick<Deps, 'db'>, tenantId: string): Promise<TDefinition[]> {
-  const rows = await deps.db.selectFrom('coupon_definition').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at', 'desc').execute();
-  return rows.map(toDefinition);
+/** A page of definitions, newest first (optionally of one status); the cursor is the last item's. */
+export async function listDefinitions(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  page: { limit: number; cursor?: string | undefined; status?: CouponDefinitionRow['status'] | undefined },
+): Promise<{ items: TDefinition[]; nextCursor: string | null }> {
+  let q = deps.db.selectFrom('coupon_definition as d').selectAll('d').where('d.tenant_id', '=', tenantId).where(await afterDefinition(deps.db, tenantId, page.cursor));
+  if (page.status) q = q.where('d.status', '=', page.status);
+  const rows = await q.orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(page.limit + 1).execute();
+  return pageOf(rows, page.limit, toDefinition);
+}
+
+/**
+ * Definitions are listed newest first (`d`); a cursor is the last definition's id, and the next
+ * page starts after its exact stored time (a JavaScript Date would drop the microseconds).
+ */
+async function afterDefinition(db: Db, tenantId: string, cursor: string | undefined) {
+  if (cursor === undefined) return sql<boolean>`true`;
+  const known = await db.selectFrom('coupon_definition').select('id').where('tenant_id', '=', tenantId).where('id', '=', cursor).executeTakeFirst();
+  if (!known) throw new AppError('VALIDATION_FAILED', 'Invalid cursor.');
+  return sql<boolean>`(d.created_at, d.id) < (select created_at, id from coupon_definition where tenant_id = ${tenantId} and id = ${cursor})`;
+}
+
+/** A page from `limit + 1` rows: the next cursor only when there is more. */
+function pageOf<R extends { id: string }, T>(rows: R[], limit: number, map: (r: R) => T): { items: T[]; nextCursor: string | null } {
+  const items = rows.slice(0, limit);
+  return { items: items.map(map), nextCursor: rows.length > limit ? items.at(-1)!.id : null };
 }
 
 /** Pauses, resumes or ends a definition: paused or ended, its coupons are neither issued nor used. */
@@ -168,7 +193,12 @@ export async function issueCoupon(deps: CouponDeps, tenantId: string, req: Issue
 }
 
 /** The definitions a member may download now, with how many more they can take. */
-export async function downloadable(deps: CouponDeps, tenantId: string, memberId: string): Promise<(TDefinition & { remaining: number })[]> {
+export async function downloadable(
+  deps: CouponDeps,
+  tenantId: string,
+  memberId: string,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<{ items: (TDefinition & { remaining: number })[]; nextCursor: string | null }> {
   const now = deps.clock.now();
   const rows = await deps.db
     .selectFrom('coupon_definition as d')
@@ -179,11 +209,13 @@ export async function downloadable(deps: CouponDeps, tenantId: string, memberId:
     .where('d.downloadable', '=', true)
     .where('d.status', '=', 'active')
     .where((eb) => eb.and([eb.or([eb('d.issue_from', 'is', null), eb('d.issue_from', '<=', now)]), eb.or([eb('d.issue_until', 'is', null), eb('d.issue_until', '>', now)])]))
+    .where((eb) => eb.or([eb('d.total_quantity', 'is', null), eb('d.issued', '<', eb.ref('d.total_quantity'))]))
+    .where(await afterDefinition(deps.db, tenantId, page.cursor))
     .orderBy('d.created_at', 'desc')
+    .orderBy('d.id', 'desc')
+    .limit(page.limit + 1)
     .execute();
-  return rows
-    .filter((r) => r.total_quantity === null || r.issued < r.total_quantity)
-    .map((r) => ({ ...toDefinition(r), remaining: Math.max(0, r.per_member_limit - (r.member_issued ?? 0)) }));
+  return pageOf(rows, page.limit, (r) => ({ ...toDefinition(r), remaining: Math.max(0, r.per_member_limit - (r.member_issued ?? 0)) }));
 }
 
 const PIN_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';

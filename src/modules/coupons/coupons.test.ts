@@ -185,3 +185,31 @@ test('birthday coupons: once a year, the set days before, in the tenant’s zone
   const all = await deps.db.selectFrom('coupon').select('member_id').distinct().where('tenant_id', '=', tenantId).execute();
   assert.deepEqual(all.map((c) => c.member_id).sort(), [ids.mar9, ids.mar10, ids.feb29].sort());
 });
+
+test('definitions, and the ones a member may download, list a page at a time, newest first; a bad cursor is a 400', async () => {
+  const { t, members, me, define } = await brand(2);
+  const ids: string[] = [];
+  // Even ones downloadable; the last of them first-come 1.
+  for (let i = 0; i < 7; i++) ids.push(await define({ name: `쿠폰 ${i}`, downloadable: i % 2 === 0, perMemberLimit: 2, ...(i === 6 ? { totalQuantity: 1 } : {}) }));
+  await call(t, 'server', `/v1/coupons/definitions/${ids[1]}/status`, { status: 'paused' });
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: { id: string }[]; nextCursor: string | null } = (await call(t, 'server', `/v1/coupons/definitions?limit=3${cursor ? `&cursor=${cursor}` : ''}`)).json();
+    assert.ok(page.items.length <= 3);
+    seen.push(...page.items.map((d) => d.id));
+    cursor = page.nextCursor;
+  } while (cursor);
+  assert.deepEqual(seen, [...ids].reverse());
+  assert.deepEqual((await call(t, 'server', '/v1/coupons/definitions?status=paused')).json().items.map((d: { id: string }) => d.id), [ids[1]]);
+  const bad = await call(t, 'server', '/v1/coupons/definitions?cursor=nonsense');
+  assert.deepEqual([bad.statusCode, bad.json().code], [400, 'VALIDATION_FAILED']);
+
+  // The other member takes the first-come one and one of another kind: gone for everyone, one fewer for them.
+  assert.equal((await me(members[1]!, 'POST', '/v1/me/coupons/downloads', { definitionId: ids[6] })).statusCode, 201);
+  assert.equal((await me(members[1]!, 'POST', '/v1/me/coupons/downloads', { definitionId: ids[4] })).statusCode, 201);
+  const first = (await me(members[1]!, 'GET', '/v1/me/coupons/downloadable?limit=2')).json();
+  assert.deepEqual(first.items.map((d: { id: string; remaining: number }) => [d.id, d.remaining]), [[ids[4], 1], [ids[2], 2]]);
+  const rest = (await me(members[1]!, 'GET', `/v1/me/coupons/downloadable?limit=2&cursor=${first.nextCursor}`)).json();
+  assert.deepEqual([rest.items.map((d: { id: string }) => d.id), rest.nextCursor], [[ids[0]], null]);
+});
