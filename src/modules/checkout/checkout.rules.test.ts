@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { apportion, bestCombination, cancelShare, combinationProblem, nothingCancelled, type Cancelled, type CouponOption } from './checkout.rules.ts';
+import { addShare, apportion, bestCombination, cancelShare, combinationProblem, nothingCancelled, type CouponOption } from './checkout.rules.ts';
 
 const c = (couponId: string, discount: number, stacking: CouponOption['stacking'] = 'stackable', definitionId = couponId): CouponOption => ({ couponId, definitionId, discount, stacking });
 
@@ -59,23 +59,13 @@ test('apportion: shares between 0 and each part, adding up to the amount; everyt
   assert.throws(() => apportion(10, [1, 1, 1]), RangeError);
 });
 
-const add = (was: Cancelled, s: ReturnType<typeof cancelShare>): Cancelled => ({
-  ...was,
-  amount: was.amount + s.amount,
-  discount: was.discount + s.discount,
-  points: was.points + s.points,
-  prepaid: was.prepaid + s.prepaid,
-  paid: was.paid + s.paid,
-  pointsEarned: was.pointsEarned + s.pointsEarned,
-});
-
 test('a cancel’s share: the discount stays with the order, the rest comes back in proportion', () => {
   // 20,000 order: 2,000 coupon, 3,000 points, 5,000 prepaid, 10,000 card; 100 points earned. Cancel 5,000 of it.
   const c = { orderAmount: 20_000, discount: 2_000, pointsUsed: 3_000, prepaidUsed: 5_000, paidAmount: 10_000, pointsEarned: 100 };
   const first = cancelShare(c, nothingCancelled(2), 5_000);
   assert.deepEqual(first, { amount: 5_000, discount: 500, points: 750, prepaid: 1_250, paid: 2_500, pointsEarned: 25 });
   // The rest gives back exactly what is left.
-  assert.deepEqual(cancelShare(c, add(nothingCancelled(2), first), 15_000), { amount: 15_000, discount: 1_500, points: 2_250, prepaid: 3_750, paid: 7_500, pointsEarned: 75 });
+  assert.deepEqual(cancelShare(c, addShare(nothingCancelled(2), first), 15_000), { amount: 15_000, discount: 1_500, points: 2_250, prepaid: 3_750, paid: 7_500, pointsEarned: 75 });
 });
 
 test('cancelled in any number of steps, the shares add up to exactly what the checkout took (property)', () => {
@@ -94,7 +84,7 @@ test('cancelled in any number of steps, the shares add up to exactly what the ch
           const share = cancelShare(c, was, Math.floor((orderAmount - was.amount) * f));
           assert.equal(share.discount + share.points + share.prepaid + share.paid, share.amount);
           for (const v of Object.values(share)) assert.ok(v >= 0);
-          was = add(was, share);
+          was = addShare(was, share);
         }
         assert.deepEqual([was.amount, was.discount, was.points, was.prepaid, was.paid, was.pointsEarned], [orderAmount, discount, pointsUsed, prepaidUsed, c.paidAmount, c.pointsEarned]);
       },

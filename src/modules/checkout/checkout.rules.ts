@@ -77,3 +77,14 @@ export function cancelShare(c: Committed, was: Cancelled, amount: number) {
   const pointsEarned = amount === orderLeft ? earnedLeft : Number((BigInt(earnedLeft) * BigInt(amount)) / BigInt(Math.max(orderLeft, 1)));
   return { amount, discount, points, prepaid, paid, pointsEarned };
 }
+
+/** What has been given back once a cancel's share is added. */
+export const addShare = (was: Cancelled, s: ReturnType<typeof cancelShare>): Cancelled => ({
+  ...was,
+  amount: was.amount + s.amount,
+  discount: was.discount + s.discount,
+  points: was.points + s.points,
+  prepaid: was.prepaid + s.prepaid,
+  paid: was.paid + s.paid,
+  pointsEarned: was.pointsEarned + s.pointsEarned,
+});

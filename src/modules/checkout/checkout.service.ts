@@ -10,7 +10,7 @@ import { requireActiveMember } from '../members/index.ts';
 import { cancelPoints, earnPoints, pointsQuote, usePoints } from '../points/index.ts';
 import { cancelUse, listCards, useCard } from '../prepaid/index.ts';
 import { cancelOrderStamps, earnForOrder, previewOrderStamps, reduceOrderStamps } from '../stamps/index.ts';
-import { bestCombination, cancelShare, combinationProblem, nothingCancelled, type CancelLine, type Cancelled } from './checkout.rules.ts';
+import { addShare, bestCombination, cancelShare, combinationProblem, nothingCancelled, type CancelLine, type Cancelled } from './checkout.rules.ts';
 import type { TBasket, TCheckout, TCheckoutCancel, TCommitRequest, TQuote } from './checkout.schemas.ts';
 import type { CheckoutRow } from './checkout.tables.ts';
 
@@ -71,7 +71,8 @@ export async function quote(deps: CheckoutDeps, tenantId: string, basket: TBaske
   };
 }
 
-const requestHash = (r: TCommitRequest) => createHash('sha256').update(stableStringify(r)).digest('hex');
+/** What a retry is compared by: the same id with another hash is a conflict. */
+const requestHash = (r: object) => createHash('sha256').update(stableStringify(r)).digest('hex');
 
 type Committed = Omit<TCheckout, 'status' | 'items' | 'cancels' | 'cancelledAt'>;
 
@@ -223,7 +224,7 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
  * returns the checkout as it is.
  */
 export async function cancel(deps: CheckoutDeps, tenantId: string, input: { checkoutId: string; cancelId: string; lines?: CancelLine[] | undefined }): Promise<TCheckout> {
-  const hash = createHash('sha256').update(stableStringify({ checkoutId: input.checkoutId, lines: input.lines ?? null })).digest('hex');
+  const hash = requestHash({ checkoutId: input.checkoutId, lines: input.lines ?? null });
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
     const row = await trx.selectFrom('checkout').selectAll().where('tenant_id', '=', tenantId).where('id', '=', input.checkoutId).forUpdate().executeTakeFirst();
@@ -267,19 +268,10 @@ export async function cancel(deps: CheckoutDeps, tenantId: string, input: { chec
     if (full) for (const c of done.coupons) await cancelRedemption(d, tenantId, c.useId);
 
     const now = deps.clock.now();
-    const cancelled: Cancelled = {
-      quantities,
-      amount: was.amount + share.amount,
-      discount: was.discount + share.discount,
-      points: was.points + share.points,
-      prepaid: was.prepaid + share.prepaid,
-      paid: was.paid + share.paid,
-      pointsEarned: was.pointsEarned + share.pointsEarned,
-      stamps: was.stamps + stamps.reduce((s, x) => s + x.count, 0),
-    };
+    const cancelled: Cancelled = { ...addShare(was, share), quantities, stamps: was.stamps + stamps.reduce((s, x) => s + x.count, 0) };
     const detail: TCheckoutCancel = {
       cancelId: input.cancelId,
-      lines: input.lines ?? lines,
+      lines,
       full,
       amount: share.amount,
       discount: share.discount,
