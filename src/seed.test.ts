@@ -20,7 +20,7 @@ test('the demo tenant: members, a point policy and history, prepaid cards with a
   const hong = await pointBalance(deps, tenantId, m.active);
   assert.equal(hong.balance, 4_105);
   assert.equal(hong.accountId, seeded.sampleAccountId);
-  assert.equal((await pointBalance(deps, tenantId, m.active2)).balance, 435); // 310, then 125 on the scripted checkout
+  assert.equal((await pointBalance(deps, tenantId, m.active2)).balance, 505); // 310, 125 on the scripted checkout, 90 on the takeout less 20 for the returned cookie
 
   const [card] = await listCards(deps, tenantId, m.active);
   assert.deepEqual([card!.balance, card!.main], [33_500, true]); // 50,000 − 6,500 used − 10,000 given
@@ -41,6 +41,10 @@ test('the demo tenant: members, a point policy and history, prepaid cards with a
   // The scripted checkout: 15,500 − 3,000 (welcome coupon) − 10,000 (prepaid) = 2,500 left to pay.
   const checkout = await getCheckout(deps, tenantId, 'demo-checkout-1');
   assert.deepEqual([checkout.discount, checkout.prepaidUsed, checkout.paidAmount, checkout.pointsEarned], [3_000, 10_000, 2_500, 125]);
+  // The takeout: one of two cookies returned, 2,000 refunded to the card and 20 of 90 points taken back.
+  const takeout = await getCheckout(deps, tenantId, 'demo-checkout-2');
+  assert.equal(takeout.status, 'partially_cancelled');
+  assert.deepEqual([takeout.cancels[0]!.paidRefund, takeout.cancels[0]!.pointsTakenBack], [2_000, 20]);
 
   assert.equal((await seedDemo(deps)).created, false);
 });

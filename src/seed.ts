@@ -2,7 +2,7 @@ import { fixedClock } from './platform/clock.ts';
 import type { Deps } from './platform/deps.ts';
 import { completeVerification, grantVerificationUnits, startVerification, submitSandbox } from './modules/identity/index.ts';
 import { purgeWithdrawn, runDormancy, signUp, withdraw, type TMember } from './modules/members/index.ts';
-import { commit } from './modules/checkout/index.ts';
+import { cancel, commit } from './modules/checkout/index.ts';
 import { createDefinition, issueCoupon, memberCoupons, redeemCoupon, ZCouponDefinitionRequest } from './modules/coupons/index.ts';
 import { adjustPoints, cancelPoints, earnPoints, pointWallet, setPointPolicy, usePoints, ZPointPolicySettings } from './modules/points/index.ts';
 import { chargeCard, createPromotion, gift, listCards, openCard, setAutoCharge, setProgramSettings, useCard, ZPrepaidSettings } from './modules/prepaid/index.ts';
@@ -210,7 +210,7 @@ async function seedCoupons(deps: SeedDeps, tenantId: string, m: DemoMembers, s: 
   });
 }
 
-/** A scripted checkout at the store: kim.mj's welcome coupon and main prepaid card, with points and stamps earned on the rest. */
+/** Scripted checkouts at the store: kim.mj's welcome coupon and main prepaid card, with points and stamps earned on the rest; then a takeout partly returned. */
 async function seedCheckout(deps: SeedDeps, tenantId: string, m: DemoMembers, s: DemoStores): Promise<void> {
   const [coupon] = await memberCoupons(deps, tenantId, m.active2);
   const [card] = await listCards(deps, tenantId, m.active2);
@@ -230,4 +230,21 @@ async function seedCheckout(deps: SeedDeps, tenantId: string, m: DemoMembers, s:
     points: 0,
     prepaid: { cardId: card!.id, amount: 10_000 },
   });
+  // A takeout paid by card; one of the two cookies comes back: its share is refunded and its points taken back.
+  await commit(deps, tenantId, {
+    checkoutId: 'demo-checkout-2',
+    memberId: m.active2,
+    storeId: s.gangnam,
+    channel: 'offline',
+    serviceType: 'pickup',
+    items: [
+      { productId: 'latte', quantity: 1, unitPrice: 5_000 },
+      { productId: 'cookie', quantity: 2, unitPrice: 2_000 },
+    ],
+    deliveryFee: 0,
+    paymentMethods: ['card'],
+    couponIds: [],
+    points: 0,
+  });
+  await cancel(deps, tenantId, { checkoutId: 'demo-checkout-2', cancelId: 'demo-checkout-2-return-1', lines: [{ line: 1, quantity: 1 }] });
 }
