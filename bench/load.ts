@@ -3,7 +3,8 @@
 import { Agent, request } from 'node:http';
 
 export type LoadSpec = {
-  url: string;
+  /** Several: requests go to each in turn (several server processes behind one load). */
+  url: string | string[];
   method?: string;
   headers?: (i: number) => Record<string, string>;
   body?: (i: number) => string | undefined;
@@ -19,7 +20,7 @@ export type LoadResult = { requests: number; errors: number; seconds: number; re
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: spec.clients });
-  const url = new URL(spec.url);
+  const urls = (Array.isArray(spec.url) ? spec.url : [spec.url]).map((u) => new URL(u));
   const ok = spec.ok ?? ((s) => s >= 200 && s < 300);
   const latencies: number[] = [];
   let errors = 0;
@@ -32,6 +33,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     new Promise<void>((resolve) => {
       const body = spec.body?.(i);
       const t0 = performance.now();
+      const url = urls[i % urls.length]!;
       const req = request(
         {
           agent,

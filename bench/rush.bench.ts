@@ -7,6 +7,8 @@
 //   BENCH_ENGINES   pglite and/or postgres (default: pglite, plus postgres when DATABASE_URL or
 //                   TEST_DATABASE_URL names a server; a scratch database is created and dropped)
 //   BENCH_CLIENTS   concurrent clients (default 256)
+//   BENCH_PROCESSES server processes sharing the database, requests spread over them in turn
+//                   (default 2 on postgres; pglite is one process)
 //   BENCH_MEMBERS, BENCH_ATTEMPTS, BENCH_QUANTITY   (default 10,000, 50,000, 2,000)
 import { randomBytes } from 'node:crypto';
 import { createDefinition, ZCouponRules } from '../src/modules/coupons/index.ts';
@@ -45,14 +47,15 @@ for (const engine of benchEngines()) {
       return { ...brand, tokens, definitionId: definition.id };
     });
 
-    const moa = await startProduct(where.env);
+    const processes = engine === 'postgres' ? Number(process.env.BENCH_PROCESSES ?? 2) : 1;
+    const servers = await Promise.all(Array.from({ length: processes }, () => startProduct(where.env)));
     const run = randomBytes(4).toString('hex');
     let result;
     try {
       // Each attempt is a random member's: several clients claim for the same member at once.
       const who = Array.from({ length: attempts }, () => Math.floor(Math.random() * setup.tokens.length));
       result = await runLoad({
-        url: `${moa.base}/v1/me/coupons/downloads`,
+        url: servers.map((s) => `${s.base}/v1/me/coupons/downloads`),
         method: 'POST',
         headers: (i) => ({ authorization: `Bearer ${setup.keys.app}`, 'x-member-token': setup.tokens[who[i]!]!, 'idempotency-key': `${run}-${i}` }),
         body: () => JSON.stringify({ definitionId: setup.definitionId }),
@@ -62,7 +65,7 @@ for (const engine of benchEngines()) {
         ok: (s) => s === 201 || s === 422,
       });
     } finally {
-      await moa.stop();
+      await Promise.all(servers.map((s) => s.stop()));
     }
 
     const check = await withDeps(where.open, async ({ db }) => {
@@ -74,6 +77,7 @@ for (const engine of benchEngines()) {
     const exact = check.issued === Math.min(quantity, memberCount) && check.counter === check.issued && check.maxPerMember <= 1 && (result.statuses[201] ?? 0) === check.issued;
     print({
       engine,
+      processes,
       clients,
       members: memberCount,
       attempts,

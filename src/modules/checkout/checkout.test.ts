@@ -229,6 +229,21 @@ test('a partial cancel by lines gives back their share; the last cancel gives ba
   assert.ok((await trialBalance(deps, tenantId)).every((l) => l.total === 0));
 });
 
+test('five concurrent cancels of one unit on a line of three: exactly three apply, the refunds add up', async () => {
+  const { t, tenantId, member, cardId } = await brand();
+  const before = await snapshot(tenantId, member);
+  const order = basket(member, [['latte', 3, 5_000]], { checkoutId: 'race', points: 1_000, prepaid: { cardId, amount: 4_000 } });
+  assert.equal((await pos(t, '/v1/checkout/commit', order)).statusCode, 200);
+  const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => app.inject({ method: 'POST', url: '/v1/checkout/race/cancel', headers: bearer(t.keys.pos), payload: { cancelId: `race-${i}`, lines: [{ line: 0, quantity: 1 }] } })));
+  assert.deepEqual(answers.map((a) => a.statusCode).sort(), [200, 200, 200, 422, 422]);
+  assert.ok(answers.filter((a) => a.statusCode === 422).every((a) => a.json().details.why === 'exceeds_line' || a.json().details.why === 'cancelled'));
+  const done = (await app.inject({ method: 'GET', url: '/v1/checkout/race', headers: bearer(t.keys.pos) })).json();
+  assert.equal(done.status, 'cancelled');
+  const sum = (k: string) => done.cancels.reduce((s: number, x: Record<string, number>) => s + x[k]!, 0);
+  assert.deepEqual([sum('pointsRestored'), sum('prepaidReturned'), sum('paidRefund')], [1_000, 4_000, 10_000]);
+  assert.deepEqual(await snapshot(tenantId, member), before);
+});
+
 test('cancelled line by line in random steps, every balance, lot and coupon ends exactly as before (property test)', async () => {
   const { t, tenantId, member, cardId } = await brand();
   let n = 0;
