@@ -122,6 +122,10 @@ test('a quote reads the same number of statements whether the member holds 5 cou
     return statements;
   };
   const withFive = await count();
+  // A member who never had points: the quote creates no wallet for them (it writes nothing).
+  const [fresh] = await newMembers(deps, tenantId, 1);
+  assert.equal((await quote(deps, tenantId, { ...basket(fresh!, [['latte', 1, 5_000]]), deliveryFee: 0 } as Parameters<typeof quote>[2])).points.balance, 0);
+  assert.equal((await deps.db.selectFrom('ledger_account').select('id').where('tenant_id', '=', tenantId).where('owner_id', '=', fresh!).execute()).length, 0);
   for (let i = 0; i < 12; i++) await issueCoupon(deps, tenantId, { definitionId: ['amount1000', 'pct10', 'appOnly'][i % 3]!, memberId: member, source: 'operator', sourceRef: `more-${i}` });
   assert.equal(await count(), withFive);
 });

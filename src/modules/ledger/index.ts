@@ -23,6 +23,7 @@ export {
   rejectionError,
   /** Opens (or returns) the account of a ledger, owner and kind. */
   openAccount,
+  findAccount,
   /** A tenant's deferred system account: issuance, breakage, float or revenue. */
   systemAccount,
   getAccount,

@@ -246,6 +246,12 @@ export async function openAccount(deps: Pick<Deps, 'db'>, tenantId: string, spec
   return toAccountDto(row);
 }
 
+/** The account of a ledger, owner and kind if it was ever opened (a read: nothing is created). */
+export async function findAccount(deps: Pick<Deps, 'db'>, tenantId: string, key: { ledger: string; ownerType: string; ownerId: string; kind: string }): Promise<TLedgerAccount | undefined> {
+  const row = await repo.findAccountByOwner(deps.db, tenantId, key);
+  return row && toAccountDto(row);
+}
+
 export type SystemAccountKind = 'issuance' | 'breakage' | 'float' | 'revenue';
 
 /** A tenant's system account in a ledger: deferred (hot), unconstrained. */

@@ -4,7 +4,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
 import { gradeSettings } from '../grades/index.ts';
-import { accountLots, expiringWithin, inTransaction, openAccount, systemAccount, type LedgerRejection, type PostResult } from '../ledger/index.ts';
+import { accountLots, expiringWithin, findAccount, inTransaction, openAccount, systemAccount, type LedgerRejection, type PostResult } from '../ledger/index.ts';
 import { memberGrade, requireActiveMember } from '../members/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { checkUse, earnAmount, expiryOf } from './points.rules.ts';
@@ -59,8 +59,10 @@ export async function setPointPolicy(deps: PointsDeps, tenantId: string, input: 
 }
 
 /** The member's points wallet (a lots account that never goes below zero), opened on first use. */
+const walletKey = (memberId: string) => ({ ledger: POINT, ownerType: 'member', ownerId: memberId, kind: 'wallet' });
+
 export function pointWallet(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string) {
-  return openAccount(deps, tenantId, { ledger: POINT, ownerType: 'member', ownerId: memberId, kind: 'wallet', debitsMustNotExceedCredits: true, hasLots: true });
+  return openAccount(deps, tenantId, { ...walletKey(memberId), debitsMustNotExceedCredits: true, hasLots: true });
 }
 
 function toOperation(r: PointOperationRow, extra: { balance?: number | null | undefined; expiresAt?: Date | undefined } = {}): TPointOperation {
@@ -176,7 +178,8 @@ async function earnRate(deps: PointsDeps, tenantId: string, grade: string | null
 export async function pointsQuote(deps: PointsDeps, tenantId: string, input: { memberId: string; orderAmount: number; paidAmount: number; channel: string }) {
   const member = await requireActiveMember(deps, tenantId, input.memberId);
   const p = (await pointPolicyAt(deps, tenantId, deps.clock.now())).settings;
-  const available = (await pointWallet(deps, tenantId, input.memberId)).balance.available;
+  // A quote writes nothing: a member who never had points has no wallet yet, and 0 of them.
+  const available = (await findAccount(deps, tenantId, walletKey(input.memberId)))?.balance.available ?? 0;
   const limits = [available, p.maxUsePerOrder ?? Infinity, p.maxUseRatioBp === null ? Infinity : Math.floor((input.orderAmount * p.maxUseRatioBp) / 10_000)];
   let usable = Math.min(...limits);
   usable -= usable % p.useUnit;
