@@ -214,37 +214,23 @@ async function seedCoupons(deps: SeedDeps, tenantId: string, m: DemoMembers, s: 
 async function seedCheckout(deps: SeedDeps, tenantId: string, m: DemoMembers, s: DemoStores): Promise<void> {
   const [coupon] = await memberCoupons(deps, tenantId, m.active2);
   const [card] = await listCards(deps, tenantId, m.active2);
-  await commit(deps, tenantId, {
-    checkoutId: 'demo-checkout-1',
-    memberId: m.active2,
-    storeId: s.gangnam,
-    channel: 'offline',
-    serviceType: 'in_store',
-    items: [
-      { productId: 'americano-iced', quantity: 2, unitPrice: 4_500 },
-      { productId: 'cake-cheese', quantity: 1, unitPrice: 6_500 },
-    ],
-    deliveryFee: 0,
-    paymentMethods: ['card'],
-    couponIds: [coupon!.id],
-    points: 0,
-    prepaid: { cardId: card!.id, amount: 10_000 },
-  });
-  // A takeout paid by card; one of the two cookies comes back: its share is refunded and its points taken back.
-  await commit(deps, tenantId, {
-    checkoutId: 'demo-checkout-2',
-    memberId: m.active2,
-    storeId: s.gangnam,
-    channel: 'offline',
-    serviceType: 'pickup',
-    items: [
-      { productId: 'latte', quantity: 1, unitPrice: 5_000 },
-      { productId: 'cookie', quantity: 2, unitPrice: 2_000 },
-    ],
-    deliveryFee: 0,
-    paymentMethods: ['card'],
-    couponIds: [],
-    points: 0,
-  });
+  // kim.mj at 강남점, paying the rest by card.
+  const atGangnam = (checkoutId: string, serviceType: 'in_store' | 'pickup', items: [string, number, number][], extra: { couponIds?: string[]; prepaid?: { cardId: string; amount: number } } = {}) =>
+    commit(deps, tenantId, {
+      checkoutId,
+      memberId: m.active2,
+      storeId: s.gangnam,
+      channel: 'offline',
+      serviceType,
+      items: items.map(([productId, quantity, unitPrice]) => ({ productId, quantity, unitPrice })),
+      deliveryFee: 0,
+      paymentMethods: ['card'],
+      couponIds: [],
+      points: 0,
+      ...extra,
+    });
+  await atGangnam('demo-checkout-1', 'in_store', [['americano-iced', 2, 4_500], ['cake-cheese', 1, 6_500]], { couponIds: [coupon!.id], prepaid: { cardId: card!.id, amount: 10_000 } });
+  // A takeout; one of the two cookies comes back: its share is refunded and its points taken back.
+  await atGangnam('demo-checkout-2', 'pickup', [['latte', 1, 5_000], ['cookie', 2, 2_000]]);
   await cancel(deps, tenantId, { checkoutId: 'demo-checkout-2', cancelId: 'demo-checkout-2-return-1', lines: [{ line: 1, quantity: 1 }] });
 }
