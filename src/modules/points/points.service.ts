@@ -87,19 +87,21 @@ type NewOperation = Omit<PointOperationRow, 'tenant_id' | 'created_at' | 'order_
   Partial<Pick<PointOperationRow, 'order_id' | 'original_id' | 'channel' | 'store_id' | 'reason' | 'actor' | 'policy_version'>>;
 
 async function insertOperation(db: Db, tenantId: string, op: NewOperation): Promise<PointOperationRow> {
-  const existing = op.order_id
-    ? await db.selectFrom('point_operation').select('id').where('tenant_id', '=', tenantId).where('kind', '=', op.kind).where('order_id', '=', op.order_id).executeTakeFirst()
-    : await db.selectFrom('point_operation').select('id').where('tenant_id', '=', tenantId).where('id', '=', op.id).executeTakeFirst();
-  if (existing) {
-    throw new AppError('ORDER_ALREADY_PROCESSED', op.order_id ? `Order ${op.order_id} already has its ${op.kind}.` : `Operation ${op.id} exists already.`, {
-      operationId: existing.id,
-    });
-  }
-  return db
+  // The insert finds a duplicate itself: an earning or a use is unique per order (an index), every
+  // operation per id. A concurrent twin is waited for, then found below.
+  const row = await db
     .insertInto('point_operation')
     .values({ order_id: null, original_id: null, channel: null, store_id: null, reason: null, actor: null, policy_version: null, ...op, tenant_id: tenantId })
+    .onConflict((oc) => oc.doNothing())
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  if (row) return row;
+  const existing = op.order_id
+    ? await db.selectFrom('point_operation').select('id').where('tenant_id', '=', tenantId).where('kind', '=', op.kind).where('order_id', '=', op.order_id).executeTakeFirst()
+    : undefined;
+  throw new AppError('ORDER_ALREADY_PROCESSED', op.order_id ? `Order ${op.order_id} already has its ${op.kind}.` : `Operation ${op.id} exists already.`, {
+    operationId: existing?.id ?? op.id,
+  });
 }
 
 /** A ledger rejection as the points module's own answer. */
