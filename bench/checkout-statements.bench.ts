@@ -1,15 +1,13 @@
 // npm run bench:checkout-statements — how many SQL statements a checkout quote and commit send, the
-// number that bounds their speed (each is a round trip). A brand with a point policy and a stamp
-// card, as bench:checkout; counted in-process by a Kysely plugin. Prints one JSON line per
-// operation, with the statements in order.
+// number that bounds their speed (each is a round trip). The brand and basket of bench:checkout,
+// counted in-process by a Kysely plugin. Prints one JSON line per operation, with the statements
+// in order.
 //
 //   BENCH_ENGINES (as bench:rush; the counts do not depend on the engine)
 import type { OperationNode } from 'kysely';
 import { commit, quote } from '../src/modules/checkout/index.ts';
-import { setPointPolicy, ZPointPolicySettings } from '../src/modules/points/index.ts';
-import { createStampCard, ZStampCardRequest } from '../src/modules/stamps/index.ts';
 import { benchEngines } from './engines.ts';
-import { benchBrand, placeDatabase, withDeps } from './product.ts';
+import { checkoutBasket, checkoutBrand, placeDatabase, withDeps } from './product.ts';
 
 const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 
@@ -32,34 +30,10 @@ for (const engine of benchEngines()) {
   const where = await placeDatabase(engine, 'statements');
   try {
     await withDeps(where.open, async (plain) => {
-      const brand = await benchBrand(plain, 3);
-      await setPointPolicy(plain, brand.tenantId, { settings: ZPointPolicySettings.parse({ baseRateBp: 100 }) });
-      const day = 86_400_000;
-      await createStampCard(
-        plain,
-        brand.tenantId,
-        ZStampCardRequest.parse({
-          name: '아메리카노 스탬프',
-          issueFrom: new Date(Date.now() - day).toISOString(),
-          issueUntil: new Date(Date.now() + 365 * day).toISOString(),
-          stampsPerBoard: 100,
-          reward: { type: 'points', points: 1_000 },
-          policy: { basis: 'per_condition_item', conditionProducts: ['americano'] },
-        }),
-      );
+      const brand = await checkoutBrand(plain, 3);
       let seen: string[] = [];
       const deps = { ...plain, db: plain.db.withPlugin({ transformQuery: (a) => (seen.push(describe(a.node)), a.node), transformResult: async (a) => a.result }) };
-      const basket = (member: number) => ({
-        memberId: brand.memberIds[member]!,
-        storeId: 'bench-store',
-        channel: 'offline' as const,
-        items: [
-          { productId: 'americano', quantity: 2, unitPrice: 4_500 },
-          { productId: 'cake', quantity: 1, unitPrice: 6_500 },
-        ],
-        deliveryFee: 0,
-        paymentMethods: ['card'],
-      });
+      const basket = (member: number) => checkoutBasket(brand.memberIds[member]!);
       const count = async (operation: string, run: () => Promise<unknown>) => {
         seen = [];
         await run();

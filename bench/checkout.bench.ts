@@ -7,12 +7,10 @@
 //   BENCH_ENGINES   pglite and/or postgres (as bench:rush)
 //   BENCH_CLIENTS   default 1,16,64      BENCH_SECONDS   default 5      BENCH_MEMBERS   default 2,000
 import { randomBytes } from 'node:crypto';
-import { setPointPolicy, ZPointPolicySettings } from '../src/modules/points/index.ts';
-import { createStampCard, ZStampCardRequest } from '../src/modules/stamps/index.ts';
 import { benchEngines } from './engines.ts';
 import { runLoad } from './load.ts';
 import { startChild } from './processes.ts';
-import { benchBrand, placeDatabase, startProduct, withDeps } from './product.ts';
+import { checkoutBasket, checkoutBrand, placeDatabase, startProduct, withDeps } from './product.ts';
 
 const clientCounts = (process.env.BENCH_CLIENTS ?? '1,16,64').split(',').map(Number);
 const durationMs = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
@@ -25,37 +23,11 @@ try {
   for (const engine of benchEngines()) {
     const where = await placeDatabase(engine, 'checkout');
     try {
-      const setup = await withDeps(where.open, async (deps) => {
-        const brand = await benchBrand(deps, memberCount);
-        await setPointPolicy(deps, brand.tenantId, { settings: ZPointPolicySettings.parse({ baseRateBp: 100 }) });
-        const day = 86_400_000;
-        await createStampCard(
-          deps,
-          brand.tenantId,
-          ZStampCardRequest.parse({
-            name: '아메리카노 스탬프',
-            issueFrom: new Date(Date.now() - day).toISOString(),
-            issueUntil: new Date(Date.now() + 365 * day).toISOString(),
-            stampsPerBoard: 100,
-            reward: { type: 'points', points: 1_000 },
-            policy: { basis: 'per_condition_item', conditionProducts: ['americano'] },
-          }),
-        );
-        return brand;
-      });
+      const setup = await withDeps(where.open, (deps) => checkoutBrand(deps, memberCount));
       const moa = await startProduct(where.env);
       const run = randomBytes(4).toString('hex');
       const auth = { authorization: `Bearer ${setup.keys.pos}` };
-      const basket = (i: number) => ({
-        memberId: setup.memberIds[(i * 7919) % setup.memberIds.length],
-        storeId: 'bench-store',
-        channel: 'offline',
-        items: [
-          { productId: 'americano', quantity: 1 + (i % 3), unitPrice: 4_500 },
-          { productId: 'cake', quantity: 1, unitPrice: 6_500 },
-        ],
-        paymentMethods: ['card'],
-      });
+      const basket = (i: number) => checkoutBasket(setup.memberIds[(i * 7919) % setup.memberIds.length]!, 1 + (i % 3));
       try {
         for (const clients of clientCounts) {
           const ceiling = await runLoad({ url: `${hello.base}/hello`, clients, durationMs });

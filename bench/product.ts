@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { importMembers } from '../src/modules/members/index.ts';
+import { setPointPolicy, ZPointPolicySettings } from '../src/modules/points/index.ts';
+import { createStampCard, ZStampCardRequest } from '../src/modules/stamps/index.ts';
 import { createApiKey, createTenant } from '../src/modules/tenants/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { createDatabase, type Database } from '../src/platform/db.ts';
@@ -60,6 +62,39 @@ export async function benchBrand(deps: Deps, members: number) {
   const memberIds = (await deps.db.selectFrom('member').select('id').where('tenant_id', '=', tenant.id).orderBy('id').execute()).map((r) => r.id);
   return { tenantId: tenant.id, keys, memberIds };
 }
+
+/** A brand for checkouts: `members` members, points earned at 1 %, and an americano stamp card (100 per board). */
+export async function checkoutBrand(deps: Deps, members: number) {
+  const brand = await benchBrand(deps, members);
+  await setPointPolicy(deps, brand.tenantId, { settings: ZPointPolicySettings.parse({ baseRateBp: 100 }) });
+  const day = 86_400_000;
+  await createStampCard(
+    deps,
+    brand.tenantId,
+    ZStampCardRequest.parse({
+      name: '아메리카노 스탬프',
+      issueFrom: new Date(Date.now() - day).toISOString(),
+      issueUntil: new Date(Date.now() + 365 * day).toISOString(),
+      stampsPerBoard: 100,
+      reward: { type: 'points', points: 1_000 },
+      policy: { basis: 'per_condition_item', conditionProducts: ['americano'] },
+    }),
+  );
+  return brand;
+}
+
+/** A member's basket at the bench store: americanos (they earn stamps) and a cake, paid by card. */
+export const checkoutBasket = (memberId: string, americanos = 2) => ({
+  memberId,
+  storeId: 'bench-store',
+  channel: 'offline' as const,
+  items: [
+    { productId: 'americano', quantity: americanos, unitPrice: 4_500 },
+    { productId: 'cake', quantity: 1, unitPrice: 6_500 },
+  ],
+  deliveryFee: 0,
+  paymentMethods: ['card'],
+});
 
 /** The product serving on the prepared database, jobs off. */
 export function startProduct(env: Record<string, string>): Promise<Child> {
