@@ -1,55 +1,47 @@
-// Modules talk to each other only through their index.ts; the platform knows no module internals.
+// Modules talk to each other only through their index.ts, the platform knows no module internals,
+// and nothing imports in a cycle: the rules of .dependency-cruiser.cjs (also run by `npm run lint`).
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
+import { cruise, type IConfiguration, type IViolation } from 'dependency-cruiser';
 
-const src = resolve(import.meta.dirname, '../src');
+const root = resolve(import.meta.dirname, '..');
+const config: IConfiguration = createRequire(import.meta.url)(join(root, '.dependency-cruiser.cjs'));
 
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? sources(path) : name.endsWith('.ts') ? [path] : [];
-  });
+async function violations(baseDir: string, paths: string[]): Promise<string[]> {
+  const result = await cruise(paths, { ...config.options, validate: true, baseDir, ruleSet: { forbidden: config.forbidden } });
+  if (typeof result.output === 'string') throw new Error(result.output);
+  return result.output.summary.violations.map((v: IViolation) => `${v.rule.name}: ${v.from} → ${v.to}`);
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^'"`]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
-
-/** The module a file belongs to ("tenants"), or undefined for platform and root files. */
-const moduleOf = (file: string): string | undefined => /^modules\/([^/]+)\//.exec(relative(src, file))?.[1];
-
-/** Imports in `text` (the source of `file`) that reach into another module past its index.ts. */
-function violationsIn(file: string, text: string): string[] {
-  const violations: string[] = [];
-  for (const m of text.matchAll(IMPORT)) {
-    const spec = m[1] ?? m[2]!;
-    if (!spec.startsWith('.')) continue;
-    const target = resolve(dirname(file), spec);
-    const targetModule = moduleOf(target);
-    if (!targetModule || targetModule === moduleOf(file)) continue;
-    if (relative(src, target) !== `modules/${targetModule}/index.ts`) {
-      violations.push(`${relative(src, file)} imports ${spec}: use modules/${targetModule}/index.ts`);
-    }
-  }
-  return violations;
-}
-
-test('no file imports another module’s internals', () => {
-  const files = sources(src).filter((f) => !f.endsWith('.test.ts'));
-  assert.ok(files.length > 10);
-  assert.deepEqual(files.flatMap((f) => violationsIn(f, readFileSync(f, 'utf8'))), []);
+test('no import cycle, and no file imports another module’s internals', async () => {
+  assert.deepEqual(await violations(root, ['src', 'test', 'bench']), []);
 });
 
-test('the check catches deep imports and allows index imports and a module’s own files', () => {
-  const platformFile = join(src, 'platform', 'example.ts');
-  const otherModule = join(src, 'modules', 'points', 'points.service.ts');
-  const sameModule = join(src, 'modules', 'tenants', 'tenants.service.ts');
-  assert.deepEqual(violationsIn(platformFile, "import { insertTenant } from '../modules/tenants/tenants.repository.ts';"), [
-    'platform/example.ts imports ../modules/tenants/tenants.repository.ts: use modules/tenants/index.ts',
-  ]);
-  assert.equal(violationsIn(otherModule, "export { x } from '../tenants/tenants.rules.ts';").length, 1);
-  assert.equal(violationsIn(otherModule, "const m = await import('../tenants/tenants.service.ts');").length, 1);
-  assert.deepEqual(violationsIn(otherModule, "import { getTenant } from '../tenants/index.ts';"), []);
-  assert.deepEqual(violationsIn(sameModule, "import * as repo from './tenants.repository.ts';"), []);
-  assert.deepEqual(violationsIn(otherModule, "import type { Db } from '../../platform/db.ts';"), []);
+test('the rules catch a deep import and a cycle, and allow index imports and a module’s own files', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'moa-boundaries-'));
+  const files: Record<string, string> = {
+    'src/modules/tenants/index.ts': "export { rule } from './tenants.rules.ts';\n",
+    'src/modules/tenants/tenants.rules.ts': 'export const rule = 1;\n',
+    'src/modules/tenants/tenants.service.ts': "import { rule } from './tenants.rules.ts';\nexport const s = rule;\n",
+    'src/modules/points/points.service.ts':
+      "import { rule } from '../tenants/index.ts';\nimport { rule as deep } from '../tenants/tenants.rules.ts';\nexport const p = rule + deep;\n",
+    'src/platform/a.ts': "import { b } from './b.ts';\nexport const a = () => b;\n",
+    'src/platform/b.ts': "import { a } from './a.ts';\nexport const b = () => a;\n",
+  };
+  try {
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    const found = await violations(dir, ['src']);
+    assert.ok(found.includes('module-internals: src/modules/points/points.service.ts → src/modules/tenants/tenants.rules.ts'), found.join('\n'));
+    assert.ok(found.some((v) => v.startsWith('no-cycles: src/platform/a.ts')), found.join('\n'));
+    assert.equal(found.length, 2, found.join('\n'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
