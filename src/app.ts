@@ -16,6 +16,7 @@ import { createApiKeyAuthenticator, platformTenantRoutes, tenantRoutes } from '.
 import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
 import { registerPlatformHttp, requestIdFor } from './platform/http.ts';
+import { apiRateLimit } from './platform/limits.ts';
 import type { ApiKeyScope } from './platform/request-context.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -41,6 +42,8 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // req.ip (rate limits) is the socket's address unless TRUST_PROXY names the proxies in front.
+    trustProxy: deps.config.trustProxy,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -66,6 +69,8 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
           });
         }
       });
+      // After authentication: the per-API-key request limit and its RateLimit-* headers.
+      v1.addHook('onRequest', apiRateLimit(deps));
       await v1.register(tenantRoutes(deps));
       await v1.register(ledgerRoutes(deps));
       await v1.register(identityRoutes(deps));

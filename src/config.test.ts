@@ -51,3 +51,14 @@ test('config: values are parsed and typed; empty strings count as unset', () => 
   assert.equal(config.host, '127.0.0.1');
   assert.equal(loadConfig({ MOA_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }).masterKey?.length, 32);
 });
+
+test('config: limits on secret checks and the client address', () => {
+  const d = loadConfig({});
+  assert.equal(d.trustProxy, false);
+  assert.deepEqual({ ...d.limits }, { secretPerIp: 200, secretPerCredential: 20, secretWindowSeconds: 60, apiPerMinute: 60_000, cardPinFailures: 5, cardPinFailuresPerMember: 10 });
+  assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+  assert.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy, '10.0.0.0/8, 127.0.0.1');
+  assert.equal(loadConfig({ API_RATE_LIMIT_PER_MINUTE: '0' }).limits.apiPerMinute, 0);
+  assert.throws(() => loadConfig({ SECRET_RATE_LIMIT_WINDOW_SECONDS: '0' }), /SECRET_RATE_LIMIT_WINDOW_SECONDS/);
+  assert.throws(() => loadConfig({ CARD_PIN_MAX_FAILURES: 'many' }), /CARD_PIN_MAX_FAILURES/);
+});

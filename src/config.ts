@@ -34,7 +34,23 @@ const ZEnv = z.object({
   JOBS_ENABLED: bool.default(true),
   SEED_DEMO: bool.default(true),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  // Limits on secret checks (platform/limits.ts) and the client address they count by.
+  TRUST_PROXY: z.string().default('false'),
+  SECRET_RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).max(1_000_000).default(200),
+  SECRET_RATE_LIMIT_PER_CREDENTIAL: z.coerce.number().int().min(0).max(1_000_000).default(20),
+  SECRET_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(60_000),
+  CARD_PIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  CARD_PIN_MAX_FAILURES_PER_MEMBER: z.coerce.number().int().min(1).max(1000).default(10),
 });
+
+/** TRUST_PROXY: false (the socket's address), true (any proxy), or the proxies' addresses/CIDRs, comma-separated. */
+const parseTrustProxy = (raw: string): boolean | string => {
+  const v = raw.trim().toLowerCase();
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  return raw.trim();
+};
 
 export type Config = Readonly<{
   port: number;
@@ -53,6 +69,17 @@ export type Config = Readonly<{
   jobsEnabled: boolean;
   seedDemo: boolean;
   shutdownTimeoutMs: number;
+  /** Fastify's trustProxy: whether req.ip comes from X-Forwarded-For. */
+  trustProxy: boolean | string;
+  limits: Readonly<{
+    secretPerIp: number;
+    secretPerCredential: number;
+    secretWindowSeconds: number;
+    /** Per API key and process, a minute; 0 = off. */
+    apiPerMinute: number;
+    cardPinFailures: number;
+    cardPinFailuresPerMember: number;
+  }>;
 }>;
 
 export class ConfigError extends Error {}
@@ -82,5 +109,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobsEnabled: e.JOBS_ENABLED,
     seedDemo: e.SEED_DEMO,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    limits: Object.freeze({
+      secretPerIp: e.SECRET_RATE_LIMIT_PER_IP,
+      secretPerCredential: e.SECRET_RATE_LIMIT_PER_CREDENTIAL,
+      secretWindowSeconds: e.SECRET_RATE_LIMIT_WINDOW_SECONDS,
+      apiPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
+      cardPinFailures: e.CARD_PIN_MAX_FAILURES,
+      cardPinFailuresPerMember: e.CARD_PIN_MAX_FAILURES_PER_MEMBER,
+    }),
   });
 }

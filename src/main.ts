@@ -20,6 +20,7 @@ import { purgeExpiredIdempotencyKeys } from './platform/idempotency.ts';
 import { loadPiiKeys, PII_DOMAINS, resealColumns, rotatePiiKey } from './platform/pii-keys.ts';
 import type { PiiDomain } from './platform/pii.ts';
 import { startJobs } from './platform/jobs.ts';
+import { purgeLimitRows } from './platform/limits.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { migrate } from './platform/migrate.ts';
 import { createOutboxWorker } from './platform/outbox.ts';
@@ -142,6 +143,7 @@ async function serve(config: Config): Promise<void> {
   const jobs = config.jobsEnabled
     ? startJobs(log, [
         { name: 'idempotency.purge', everyMs: 3_600_000, run: () => purgeExpiredIdempotencyKeys(deps.db) },
+        { name: 'limits.purge', everyMs: 600_000, run: () => purgeLimitRows(deps.db, deps.clock.now()) },
         { name: 'ledger.rollup', everyMs: 1_000, run: () => rollupDeferred(deps) },
         { name: 'ledger.expire-holds', everyMs: 5_000, run: () => expireHolds(deps) },
         { name: 'ledger.expire-lots', everyMs: 60_000, run: () => expireLots(deps) },

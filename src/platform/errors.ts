@@ -224,6 +224,11 @@ export const ERROR_CODES = {
     description: 'The refund policy needs a share of the last charge used first; `details.amountStillToUse` says how much more.',
   },
   CARD_PIN_INVALID: { status: 422, title: 'Card number or PIN wrong', description: 'No unregistered physical card has this number and PIN (the same answer either way).' },
+  CARD_PIN_LOCKED: {
+    status: 423,
+    title: 'Card registration locked',
+    description: 'Too many wrong PINs in a row: for this card number, until the brand unlocks it; or by this member, until `details.retryAfterSeconds`.',
+  },
   COUPON_ALREADY_USED: { status: 422, title: 'Coupon already used', description: 'The coupon has been used; a coupon is used once.' },
   COUPON_REVOKED: { status: 422, title: 'Coupon taken back', description: 'The coupon was taken back (for instance, the charge that earned it was cancelled).' },
   COUPON_NOT_ACTIVE: { status: 422, title: 'Coupon campaign not active', description: 'The coupon definition is paused or ended; `details.status` says which.' },

@@ -28,7 +28,7 @@ const describe: Record<number, string> = {
   409: 'Conflict (CONFLICT, IDEMPOTENCY_IN_FLIGHT)',
   422: 'Idempotency-Key reused with another request, or a business rule rejected it',
   423: 'Temporarily locked after repeated failures (LOGIN_LOCKED)',
-  429: 'Too many attempts (RATE_LIMITED); retry after details.retryAfterSeconds',
+  429: 'Too many attempts or requests (RATE_LIMITED); retry after the Retry-After header (details.retryAfterSeconds)',
 };
 
 /** Documents problem responses for a route (the error handler sends them). */

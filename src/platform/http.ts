@@ -54,6 +54,10 @@ function toAppError(err: FastifyError): AppError | undefined {
 export function sendProblem(req: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   if (error.code === 'UNAUTHENTICATED') reply.header('www-authenticate', 'Bearer realm="moa"');
   if (error.code === 'IDEMPOTENCY_IN_FLIGHT' || error.code === 'SERVICE_UNAVAILABLE') reply.header('retry-after', '1');
+  const retryAfter = error.details?.retryAfterSeconds;
+  if ((error.code === 'RATE_LIMITED' || error.code === 'LOGIN_LOCKED' || error.code === 'CARD_PIN_LOCKED') && typeof retryAfter === 'number') {
+    reply.header('retry-after', String(retryAfter));
+  }
   return reply
     .code(error.status)
     .type('application/problem+json; charset=utf-8')

@@ -17,7 +17,12 @@ export async function hashPassword(password: string): Promise<string> {
   return ['scrypt', COST.N, COST.r, COST.p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
+let checks = 0;
+/** How many password checks this process has run: tests count them to show a limit held before any hashing. */
+export const passwordChecks = () => checks;
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  checks++;
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64url');
@@ -25,10 +30,15 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
-/** Spends the same time as a real check, for unknown accounts (no timing oracle on login IDs). */
 let dummy: Promise<string> | undefined;
-export async function burnPasswordCheck(password: string): Promise<false> {
+
+/**
+ * Checks a password against the account's hash, or, when there is no usable account, against a
+ * dummy hash: both paths run the same scrypt work, so neither the answer nor its timing tells
+ * whether the account exists. False for the dummy.
+ */
+export async function verifyPasswordOrDummy(password: string, stored: string | null | undefined): Promise<boolean> {
   dummy ??= hashPassword('not-a-real-password');
-  await verifyPassword(password, await dummy);
-  return false;
+  const ok = await verifyPassword(password, stored ?? (await dummy));
+  return ok && stored != null;
 }

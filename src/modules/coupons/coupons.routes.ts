@@ -198,9 +198,17 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.post('/me/coupons/pins', {
-      schema: { tags, summary: 'Register a coupon PIN code', headers: ZMemberWriteHeaders, body: z.object({ pin: z.string().min(12).max(20) }), response: { 201: ZCoupon, ...problems(400, 401, 403, 422) } },
+      schema: {
+        tags,
+        summary: 'Register a coupon PIN code',
+        description: 'COUPON_PIN_INVALID for a PIN that is wrong or registered already; RATE_LIMITED (with Retry-After) past the per-IP or per-member rate.',
+        headers: ZMemberWriteHeaders,
+        body: z.object({ pin: z.string().min(12).max(20) }),
+        response: { 201: ZCoupon, ...problems(400, 401, 403, 422, 429) },
+      },
       handler: async (req, reply) => {
         const me = await memberId(req);
+        await service.limitPinRegistration(deps, tenantIdOf(req), me, req.ip);
         return idempotent(deps, req, reply, (db) => service.registerPin({ ...deps, db }, tenantIdOf(req), me, req.body.pin), { status: 201 });
       },
     });

@@ -5,6 +5,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
+import { limitSecretCheck, type LimitDeps } from '../../platform/limits.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { memberGrade, requireActiveMember } from '../members/index.ts';
 import { activeStore } from '../stores/index.ts';
@@ -238,6 +239,16 @@ export async function generatePins(deps: CouponDeps & Pick<Deps, 'masterKey'>, t
     }
   });
   return { batchId, definitionId, pins: list };
+}
+
+/**
+ * The rate limits on PIN registration, per member and per client IP (platform/limits.ts), taken
+ * before the write's transaction so that a rejection rolled back with it still counts, and a
+ * RATE_LIMITED answer is never stored under the Idempotency-Key. A 12-character PIN cannot be
+ * guessed in that many tries; the rate keeps anyone from trying.
+ */
+export async function limitPinRegistration(deps: LimitDeps, tenantId: string, memberId: string, ip?: string): Promise<void> {
+  await limitSecretCheck(deps, tenantId, { kind: 'coupon_pin', credential: memberId, ip });
 }
 
 /** A member registers a PIN code and receives its coupon; a PIN works once (COUPON_PIN_INVALID otherwise). */

@@ -4,7 +4,7 @@ import { enqueueOutbox } from '../../platform/outbox.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { useVerification } from '../identity/index.ts';
 import { accountsOfOwner } from '../ledger/index.ts';
-import { checkCredentials, openSession, type LoginResult } from './member-sessions.service.ts';
+import { checkCredentials, openSession, type CredentialsDeps, type LoginResult } from './member-sessions.service.ts';
 import * as socialRepo from './member-social.repository.ts';
 import * as repo from './members.repository.ts';
 import { birthMonthDay } from './members.rules.ts';
@@ -122,11 +122,11 @@ export async function runDormancy(deps: MembersDeps, options: JobOptions = {}): 
  * back from the dormant store and the member is logged in.
  */
 export async function reactivate(
-  deps: MembersDeps,
+  deps: CredentialsDeps,
   tenantId: string,
-  input: { loginId: string; password: string; verificationId: string; userAgent?: string | undefined },
+  input: { loginId: string; password: string; verificationId: string; userAgent?: string | undefined; ip?: string },
 ): Promise<LoginResult> {
-  const row = await checkCredentials(deps, tenantId, input.loginId, input.password);
+  const row = await checkCredentials(deps, tenantId, input.loginId, input.password, input.ip);
   if (row.status !== 'dormant') throw new AppError('CONFLICT', 'The account is not dormant: log in as usual.', { status: row.status });
   await withTransaction(deps.db, async (trx) => {
     const member = (await repo.findMember(trx, tenantId, row.id, { forUpdate: true }))!;

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../../platform/errors.ts';
 import { newId, randomToken } from '../../platform/ids.ts';
-import { burnPasswordCheck, verifyPassword } from '../../platform/passwords.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { claimAttempt, limitSecretCheck, resetAttempts } from '../../platform/limits.ts';
+import { verifyPasswordOrDummy } from '../../platform/passwords.ts';
 import * as repo from './members.repository.ts';
 import { normalizeLoginId } from './members.rules.ts';
 import type { TMember, TSession } from './members.schemas.ts';
-import { toMemberDto, type MembersDeps } from './members.service.ts';
+import { LOGIN_ATTEMPTS, loginAttemptSubject, toMemberDto, type MembersDeps } from './members.service.ts';
 import type { MemberRow, MemberSessionRow } from './members.tables.ts';
 
 // Member login and sessions. A session token is shown once; only its SHA-256 is stored.
@@ -25,34 +27,34 @@ const toSessionDto = (s: MemberSessionRow, currentId?: string): TSession => ({
   userAgent: s.user_agent,
 });
 
+export type CredentialsDeps = MembersDeps & Pick<Deps, 'config'>;
+
 /**
- * Checks a login ID and password. Wrong passwords are counted per member; at every policy maximum
- * in a row the login locks for the policy's minutes, then opens again by itself (and at once after
- * a password reset), so nobody can lock a member out for good. An unknown ID costs the same time as
- * a known one and gets the same INVALID_CREDENTIALS.
+ * Checks a login ID and password. An attempt is claimed first, in one conditional statement
+ * (platform/limits.ts), so parallel guesses never get more checks than the policy's maximum; at
+ * every maximum in a row the login locks for the policy's minutes, then opens again by itself (and
+ * at once after a password reset), so nobody can lock a member out for good. The count is kept per
+ * login ID whether or not it exists, and an unknown ID is checked against a dummy hash: the same
+ * answers, the same lock, the same work.
  */
-export async function checkCredentials(deps: MembersDeps, tenantId: string, loginId: string, password: string): Promise<MemberRow> {
+export async function checkCredentials(deps: CredentialsDeps, tenantId: string, loginId: string, password: string, ip?: string): Promise<MemberRow> {
   const now = deps.clock.now();
+  const subject = loginAttemptSubject(deps, tenantId, loginId);
+  await limitSecretCheck(deps, tenantId, { kind: LOGIN_ATTEMPTS, credential: subject, ip });
+  const policy = await repo.policy(deps.db, tenantId);
+  const claim = await claimAttempt(deps.db, tenantId, LOGIN_ATTEMPTS, subject, { max: policy.max_failed_logins, lockoutMs: policy.lockout_minutes * 60_000 }, now);
+  if (claim.locked) {
+    throw new AppError('LOGIN_LOCKED', `Too many wrong passwords: try again in ${Math.ceil(claim.retryAfterSeconds / 60)} minutes.`, { retryAfterSeconds: claim.retryAfterSeconds });
+  }
   const row = await repo.findByLoginId(deps.db, tenantId, normalizeLoginId(loginId));
-  const invalid = () => new AppError('INVALID_CREDENTIALS', 'The login ID or the password is wrong.');
-  if (!row?.password_hash || row.status === 'withdrawn') {
-    await burnPasswordCheck(password);
-    throw invalid();
+  const usable = row?.password_hash && row.status !== 'withdrawn' ? row : undefined;
+  const ok = await verifyPasswordOrDummy(password, usable?.password_hash);
+  if (!ok || !usable) {
+    if (claim.claimed === policy.max_failed_logins) deps.log.info({ tenantId, memberId: usable?.id, failed: claim.claimed }, 'member login locked');
+    throw new AppError('INVALID_CREDENTIALS', 'The login ID or the password is wrong.');
   }
-  if (row.locked_until && row.locked_until > now) {
-    const retryAfterSeconds = Math.ceil((row.locked_until.getTime() - now.getTime()) / 1000);
-    throw new AppError('LOGIN_LOCKED', `Too many wrong passwords: try again in ${Math.ceil(retryAfterSeconds / 60)} minutes.`, { retryAfterSeconds });
-  }
-  if (!(await verifyPassword(password, row.password_hash))) {
-    const policy = await repo.policy(deps.db, tenantId);
-    const failed = await repo.countFailedLogin(deps.db, tenantId, row.id);
-    if (failed % policy.max_failed_logins === 0) {
-      await repo.updateMember(deps.db, tenantId, row.id, { locked_until: new Date(now.getTime() + policy.lockout_minutes * 60_000) });
-      deps.log.info({ tenantId, memberId: row.id, failed }, 'member login locked');
-    }
-    throw invalid();
-  }
-  return row;
+  await resetAttempts(deps.db, tenantId, LOGIN_ATTEMPTS, subject);
+  return usable;
 }
 
 export type LoginResult = { token: string; session: TSession; member: TMember };
@@ -75,8 +77,8 @@ export async function openSession(deps: MembersDeps, tenantId: string, memberId:
 }
 
 /** Login by ID and password; a dormant account answers MEMBER_DORMANT (reactivate it). */
-export async function login(deps: MembersDeps, tenantId: string, input: { loginId: string; password: string; userAgent?: string | undefined }): Promise<LoginResult> {
-  const row = await checkCredentials(deps, tenantId, input.loginId, input.password);
+export async function login(deps: CredentialsDeps, tenantId: string, input: { loginId: string; password: string; userAgent?: string | undefined; ip?: string }): Promise<LoginResult> {
+  const row = await checkCredentials(deps, tenantId, input.loginId, input.password, input.ip);
   if (row.status === 'dormant') throw new AppError('MEMBER_DORMANT', 'The account is dormant: reactivate it with an identity verification.');
   return openSession(deps, tenantId, row.id, input.userAgent);
 }

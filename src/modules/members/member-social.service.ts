@@ -3,7 +3,7 @@ import { AppError, fromDatabaseError } from '../../platform/errors.ts';
 import { randomToken } from '../../platform/ids.ts';
 import * as socialRepo from './member-social.repository.ts';
 import { sandboxSocialProvider, type SocialProvider, type SocialProviderName } from './member-social.provider.ts';
-import { checkCredentials, openSession, type LoginResult, type MemberAuth } from './member-sessions.service.ts';
+import { checkCredentials, openSession, type CredentialsDeps, type LoginResult, type MemberAuth } from './member-sessions.service.ts';
 import * as repo from './members.repository.ts';
 import type { MembersDeps } from './members.service.ts';
 
@@ -37,9 +37,9 @@ export const startSocialLogin = (deps: MembersDeps, tenantId: string, provider: 
   start(deps, tenantId, provider, redirectUri, null);
 
 /** Starts linking an SNS account to the signed-in member, after the password is entered again. */
-export async function startSocialLink(deps: MembersDeps, tenantId: string, auth: MemberAuth, provider: SocialProviderName, redirectUri: string, password: string) {
+export async function startSocialLink(deps: CredentialsDeps, tenantId: string, auth: MemberAuth, provider: SocialProviderName, redirectUri: string, password: string, ip?: string) {
   if (!auth.member.login_id) throw new AppError('INVALID_CREDENTIALS', 'The password is wrong.');
-  await checkCredentials(deps, tenantId, auth.member.login_id, password);
+  await checkCredentials(deps, tenantId, auth.member.login_id, password, ip);
   return start(deps, tenantId, provider, redirectUri, auth.member.id);
 }
 

@@ -166,11 +166,12 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       schema: {
         tags: ['Members'],
         summary: 'Log a member in by login ID and password',
-        description: 'INVALID_CREDENTIALS for a wrong ID or password alike; LOGIN_LOCKED after too many wrong passwords in a row; MEMBER_DORMANT.',
+        description:
+          'INVALID_CREDENTIALS for a wrong ID or password alike; LOGIN_LOCKED after too many wrong passwords in a row (for unknown IDs too); RATE_LIMITED (with Retry-After) past the per-IP or per-login-ID rate; MEMBER_DORMANT.',
         body: ZLoginRequest,
-        response: { 200: ZLoginResponse, ...problems(400, 401, 403, 423) },
+        response: { 200: ZLoginResponse, ...problems(400, 401, 403, 423, 429) },
       },
-      handler: (req) => sessions.login(deps, tenantIdOf(req), { ...req.body, userAgent: req.headers['user-agent'] }),
+      handler: (req) => sessions.login(deps, tenantIdOf(req), { ...req.body, userAgent: req.headers['user-agent'], ip: req.ip }),
     });
 
     app.post('/members/find-id', {
@@ -212,9 +213,9 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         tags: ['Members'],
         summary: 'Reactivate a dormant account (휴면 해제) with its password and a `reactivate` verification; logs in',
         body: ZReactivateRequest,
-        response: { 200: ZLoginResponse, ...problems(400, 401, 403, 409, 422, 423) },
+        response: { 200: ZLoginResponse, ...problems(400, 401, 403, 409, 422, 423, 429) },
       },
-      handler: (req) => lifecycle.reactivate(deps, tenantIdOf(req), { ...req.body, userAgent: req.headers['user-agent'] }),
+      handler: (req) => lifecycle.reactivate(deps, tenantIdOf(req), { ...req.body, userAgent: req.headers['user-agent'], ip: req.ip }),
     });
 
     app.get('/me/withdrawal', {
@@ -282,10 +283,10 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         headers: ZMemberHeaders,
         params: ZProvider,
         body: z.object({ redirectUri: ZRedirectUri, password: z.string().max(200) }),
-        response: { 200: ZSocialStart, ...problems(400, 401, 403, 423) },
+        response: { 200: ZSocialStart, ...problems(400, 401, 403, 423, 429) },
       },
       handler: async (req) =>
-        social.startSocialLink(deps, tenantIdOf(req), await me(req), req.params.provider, req.body.redirectUri, req.body.password),
+        social.startSocialLink(deps, tenantIdOf(req), await me(req), req.params.provider, req.body.redirectUri, req.body.password, req.ip),
     });
 
     app.post('/me/social/:provider', {

@@ -3,6 +3,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError, fromDatabaseError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
+import { resetAttempts } from '../../platform/limits.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { isKoreanMobile, maskEmail, maskName, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { txMemo } from '../../platform/tx-memo.ts';
@@ -13,6 +14,11 @@ import type { TMember, TMemberPolicy, TSignUpRequest } from './members.schemas.t
 import type { Consents, MemberPolicyRow, MemberRow } from './members.tables.ts';
 
 export type MembersDeps = Pick<Deps, 'db' | 'clock' | 'masterKey' | 'log'>;
+
+/** Login attempts are counted per login ID (platform/limits.ts) under a keyed hash, so IDs that exist and IDs that do not count alike. */
+export const LOGIN_ATTEMPTS = 'member_login';
+export const loginAttemptSubject = (deps: Pick<Deps, 'masterKey'>, tenantId: string, loginId: string) =>
+  piiFor(deps.masterKey).hash(tenantId, 'login', normalizeLoginId(loginId));
 
 /** What the member record holds of the person, sealed. */
 export type Profile = {
@@ -222,6 +228,8 @@ export async function resetPassword(deps: MembersDeps, tenantId: string, input: 
       locked_until: null,
       password_changed_at: deps.clock.now(),
     });
+    // The lockout lifts at once (it is counted per login ID: platform/limits.ts).
+    await resetAttempts(trx, tenantId, LOGIN_ATTEMPTS, loginAttemptSubject(deps, tenantId, row.login_id));
     await repo.revokeSessions(trx, tenantId, row.id);
     await enqueueOutbox(trx, tenantId, { topic: 'member.password_reset', payload: { memberId: row.id } });
   });

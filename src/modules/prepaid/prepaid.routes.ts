@@ -93,6 +93,17 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.issuePhysicalCard({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
     });
+    app.post('/prepaid/physical-cards/:cardId/unlock', {
+      config: { scopes: ['server'] },
+      schema: {
+        tags,
+        summary: 'Lift a physical card’s PIN lock (after too many wrong PINs), e.g. once its holder has shown the card at a store',
+        headers: ZIdempotencyHeaders,
+        params: ZCardParams,
+        response: { 200: ZCard, ...problems(401, 403, 404) },
+      },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.unlockPhysicalCard({ ...deps, db }, tenantIdOf(req), req.params.cardId)),
+    });
     app.get('/members/:id/prepaid/cards', {
       config: { scopes: ['pos', 'server'] },
       schema: { tags, summary: 'A member’s prepaid cards with balances', params: z.object({ id: z.string().max(40) }), response: { 200: ZCards, ...problems(401, 403) } },
@@ -156,10 +167,20 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.post('/me/prepaid/cards/register', {
-      schema: { tags, summary: 'Register a physical card by its number and PIN', headers: ZMemberWriteHeaders, body: ZRegisterRequest, response: { 201: ZCard, ...problems(400, 401, 403, 422) } },
+      schema: {
+        tags,
+        summary: 'Register a physical card by its number and PIN',
+        description:
+          'CARD_PIN_INVALID for a wrong number or PIN alike. CARD_PIN_LOCKED after too many wrong PINs in a row: on the card (until the brand’s server unlocks it) or by the member (24 hours). RATE_LIMITED (with Retry-After) past the per-IP or per-member rate.',
+        headers: ZMemberWriteHeaders,
+        body: ZRegisterRequest,
+        response: { 201: ZCard, ...problems(400, 401, 403, 422, 423, 429) },
+      },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => service.registerPhysicalCard({ ...deps, db }, tenantIdOf(req), me, req.body), { status: 201 });
+        // Claimed before the write's transaction: a wrong PIN's rejection rolls that back, the count must stay.
+        const attempt = await service.claimPinAttempt(deps, tenantIdOf(req), me, req.body.number, req.ip);
+        return idempotent(deps, req, reply, (db) => service.registerPhysicalCard({ ...deps, db }, tenantIdOf(req), me, req.body, attempt), { status: 201 });
       },
     });
     app.patch('/me/prepaid/cards/:cardId', {

@@ -3,7 +3,8 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
-import { hashPassword, verifyPassword, burnPasswordCheck } from '../../platform/passwords.ts';
+import { claimAttempt, limitSecretCheck, resetAttempts, type LimitDeps } from '../../platform/limits.ts';
+import { hashPassword, verifyPasswordOrDummy } from '../../platform/passwords.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { balanceAsOf, getAccount, inTransaction, openAccount, systemAccount, type LedgerRejection, type PostResult } from '../ledger/index.ts';
 import { requireActiveMember } from '../members/index.ts';
@@ -162,18 +163,54 @@ export async function issuePhysicalCard(deps: PrepaidDeps & Pick<Deps, 'masterKe
   return toCard(deps, row);
 }
 
-/** A member registers a physical card by its number and PIN; its balance comes with it. */
-export async function registerPhysicalCard(deps: PrepaidDeps & Pick<Deps, 'masterKey'>, tenantId: string, memberId: string, input: { number: string; pin: string; nickname: string }): Promise<TCard> {
-  const numberHash = piiFor(deps.masterKey).hash(tenantId, 'card-number', input.number);
+const PIN_BY_CARD = 'card_pin.card';
+const PIN_BY_MEMBER = 'card_pin.member';
+const MEMBER_PIN_LOCKOUT_MS = 24 * 3_600_000;
+
+/** A claimed PIN attempt (claimPinAttempt): registerPhysicalCard needs one, so no caller skips the limits. */
+export type PinAttempt = { numberHash: string };
+
+/**
+ * Claims a PIN attempt before the write's transaction, so that a wrong PIN's rejection (rolled back
+ * with that transaction) cannot roll the count back. Per card number (known or not: the same answers
+ * either way), CARD_PIN_MAX_FAILURES in a row lock the card until the brand's server unlocks it; per
+ * member, CARD_PIN_MAX_FAILURES_PER_MEMBER in a row lock the member's registrations for 24 hours.
+ */
+export async function claimPinAttempt(deps: PrepaidDeps & LimitDeps, tenantId: string, memberId: string, number: string, ip?: string): Promise<PinAttempt> {
+  const now = deps.clock.now();
+  const numberHash = piiFor(deps.masterKey).hash(tenantId, 'card-number', number);
+  await limitSecretCheck(deps, tenantId, { kind: 'card_pin', credential: memberId, ip });
+  const locked = (retryAfterSeconds?: number) =>
+    new AppError('CARD_PIN_LOCKED', 'Too many wrong PINs: registering this card is locked.', retryAfterSeconds === undefined ? { until: 'unlocked' } : { retryAfterSeconds });
+  const byCard = await claimAttempt(deps.db, tenantId, PIN_BY_CARD, numberHash, { max: deps.config.limits.cardPinFailures, lockoutMs: null }, now);
+  if (byCard.locked) throw locked();
+  const byMember = await claimAttempt(deps.db, tenantId, PIN_BY_MEMBER, memberId, { max: deps.config.limits.cardPinFailuresPerMember, lockoutMs: MEMBER_PIN_LOCKOUT_MS }, now);
+  if (byMember.locked) throw locked(byMember.retryAfterSeconds);
+  return { numberHash };
+}
+
+/** The brand's server lifts a card's PIN lock (the owner proved it is theirs, e.g. at a store). */
+export async function unlockPhysicalCard(deps: PrepaidDeps, tenantId: string, cardId: string): Promise<TCard> {
+  return withTransaction(deps.db, async (trx) => {
+    const row = await lockCard(trx, tenantId, cardId, undefined, { active: false });
+    if (!row.number_hash) throw new AppError('NOT_FOUND', `No physical card ${cardId}.`);
+    await resetAttempts(trx, tenantId, PIN_BY_CARD, row.number_hash);
+    return toCard({ db: trx }, row);
+  });
+}
+
+/** A member registers a physical card by its number and PIN (after claimPinAttempt); its balance comes with it. */
+export async function registerPhysicalCard(deps: PrepaidDeps, tenantId: string, memberId: string, input: { number: string; pin: string; nickname: string }, attempt: PinAttempt): Promise<TCard> {
+  const { numberHash } = attempt;
   return withTransaction(deps.db, async (trx) => {
     await requireActiveMember({ db: trx }, tenantId, memberId);
-    const row = await trx.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('number_hash', '=', numberHash).forUpdate().executeTakeFirst();
-    const wrong = () => new AppError('CARD_PIN_INVALID', 'The card number or the PIN is wrong, or the card is registered already.');
-    if (!row?.pin_hash || row.member_id !== null) {
-      await burnPasswordCheck(input.pin);
-      throw wrong();
-    }
-    if (!(await verifyPassword(input.pin, row.pin_hash))) throw wrong();
+    const found = await trx.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('number_hash', '=', numberHash).forUpdate().executeTakeFirst();
+    const row = found?.pin_hash && found.member_id === null ? found : undefined;
+    // An unknown or registered card is checked against a dummy hash: the same answer, the same work.
+    const ok = await verifyPasswordOrDummy(input.pin, row?.pin_hash);
+    if (!ok || !row) throw new AppError('CARD_PIN_INVALID', 'The card number or the PIN is wrong, or the card is registered already.');
+    await resetAttempts(trx, tenantId, PIN_BY_CARD, numberHash);
+    await resetAttempts(trx, tenantId, PIN_BY_MEMBER, memberId);
     const main = !(await hasMain(trx, tenantId, memberId));
     const updated = await trx
       .updateTable('prepaid_card')

@@ -88,14 +88,14 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
         tags,
         summary: 'A store manager approves a member’s code with a stamp count (OTP fallback, 대체인증)',
         description:
-          'Rejections: NOT_STORE_MANAGER (not registered to the store, or the store has no manager), OTP_INVALID, OTP_EXPIRED, RATE_LIMITED (wrong codes: 5 per manager and 20 per store in 10 minutes), STAMP_NOT_ELIGIBLE, STAMP_DAILY_LIMIT.',
+          'Rejections: NOT_STORE_MANAGER (not registered to the store, or the store has no manager), OTP_INVALID, OTP_EXPIRED, RATE_LIMITED with Retry-After (wrong codes: 5 per manager and 20 per store in a 10-minute window, claimed before the code is checked; and the per-IP and per-manager secret-check rates), STAMP_NOT_ELIGIBLE, STAMP_DAILY_LIMIT.',
         headers: ZManagerHeaders,
         body: z.object({ storeId: z.string().max(40), code: z.string().regex(/^\d{6}$/), count: z.number().int().min(1).max(100) }),
         response: { 200: ZApproval, ...problems(400, 401, 403, 404, 422, 429) },
       },
       handler: async (req) => {
         const manager = await authenticateManager(deps, tenantIdOf(req), req.headers['x-manager-token'] as string | undefined);
-        return service.approveOtp(deps, tenantIdOf(req), manager, req.body);
+        return service.approveOtp(deps, tenantIdOf(req), manager, { ...req.body, ip: req.ip });
       },
     });
   };

@@ -5,6 +5,7 @@ import { withTransaction, type Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
+import { giveBackWindow, limitSecretCheck, rateLimited, takeWindow, type LimitDeps, type Window } from '../../platform/limits.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { expiringWithin, getAccount, inTransaction, openAccount, systemAccount } from '../ledger/index.ts';
 import { memberGrade, requireActiveMember } from '../members/index.ts';
@@ -328,7 +329,7 @@ export async function issueOtp(deps: StampsDeps, tenantId: string, memberId: str
   });
 }
 
-/** A wrong code: counted against the manager and the store, and against every code live now (it may have been a guess at any of them). */
+/** A wrong code: logged with the manager and the store, and counted against every code live now (it may have been a guess at any of them). */
 async function recordFailure(deps: StampsDeps, tenantId: string, managerId: string, storeId: string) {
   const now = deps.clock.now();
   await deps.db.insertInto('stamp_otp_failure').values({ tenant_id: tenantId, manager_id: managerId, store_id: storeId, at: now }).execute();
@@ -344,20 +345,26 @@ async function recordFailure(deps: StampsDeps, tenantId: string, managerId: stri
     .execute();
 }
 
-async function checkFailures(deps: StampsDeps, tenantId: string, managerId: string, storeId: string) {
-  const since = new Date(deps.clock.now().getTime() - OTP_FAILURE_WINDOW_MS);
-  const count = (column: 'manager_id' | 'store_id', value: string) =>
-    deps.db
-      .selectFrom('stamp_otp_failure')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('tenant_id', '=', tenantId)
-      .where(column, '=', value)
-      .where('at', '>', since)
-      .executeTakeFirstOrThrow();
-  const [byManager, byStore] = [Number((await count('manager_id', managerId)).n), Number((await count('store_id', storeId)).n)];
-  if (byManager >= OTP_FAILURES_PER_MANAGER || byStore >= OTP_FAILURES_PER_STORE) {
-    throw new AppError('RATE_LIMITED', 'Too many wrong codes: wait a few minutes.', { retryAfterSeconds: OTP_FAILURE_WINDOW_MS / 1000, byManager, byStore });
+/**
+ * The wrong-code allowances (5 per manager, 20 per store, per 10-minute window), claimed before
+ * the code is looked up: one upsert each that stops at its limit (platform/limits.ts), so parallel
+ * guesses never get more checks. Returns the claims, given back when the code turns out right.
+ */
+async function claimWrongCodeAllowance(deps: StampsDeps, tenantId: string, managerId: string, storeId: string): Promise<Window[]> {
+  const now = deps.clock.now();
+  const windowSeconds = OTP_FAILURE_WINDOW_MS / 1000;
+  const windows: Window[] = [
+    { key: `stamp_otp.manager:${managerId}`, limit: OTP_FAILURES_PER_MANAGER, windowSeconds },
+    { key: `stamp_otp.store:${storeId}`, limit: OTP_FAILURES_PER_STORE, windowSeconds },
+  ];
+  for (const [i, w] of windows.entries()) {
+    const taken = await takeWindow(deps.db, tenantId, w, now);
+    if (!taken.allowed) {
+      for (const claimed of windows.slice(0, i)) await giveBackWindow(deps.db, tenantId, claimed, now);
+      throw rateLimited('Too many wrong codes: wait a few minutes.', taken.resetAt, now, { per: i === 0 ? 'manager' : 'store', limit: w.limit });
+    }
   }
+  return windows;
 }
 
 /**
@@ -366,9 +373,14 @@ async function checkFailures(deps: StampsDeps, tenantId: string, managerId: stri
  * the approval is logged with manager, store and time (on the code and the earning). A code is used
  * once: submitted again, by anyone, it is OTP_INVALID and counts as a wrong code.
  */
-export async function approveOtp(deps: StampsDeps, tenantId: string, manager: TManager, input: { storeId: string; code: string; count: number }) {
+export async function approveOtp(deps: StampsDeps & LimitDeps, tenantId: string, manager: TManager, input: { storeId: string; code: string; count: number; ip?: string }) {
   await requireStoreManager(deps, tenantId, manager, input.storeId);
-  await checkFailures(deps, tenantId, manager.id, input.storeId);
+  await limitSecretCheck(deps, tenantId, { kind: 'stamp_otp', credential: manager.id, ip: input.ip });
+  const claims = await claimWrongCodeAllowance(deps, tenantId, manager.id, input.storeId);
+  // Anything but a wrong code gives the claims back: the code matched, so nothing was guessed.
+  const giveBack = async () => {
+    for (const w of claims) await giveBackWindow(deps.db, tenantId, w, deps.clock.now());
+  };
   const outcome = await withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
     const otp = await trx.selectFrom('stamp_otp').selectAll().where('tenant_id', '=', tenantId).where('code_hash', '=', codeHash(tenantId, input.code)).forUpdate().executeTakeFirst();
@@ -395,7 +407,11 @@ export async function approveOtp(deps: StampsDeps, tenantId: string, manager: TM
       .where('id', '=', otp.id)
       .execute();
     return { result, memberId: otp.member_id };
+  }).catch(async (err: unknown) => {
+    await giveBack();
+    throw err;
   });
+  if (!('wrong' in outcome)) await giveBack();
   if ('wrong' in outcome) {
     await recordFailure(deps, tenantId, manager.id, input.storeId);
     throw new AppError('OTP_INVALID', 'No live code matches.');

@@ -60,9 +60,10 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
         tags,
         summary: 'A store manager logs in (the manager web page); the token goes in X-Manager-Token',
         body: ZManagerLogin,
-        response: { 200: z.object({ token: z.string(), expiresAt: z.iso.datetime(), manager: ZManager }), ...problems(400, 401, 423) },
+        description: 'INVALID_CREDENTIALS for a wrong ID or password alike; LOGIN_LOCKED after 5 wrong passwords in a row (unknown IDs too); RATE_LIMITED (with Retry-After) past the per-IP or per-login-ID rate.',
+        response: { 200: z.object({ token: z.string(), expiresAt: z.iso.datetime(), manager: ZManager }), ...problems(400, 401, 423, 429) },
       },
-      handler: (req) => service.managerLogin(deps, tenantIdOf(req), req.body),
+      handler: (req) => service.managerLogin(deps, tenantIdOf(req), { ...req.body, ip: req.ip }),
     });
   };
 }

@@ -3,7 +3,9 @@ import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError } from '../../platform/errors.ts';
 import { newId, randomToken } from '../../platform/ids.ts';
-import { burnPasswordCheck, hashPassword, verifyPassword } from '../../platform/passwords.ts';
+import { claimAttempt, limitSecretCheck, resetAttempts } from '../../platform/limits.ts';
+import { hashPassword, verifyPasswordOrDummy } from '../../platform/passwords.ts';
+import { piiFor } from '../../platform/pii.ts';
 import type { TManager, TStore } from './stores.schemas.ts';
 import type { StoreManagerRow, StoreRow, StoreStatus } from './stores.tables.ts';
 
@@ -13,6 +15,7 @@ import type { StoreManagerRow, StoreRow, StoreStatus } from './stores.tables.ts'
 
 const MAX_FAILED_LOGINS = 5;
 const LOCKOUT_MS = 15 * 60_000;
+const LOGIN_ATTEMPTS = 'manager_login';
 const SESSION_MS = 12 * 3_600_000;
 const tokenHash = (token: string) => createHash('sha256').update(token).digest();
 
@@ -87,29 +90,22 @@ export async function setManagerStores(deps: Pick<Deps, 'db'>, tenantId: string,
   return toManager(row, await storeIdsOf(deps, tenantId, managerId));
 }
 
-/** Login: wrong passwords are counted; at 5 in a row the login locks for 15 minutes. */
-export async function managerLogin(deps: Pick<Deps, 'db' | 'clock'>, tenantId: string, input: { loginId: string; password: string }) {
+/**
+ * Login: an attempt is claimed per login ID before the password is checked (one conditional
+ * statement, platform/limits.ts); at 5 in a row the login locks for 15 minutes. Unknown IDs are
+ * counted and checked (against a dummy hash) the same way, so the answers tell nothing of which exist.
+ */
+export async function managerLogin(deps: Pick<Deps, 'db' | 'clock' | 'config' | 'masterKey'>, tenantId: string, input: { loginId: string; password: string; ip?: string }) {
   const now = deps.clock.now();
-  const row = await deps.db.selectFrom('store_manager').selectAll().where('tenant_id', '=', tenantId).where('login_id', '=', input.loginId).executeTakeFirst();
-  const invalid = () => new AppError('INVALID_CREDENTIALS', 'The login ID or the password is wrong.');
-  if (!row || row.status !== 'active') {
-    await burnPasswordCheck(input.password);
-    throw invalid();
-  }
-  if (row.locked_until && row.locked_until > now) {
-    throw new AppError('LOGIN_LOCKED', 'Too many wrong passwords: try again later.', { retryAfterSeconds: Math.ceil((row.locked_until.getTime() - now.getTime()) / 1000) });
-  }
-  if (!(await verifyPassword(input.password, row.password_hash))) {
-    const failed = row.failed_logins + 1;
-    await deps.db
-      .updateTable('store_manager')
-      .set({ failed_logins: failed, ...(failed % MAX_FAILED_LOGINS === 0 ? { locked_until: new Date(now.getTime() + LOCKOUT_MS) } : {}) })
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', row.id)
-      .execute();
-    throw invalid();
-  }
-  await deps.db.updateTable('store_manager').set({ failed_logins: 0, locked_until: null }).where('tenant_id', '=', tenantId).where('id', '=', row.id).execute();
+  const subject = piiFor(deps.masterKey).hash(tenantId, 'login', `manager:${input.loginId}`);
+  await limitSecretCheck(deps, tenantId, { kind: LOGIN_ATTEMPTS, credential: subject, ip: input.ip });
+  const claim = await claimAttempt(deps.db, tenantId, LOGIN_ATTEMPTS, subject, { max: MAX_FAILED_LOGINS, lockoutMs: LOCKOUT_MS }, now);
+  if (claim.locked) throw new AppError('LOGIN_LOCKED', 'Too many wrong passwords: try again later.', { retryAfterSeconds: claim.retryAfterSeconds });
+  const found = await deps.db.selectFrom('store_manager').selectAll().where('tenant_id', '=', tenantId).where('login_id', '=', input.loginId).executeTakeFirst();
+  const row = found?.status === 'active' ? found : undefined;
+  const ok = await verifyPasswordOrDummy(input.password, row?.password_hash);
+  if (!ok || !row) throw new AppError('INVALID_CREDENTIALS', 'The login ID or the password is wrong.');
+  await resetAttempts(deps.db, tenantId, LOGIN_ATTEMPTS, subject);
   const token = `smt_${randomToken(43)}`;
   const expiresAt = new Date(now.getTime() + SESSION_MS);
   await deps.db.insertInto('store_manager_session').values({ token_hash: tokenHash(token), tenant_id: tenantId, manager_id: row.id, expires_at: expiresAt }).execute();
