@@ -19,9 +19,16 @@ module.exports = {
     {
       name: 'platform-knows-no-module-internals',
       severity: 'error',
-      comment: 'The platform imports no module file but the *.tables.ts types in db-schema.ts.',
+      comment: "The platform imports no module file but the *.tables.ts types in db-schema.ts and the providers' interfaces in deps.ts.",
       from: { path: '^src/(platform/|[^/]+\\.ts$)', pathNot: ['^src/platform/db-schema\\.ts$', '\\.test\\.ts$'] },
-      to: { path: '^src/modules/[^/]+/(?!index\\.ts$)' },
+      to: { path: '^src/modules/[^/]+/(?!index\\.ts$)', pathNot: '^src/modules/[^/]+/[^/]+\\.provider\\.ts$' },
+    },
+    {
+      name: 'provider-interfaces-as-types',
+      severity: 'error',
+      comment: "Deps names the providers' interfaces (a module's *.provider.ts) by type only.",
+      from: { path: '^src/platform/' },
+      to: { path: '^src/modules/[^/]+/[^/]+\\.provider\\.ts$', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'db-schema-reads-tables-only',

@@ -24,6 +24,7 @@ import { purgeLimitRows } from './platform/limits.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { migrate } from './platform/migrate.ts';
 import { createOutboxWorker } from './platform/outbox.ts';
+import { createProviders } from './providers.ts';
 import { DEMO_MANAGER, DEMO_MEMBER_PASSWORD, seedDemo } from './seed.ts';
 
 // The command line: `moa <command>` (npx moa …, or npm run moa -- …). `npm start` runs `serve`.
@@ -50,7 +51,9 @@ Usage: moa <command> [options]
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (a PostgreSQL
 server; embedded PGlite in DATA_DIR, default ./data, when unset), PORT, HOST, MOA_MASTER_KEY,
-MOA_PLATFORM_TOKEN, LOG_LEVEL, DEFAULT_TIME_ZONE.`;
+MOA_PLATFORM_TOKEN, LOG_LEVEL, DEFAULT_TIME_ZONE; the providers IDENTITY_PROVIDER, PAYMENT_PROVIDER
+(sandbox | portone) and SOCIAL_PROVIDERS (sandbox, kakao, naver or none). With DATABASE_URL a sandbox
+provider refuses to start unless MOA_ALLOW_SANDBOX=true.`;
 
 class UsageError extends Error {
   readonly showUsage: boolean;
@@ -125,7 +128,15 @@ async function serve(config: Config): Promise<void> {
   const key = masterKey(config, log);
   const database = await openDatabase(config, log);
   const outbox = createOutboxWorker({ db: database.db, log });
-  const deps: Deps = { config, db: database.db, log, clock: systemClock, outbox, masterKey: key };
+  const deps: Deps = {
+    config,
+    db: database.db,
+    log,
+    clock: systemClock,
+    outbox,
+    masterKey: key,
+    providers: createProviders(config, { db: database.db, masterKey: key, clock: systemClock }),
+  };
   await loadPiiKeys(database.db, key);
   registerPointHandlers(deps);
   registerPrepaidHandlers(deps);
@@ -133,7 +144,9 @@ async function serve(config: Config): Promise<void> {
 
   let demo: Awaited<ReturnType<typeof seedDemo>> | undefined;
   if (database.engine === 'pglite') await database.analyze();
-  if (database.engine === 'pglite' && config.seedDemo) {
+  // The demo is made through the sandbox providers' pages; with real providers there is none.
+  const sandboxes = config.providers.identity === 'sandbox' && config.providers.payment === 'sandbox';
+  if (database.engine === 'pglite' && config.seedDemo && sandboxes) {
     const { items } = await tenants.listTenants(deps, { limit: 1 });
     if (items.length === 0) demo = await seedDemo(deps);
   }
@@ -238,9 +251,14 @@ async function run(argv: string[]): Promise<void> {
     case 'seed': {
       const values = options(argv.slice(1), { demo: { type: 'boolean' } });
       if (!values.demo) throw new UsageError('seed needs --demo');
+      if (config.providers.identity !== 'sandbox' || config.providers.payment !== 'sandbox') {
+        throw new UsageError('the demo is made through the sandbox providers: it needs IDENTITY_PROVIDER=sandbox and PAYMENT_PROVIDER=sandbox', false);
+      }
       return withDatabase(config, async (deps) => {
         const log = createLogger('warn');
-        const result = await seedDemo({ ...deps, clock: systemClock, log, masterKey: await piiKey(config, log, deps.db) });
+        const key = await piiKey(config, log, deps.db);
+        const providers = createProviders(config, { db: deps.db, masterKey: key, clock: systemClock });
+        const result = await seedDemo({ ...deps, clock: systemClock, log, masterKey: key, providers });
         if (result.created) {
           process.stdout.write(`Created demo tenant "${result.tenant.name}" (${result.tenant.id}).\nAPI key (shown once): ${result.apiKey}\n`);
         } else {

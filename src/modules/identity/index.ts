@@ -19,9 +19,13 @@ export {
   verificationUnits,
   VERIFICATION_TTL_SECONDS,
 } from './identity.service.ts';
+export type { IdentityProvider, ProviderOutcome } from './identity.provider.ts';
+export type { ProviderFailure } from './identity.rules.ts';
 export {
   SANDBOX_PEOPLE,
   SANDBOX_OUTCOMES,
+  /** The sandbox provider (IDENTITY_PROVIDER=sandbox), built once in src/providers.ts. */
+  sandboxIdentityProvider,
   /** What the sandbox page does when a tester submits it (for the demo seed and tools). */
   submitSandbox,
 } from './identity.sandbox.ts';

@@ -36,7 +36,9 @@ export {
   reactivate,
 } from './member-lifecycle.service.ts';
 export { startSocialLogin, finishSocialLogin, startSocialLink, finishSocialLink, listSocialLinks, unlinkSocial } from './member-social.service.ts';
-export { SOCIAL_PROVIDERS, SANDBOX_SOCIAL_ACCOUNTS } from './member-social.provider.ts';
+export { SOCIAL_PROVIDERS } from './member-social.provider.ts';
+export type { SocialAccount, SocialCallback, SocialProvider, SocialProviderName } from './member-social.provider.ts';
+export { SANDBOX_SOCIAL_ACCOUNTS, sandboxSocialProvider } from './member-social.sandbox.ts';
 export { importMembers, getImport, importRejects, IMPORT_COLUMNS } from './member-import.service.ts';
 export { memberRoutes, socialSandboxRoutes, currentMember, ZMemberHeaders, ZMemberWriteHeaders } from './members.routes.ts';
 

@@ -1,7 +1,8 @@
 // Public API of the prepaid module: members' prepaid cards, their charges and uses (through the ledger).
 export type { PrepaidTables } from './prepaid.tables.ts';
 export type { TCard, TOperation as TPrepaidOperation, TAutoCharge, TPromotion as TPrepaidPromotion } from './prepaid.schemas.ts';
-export type { PaymentAdapter } from './prepaid.payments.ts';
+export type { PaymentApproval, PaymentCancellation, PaymentMethodName, PaymentOutcome, PaymentProvider } from './prepaid.provider.ts';
+export { PAYMENT_METHODS, sandboxPayments } from './prepaid.provider.ts';
 export { ZPrepaidSettings } from './prepaid.schemas.ts';
 export {
   PREPAID,
