@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AMOUNT_CEILING } from './platform/amounts.ts';
 import { isTimeZone } from './platform/clock.ts';
 
 // The only place that reads process.env. Parsed once at start-up, frozen, passed down in Deps.
@@ -34,6 +35,7 @@ const ZEnv = z.object({
   JOBS_ENABLED: bool.default(true),
   SEED_DEMO: bool.default(true),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  MOA_MAX_AMOUNT: z.coerce.number().int().min(1).max(AMOUNT_CEILING).default(1_000_000_000_000),
 });
 
 export type Config = Readonly<{
@@ -53,6 +55,8 @@ export type Config = Readonly<{
   jobsEnabled: boolean;
   seedDemo: boolean;
   shutdownTimeoutMs: number;
+  /** The business maximum of any amount or computed total (won, points, stamps). */
+  maxAmount: number;
 }>;
 
 export class ConfigError extends Error {}
@@ -82,5 +86,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobsEnabled: e.JOBS_ENABLED,
     seedDemo: e.SEED_DEMO,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    maxAmount: e.MOA_MAX_AMOUNT,
   });
 }

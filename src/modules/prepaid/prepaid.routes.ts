@@ -95,8 +95,8 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.get('/members/:id/prepaid/cards', {
       config: { scopes: ['pos', 'server'] },
-      schema: { tags, summary: 'A member’s prepaid cards with balances', params: z.object({ id: z.string().max(40) }), response: { 200: ZCards, ...problems(401, 403) } },
-      handler: async (req) => ({ items: await service.listCards(deps, tenantIdOf(req), req.params.id) }),
+      schema: { tags, summary: 'A member’s prepaid cards with balances', params: z.object({ id: z.string().max(40) }), response: { 200: ZCards, ...problems(401, 403, 404) } },
+      handler: async (req) => ({ items: await service.memberCards(deps, tenantIdOf(req), req.params.id) }),
     });
 
     // POS and servers

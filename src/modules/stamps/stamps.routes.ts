@@ -63,7 +63,7 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.get('/members/:id/stamp-cards', {
       config: { scopes: ['pos', 'server'] },
-      schema: { tags, summary: 'A member’s stamp cards', params: z.object({ id: z.string().max(40) }), response: { 200: z.object({ items: z.array(ZMemberStampCard) }), ...problems(401, 403) } },
+      schema: { tags, summary: 'A member’s stamp cards', params: z.object({ id: z.string().max(40) }), response: { 200: z.object({ items: z.array(ZMemberStampCard) }), ...problems(401, 403, 404) } },
       handler: async (req) => ({ items: await service.memberStampCards(deps, tenantIdOf(req), req.params.id) }),
     });
     app.get('/me/stamp-cards', {
