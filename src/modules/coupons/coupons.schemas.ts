@@ -63,7 +63,7 @@ export const ZDefinitionRequest = z.object({
     .meta({ description: 'Issued by itself: on sign-up, on reaching a grade, on the birthday (once a year), or on the member’s first checkout.' }),
   autoIssueGrade: z.string().max(30).nullable().default(null).meta({ description: 'grade_up: only on reaching this grade.' }),
   autoIssueDaysBefore: z.number().int().min(0).max(60).default(0).meta({ description: 'birthday: issued this many days before the birthday (0: on the day).' }),
-  totalQuantity: z.number().int().min(1).nullable().default(null).meta({ description: 'First-come: never more are issued. Null: unlimited.' }),
+  totalQuantity: z.number().int().min(1).max(1_000_000_000).nullable().default(null).meta({ description: 'First-come: never more are issued. Null: unlimited.' }),
   perMemberLimit: z.number().int().min(1).max(1000).default(1),
   issueFrom: z.iso.datetime().nullable().default(null),
   issueUntil: z.iso.datetime().nullable().default(null),

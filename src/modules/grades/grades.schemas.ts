@@ -8,7 +8,7 @@ export const ZGradeLevel = z
     rank: z.number().int().min(0).max(100).meta({ description: 'Higher is better; the lowest level is every member’s start.' }),
     accrualBp: z.number().int().min(0).max(10_000).meta({ description: 'Points per 10,000 won paid (basis points): 100 = 1 %.' }),
     benefit: z.string().max(500).default(''),
-    minOrders: z.number().int().min(0).default(0).meta({ description: 'Orders needed within windowDays (0: none).' }),
+    minOrders: z.number().int().min(0).max(1_000_000).default(0).meta({ description: 'Orders needed within windowDays (0: none).' }),
     minAmount: ZAmount.default(0).meta({ description: 'Amount (won) needed within windowDays (0: none).' }),
     windowDays: z.number().int().min(1).max(3650).default(365),
   })

@@ -43,3 +43,17 @@ test('stamps for an order at a store that is not the brand’s, or beyond MOA_MA
   const ok = await send(t.keys.pos, '/v1/stamps/earn', order({}));
   assert.deepEqual([ok.statusCode, ok.json().items[0]?.earned], [200, 1], ok.body);
 });
+
+test('stamp card numbers beyond their columns are refused by the schema, naming the field', async () => {
+  const t = await newTenant(deps, 'Stamps Card Input Brand');
+  const base = { name: '스탬프', issueFrom: new Date().toISOString(), issueUntil: new Date(Date.now() + 86_400_000).toISOString(), stampsPerBoard: 5, reward: { type: 'points', points: 10 } };
+  for (const [extra, field] of [
+    [{ maxBoards: 2 ** 40 }, 'body.maxBoards'],
+    [{ stampValidityDays: 2 ** 40 }, 'body.stampValidityDays'],
+    [{ reward: { type: 'points', points: 2 ** 60 } }, 'body.reward.points'],
+  ] as [object, string][]) {
+    const res = await app.inject({ method: 'POST', url: '/v1/stamp-cards', headers: { ...bearer(t.keys.server), 'idempotency-key': `k-${++seq}` }, payload: { ...base, ...extra } });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.equal(res.json().errors?.[0]?.field, field, res.body);
+  }
+});

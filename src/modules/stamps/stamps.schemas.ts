@@ -35,8 +35,8 @@ export const ZStampCardRequest = z.object({
   issueFrom: z.iso.datetime(),
   issueUntil: z.iso.datetime(),
   stampsPerBoard: z.number().int().min(1).max(100),
-  maxBoards: z.number().int().min(1).nullable().default(null),
-  stampValidityDays: z.number().int().min(1).nullable().default(null).meta({ description: 'Each stamp’s validity, never beyond the issue period.' }),
+  maxBoards: z.number().int().min(1).max(1_000_000).nullable().default(null),
+  stampValidityDays: z.number().int().min(1).max(36_500).nullable().default(null).meta({ description: 'Each stamp’s validity, never beyond the issue period.' }),
   reward: ZReward,
   policy: ZStampPolicy.default(ZStampPolicy.parse({})),
 });
