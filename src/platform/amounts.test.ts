@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { ConfigError, loadConfig } from '../config.ts';
 import { AMOUNT_CEILING, applyBp, requireAmounts, requireBasketTotal } from './amounts.ts';
 
 test('applyBp is exact where amount × rate passes 2^53', () => {
@@ -29,4 +30,10 @@ test('requireAmounts and requireBasketTotal refuse what passes the maximum, nami
   assert.equal(requireBasketTotal(config, [{ quantity: 2, unitPrice: 250 }, { quantity: 1, unitPrice: 500 }]), 1_000);
   assert.throws(() => requireBasketTotal(config, [{ quantity: 3, unitPrice: 400 }]), (e: { errors: { field: string }[] }) => e.errors[0]!.field === 'items.0');
   assert.throws(() => requireBasketTotal(config, [{ quantity: 1, unitPrice: 600 }, { quantity: 1, unitPrice: 600 }], 'order.items'), (e: { errors: { field: string }[] }) => e.errors[0]!.field === 'order.items');
+});
+
+test('MOA_MAX_AMOUNT: 10^12 by default, configurable from 1 to AMOUNT_CEILING', () => {
+  assert.equal(loadConfig({}).maxAmount, 1_000_000_000_000);
+  assert.equal(loadConfig({ MOA_MAX_AMOUNT: '50000' }).maxAmount, 50_000);
+  for (const bad of ['0', '1.5', String(AMOUNT_CEILING * 10), 'lots']) assert.throws(() => loadConfig({ MOA_MAX_AMOUNT: bad }), ConfigError);
 });
