@@ -66,7 +66,13 @@ function toCoupon(r: CouponRow, d: Pick<TDefinition, 'name' | 'rules'>, now: Dat
 
 // ---- definitions
 
-export async function createDefinition(deps: CouponDeps, tenantId: string, input: TDefinitionRequest): Promise<TDefinition> {
+export async function createDefinition(deps: CouponDeps & Pick<Deps, 'config'>, tenantId: string, input: TDefinitionRequest): Promise<TDefinition> {
+  const b = input.rules.benefit;
+  requireAmounts(deps.config, {
+    'rules.benefit.amount': b.kind === 'amount' || b.kind === 'delivery' ? b.amount : undefined,
+    'rules.benefit.maxDiscount': b.kind === 'percent' ? b.maxDiscount : undefined,
+    'rules.minOrderAmount': input.rules.minOrderAmount,
+  });
   const v = input.rules.validity;
   if (v.kind === 'fixed' && v.until <= v.from) throw fieldError('rules.validity.until', 'must be after from');
   if (input.issueFrom && input.issueUntil && input.issueUntil <= input.issueFrom) throw fieldError('issueUntil', 'must be after issueFrom');

@@ -35,7 +35,8 @@ export async function gradeSettings(deps: Pick<Deps, 'db'>, tenantId: string): P
 }
 
 /** Replaces the tenant's levels (applied at the next review or evaluation; history stays). */
-export async function setGradeSettings(deps: Pick<Deps, 'db'>, tenantId: string, s: TGradeSettings): Promise<TGradeSettings> {
+export async function setGradeSettings(deps: Pick<Deps, 'db' | 'config'>, tenantId: string, s: TGradeSettings): Promise<TGradeSettings> {
+  requireAmounts(deps.config, Object.fromEntries(s.levels.map((l, i) => [`levels.${i}.minAmount`, l.minAmount])));
   const codes = new Set(s.levels.map((l) => l.code));
   if (codes.size !== s.levels.length) throw fieldError('levels', 'codes must be unique');
   if (new Set(s.levels.map((l) => l.rank)).size !== s.levels.length) throw fieldError('levels', 'ranks must be unique');

@@ -48,7 +48,9 @@ export async function pointPolicies(deps: Pick<Deps, 'db'>, tenantId: string): P
 }
 
 /** Adds a policy version that applies from `effectiveFrom` (now or later); nothing earlier changes. */
-export async function setPointPolicy(deps: PointsDeps, tenantId: string, input: { effectiveFrom?: string | undefined; settings: TPointPolicySettings }): Promise<PolicyVersion> {
+export async function setPointPolicy(deps: PointsWriteDeps, tenantId: string, input: { effectiveFrom?: string | undefined; settings: TPointPolicySettings }): Promise<PolicyVersion> {
+  const p = input.settings;
+  requireAmounts(deps.config, { 'settings.minBalanceToUse': p.minBalanceToUse, 'settings.useUnit': p.useUnit, 'settings.maxUsePerOrder': p.maxUsePerOrder });
   const now = deps.clock.now();
   const from = input.effectiveFrom ? new Date(input.effectiveFrom) : now;
   if (from.getTime() < now.getTime() - 60_000) throw fieldError('effectiveFrom', 'must be now or later: history is never rewritten');

@@ -49,7 +49,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
     app.put('/prepaid/program', {
       config: { scopes: ['server'] },
       schema: { tags, summary: 'Set the prepaid program', headers: ZIdempotencyHeaders, body: ZPrepaidSettings, response: { 200: ZPrepaidSettings, ...problems(400, 401, 403) } },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.setProgramSettings({ db }, tenantIdOf(req), req.body)),
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.setProgramSettings({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.get('/prepaid/liability', {
       config: { scopes: ['server'] },

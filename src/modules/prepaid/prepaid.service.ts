@@ -32,7 +32,8 @@ export async function programSettings(deps: Pick<Deps, 'db'>, tenantId: string):
   return ZPrepaidSettings.parse(row?.settings ?? {});
 }
 
-export async function setProgramSettings(deps: Pick<Deps, 'db'>, tenantId: string, settings: TPrepaidSettings): Promise<TPrepaidSettings> {
+export async function setProgramSettings(deps: Pick<Deps, 'db' | 'config'>, tenantId: string, settings: TPrepaidSettings): Promise<TPrepaidSettings> {
+  requireAmounts(deps.config, { minCharge: settings.minCharge, chargeUnit: settings.chargeUnit, maxBalance: settings.maxBalance, 'refund.fee': settings.refund.fee });
   await deps.db
     .insertInto('prepaid_program')
     .values({ tenant_id: tenantId, settings: JSON.stringify(settings) })

@@ -48,7 +48,8 @@ const toCard = (r: StampCardRow): TStampCard => ({
   createdAt: r.created_at.toISOString(),
 });
 
-export async function createStampCard(deps: Pick<Deps, 'db'>, tenantId: string, c: TStampCardRequest): Promise<TStampCard> {
+export async function createStampCard(deps: Pick<Deps, 'db' | 'config'>, tenantId: string, c: TStampCardRequest): Promise<TStampCard> {
+  requireAmounts(deps.config, { 'reward.points': c.reward.type === 'points' ? c.reward.points : undefined, 'policy.minAmount': c.policy.minAmount, 'policy.perAmount': c.policy.perAmount });
   if (Date.parse(c.issueUntil) <= Date.parse(c.issueFrom)) throw new AppError('VALIDATION_FAILED', 'issueUntil must be after issueFrom.');
   const row = await deps.db
     .insertInto('stamp_card')
