@@ -63,6 +63,8 @@ export async function benchBrand(deps: Deps, members: number) {
   }
   await importMembers(deps, tenant.id, 'bench', csv());
   const memberIds = (await deps.db.selectFrom('member').select('id').where('tenant_id', '=', tenant.id).orderBy('id').execute()).map((r) => r.id);
+  // The store the benchmarks' baskets name (a write's store must be the brand's).
+  await deps.db.insertInto('store').values({ tenant_id: tenant.id, id: 'bench-store', code: 'bench-store', name: 'Bench Store' }).execute();
   return { tenantId: tenant.id, keys, memberIds };
 }
 

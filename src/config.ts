@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AMOUNT_CEILING } from './platform/amounts.ts';
 import { isTimeZone } from './platform/clock.ts';
 
 // The only place that reads process.env. Parsed once at start-up, frozen, passed down in Deps.
@@ -74,6 +75,7 @@ const ZEnv = z.object({
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(60_000),
   CARD_PIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   CARD_PIN_MAX_FAILURES_PER_MEMBER: z.coerce.number().int().min(1).max(1000).default(10),
+  MOA_MAX_AMOUNT: z.coerce.number().int().min(1).max(AMOUNT_CEILING).default(1_000_000_000_000),
 });
 
 /** TRUST_PROXY: false (the socket's address), true (any proxy), or the proxies' addresses/CIDRs, comma-separated. */
@@ -113,6 +115,8 @@ export type Config = Readonly<{
     cardPinFailures: number;
     cardPinFailuresPerMember: number;
   }>;
+  /** The business maximum of any amount or computed total (won, points, stamps). */
+  maxAmount: number;
 }>;
 
 export type ProvidersConfig = Readonly<{
@@ -164,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cardPinFailures: e.CARD_PIN_MAX_FAILURES,
       cardPinFailuresPerMember: e.CARD_PIN_MAX_FAILURES_PER_MEMBER,
     }),
+    maxAmount: e.MOA_MAX_AMOUNT,
   });
 }
 

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { buildApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { completeVerification, startVerification, type VerificationPurpose } from '../src/modules/identity/index.ts';
@@ -139,4 +140,27 @@ export async function newMembers(deps: Deps, tenantId: string, n: number): Promi
 /** A member session token, as a login would give (for /me routes). */
 export async function memberToken(deps: Deps, tenantId: string, memberId: string): Promise<string> {
   return (await openSession(deps, tenantId, memberId, 'test')).token;
+}
+
+/** Stores with the given ids (as a POS names them), for writes that must name a store of the tenant. */
+export async function addStores(deps: Pick<Deps, 'db'>, tenantId: string, ids: string[]): Promise<void> {
+  await deps.db
+    .insertInto('store')
+    .values(ids.map((id) => ({ tenant_id: tenantId, id, code: id, name: `Store ${id}` })))
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+}
+
+/** Rows per table holding the tenant's data (every table with a tenant_id), the idempotency records left out. */
+export async function tenantRows(deps: Pick<Deps, 'db'>, tenantId: string): Promise<Record<string, number>> {
+  const tables = await sql<{ table_name: string }>`
+    select c.table_name from information_schema.columns c join information_schema.tables t using (table_schema, table_name)
+    where c.table_schema = current_schema() and c.column_name = 'tenant_id' and t.table_type = 'BASE TABLE' and c.table_name <> 'idempotency_key'
+    order by 1`.execute(deps.db);
+  const counts: Record<string, number> = {};
+  for (const { table_name } of tables.rows) {
+    const r = await sql<{ n: string }>`select count(*) as n from ${sql.table(table_name)} where tenant_id = ${tenantId}`.execute(deps.db);
+    counts[table_name] = Number(r.rows[0]!.n);
+  }
+  return counts;
 }

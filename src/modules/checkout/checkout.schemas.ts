@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ZAmount, ZQuantity } from '../../platform/amounts.ts';
 
 const ZOpId = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/);
 
@@ -7,8 +8,8 @@ export const ZBasket = z.object({
   storeId: z.string().max(40).optional(),
   channel: z.enum(['app', 'web', 'offline']),
   serviceType: z.enum(['pickup', 'in_store', 'delivery', 'parcel']).optional(),
-  items: z.array(z.object({ productId: z.string().max(60), quantity: z.number().int().min(1), unitPrice: z.number().int().min(0) })).min(1).max(200),
-  deliveryFee: z.number().int().min(0).default(0),
+  items: z.array(z.object({ productId: z.string().max(60), quantity: ZQuantity, unitPrice: ZAmount })).min(1).max(200),
+  deliveryFee: ZAmount.default(0),
   paymentMethods: z.array(z.string().max(30)).max(10).default([]),
 });
 export type TBasket = z.infer<typeof ZBasket>;
@@ -16,8 +17,8 @@ export type TBasket = z.infer<typeof ZBasket>;
 export const ZCommitRequest = ZBasket.extend({
   checkoutId: ZOpId.meta({ description: 'The caller’s id for this checkout (the POS or app order number): a retry with it returns the first answer.' }),
   couponIds: z.array(z.string().max(40)).max(10).default([]),
-  points: z.number().int().min(0).default(0),
-  prepaid: z.object({ cardId: z.string().max(40), amount: z.number().int().min(1) }).optional(),
+  points: ZAmount.default(0),
+  prepaid: z.object({ cardId: z.string().max(40), amount: ZAmount.min(1) }).optional(),
   holdId: z.string().max(100).optional().meta({ description: 'The coupon hold (POST /v1/coupons/holds) taken for this payment.' }),
   occurredAt: z.iso.datetime().optional().meta({ description: 'When the sale happened, for a checkout replayed by a POS that was offline.' }),
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { requireAmounts, requireBasketTotal } from '../../platform/amounts.ts';
 import { fixedClock } from '../../platform/clock.ts';
 import { withTransaction, type Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
@@ -10,6 +11,7 @@ import { requireActiveMember } from '../members/index.ts';
 import { cancelPoints, earnPoints, pointsQuote, usePoints } from '../points/index.ts';
 import { cancelUse, listCards, useCard } from '../prepaid/index.ts';
 import { cancelOrderStamps, earnForOrder, previewOrderStamps, reduceOrderStamps } from '../stamps/index.ts';
+import { requireStore } from '../stores/index.ts';
 import { addShare, bestCombination, cancelShare, combinationProblem, nothingCancelled, type CancelLine, type Cancelled } from './checkout.rules.ts';
 import type { TBasket, TCheckout, TCheckoutCancel, TCommitRequest, TQuote } from './checkout.schemas.ts';
 import type { CheckoutRow } from './checkout.tables.ts';
@@ -21,9 +23,16 @@ import type { CheckoutRow } from './checkout.tables.ts';
 // with the same id returns the first answer and never applies twice. A cancel reverses exactly what
 // the commit did.
 
-type CheckoutDeps = Pick<Deps, 'db' | 'clock'>;
+type CheckoutDeps = Pick<Deps, 'db' | 'clock' | 'config'>;
 
 const orderAmountOf = (b: TBasket) => b.items.reduce((s, i) => s + i.quantity * i.unitPrice, 0) + b.deliveryFee;
+
+/** Every line, the delivery fee, the order amount and what the member pays with, within the maximum: checked before anything is written. */
+function requireOrderAmounts(deps: Pick<Deps, 'config'>, b: TBasket & Partial<Pick<TCommitRequest, 'points' | 'prepaid'>>): number {
+  const items = requireBasketTotal(deps.config, b.items);
+  requireAmounts(deps.config, { deliveryFee: b.deliveryFee, orderAmount: items + b.deliveryFee, points: b.points, 'prepaid.amount': b.prepaid?.amount });
+  return items + b.deliveryFee;
+}
 const couponOrder = (b: TBasket, orderId: string): TCouponOrder => ({
   orderId,
   channel: b.channel,
@@ -47,8 +56,8 @@ const stampOrder = (b: TBasket, orderId: string, amount: number, couponUsed: boo
 
 /** What the member can do with this basket: every coupon with its discount or the rule it breaks, the best combination, points, prepaid and what the order earns. */
 export async function quote(deps: CheckoutDeps, tenantId: string, basket: TBasket): Promise<TQuote> {
+  const orderAmount = requireOrderAmounts(deps, basket);
   await requireActiveMember(deps, tenantId, basket.memberId);
-  const orderAmount = orderAmountOf(basket);
   const applicable: TQuote['coupons']['applicable'] = [];
   const inapplicable: TQuote['coupons']['inapplicable'] = [];
   for (const { coupon: c, ...v } of await validateMemberCoupons(deps, tenantId, basket.memberId, couponOrder(basket, 'quote'))) {
@@ -104,9 +113,9 @@ async function withCancels(db: Db, tenantId: string, row: CheckoutRow): Promise<
  */
 export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitRequest): Promise<TCheckout> {
   const hash = requestHash(req);
+  const orderAmount = requireOrderAmounts(deps, req);
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
-    const orderAmount = orderAmountOf(req);
     const now = deps.clock.now();
     // Claim the id first: a concurrent duplicate waits here for the first to commit, then replays it.
     const claimed = await trx
@@ -138,6 +147,8 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
       return withCancels(trx, tenantId, existing);
     }
     await requireActiveMember(d, tenantId, req.memberId);
+    // The store must be the brand's (settlement stands on it); the parts below find it in the transaction's memo.
+    if (req.storeId !== undefined) await requireStore(d, tenantId, req.storeId);
 
     // Coupons: a valid combination, each used once; together never more than the order.
     const held = await memberCoupons(d, tenantId, req.memberId, { ids: req.couponIds });

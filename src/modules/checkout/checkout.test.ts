@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
-import { bearer, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { addStores, bearer, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
 import { fixedClock } from '../../platform/clock.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import type { Deps } from '../../platform/deps.ts';
@@ -32,6 +32,7 @@ async function brand() {
   const tenantId = t.tenant.id;
   const [m] = await newMembers(deps, tenantId, 1);
   const member = m!;
+  await addStores(deps, tenantId, ['st1']);
   await setPointPolicy(deps, tenantId, { settings: ZPointPolicySettings.parse({ baseRateBp: 100, useUnit: 10, maxUseRatioBp: 5_000 }) });
   for (const [i, days] of [40, 90, 200].entries()) {
     await adjustPoints(deps, tenantId, { adjustmentId: `lot${i}`, memberId: member, amount: 1_000 + i * 500, reason: 'test lots', expiresAt: new Date(Date.now() + days * DAY).toISOString() });

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { readCsv } from '../../platform/csv.ts';
 import { withTransaction, type Tx } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { getTenant } from '../tenants/index.ts';
@@ -103,10 +103,16 @@ export async function bulkIssue(deps: BulkDeps, tenantId: string, definitionId: 
   const def = await deps.db.selectFrom('coupon_definition').selectAll().where('tenant_id', '=', tenantId).where('id', '=', definitionId).executeTakeFirst();
   if (!def) throw new AppError('NOT_FOUND', `No coupon definition ${definitionId}.`);
   if (def.status !== 'active') throw new AppError('COUPON_NOT_ISSUING', `${def.name} is ${def.status}.`, { status: def.status });
-  await deps.db.insertInto('coupon_bulk_issue').values({ tenant_id: tenantId, id: bulkId, definition_id: definitionId, finished_at: null }).onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing()).execute();
-  const state = await summary(deps.db, tenantId, bulkId);
-  if (state.definitionId !== definitionId) throw new AppError('CONFLICT', `Bulk issue ${bulkId} is for ${state.definitionId}.`);
-  if (state.status === 'done') return state;
+  // The row is created with the first chunk (or the finish): a list refused before then writes nothing.
+  const state = await summary(deps.db, tenantId, bulkId).catch((err) => {
+    if (isAppError(err) && err.code === 'NOT_FOUND') return undefined;
+    throw err;
+  });
+  if (state && state.definitionId !== definitionId) throw new AppError('CONFLICT', `Bulk issue ${bulkId} is for ${state.definitionId}.`);
+  if (state?.status === 'done') return state;
+  const rowsDone = state?.rowsDone ?? 0;
+  const create = (trx: Tx) =>
+    trx.insertInto('coupon_bulk_issue').values({ tenant_id: tenantId, id: bulkId, definition_id: definitionId, finished_at: null }).onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing()).execute();
   const validity = validityOf(ZCouponRules.parse(def.rules), deps.clock.now(), (await getTenant(deps, tenantId)).timeZone);
 
   let column: number | undefined;
@@ -116,8 +122,9 @@ export async function bulkIssue(deps: BulkDeps, tenantId: string, definitionId: 
     const ids = chunk;
     chunk = [];
     await withTransaction(deps.db, async (trx) => {
-      const b = await trx.selectFrom('coupon_bulk_issue').select(['rows_done', 'rejected']).where('tenant_id', '=', tenantId).where('id', '=', bulkId).forUpdate().executeTakeFirstOrThrow();
-      if (Number(b.rows_done) !== lastRow - ids.length) throw new AppError('CONFLICT', 'This bulk issue is being run by another process.', { bulkId });
+      if (!state) await create(trx);
+      const b = await trx.selectFrom('coupon_bulk_issue').select(['definition_id', 'rows_done', 'rejected']).where('tenant_id', '=', tenantId).where('id', '=', bulkId).forUpdate().executeTakeFirstOrThrow();
+      if (b.definition_id !== definitionId || Number(b.rows_done) !== lastRow - ids.length) throw new AppError('CONFLICT', 'This bulk issue is being run by another process.', { bulkId });
       const done = await issueChunk(trx, tenantId, bulkId, definitionId, ids, validity);
       const rejected = { ...(b.rejected as Record<string, number>) };
       for (const [code, n] of Object.entries(done.rejected)) rejected[code] = (rejected[code] ?? 0) + n;
@@ -136,7 +143,7 @@ export async function bulkIssue(deps: BulkDeps, tenantId: string, definitionId: 
       continue;
     }
     row++;
-    if (row <= state.rowsDone) continue;
+    if (row <= rowsDone) continue;
     chunk.push((fields[column] ?? '').trim());
     if (chunk.length >= CHUNK) await flush(row);
   }
@@ -144,6 +151,7 @@ export async function bulkIssue(deps: BulkDeps, tenantId: string, definitionId: 
   if (chunk.length) await flush(row);
 
   await withTransaction(deps.db, async (trx) => {
+    if (!state) await create(trx);
     const finished = await trx
       .updateTable('coupon_bulk_issue')
       .set({ status: 'done', finished_at: deps.clock.now() })

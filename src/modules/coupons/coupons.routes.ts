@@ -131,8 +131,8 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.get('/members/:id/coupons', {
       config: { scopes: ['pos', 'server'] },
-      schema: { tags, summary: 'A member’s coupons (usable ones, or all)', params: z.object({ id: z.string().max(40) }), querystring: ZAllQuery, response: { 200: ZCoupons, ...problems(401, 403) } },
-      handler: async (req) => ({ items: await service.memberCoupons(deps, tenantIdOf(req), req.params.id, { usableOnly: !req.query.all }) }),
+      schema: { tags, summary: 'A member’s coupons (usable ones, or all)', params: z.object({ id: z.string().max(40) }), querystring: ZAllQuery, response: { 200: ZCoupons, ...problems(401, 403, 404) } },
+      handler: async (req) => ({ items: await service.couponsOfMember(deps, tenantIdOf(req), req.params.id, { usableOnly: !req.query.all }) }),
     });
     app.post('/coupons/validate', {
       config: { scopes: ['pos', 'server'] },

@@ -1,3 +1,4 @@
+import { applyBp } from '../../platform/amounts.ts';
 import { addDays, localDate, zonedMidnight } from '../../platform/clock.ts';
 import type { ErrorCode } from '../../platform/errors.ts';
 import type { TBenefit, TCouponRules, TOrderContext } from './coupons.schemas.ts';
@@ -45,7 +46,7 @@ export function discountOf(rules: TCouponRules, order: TOrderContext): number {
     case 'amount':
       return Math.min(b.amount, base);
     case 'percent': {
-      const d = Math.floor((base * b.percentBp) / 10_000);
+      const d = applyBp(base, b.percentBp);
       return b.maxDiscount === null ? d : Math.min(d, b.maxDiscount);
     }
     case 'free_item': {
@@ -116,7 +117,7 @@ export function validityOf(rules: TCouponRules, at: Date, timeZone: string): { f
 }
 
 /** The share of a discount HQ bears (rounded down); the store bears the rest. */
-export const hqShareOf = (rules: TCouponRules, discount: number) => Math.floor((discount * rules.hqShareBp) / 10_000);
+export const hqShareOf = (rules: TCouponRules, discount: number) => applyBp(discount, rules.hqShareBp);
 
 /**
  * Whose birthday falls on a date, as month * 100 + day: those born that day, and on 28 February

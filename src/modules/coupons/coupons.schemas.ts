@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ZAmount, ZQuantity } from '../../platform/amounts.ts';
 
 export const ZChannel = z.enum(['app', 'web', 'offline']);
 export const ZServiceType = z.enum(['pickup', 'in_store', 'delivery', 'parcel']);
@@ -7,14 +8,14 @@ export const ZOpId = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/);
 
 export const ZBenefit = z
   .discriminatedUnion('kind', [
-    z.object({ kind: z.literal('amount'), amount: z.number().int().min(1).meta({ description: 'Won off.' }) }),
+    z.object({ kind: z.literal('amount'), amount: ZAmount.min(1).meta({ description: 'Won off.' }) }),
     z.object({
       kind: z.literal('percent'),
       percentBp: z.number().int().min(1).max(10_000).meta({ description: '1000 = 10 %.' }),
-      maxDiscount: z.number().int().min(1).nullable().default(null).meta({ description: 'The most it takes off.' }),
+      maxDiscount: ZAmount.min(1).nullable().default(null).meta({ description: 'The most it takes off.' }),
     }),
     z.object({ kind: z.literal('free_item'), productId: z.string().max(60), maxQuantity: z.number().int().min(1).default(1) }),
-    z.object({ kind: z.literal('delivery'), amount: z.number().int().min(1).nullable().default(null).meta({ description: 'Won off the delivery fee; null: all of it.' }) }),
+    z.object({ kind: z.literal('delivery'), amount: ZAmount.min(1).nullable().default(null).meta({ description: 'Won off the delivery fee; null: all of it.' }) }),
   ])
   .meta({ id: 'CouponBenefit' });
 export type TBenefit = z.infer<typeof ZBenefit>;
@@ -31,7 +32,7 @@ export const ZCouponRules = z
     benefit: ZBenefit,
     target: z.enum(['order', 'products']).default('order').meta({ description: 'What the benefit applies to: the order, or the target products’ lines.' }),
     targetProducts: z.array(z.string().max(60)).max(500).default([]),
-    minOrderAmount: z.number().int().min(0).default(0),
+    minOrderAmount: ZAmount.default(0),
     conditionProducts: z.array(z.string().max(60)).max(500).default([]).meta({ description: 'Empty: any. Otherwise the order must contain one.' }),
     channels: z.array(ZChannel).min(1).default(['app', 'web', 'offline']),
     serviceTypes: z.array(ZServiceType).default([]).meta({ description: 'Empty: any.' }),
@@ -62,7 +63,7 @@ export const ZDefinitionRequest = z.object({
     .meta({ description: 'Issued by itself: on sign-up, on reaching a grade, on the birthday (once a year), or on the member’s first checkout.' }),
   autoIssueGrade: z.string().max(30).nullable().default(null).meta({ description: 'grade_up: only on reaching this grade.' }),
   autoIssueDaysBefore: z.number().int().min(0).max(60).default(0).meta({ description: 'birthday: issued this many days before the birthday (0: on the day).' }),
-  totalQuantity: z.number().int().min(1).nullable().default(null).meta({ description: 'First-come: never more are issued. Null: unlimited.' }),
+  totalQuantity: z.number().int().min(1).max(1_000_000_000).nullable().default(null).meta({ description: 'First-come: never more are issued. Null: unlimited.' }),
   perMemberLimit: z.number().int().min(1).max(1000).default(1),
   issueFrom: z.iso.datetime().nullable().default(null),
   issueUntil: z.iso.datetime().nullable().default(null),
@@ -101,9 +102,9 @@ export const ZOrderContext = z
     channel: ZChannel,
     storeId: z.string().max(40).optional(),
     serviceType: ZServiceType.optional(),
-    items: z.array(z.object({ productId: z.string().max(60), quantity: z.number().int().min(1), unitPrice: z.number().int().min(0) })).max(200).default([]),
-    amount: z.number().int().min(0).optional().meta({ description: 'The order amount before discounts; omitted: the sum of the items.' }),
-    deliveryFee: z.number().int().min(0).default(0),
+    items: z.array(z.object({ productId: z.string().max(60), quantity: ZQuantity, unitPrice: ZAmount })).max(200).default([]),
+    amount: ZAmount.optional().meta({ description: 'The order amount before discounts; omitted: the sum of the items.' }),
+    deliveryFee: ZAmount.default(0),
   })
   .meta({ id: 'CouponOrder' });
 export type TOrderContext = z.infer<typeof ZOrderContext>;

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
+import { requireAmounts, requireBasketTotal } from '../../platform/amounts.ts';
 import { withTransaction, type Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError, isAppError } from '../../platform/errors.ts';
@@ -7,8 +8,8 @@ import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
 import { limitSecretCheck, type LimitDeps } from '../../platform/limits.ts';
 import { piiFor } from '../../platform/pii.ts';
-import { memberGrade, requireActiveMember } from '../members/index.ts';
-import { activeStore } from '../stores/index.ts';
+import { memberGrade, requireActiveMember, requireMember } from '../members/index.ts';
+import { activeStore, requireStore } from '../stores/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { checkCoupon, hqShareOf, validityOf } from './coupons.rules.ts';
 import { ZCouponRules, type TCoupon, type TDefinition, type TDefinitionRequest, type TOrderContext, type TRedemption } from './coupons.schemas.ts';
@@ -23,6 +24,12 @@ import type { CouponDefinitionRow, CouponRow, CouponSource } from './coupons.tab
 // Issuance from events carries a source reference: one coupon per (definition, reference).
 
 type CouponDeps = Pick<Deps, 'db' | 'clock'>;
+
+/** An order's lines, amount and delivery fee within the maximum (before anything is written). */
+function requireOrderAmounts(deps: Pick<Deps, 'config'>, order: TOrderContext): void {
+  const items = requireBasketTotal(deps.config, order.items, 'order.items');
+  requireAmounts(deps.config, { 'order.amount': order.amount, 'order.deliveryFee': order.deliveryFee, 'order.total': (order.amount ?? items) + order.deliveryFee });
+}
 
 const toDefinition = (r: CouponDefinitionRow): TDefinition => ({
   id: r.id,
@@ -60,7 +67,13 @@ function toCoupon(r: CouponRow, d: Pick<TDefinition, 'name' | 'rules'>, now: Dat
 
 // ---- definitions
 
-export async function createDefinition(deps: CouponDeps, tenantId: string, input: TDefinitionRequest): Promise<TDefinition> {
+export async function createDefinition(deps: CouponDeps & Pick<Deps, 'config'>, tenantId: string, input: TDefinitionRequest): Promise<TDefinition> {
+  const b = input.rules.benefit;
+  requireAmounts(deps.config, {
+    'rules.benefit.amount': b.kind === 'amount' || b.kind === 'delivery' ? b.amount : undefined,
+    'rules.benefit.maxDiscount': b.kind === 'percent' ? b.maxDiscount : undefined,
+    'rules.minOrderAmount': input.rules.minOrderAmount,
+  });
   const v = input.rules.validity;
   if (v.kind === 'fixed' && v.until <= v.from) throw fieldError('rules.validity.until', 'must be after from');
   if (input.issueFrom && input.issueUntil && input.issueUntil <= input.issueFrom) throw fieldError('issueUntil', 'must be after issueFrom');
@@ -282,6 +295,12 @@ export async function memberCoupons(deps: CouponDeps, tenantId: string, memberId
   return rows.map((r) => toCoupon(r, { name: r.name, rules: ZCouponRules.parse(r.rules) }, now));
 }
 
+/** A member's coupons for /v1/members/{id}/coupons: NOT_FOUND for an unknown member (or one of another tenant). */
+export async function couponsOfMember(deps: CouponDeps, tenantId: string, memberId: string, options: { usableOnly?: boolean } = {}): Promise<TCoupon[]> {
+  await requireMember(deps, tenantId, memberId);
+  return memberCoupons(deps, tenantId, memberId, options);
+}
+
 async function lockCoupon(db: Db, tenantId: string, couponId: string, memberId?: string): Promise<CouponRow> {
   const row = await db.selectFrom('coupon').selectAll().where('tenant_id', '=', tenantId).where('id', '=', couponId).forUpdate().executeTakeFirst();
   if (!row || (memberId !== undefined && row.member_id !== memberId)) throw new AppError('NOT_FOUND', `No coupon ${couponId}.`);
@@ -351,7 +370,8 @@ export async function validateMemberCoupons(deps: CouponDeps, tenantId: string, 
 }
 
 /** Whether a member's coupon applies to an order and what it takes off; nothing is written. */
-export async function validateCoupon(deps: CouponDeps, tenantId: string, input: { memberId: string; couponId: string; order: TOrderContext }) {
+export async function validateCoupon(deps: CouponDeps & Pick<Deps, 'config'>, tenantId: string, input: { memberId: string; couponId: string; order: TOrderContext }) {
+  requireOrderAmounts(deps, input.order);
   const coupon = await deps.db.selectFrom('coupon').selectAll().where('tenant_id', '=', tenantId).where('id', '=', input.couponId).executeTakeFirst();
   if (!coupon || coupon.member_id !== input.memberId) throw new AppError('NOT_FOUND', `No coupon ${input.couponId}.`);
   const { check } = await checkFor(deps, tenantId, coupon, await definitionRow(deps.db, tenantId, coupon.definition_id), input.order);
@@ -380,12 +400,14 @@ const toRedemption = (r: { id: string; coupon_id: string; definition_id: string;
  * HQ/store shares recorded.
  */
 export async function redeemCoupon(
-  deps: CouponDeps,
+  deps: CouponDeps & Pick<Deps, 'config'>,
   tenantId: string,
   input: { memberId: string; couponId: string; order: TOrderContext; cap?: number | undefined; holdId?: string | undefined },
 ): Promise<TRedemption> {
+  requireOrderAmounts(deps, input.order);
   return withTransaction(deps.db, async (trx) => {
     const d0 = { ...deps, db: trx };
+    if (input.order.storeId !== undefined) await requireStore(d0, tenantId, input.order.storeId);
     const coupon = await lockCoupon(trx, tenantId, input.couponId, input.memberId);
     const def = await definitionRow(trx, tenantId, coupon.definition_id);
     const { d, check } = await checkFor(d0, tenantId, coupon, def, input.order, input.holdId);

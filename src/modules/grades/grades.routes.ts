@@ -4,7 +4,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { tenantIdOf } from '../../platform/request-context.ts';
-import { ZGradeChange, ZGradeSettings, ZMemberGrade, ZPurchase } from './grades.schemas.ts';
+import { ZGradeChange, ZGradeSettings, ZGradeSettingsView, ZMemberGrade, ZPurchase } from './grades.schemas.ts';
 import * as service from './grades.service.ts';
 
 const ZMemberParams = z.object({ id: z.string().max(40) });
@@ -13,7 +13,7 @@ const ZMemberParams = z.object({ id: z.string().max(40) });
 export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/grades', {
-      schema: { tags: ['Grades'], summary: 'The grade levels and the review cycle', response: { 200: ZGradeSettings, ...problems(401, 403) } },
+      schema: { tags: ['Grades'], summary: 'The grade levels and the review cycle', response: { 200: ZGradeSettingsView, ...problems(401, 403) } },
       handler: (req) => service.gradeSettings(deps, tenantIdOf(req)),
     });
 
@@ -83,7 +83,7 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
         tags: ['Grades'],
         summary: 'Every grade change of a member, newest first',
         params: ZMemberParams,
-        response: { 200: z.object({ items: z.array(ZGradeChange) }), ...problems(401, 403) },
+        response: { 200: z.object({ items: z.array(ZGradeChange) }), ...problems(401, 403, 404) },
       },
       handler: async (req) => ({ items: await service.gradeHistory(deps, tenantIdOf(req), req.params.id) }),
     });

@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
+import { requireAmounts } from '../../platform/amounts.ts';
 import { localDate } from '../../platform/clock.ts';
 import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
-import { activeMemberIds, memberGrade, setMemberGrade } from '../members/index.ts';
+import { activeMemberIds, memberGrade, requireMember, setMemberGrade } from '../members/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { qualifiedLevel, reviewDue } from './grades.rules.ts';
 import type { TGradeChange, TGradeLevel, TGradeSettings } from './grades.schemas.ts';
@@ -34,7 +35,8 @@ export async function gradeSettings(deps: Pick<Deps, 'db'>, tenantId: string): P
 }
 
 /** Replaces the tenant's levels (applied at the next review or evaluation; history stays). */
-export async function setGradeSettings(deps: Pick<Deps, 'db'>, tenantId: string, s: TGradeSettings): Promise<TGradeSettings> {
+export async function setGradeSettings(deps: Pick<Deps, 'db' | 'config'>, tenantId: string, s: TGradeSettings): Promise<TGradeSettings> {
+  requireAmounts(deps.config, Object.fromEntries(s.levels.map((l, i) => [`levels.${i}.minAmount`, l.minAmount])));
   const codes = new Set(s.levels.map((l) => l.code));
   if (codes.size !== s.levels.length) throw fieldError('levels', 'codes must be unique');
   if (new Set(s.levels.map((l) => l.rank)).size !== s.levels.length) throw fieldError('levels', 'ranks must be unique');
@@ -66,7 +68,8 @@ export async function setGradeSettings(deps: Pick<Deps, 'db'>, tenantId: string,
 }
 
 /** Counts a purchase (or, negative, a cancellation) on the member's day in the tenant's time zone. */
-export async function recordPurchase(deps: GradesDeps, tenantId: string, p: { memberId: string; amount: number; orders: number; at?: Date | undefined }) {
+export async function recordPurchase(deps: GradesDeps & Pick<Deps, 'config'>, tenantId: string, p: { memberId: string; amount: number; orders: number; at?: Date | undefined }) {
+  requireAmounts(deps.config, { amount: p.amount });
   await memberGrade(deps, tenantId, p.memberId); // the member must exist
   const tenant = await getTenant(deps, tenantId);
   const day = localDate(p.at ?? deps.clock.now(), tenant.timeZone);
@@ -151,6 +154,7 @@ export async function changeGrade(deps: GradesDeps, tenantId: string, memberId: 
 }
 
 export async function gradeHistory(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string): Promise<TGradeChange[]> {
+  await requireMember(deps, tenantId, memberId);
   const rows = await deps.db
     .selectFrom('grade_change')
     .selectAll()

@@ -12,6 +12,8 @@ export {
   changePhone,
   memberGrade,
   requireActiveMember,
+  /** For the member's sub-resources (/v1/members/{id}/…): NOT_FOUND for an unknown member or one of another tenant. */
+  requireMember,
   setMemberGrade,
   activeMemberIds,
   /** Active members born on given month-days (the birthday index), and the job step that fills it in for older rows. */

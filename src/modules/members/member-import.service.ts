@@ -2,7 +2,7 @@ import { sql, type Insertable, type Selectable } from 'kysely';
 import { addDays, isIsoDate, localDate, zonedMidnight } from '../../platform/clock.ts';
 import { readCsv } from '../../platform/csv.ts';
 import { withTransaction, type Db } from '../../platform/db.ts';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { isKoreanMobile, normalizePhone, piiFor } from '../../platform/pii.ts';
@@ -150,8 +150,18 @@ function candidate(
 }
 
 /** Commits one chunk: the members, the rejects (the database's too) and the checkpoint, or none of it. */
-async function commitChunk(db: Db, tenantId: string, importId: string, expectRowsDone: number, lastRow: number, ok: Candidate[], rejects: Reject[]) {
+async function commitChunk(
+  db: Db,
+  tenantId: string,
+  importId: string,
+  expectRowsDone: number,
+  lastRow: number,
+  ok: Candidate[],
+  rejects: Reject[],
+  create?: (trx: Db) => Promise<unknown>,
+) {
   await withTransaction(db, async (trx) => {
+    await create?.(trx);
     const imp = await trx.selectFrom('member_import').select('rows_done').where('tenant_id', '=', tenantId).where('id', '=', importId).forUpdate().executeTakeFirstOrThrow();
     if (Number(imp.rows_done) !== expectRowsDone) throw new AppError('CONFLICT', 'This import is being run by another process.', { importId });
     let inserted = new Set<string>();
@@ -216,20 +226,26 @@ export async function importMembers(
   options: { fileName?: string } = {},
 ): Promise<ImportSummary> {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(importId)) throw new AppError('VALIDATION_FAILED', 'The import id must be 1-64 letters, digits, _ . -');
-  await deps.db
-    .insertInto('member_import')
-    .values({ tenant_id: tenantId, id: importId, file_name: options.fileName ?? null, finished_at: null })
-    .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
-    .execute();
-  const state = await getImport(deps, tenantId, importId);
-  if (state.status === 'done') return state;
+  // The row is created with the first chunk (or the finish): a file refused before then (no header,
+  // a header without the required columns, bad CSV) writes nothing.
+  const state = await getImport(deps, tenantId, importId).catch((err) => {
+    if (isAppError(err) && err.code === 'NOT_FOUND') return undefined;
+    throw err;
+  });
+  if (state?.status === 'done') return state;
+  const create = state ? undefined : (trx: Db) =>
+    trx
+      .insertInto('member_import')
+      .values({ tenant_id: tenantId, id: importId, file_name: options.fileName ?? null, finished_at: null })
+      .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
+      .execute();
 
   const policy = await deps.db.selectFrom('member_policy').select('min_age').where('tenant_id', '=', tenantId).executeTakeFirst();
   const minAge = policy?.min_age ?? 14;
   const now = deps.clock.now();
   // Ages are counted in Korea; point lots expire in the tenant's time zone.
   const context = { minAge, now, today: localDate(now, 'Asia/Seoul'), timeZone: (await getTenant(deps, tenantId)).timeZone };
-  let rowsDone = state.rowsDone;
+  let rowsDone = state?.rowsDone ?? 0;
   let index: Map<string, number> | undefined;
   let row = 0;
   let ok: Candidate[] = [];
@@ -242,7 +258,7 @@ export async function importMembers(
     rejects = [];
     rowsDone = row;
     await committing;
-    committing = commitChunk(deps.db, tenantId, importId, from, to, chunkOk, chunkRejects);
+    committing = commitChunk(deps.db, tenantId, importId, from, to, chunkOk, chunkRejects, create);
     committing.catch(() => {}); // surfaced by the next await
   };
 
@@ -274,6 +290,7 @@ export async function importMembers(
   }
 
   const done = await withTransaction(deps.db, async (trx) => {
+    await create?.(trx);
     const finished = await trx
       .updateTable('member_import')
       .set({ status: 'done', finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })

@@ -275,6 +275,11 @@ export async function memberGrade(deps: Pick<Deps, 'db'>, tenantId: string, memb
   return options.forUpdate ? load() : txMemo(deps.db, repo.memberMemoKey(tenantId, memberId), load);
 }
 
+/** The member must exist in the tenant, whatever its status (NOT_FOUND as GET /v1/members/{id}): one primary-key lookup, once per transaction. */
+export async function requireMember(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string): Promise<void> {
+  await memberGrade(deps, tenantId, memberId);
+}
+
 /** The member's grade, refusing a withdrawn or dormant member (MEMBER_NOT_ACTIVE): for every currency write. */
 export async function requireActiveMember(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string) {
   const m = await memberGrade(deps, tenantId, memberId);

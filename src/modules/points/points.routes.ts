@@ -111,7 +111,7 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get('/members/:id/points/operations', {
       config: { scopes: ['pos', 'server'] },
-      schema: { tags: ['Points'], summary: 'A member’s point operations, newest first', params: ZMemberParams, querystring: ZPage, response: { 200: ZOperations, ...problems(401, 403) } },
+      schema: { tags: ['Points'], summary: 'A member’s point operations, newest first', params: ZMemberParams, querystring: ZPage, response: { 200: ZOperations, ...problems(401, 403, 404) } },
       handler: (req) => service.pointOperations(deps, tenantIdOf(req), req.params.id, req.query),
     });
 

@@ -44,3 +44,8 @@ test('a use is checked in order: channel, unit, minimum balance, maxima, balance
   assert.equal(checkUse({ ...p, useChannels: ['app'] }, { amount: 100, channel: 'offline', orderAmount: 1000, available: 2000 })?.code, 'POINTS_CHANNEL_NOT_ALLOWED');
   assert.deepEqual(checkUse(p, { amount: 100, channel: 'app', orderAmount: 1000, available: 999 })?.details, { minimum: 1000, available: 999 });
 });
+
+test('earnAmount is exact for amounts near the maximum (the product passes 2^53)', () => {
+  assert.equal(earnAmount(999_999_999_999, 9_999, 'floor'), 999_899_999_999);
+  assert.equal(earnAmount(999_999_999_999, 9_999, 'ceil'), 999_900_000_000);
+});

@@ -1,17 +1,14 @@
+import { applyBp } from '../../platform/amounts.ts';
 import { addDays, localDate, zonedMidnight } from '../../platform/clock.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { TPointPolicySettings } from './points.schemas.ts';
 
 // Pure rules of the point policy: how much an order earns, when it expires, and whether a use is allowed.
 
-const ROUND = { floor: Math.floor, round: Math.round, ceil: Math.ceil } as const;
-
 /** Points earned on a paid amount at a rate in basis points (100 = 1 %), rounded by the policy. */
 export function earnAmount(paidAmount: number, rateBp: number, rounding: TPointPolicySettings['rounding']): number {
-  // Integer arithmetic first: paidAmount * rateBp stays exact far beyond any order.
-  const whole = Math.floor((paidAmount * rateBp) / 10_000);
-  const rest = (paidAmount * rateBp) % 10_000;
-  return rest === 0 ? whole : ROUND[rounding]((paidAmount * rateBp) / 10_000);
+  // Exact: paidAmount * rateBp passes 2^53 for amounts within the maximum.
+  return applyBp(paidAmount, rateBp, rounding);
 }
 
 /**
@@ -54,7 +51,7 @@ export function checkUse(policy: TPointPolicySettings, use: { amount: number; ch
   }
   if (policy.maxUseRatioBp !== null) {
     if (use.orderAmount === undefined) return new AppError('VALIDATION_FAILED', 'orderAmount is required: the policy limits points to a share of the order.');
-    const maximum = Math.floor((use.orderAmount * policy.maxUseRatioBp) / 10_000);
+    const maximum = applyBp(use.orderAmount, policy.maxUseRatioBp);
     if (use.amount > maximum) {
       return new AppError('POINTS_MAX_USE_EXCEEDED', `At most ${maximum} points on an order of ${use.orderAmount}.`, {
         amount: use.amount,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AMOUNT_CEILING, ZAmount } from '../../platform/amounts.ts';
 
 export const CHANNELS = ['app', 'web', 'offline'] as const;
 export const ZChannel = z.enum(CHANNELS).meta({ description: 'app, web (shop) or offline (store POS)' });
@@ -13,9 +14,9 @@ export const ZPointPolicySettings = z
     baseRateBp: z.number().int().min(0).max(10_000).default(100).meta({ description: 'Points per 10,000 won paid for a member without a grade rate: 100 = 1 %.' }),
     gradeRates: z.boolean().default(true).meta({ description: 'Use the rate of the member’s grade level (GET /v1/grades) when it has one.' }),
     rounding: z.enum(['floor', 'round', 'ceil']).default('floor'),
-    minBalanceToUse: z.number().int().min(0).default(0).meta({ description: 'Points may be used only from this balance up (e.g. 1,000).' }),
-    useUnit: z.number().int().min(1).default(1).meta({ description: 'Uses are multiples of this (e.g. 10 or 100).' }),
-    maxUsePerOrder: z.number().int().min(1).nullable().default(null),
+    minBalanceToUse: ZAmount.default(0).meta({ description: 'Points may be used only from this balance up (e.g. 1,000).' }),
+    useUnit: ZAmount.min(1).default(1).meta({ description: 'Uses are multiples of this (e.g. 10 or 100).' }),
+    maxUsePerOrder: ZAmount.min(1).nullable().default(null),
     maxUseRatioBp: z.number().int().min(1).max(10_000).nullable().default(null).meta({ description: 'At most this share of the order amount: 5000 = 50 %.' }),
     validity: z
       .object({
@@ -60,7 +61,7 @@ export type TPointOperation = z.infer<typeof ZPointOperation>;
 export const ZEarnRequest = z.object({
   memberId: z.string().max(40),
   orderId: ZOrderId,
-  paidAmount: z.number().int().min(0).meta({ description: 'What the member paid after discounts (won); points are earned on this.' }),
+  paidAmount: ZAmount.meta({ description: 'What the member paid after discounts (won); points are earned on this.' }),
   channel: ZChannel,
   storeId: z.string().max(40).optional(),
 });
@@ -68,8 +69,8 @@ export const ZEarnRequest = z.object({
 export const ZUseRequest = z.object({
   memberId: z.string().max(40),
   orderId: ZOrderId,
-  amount: z.number().int().min(1),
-  orderAmount: z.number().int().min(0).optional().meta({ description: 'The order total, for the policy’s maximum share.' }),
+  amount: ZAmount.min(1),
+  orderAmount: ZAmount.optional().meta({ description: 'The order total, for the policy’s maximum share.' }),
   channel: ZChannel,
   storeId: z.string().max(40).optional(),
 });
@@ -77,13 +78,13 @@ export const ZUseRequest = z.object({
 export const ZCancelRequest = z.object({
   cancelId: ZOperationId.meta({ description: 'The cancellation’s own id (e.g. the POS refund number).' }),
   operationId: ZOperationId.meta({ description: 'The earning or use to cancel.' }),
-  amount: z.number().int().min(1).optional().meta({ description: 'Partial cancel; all that is left when omitted.' }),
+  amount: ZAmount.min(1).optional().meta({ description: 'Partial cancel; all that is left when omitted.' }),
 });
 
 export const ZAdjustRequest = z.object({
   adjustmentId: ZOperationId,
   memberId: z.string().max(40),
-  amount: z.number().int().refine((n) => n !== 0, 'must not be 0').meta({ description: 'Positive grants, negative takes away.' }),
+  amount: z.number().int().min(-AMOUNT_CEILING).max(AMOUNT_CEILING).refine((n) => n !== 0, 'must not be 0').meta({ description: 'Positive grants, negative takes away.' }),
   reason: z.string().trim().min(1).max(200),
   actor: z.string().max(100).optional(),
   expiresAt: z.iso.datetime().optional().meta({ description: 'For a grant: its expiry (default: the policy’s validity).' }),

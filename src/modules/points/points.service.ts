@@ -1,11 +1,13 @@
 import { sql } from 'kysely';
+import { applyBp, requireAmounts } from '../../platform/amounts.ts';
 import { withTransaction, type Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
 import { gradeSettings } from '../grades/index.ts';
 import { accountLots, expiringWithin, findAccount, inTransaction, openAccount, systemAccount, type LedgerRejection, type PostResult } from '../ledger/index.ts';
-import { memberGrade, requireActiveMember } from '../members/index.ts';
+import { memberGrade, requireActiveMember, requireMember } from '../members/index.ts';
+import { requireStore } from '../stores/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { checkUse, earnAmount, expiryOf } from './points.rules.ts';
 import { ZPointPolicySettings, type TPointOperation, type TPointPolicySettings } from './points.schemas.ts';
@@ -17,6 +19,8 @@ import type { PointOperationKind, PointOperationRow } from './points.tables.ts';
 // never earn or use twice, with or without the Idempotency-Key.
 
 type PointsDeps = Pick<Deps, 'db' | 'clock'>;
+/** The writes that take amounts from a request check them against the configured maximum. */
+type PointsWriteDeps = PointsDeps & Pick<Deps, 'config'>;
 export const POINT = 'POINT';
 
 export type PolicyVersion = { version: number; effectiveFrom: string; settings: TPointPolicySettings };
@@ -44,7 +48,9 @@ export async function pointPolicies(deps: Pick<Deps, 'db'>, tenantId: string): P
 }
 
 /** Adds a policy version that applies from `effectiveFrom` (now or later); nothing earlier changes. */
-export async function setPointPolicy(deps: PointsDeps, tenantId: string, input: { effectiveFrom?: string | undefined; settings: TPointPolicySettings }): Promise<PolicyVersion> {
+export async function setPointPolicy(deps: PointsWriteDeps, tenantId: string, input: { effectiveFrom?: string | undefined; settings: TPointPolicySettings }): Promise<PolicyVersion> {
+  const p = input.settings;
+  requireAmounts(deps.config, { 'settings.minBalanceToUse': p.minBalanceToUse, 'settings.useUnit': p.useUnit, 'settings.maxUsePerOrder': p.maxUsePerOrder });
   const now = deps.clock.now();
   const from = input.effectiveFrom ? new Date(input.effectiveFrom) : now;
   if (from.getTime() < now.getTime() - 60_000) throw fieldError('effectiveFrom', 'must be now or later: history is never rewritten');
@@ -182,7 +188,7 @@ export async function pointsQuote(deps: PointsDeps, tenantId: string, input: { m
   const p = (await pointPolicyAt(deps, tenantId, deps.clock.now())).settings;
   // A quote writes nothing: a member who never had points has no wallet yet, and 0 of them.
   const available = (await findAccount(deps, tenantId, walletKey(input.memberId)))?.balance.available ?? 0;
-  const limits = [available, p.maxUsePerOrder ?? Infinity, p.maxUseRatioBp === null ? Infinity : Math.floor((input.orderAmount * p.maxUseRatioBp) / 10_000)];
+  const limits = [available, p.maxUsePerOrder ?? Infinity, p.maxUseRatioBp === null ? Infinity : applyBp(input.orderAmount, p.maxUseRatioBp)];
   let usable = Math.min(...limits);
   usable -= usable % p.useUnit;
   const rule = !p.useChannels.includes(input.channel as never) ? 'POINTS_CHANNEL_NOT_ALLOWED' : available < p.minBalanceToUse ? 'BELOW_MINIMUM_USE' : null;
@@ -193,21 +199,24 @@ export async function pointsQuote(deps: PointsDeps, tenantId: string, input: { m
 
 /** Earns points on an order's paid amount, at the member's grade rate (or the policy's base rate). */
 export async function earnPoints(
-  deps: PointsDeps,
+  deps: PointsWriteDeps,
   tenantId: string,
   input: { memberId: string; orderId: string; paidAmount: number; channel: string; storeId?: string | undefined },
 ): Promise<TPointOperation> {
+  requireAmounts(deps.config, { paidAmount: input.paidAmount });
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
     const now = deps.clock.now();
     const member = await requireActiveMember(d, tenantId, input.memberId);
+    if (input.storeId !== undefined) await requireStore(d, tenantId, input.storeId);
     const policy = await pointPolicyAt(d, tenantId, now);
     const p = policy.settings;
     if (!p.earnChannels.includes(input.channel as never)) {
       throw new AppError('POINTS_CHANNEL_NOT_ALLOWED', `Points are not earned in channel ${input.channel}.`, { channel: input.channel, allowed: p.earnChannels });
     }
     const rateBp = await earnRate(d, tenantId, member.grade, p);
-    const amount = earnAmount(input.paidAmount, rateBp, p.rounding);
+    // Never beyond the maximum, whatever the rate and rounding.
+    const amount = Math.min(earnAmount(input.paidAmount, rateBp, p.rounding), deps.config.maxAmount);
     const id = `pt.earn.${input.orderId}`;
     const row = await insertOperation(trx, tenantId, {
       id,
@@ -234,13 +243,15 @@ export async function earnPoints(
 
 /** Uses points on an order, first-expiring lots first; every policy rule is checked and named. */
 export async function usePoints(
-  deps: PointsDeps,
+  deps: PointsWriteDeps,
   tenantId: string,
   input: { memberId: string; orderId: string; amount: number; orderAmount?: number | undefined; channel: string; storeId?: string | undefined },
 ): Promise<TPointOperation> {
+  requireAmounts(deps.config, { amount: input.amount, orderAmount: input.orderAmount });
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
     await requireActiveMember(d, tenantId, input.memberId);
+    if (input.storeId !== undefined) await requireStore(d, tenantId, input.storeId);
     const policy = await pointPolicyAt(d, tenantId, deps.clock.now());
     const wallet = await pointWallet(d, tenantId, input.memberId);
     // The policy is judged on the balance read here; the ledger enforces the balance itself under its lock.
@@ -304,10 +315,11 @@ export async function cancelPoints(deps: PointsDeps, tenantId: string, input: { 
 
 /** An operator's adjustment, with a mandatory reason: a grant (new lot) or a deduction. */
 export async function adjustPoints(
-  deps: PointsDeps,
+  deps: PointsWriteDeps,
   tenantId: string,
   input: { adjustmentId: string; memberId: string; amount: number; reason: string; actor?: string | undefined; expiresAt?: string | undefined },
 ): Promise<TPointOperation> {
+  requireAmounts(deps.config, { amount: input.amount });
   const id = `pt.adjust.${input.adjustmentId}`;
   if (input.amount > 0) {
     await memberGrade(deps, tenantId, input.memberId);
@@ -343,6 +355,7 @@ export async function pointBalance(deps: PointsDeps, tenantId: string, memberId:
 
 /** A member's point operations, newest first; the cursor is the last item's id. */
 export async function pointOperations(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string, page: { limit: number; cursor?: string | undefined }) {
+  await requireMember(deps, tenantId, memberId);
   let q = deps.db.selectFrom('point_operation').selectAll().where('tenant_id', '=', tenantId).where('member_id', '=', memberId);
   if (page.cursor) {
     const at = await deps.db.selectFrom('point_operation').select(['created_at', 'id']).where('tenant_id', '=', tenantId).where('id', '=', page.cursor).executeTakeFirst();

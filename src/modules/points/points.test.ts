@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { bearer, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { addStores, bearer, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { accountLots, trialBalance } from '../ledger/index.ts';
 import { adjustPoints, pointWallet, sendExpiryNotices } from './index.ts';
@@ -23,6 +23,7 @@ async function brand(settings: object = {}) {
   const res = await call(t, '/v1/points/policy', { settings: { baseRateBp: 500, gradeRates: false, ...settings } });
   assert.equal(res.statusCode, 201, res.body);
   const [m] = await newMembers(deps, t.tenant.id, 1);
+  await addStores(deps, t.tenant.id, ['st1']);
   return { t, m: m! };
 }
 

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { requireAmounts } from '../../platform/amounts.ts';
 import { withTransaction, type Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
@@ -18,7 +19,7 @@ import type { PrepaidAutoChargeRow } from './prepaid.tables.ts';
 // `auto.<card>.<n>` where n counts successful auto charges: a retried or repeated run reuses it, so
 // one due charge is never charged twice.
 
-type AutoChargeDeps = Pick<Deps, 'db' | 'clock' | 'masterKey' | 'providers'>;
+type AutoChargeDeps = Pick<Deps, 'db' | 'clock' | 'masterKey' | 'providers' | 'config'>;
 export type AutoChargeOutcome = 'charged' | 'failed' | 'disabled' | 'skipped' | 'not_due' | 'not_needed';
 
 async function toAutoCharge(db: Db, r: PrepaidAutoChargeRow): Promise<TAutoCharge> {
@@ -56,6 +57,7 @@ async function toAutoCharge(db: Db, r: PrepaidAutoChargeRow): Promise<TAutoCharg
 
 /** Turns auto-charge on for a member's card (or changes it): the failure count starts again. */
 export async function setAutoCharge(deps: AutoChargeDeps, tenantId: string, memberId: string, cardId: string, input: TAutoChargeRequest): Promise<TAutoCharge> {
+  requireAmounts(deps.config, { amount: input.amount, threshold: input.kind === 'threshold' ? input.threshold : undefined });
   return withTransaction(deps.db, async (trx) => {
     const card = await lockCard(trx, tenantId, cardId, memberId);
     const s = await programSettings({ db: trx }, tenantId);

@@ -1,3 +1,4 @@
+import { requireAmounts } from '../../platform/amounts.ts';
 import type { Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
@@ -29,7 +30,8 @@ const toPromotion = (r: PrepaidPromotionRow, granted?: number): TPromotion => ({
   ...(granted !== undefined ? { remaining: Math.max(0, r.per_member_limit - granted) } : {}),
 });
 
-export async function createPromotion(deps: PromotionDeps, tenantId: string, input: TPromotionCreate): Promise<TPromotion> {
+export async function createPromotion(deps: PromotionDeps & Pick<Deps, 'config'>, tenantId: string, input: TPromotionCreate): Promise<TPromotion> {
+  requireAmounts(deps.config, { minCharge: input.minCharge, rewardPoints: input.rewardPoints });
   const row = await deps.db
     .insertInto('prepaid_promotion')
     .values({

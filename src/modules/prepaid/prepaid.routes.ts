@@ -49,7 +49,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
     app.put('/prepaid/program', {
       config: { scopes: ['server'] },
       schema: { tags, summary: 'Set the prepaid program', headers: ZIdempotencyHeaders, body: ZPrepaidSettings, response: { 200: ZPrepaidSettings, ...problems(400, 401, 403) } },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.setProgramSettings({ db }, tenantIdOf(req), req.body)),
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.setProgramSettings({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.get('/prepaid/liability', {
       config: { scopes: ['server'] },
@@ -106,8 +106,8 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.get('/members/:id/prepaid/cards', {
       config: { scopes: ['pos', 'server'] },
-      schema: { tags, summary: 'A member’s prepaid cards with balances', params: z.object({ id: z.string().max(40) }), response: { 200: ZCards, ...problems(401, 403) } },
-      handler: async (req) => ({ items: await service.listCards(deps, tenantIdOf(req), req.params.id) }),
+      schema: { tags, summary: 'A member’s prepaid cards with balances', params: z.object({ id: z.string().max(40) }), response: { 200: ZCards, ...problems(401, 403, 404) } },
+      handler: async (req) => ({ items: await service.memberCards(deps, tenantIdOf(req), req.params.id) }),
     });
 
     // POS and servers

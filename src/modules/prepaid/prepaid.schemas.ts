@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ZAmount } from '../../platform/amounts.ts';
 import { PAYMENT_METHODS } from './prepaid.provider.ts';
 
 export const ZChannel = z.enum(['app', 'web', 'offline']);
@@ -6,13 +7,13 @@ export const ZOpId = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).meta({ descrip
 
 export const ZPrepaidSettings = z
   .object({
-    minCharge: z.number().int().min(1).default(10_000),
-    chargeUnit: z.number().int().min(1).default(1_000).meta({ description: 'Charges are multiples of this.' }),
-    maxBalance: z.number().int().min(1).default(2_000_000).meta({ description: 'No card may hold more (전자금융거래법: 200만원 for unregistered value).' }),
+    minCharge: ZAmount.min(1).default(10_000),
+    chargeUnit: ZAmount.min(1).default(1_000).meta({ description: 'Charges are multiples of this.' }),
+    maxBalance: ZAmount.min(1).default(2_000_000).meta({ description: 'No card may hold more (전자금융거래법: 200만원 for unregistered value).' }),
     refund: z
       .object({
         minUsedBp: z.number().int().min(0).max(10_000).meta({ description: 'Share of the last charge that must be used before a refund: 8000 = 80 %.' }),
-        fee: z.number().int().min(0),
+        fee: ZAmount,
       })
       .default({ minUsedBp: 8000, fee: 500 }),
     autoCharge: z
@@ -69,18 +70,22 @@ export const ZPayment = z.object({
   }),
 });
 
-export const ZChargeRequest = z.object({ chargeId: ZOpId, amount: z.number().int().min(1), payment: ZPayment });
-export const ZStoreChargeRequest = ZChargeRequest.extend({ cardId: z.string().max(40), channel: ZChannel, storeId: z.string().max(40).optional() });
-export const ZUseRequest = z.object({ orderId: ZOpId, cardId: z.string().max(40), amount: z.number().int().min(1), channel: ZChannel, storeId: z.string().max(40).optional() });
-export const ZUseCancelRequest = z.object({ cancelId: ZOpId, operationId: ZOpId, amount: z.number().int().min(1).optional() });
+export const ZChargeRequest = z.object({ chargeId: ZOpId, amount: ZAmount.min(1), payment: ZPayment });
+export const ZStoreChargeRequest = ZChargeRequest.extend({
+  cardId: z.string().max(40),
+  channel: ZChannel,
+  storeId: z.string().max(40).optional().meta({ description: 'The store charging (required for channel offline); it must be the brand’s.' }),
+});
+export const ZUseRequest = z.object({ orderId: ZOpId, cardId: z.string().max(40), amount: ZAmount.min(1), channel: ZChannel, storeId: z.string().max(40).optional() });
+export const ZUseCancelRequest = z.object({ cancelId: ZOpId, operationId: ZOpId, amount: ZAmount.min(1).optional() });
 export const ZChargeCancelRequest = z.object({ cancelId: ZOpId, chargeId: ZOpId, channel: ZChannel, storeId: z.string().max(40).optional() });
 export const ZGiftRequest = z.object({
   giftId: ZOpId,
   toMemberId: z.string().max(40),
-  amount: z.number().int().min(1).optional().meta({ description: 'An amount to the recipient’s main card; omitted: the card itself is given.' }),
+  amount: ZAmount.min(1).optional().meta({ description: 'An amount to the recipient’s main card; omitted: the card itself is given.' }),
   message: z.string().max(200).optional(),
 });
-export const ZTransferRequest = z.object({ transferId: ZOpId, fromCardId: z.string().max(40), toCardId: z.string().max(40), amount: z.number().int().min(1) });
+export const ZTransferRequest = z.object({ transferId: ZOpId, fromCardId: z.string().max(40), toCardId: z.string().max(40), amount: ZAmount.min(1) });
 export const ZRefundPreview = z
   .object({
     allowed: z.boolean(),
@@ -108,9 +113,9 @@ export type TPromotionGrant = z.infer<typeof ZPromotionGrant>;
 export const ZChargeResult = ZOperation.extend({ promotions: z.array(ZPromotionGrant).meta({ description: 'Charge promotions this charge earned.' }) }).meta({ id: 'PrepaidCharge' });
 export type TChargeResult = z.infer<typeof ZChargeResult>;
 
-const autoChargeBase = { amount: z.number().int().min(1), payment: ZPayment };
+const autoChargeBase = { amount: ZAmount.min(1), payment: ZPayment };
 export const ZAutoChargeRequest = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('threshold'), threshold: z.number().int().min(1).meta({ description: 'Charge when a payment leaves the balance below this.' }), ...autoChargeBase }),
+  z.object({ kind: z.literal('threshold'), threshold: ZAmount.min(1).meta({ description: 'Charge when a payment leaves the balance below this.' }), ...autoChargeBase }),
   z.object({ kind: z.literal('monthly'), dayOfMonth: z.number().int().min(1).max(31).meta({ description: 'Charged at the start of this day (tenant time zone); the last day in shorter months.' }), ...autoChargeBase }),
 ]);
 export type TAutoChargeRequest = z.infer<typeof ZAutoChargeRequest>;
@@ -146,8 +151,8 @@ export const ZPromotionCreate = z
   .object({
     id: ZOpId.optional().meta({ description: 'Omitted: generated.' }),
     name: z.string().trim().min(1).max(60),
-    minCharge: z.number().int().min(1),
-    rewardPoints: z.number().int().min(1).optional(),
+    minCharge: ZAmount.min(1),
+    rewardPoints: ZAmount.min(1).optional(),
     rewardCouponId: z.string().max(40).optional().meta({ description: 'A coupon definition, issued by the coupon module.' }),
     perMemberLimit: z.number().int().min(1).max(1000).default(1),
     channels: z.array(ZChannel).min(1).optional().meta({ description: 'Omitted: every channel.' }),
@@ -175,5 +180,7 @@ export const ZPromotion = z
 export type TPromotion = z.infer<typeof ZPromotion>;
 
 export const ZCardCreate = z.object({ nickname: z.string().trim().max(30).default('') });
-export const ZCardUpdate = z.object({ nickname: z.string().trim().max(30).optional(), status: z.enum(['active', 'lost', 'suspended']).optional(), main: z.literal(true).optional() });
+export const ZCardUpdate = z
+  .object({ nickname: z.string().trim().max(30).optional(), status: z.enum(['active', 'lost', 'suspended']).optional(), main: z.literal(true).optional() })
+  .refine((v) => Object.keys(v).length > 0, 'send at least one field to change');
 export const ZRegisterRequest = z.object({ number: z.string().regex(/^\d{16}$/), pin: z.string().regex(/^\d{4,8}$/), nickname: z.string().trim().max(30).default('') });

@@ -1,13 +1,15 @@
+import { requireAmounts } from '../../platform/amounts.ts';
 import { withTransaction, type Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, fieldError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
 import { claimAttempt, limitSecretCheck, resetAttempts, type LimitDeps } from '../../platform/limits.ts';
 import { hashPassword, verifyPasswordOrDummy } from '../../platform/passwords.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { balanceAsOf, getAccount, inTransaction, openAccount, systemAccount, type LedgerRejection, type PostResult } from '../ledger/index.ts';
-import { requireActiveMember } from '../members/index.ts';
+import { requireActiveMember, requireMember } from '../members/index.ts';
+import { requireStore } from '../stores/index.ts';
 import type { PaymentMethodName } from './prepaid.provider.ts';
 import { refundPreview } from './prepaid.rules.ts';
 import { applyPromotions, revokePromotions } from './prepaid-promotions.service.ts';
@@ -21,7 +23,7 @@ import type { PrepaidCardRow, PrepaidOperationRow } from './prepaid.tables.ts';
 // balance itself. Operation ids come from the caller (charge id, order number, …): a retry never
 // applies twice, with or without the Idempotency-Key.
 
-type PrepaidDeps = Pick<Deps, 'db' | 'clock'>;
+type PrepaidDeps = Pick<Deps, 'db' | 'clock' | 'config'>;
 export const PREPAID = 'PREPAID';
 
 export async function programSettings(deps: Pick<Deps, 'db'>, tenantId: string): Promise<TPrepaidSettings> {
@@ -29,7 +31,8 @@ export async function programSettings(deps: Pick<Deps, 'db'>, tenantId: string):
   return ZPrepaidSettings.parse(row?.settings ?? {});
 }
 
-export async function setProgramSettings(deps: Pick<Deps, 'db'>, tenantId: string, settings: TPrepaidSettings): Promise<TPrepaidSettings> {
+export async function setProgramSettings(deps: Pick<Deps, 'db' | 'config'>, tenantId: string, settings: TPrepaidSettings): Promise<TPrepaidSettings> {
+  requireAmounts(deps.config, { minCharge: settings.minCharge, chargeUnit: settings.chargeUnit, maxBalance: settings.maxBalance, 'refund.fee': settings.refund.fee });
   await deps.db
     .insertInto('prepaid_program')
     .values({ tenant_id: tenantId, settings: JSON.stringify(settings) })
@@ -102,6 +105,12 @@ export async function openCard(deps: PrepaidDeps, tenantId: string, memberId: st
   });
 }
 
+/** A member's cards for /v1/members/{id}/prepaid/cards: NOT_FOUND for an unknown member. */
+export async function memberCards(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string): Promise<TCard[]> {
+  await requireMember(deps, tenantId, memberId);
+  return listCards(deps, tenantId, memberId);
+}
+
 export async function listCards(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string): Promise<TCard[]> {
   const rows = await deps.db.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('member_id', '=', memberId).orderBy('created_at').execute();
   return Promise.all(rows.map((r) => toCard(deps, r)));
@@ -140,11 +149,14 @@ async function autoChargeIfLow(trx: Db, now: Date, tenantId: string, cardId: str
 /** Nickname, status (active, lost, suspended) or making it the main card. */
 export async function updateCard(deps: PrepaidDeps, tenantId: string, memberId: string, cardId: string, patch: { nickname?: string | undefined; status?: PrepaidCardRow['status'] | undefined; main?: true | undefined }): Promise<TCard> {
   return withTransaction(deps.db, async (trx) => {
-    await lockCard(trx, tenantId, cardId, memberId, { active: false });
+    const card = await lockCard(trx, tenantId, cardId, memberId, { active: false });
+    const set = { ...(patch.nickname !== undefined ? { nickname: patch.nickname } : {}), ...(patch.status ? { status: patch.status } : {}), ...(patch.main ? { is_main: true } : {}) };
+    // An empty update is a no-op (the route refuses it first): an SQL SET needs a column.
+    if (Object.keys(set).length === 0) return toCard({ db: trx }, card);
     if (patch.main) await trx.updateTable('prepaid_card').set({ is_main: false }).where('tenant_id', '=', tenantId).where('member_id', '=', memberId).where('is_main', '=', true).execute();
     const row = await trx
       .updateTable('prepaid_card')
-      .set({ ...(patch.nickname !== undefined ? { nickname: patch.nickname } : {}), ...(patch.status ? { status: patch.status } : {}), ...(patch.main ? { is_main: true } : {}) })
+      .set(set)
       .where('tenant_id', '=', tenantId)
       .where('id', '=', cardId)
       .returningAll()
@@ -279,7 +291,11 @@ export async function chargeCard(
     payment: { method: string; token: string; tokenKind?: 'billing_key' | 'payment' };
   },
 ): Promise<TChargeResult> {
+  requireAmounts(deps.config, { amount: input.amount });
+  // Settlement and "cancel a charge at its own store" need the store of every store charge.
+  if (input.channel === 'offline' && input.storeId === undefined) throw fieldError('storeId', 'is required for an offline charge', 'required');
   return withTransaction(deps.db, async (trx) => {
+    if (input.storeId !== undefined) await requireStore({ db: trx }, tenantId, input.storeId);
     const card = await lockCard(trx, tenantId, input.cardId, input.memberId);
     const s = await programSettings({ db: trx }, tenantId);
     const balance = await available(trx, card);
@@ -335,7 +351,9 @@ export async function useCard(
   tenantId: string,
   input: { orderId: string; cardId: string; amount: number; channel: string; storeId?: string | undefined },
 ): Promise<TOperation> {
+  requireAmounts(deps.config, { amount: input.amount });
   return withTransaction(deps.db, async (trx) => {
+    if (input.storeId !== undefined) await requireStore({ db: trx }, tenantId, input.storeId);
     const card = await lockCard(trx, tenantId, input.cardId);
     const id = `pp.use.${input.orderId}`;
     const row = await insertOperation(trx, tenantId, { id, card_id: card.id, member_id: card.member_id, kind: 'use', amount: -input.amount, order_id: input.orderId, channel: input.channel, store_id: input.storeId ?? null });
@@ -386,6 +404,7 @@ export async function cancelCharge(
   input: { cancelId: string; chargeId: string; channel: string; storeId?: string | undefined; memberId?: string | undefined },
 ): Promise<TOperation> {
   return withTransaction(deps.db, async (trx) => {
+    if (input.storeId !== undefined) await requireStore({ db: trx }, tenantId, input.storeId);
     const original = await lockOperation(trx, tenantId, `pp.charge.${input.chargeId}`, 'charge');
     if (input.memberId !== undefined && original.member_id !== input.memberId) throw new AppError('NOT_FOUND', `No prepaid operation pp.charge.${input.chargeId}.`);
     if (original.cancelled) throw new AppError('OPERATION_NOT_CANCELLABLE', 'The charge is cancelled already.', { why: 'cancelled' });
@@ -412,6 +431,7 @@ export async function cancelCharge(
 /** Gives another member an amount (to their main card, opened if they have none) or the card itself. */
 export async function gift(deps: PrepaidDeps, tenantId: string, memberId: string, cardId: string, input: { giftId: string; toMemberId: string; amount?: number | undefined }): Promise<TOperation> {
   if (input.toMemberId === memberId) throw new AppError('VALIDATION_FAILED', 'A gift goes to another member; move value between your own cards with a transfer.');
+  requireAmounts(deps.config, { amount: input.amount });
   return withTransaction(deps.db, async (trx) => {
     const card = await lockCard(trx, tenantId, cardId, memberId);
     await requireActiveMember({ db: trx }, tenantId, input.toMemberId);
@@ -438,6 +458,7 @@ export async function gift(deps: PrepaidDeps, tenantId: string, memberId: string
 /** Moves balance between two cards of the same member. */
 export async function transfer(deps: PrepaidDeps, tenantId: string, memberId: string, input: { transferId: string; fromCardId: string; toCardId: string; amount: number }): Promise<TOperation> {
   if (input.fromCardId === input.toCardId) throw new AppError('VALIDATION_FAILED', 'The two cards must differ.');
+  requireAmounts(deps.config, { amount: input.amount });
   return withTransaction(deps.db, async (trx) => {
     // Locked in id order, so two opposite transfers cannot deadlock.
     const [a, b] = [input.fromCardId, input.toCardId].sort();

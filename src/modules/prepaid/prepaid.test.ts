@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { bearer, memberToken, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { addStores, bearer, memberToken, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
 import { fixedClock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { trialBalance } from '../ledger/index.ts';
@@ -24,6 +24,7 @@ async function brand(program: object = {}) {
   const put = await app.inject({ method: 'PUT', url: '/v1/prepaid/program', headers: bearer(t.keys.server), payload: { minCharge: 1, chargeUnit: 1, ...program } });
   assert.equal(put.statusCode, 200, put.body);
   const members = await newMembers(deps, t.tenant.id, 2);
+  await addStores(deps, t.tenant.id, ['st1', 's1', 'gangnam', 'jamsil']);
   const tokens = await Promise.all(members.map((m) => memberToken(deps, t.tenant.id, m)));
   const me = (i: number, method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, payload?: object) =>
     app.inject({ method, url, headers: { ...bearer(t.keys.app), 'x-member-token': tokens[i]!, ...(method === 'GET' ? {} : key()) }, ...(payload ? { payload } : {}) });

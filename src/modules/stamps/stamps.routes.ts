@@ -24,7 +24,7 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
     app.post('/stamp-cards', {
       config: { scopes: ['server'] },
       schema: { tags, summary: 'Define a stamp card: boards, validity, reward and earning policy', headers: ZIdempotencyHeaders, body: ZStampCardRequest, response: { 201: ZStampCard, ...problems(400, 401, 403) } },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.createStampCard({ db }, tenantIdOf(req), req.body), { status: 201 }),
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.createStampCard({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
     });
     app.post('/stamps/earn', {
       config: { scopes: ['pos', 'server'] },
@@ -63,7 +63,7 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.get('/members/:id/stamp-cards', {
       config: { scopes: ['pos', 'server'] },
-      schema: { tags, summary: 'A member’s stamp cards', params: z.object({ id: z.string().max(40) }), response: { 200: z.object({ items: z.array(ZMemberStampCard) }), ...problems(401, 403) } },
+      schema: { tags, summary: 'A member’s stamp cards', params: z.object({ id: z.string().max(40) }), response: { 200: z.object({ items: z.array(ZMemberStampCard) }), ...problems(401, 403, 404) } },
       handler: async (req) => ({ items: await service.memberStampCards(deps, tenantIdOf(req), req.params.id) }),
     });
     app.get('/me/stamp-cards', {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ZAmount, ZQuantity } from '../../platform/amounts.ts';
 
 const ZChannel = z.enum(['app', 'web', 'offline']);
 export const ZStampPolicy = z
@@ -6,9 +7,9 @@ export const ZStampPolicy = z
     channels: z.array(ZChannel).min(1).default(['app', 'web', 'offline']),
     stores: z.union([z.literal('all'), z.array(z.string().max(40)).min(1)]).default('all').meta({ description: 'Participating stores: all, or a list.' }),
     conditionProducts: z.array(z.string().max(60)).max(500).default([]).meta({ description: 'Empty: any product. Otherwise the order must contain one.' }),
-    minAmount: z.number().int().min(0).default(0),
+    minAmount: ZAmount.default(0),
     basis: z.enum(['per_order', 'per_item', 'per_condition_item', 'per_amount']).default('per_order'),
-    perAmount: z.number().int().min(1).optional().meta({ description: 'per_amount: one stamp per this many won.' }),
+    perAmount: ZAmount.min(1).optional().meta({ description: 'per_amount: one stamp per this many won.' }),
     paymentMethods: z.array(z.string().max(30)).default([]).meta({ description: 'Empty: any payment method.' }),
     serviceTypes: z.array(z.enum(['pickup', 'in_store', 'delivery', 'parcel'])).default([]),
     grades: z.array(z.string().max(30)).default([]),
@@ -22,7 +23,7 @@ export type TStampPolicy = z.infer<typeof ZStampPolicy>;
 
 export const ZReward = z
   .discriminatedUnion('type', [
-    z.object({ type: z.literal('points'), points: z.number().int().min(1) }),
+    z.object({ type: z.literal('points'), points: ZAmount.min(1) }),
     z.object({ type: z.literal('coupon'), couponDefinitionId: z.string().max(40), name: z.string().max(100) }),
   ])
   .meta({ id: 'StampReward', description: 'points: granted through the ledger at once; coupon: a stamps.board_completed event for the coupon module.' });
@@ -34,8 +35,8 @@ export const ZStampCardRequest = z.object({
   issueFrom: z.iso.datetime(),
   issueUntil: z.iso.datetime(),
   stampsPerBoard: z.number().int().min(1).max(100),
-  maxBoards: z.number().int().min(1).nullable().default(null),
-  stampValidityDays: z.number().int().min(1).nullable().default(null).meta({ description: 'Each stamp’s validity, never beyond the issue period.' }),
+  maxBoards: z.number().int().min(1).max(1_000_000).nullable().default(null),
+  stampValidityDays: z.number().int().min(1).max(36_500).nullable().default(null).meta({ description: 'Each stamp’s validity, never beyond the issue period.' }),
   reward: ZReward,
   policy: ZStampPolicy.default(ZStampPolicy.parse({})),
 });
@@ -51,8 +52,8 @@ export const ZOrder = z.object({
   storeId: z.string().max(40).optional(),
   deviceSerial: z.string().max(40).optional().meta({ description: 'A stamp device: its store is the order’s store.' }),
   serviceType: z.enum(['pickup', 'in_store', 'delivery', 'parcel']).optional(),
-  amount: z.number().int().min(0).meta({ description: 'Paid amount (won).' }),
-  items: z.array(z.object({ productId: z.string().max(60), quantity: z.number().int().min(1), unitPrice: z.number().int().min(0) })).max(200).default([]),
+  amount: ZAmount.meta({ description: 'Paid amount (won).' }),
+  items: z.array(z.object({ productId: z.string().max(60), quantity: ZQuantity, unitPrice: ZAmount })).max(200).default([]),
   paymentMethods: z.array(z.string().max(30)).default([]),
   couponUsed: z.boolean().default(false),
 });

@@ -1,6 +1,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import { sql } from 'kysely';
 import { localDate } from '../../platform/clock.ts';
+import { requireAmounts, requireBasketTotal } from '../../platform/amounts.ts';
 import { withTransaction, type Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
@@ -8,9 +9,9 @@ import { newId } from '../../platform/ids.ts';
 import { giveBackWindow, limitSecretCheck, rateLimited, takeWindow, type LimitDeps, type Window } from '../../platform/limits.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { expiringWithin, getAccount, inTransaction, openAccount, systemAccount } from '../ledger/index.ts';
-import { memberGrade, requireActiveMember } from '../members/index.ts';
+import { memberGrade, requireActiveMember, requireMember } from '../members/index.ts';
 import { grantPoints } from '../points/index.ts';
-import { deviceStore, requireStoreManager, type TManager } from '../stores/index.ts';
+import { deviceStore, requireStore, requireStoreManager, type TManager } from '../stores/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { basketStamps, stampsForOrder } from './stamps.rules.ts';
 import { ZReward, ZStampPolicy, type TEarnResult, type TOrder, type TStampCard, type TStampCardRequest } from './stamps.schemas.ts';
@@ -48,7 +49,8 @@ const toCard = (r: StampCardRow): TStampCard => ({
   createdAt: r.created_at.toISOString(),
 });
 
-export async function createStampCard(deps: Pick<Deps, 'db'>, tenantId: string, c: TStampCardRequest): Promise<TStampCard> {
+export async function createStampCard(deps: Pick<Deps, 'db' | 'config'>, tenantId: string, c: TStampCardRequest): Promise<TStampCard> {
+  requireAmounts(deps.config, { 'reward.points': c.reward.type === 'points' ? c.reward.points : undefined, 'policy.minAmount': c.policy.minAmount, 'policy.perAmount': c.policy.perAmount });
   if (Date.parse(c.issueUntil) <= Date.parse(c.issueFrom)) throw new AppError('VALIDATION_FAILED', 'issueUntil must be after issueFrom.');
   const row = await deps.db
     .insertInto('stamp_card')
@@ -167,11 +169,14 @@ async function earn(deps: StampsDeps & { db: Db }, tenantId: string, card: Stamp
  * Stamps for an order on every payment card issuing now: each card earns by its own policy, or
  * says which rule excluded it (skipped) — one card's refusal does not stop the others.
  */
-export async function earnForOrder(deps: StampsDeps, tenantId: string, order: TOrder): Promise<TEarnResult[]> {
+export async function earnForOrder(deps: StampsDeps & Pick<Deps, 'config'>, tenantId: string, order: TOrder): Promise<TEarnResult[]> {
+  requireBasketTotal(deps.config, order.items);
+  requireAmounts(deps.config, { amount: order.amount });
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
     const member = await requireActiveMember(d, tenantId, order.memberId);
     const storeId = order.deviceSerial ? await deviceStore(d, tenantId, order.deviceSerial) : order.storeId;
+    if (storeId !== undefined && !order.deviceSerial) await requireStore(d, tenantId, storeId);
     const seen = await trx.selectFrom('stamp_earning').select('id').where('tenant_id', '=', tenantId).where('order_id', '=', order.orderId).where('source', '=', 'order').executeTakeFirst();
     if (seen) throw new AppError('ORDER_ALREADY_PROCESSED', `Order ${order.orderId} earned its stamps already.`, { operationId: seen.id });
     const now = deps.clock.now();
@@ -275,6 +280,8 @@ async function takeBackOrderStamps(deps: StampsDeps, tenantId: string, input: { 
 
 /** A member's stamp cards: stamps on the current board, boards completed, what expires soon. */
 export async function memberStampCards(deps: StampsDeps, tenantId: string, memberId: string) {
+  // An unknown member is NOT_FOUND (and opens no wallet).
+  await requireMember(deps, tenantId, memberId);
   const cards = await deps.db.selectFrom('stamp_card').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute();
   const states = await deps.db.selectFrom('stamp_member_card').selectAll().where('tenant_id', '=', tenantId).where('member_id', '=', memberId).execute();
   const now = deps.clock.now();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { bearer, memberToken, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { addStores, bearer, memberToken, newMembers, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { trialBalance } from '../ledger/index.ts';
 import { pointBalance } from '../points/index.ts';
@@ -32,6 +32,7 @@ async function brand(card: object = {}, policy: object = {}) {
   });
   assert.equal(res.statusCode, 201, res.body);
   const [m1, m2] = await newMembers(deps, t.tenant.id, 2);
+  await addStores(deps, t.tenant.id, ['st1', 'st9']);
   return { t, card: res.json(), m1: m1!, m2: m2! };
 }
 

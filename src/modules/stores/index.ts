@@ -5,6 +5,8 @@ export {
   createStore,
   listStores,
   activeStore,
+  /** The store a write names must be the tenant's (NOT_FOUND): one primary-key lookup per transaction. */
+  requireStore,
   createManager,
   setManagerStores,
   managerLogin,

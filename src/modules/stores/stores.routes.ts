@@ -4,7 +4,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { tenantIdOf } from '../../platform/request-context.ts';
-import { ZDevice, ZManager, ZManagerLogin, ZManagerRequest, ZStore, ZStoreRequest } from './stores.schemas.ts';
+import { ZDevice, ZManager, ZManagerLogin, ZManagerRequest, ZStore, ZStoreRequest, ZStoreUpdate } from './stores.schemas.ts';
 import * as service from './stores.service.ts';
 
 const tags = ['Stores'];
@@ -24,7 +24,7 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.patch('/stores/:storeId', {
       config: { scopes: ['server'] },
-      schema: { tags, summary: 'Change a store (name, address, region, status)', headers: ZIdempotencyHeaders, params: ZStoreParams, body: ZStoreRequest.omit({ code: true }).partial(), response: { 200: ZStore, ...problems(400, 401, 403, 404) } },
+      schema: { tags, summary: 'Change a store (name, address, region, status)', headers: ZIdempotencyHeaders, params: ZStoreParams, body: ZStoreUpdate, response: { 200: ZStore, ...problems(400, 401, 403, 404) } },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.updateStore({ db }, tenantIdOf(req), req.params.storeId, req.body)),
     });
     app.put('/stores/:storeId/devices/:serial', {

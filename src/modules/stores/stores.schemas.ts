@@ -11,6 +11,11 @@ export const ZStoreRequest = z.object({
   region: z.string().trim().max(50).default(''),
   status: z.enum(['active', 'paused', 'closed']).default('active'),
 });
+// No defaults here: a field left out of a change stays as it is (a rename must not reopen a closed store).
+export const ZStoreUpdate = z
+  .object({ name: z.string().trim().min(1).max(100), address: z.string().trim().max(200), region: z.string().trim().max(50), status: z.enum(['active', 'paused', 'closed']) })
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, 'send at least one field to change');
 export const ZManager = z.object({ id: z.string(), loginId: z.string(), name: z.string(), status: z.enum(['active', 'disabled']), storeIds: z.array(z.string()) }).meta({ id: 'StoreManager' });
 export type TManager = z.infer<typeof ZManager>;
 export const ZManagerRequest = z.object({

@@ -6,6 +6,7 @@ import { newId, randomToken } from '../../platform/ids.ts';
 import { claimAttempt, limitSecretCheck, resetAttempts } from '../../platform/limits.ts';
 import { hashPassword, verifyPasswordOrDummy } from '../../platform/passwords.ts';
 import { piiFor } from '../../platform/pii.ts';
+import { txMemo } from '../../platform/tx-memo.ts';
 import type { TManager, TStore } from './stores.schemas.ts';
 import type { StoreManagerRow, StoreRow, StoreStatus } from './stores.tables.ts';
 
@@ -33,7 +34,11 @@ export async function createStore(deps: Pick<Deps, 'db'>, tenantId: string, s: {
 }
 
 export async function updateStore(deps: Pick<Deps, 'db'>, tenantId: string, storeId: string, s: Partial<{ name: string; address: string; region: string; status: StoreStatus }>): Promise<TStore> {
-  const row = await deps.db.updateTable('store').set(s).where('tenant_id', '=', tenantId).where('id', '=', storeId).returningAll().executeTakeFirst();
+  // An empty change is a no-op (the route refuses it first): an SQL SET needs a column.
+  const row =
+    Object.keys(s).length === 0
+      ? await deps.db.selectFrom('store').selectAll().where('tenant_id', '=', tenantId).where('id', '=', storeId).executeTakeFirst()
+      : await deps.db.updateTable('store').set(s).where('tenant_id', '=', tenantId).where('id', '=', storeId).returningAll().executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No store ${storeId}.`);
   return toStore(row);
 }
@@ -48,6 +53,19 @@ export async function activeStore(deps: Pick<Deps, 'db'>, tenantId: string, stor
   if (!row) throw new AppError('NOT_FOUND', `No store ${storeId}.`);
   if (row.status !== 'active') throw new AppError('STORE_NOT_ACTIVE', `Store ${row.name} is ${row.status}.`, { storeId, status: row.status });
   return toStore(row);
+}
+
+/**
+ * The store named by a write (an earning, a charge, a checkout) must be the tenant's: NOT_FOUND
+ * otherwise. Any status: a sale replayed from a store closed since still belongs to it. One
+ * primary-key lookup, once per transaction however many modules of one checkout ask.
+ */
+export async function requireStore(deps: Pick<Deps, 'db'>, tenantId: string, storeId: string): Promise<void> {
+  await txMemo(deps.db, `store:${tenantId}:${storeId}`, async () => {
+    const row = await deps.db.selectFrom('store').select('id').where('tenant_id', '=', tenantId).where('id', '=', storeId).executeTakeFirst();
+    if (!row) throw new AppError('NOT_FOUND', `No store ${storeId}.`, { storeId });
+    return true;
+  });
 }
 
 async function storeIdsOf(deps: Pick<Deps, 'db'>, tenantId: string, managerId: string): Promise<string[]> {
