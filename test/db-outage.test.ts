@@ -1,8 +1,10 @@
 // The process survives its database: its connections are cut (pg_terminate_backend) under a load
-// of real HTTP requests. PostgreSQL only. The test works on a database of its own, created on the
-// test server, so the connections it cuts are never another test file's (or another agent's).
+// of real HTTP requests (PostgreSQL only; the test works on a database of its own, created on the
+// test server, so the connections it cuts are never another test file's or another agent's), and
+// a database that refuses or never answers gets 503s, not a hang (both engines).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -15,8 +17,8 @@ import { fromDatabaseError } from '../src/platform/errors.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { migrate } from '../src/platform/migrate.ts';
 import { createOutboxWorker } from '../src/platform/outbox.ts';
-import { bearer, newMembers, newTenant, testConfig, type TestTenant } from './helpers.ts';
-import { EARN_POLICY, earnUnderLoad, expectedBalances, settle, type SendEarn } from './outage-load.ts';
+import { bearer, newMembers, newTenant, testConfig, testDeps, type TestTenant } from './helpers.ts';
+import { assertAcceptable, EARN_POLICY, earnUnderLoad, expectedBalances, settle, type SendEarn } from './outage-load.ts';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
 
 const serverUrl = process.env.MOA_TEST_DB_URL;
@@ -130,4 +132,40 @@ test('the ledger group committer fails the callers of a batch whose connection d
   process.stdout.write(`${JSON.stringify({ cut, failedPosts: failed })}\n`);
   assert.ok(cut > 0, 'connections were cut');
   assert.equal((await getAccount(deps, tenantId, wallet.id)).balance.posted, total * 10);
+});
+
+test('with the database unreachable or not answering, /ready and the API answer 503 problem+json with Retry-After, within the connect timeout', { timeout: 60_000 }, async () => {
+  // Refused: nothing listens on the port. Silent: a server that accepts and never answers (a
+  // half-dead host), where only the pool's connect timeout ends the wait.
+  const silent = createServer(() => {});
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const closedPort = (closed.address() as AddressInfo).port;
+  await new Promise((r) => closed.close(r));
+  // A well-formed key (made in the suite's database), so that authenticating it needs the database.
+  const { key } = await newTenant(await testDeps());
+  try {
+    for (const port of [closedPort, (silent.address() as AddressInfo).port]) {
+      const away = await createDatabase({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/moa`, poolSize: 2, connectTimeoutMs: 300 });
+      const log = createLogger('silent');
+      const awayDeps: Deps = { config: testConfig(), db: away.db, log, clock: systemClock, outbox: createOutboxWorker({ db: away.db, log }), masterKey: randomBytes(32) };
+      const awayApp = await buildApp(awayDeps, { engine: away.engine });
+      try {
+        for (const res of [
+          await awayApp.inject({ url: '/ready' }),
+          await awayApp.inject({ url: '/v1/tenant', headers: bearer(key) }),
+        ]) {
+          const retryAfter = res.headers['retry-after'];
+          assertAcceptable({ status: res.statusCode, contentType: String(res.headers['content-type']), retryAfter: retryAfter === undefined ? undefined : String(retryAfter), body: res.body }, `port ${port}`);
+          assert.equal(res.statusCode, 503, res.body);
+        }
+      } finally {
+        await awayApp.close();
+        await away.close();
+      }
+    }
+  } finally {
+    silent.close();
+  }
 });
