@@ -10,6 +10,7 @@ test('config: defaults for an empty environment (embedded PGlite in ./data, Asia
   assert.equal(config.dataDir, './data');
   assert.equal(config.defaultTimeZone, 'Asia/Seoul');
   assert.equal(config.idempotencyTtlHours, 24);
+  assert.equal(config.dbConnectTimeoutMs, 5_000);
   assert.equal(config.masterKey, undefined);
   assert.ok(Object.isFrozen(config));
 });
@@ -25,6 +26,7 @@ test('config: a wrong value stops start-up with a message naming the variable', 
     [{ MOA_PLATFORM_TOKEN: 'short' }, 'MOA_PLATFORM_TOKEN'],
     [{ IDEMPOTENCY_TTL_HOURS: '1' }, 'IDEMPOTENCY_TTL_HOURS'],
     [{ JOBS_ENABLED: 'maybe' }, 'JOBS_ENABLED'],
+    [{ DB_CONNECT_TIMEOUT_MS: '10' }, 'DB_CONNECT_TIMEOUT_MS'],
   ];
   for (const [env, name] of cases) {
     assert.throws(

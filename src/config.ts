@@ -55,6 +55,7 @@ const ZEnv = z.object({
     .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   MOA_MASTER_KEY: z
     .string()
     .optional()
@@ -94,6 +95,8 @@ export type Config = Readonly<{
   databaseUrl: string | undefined;
   dataDir: string;
   dbPoolSize: number;
+  /** How long a request waits for a database connection before it answers 503 (PostgreSQL). */
+  dbConnectTimeoutMs: number;
   /** Set explicitly; embedded mode falls back to a generated key file (see main.ts). */
   masterKey: Buffer | undefined;
   platformToken: string | undefined;
@@ -150,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     dbPoolSize: e.DB_POOL_SIZE,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     masterKey: e.MOA_MASTER_KEY === undefined ? undefined : parseMasterKey(e.MOA_MASTER_KEY),
     platformToken: e.MOA_PLATFORM_TOKEN,
     logLevel: e.LOG_LEVEL,

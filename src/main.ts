@@ -81,6 +81,7 @@ async function openDatabase(config: Config, log: Logger): Promise<Database> {
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
     poolSize: config.dbPoolSize,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
   });
   try {
     const report = await migrate(database);

@@ -47,15 +47,19 @@ export type DatabaseOptions = {
   /** Embedded mode: PGlite keeps its files in `<dataDir>/pgdata`; omitted = in memory. */
   dataDir?: string | undefined;
   poolSize?: number;
+  /** PostgreSQL: how long a request waits for a connection (a new one, or a free one of the pool). */
+  connectTimeoutMs?: number;
   /** Embedded mode: start from a dump (the migrated test template). */
   loadDataDir?: Blob;
 };
 
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.databaseUrl ? createPostgres(options.databaseUrl, options.poolSize ?? 10) : createPGlite(options);
+  return options.databaseUrl
+    ? createPostgres(options.databaseUrl, options.poolSize ?? 10, options.connectTimeoutMs ?? 5_000)
+    : createPGlite(options);
 }
 
-function createPostgres(connectionString: string, max: number): Database {
+function createPostgres(connectionString: string, max: number, connectionTimeoutMillis: number): Database {
   const types = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') => {
       if (oid === INT8) return parseInt8;
@@ -63,9 +67,14 @@ function createPostgres(connectionString: string, max: number): Database {
       return pg.types.getTypeParser(oid, format as 'text');
     },
   };
-  const pool = new pg.Pool({ connectionString, max, types: types as pg.CustomTypesConfig });
-  // An idle client losing its server must not crash the process; the next checkout reconnects.
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis, types: types as pg.CustomTypesConfig });
+  // A client losing its server (a restart, a terminated backend, a network cut) emits `error`; with
+  // no listener that would end the process. Idle clients are the pool's `error`; a client checked
+  // out mid-transaction gets its own listener here. Its query fails instead (SERVICE_UNAVAILABLE,
+  // see fromDatabaseError), the pool drops the broken client on release, and the next checkout
+  // connects anew once the server is back.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 
   return {

@@ -346,7 +346,19 @@ export function toProblem(err: AppError, instance?: string, requestId?: string):
   };
 }
 
-type PgError = { code?: unknown; constraint?: unknown; detail?: unknown; table?: unknown };
+type PgError = { code?: unknown; constraint?: unknown; detail?: unknown; table?: unknown; message?: unknown };
+
+// The connection failed, not the statement: the server restarts, the backend was terminated, the
+// network or the pool's connect timeout cut in. Node reports socket errors in `code`; pg and
+// pg-pool report a lost connection by message only (the server's own codes are in the switch below).
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const CONNECTION_LOST = /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+
+function isConnectionFailure({ code, message }: PgError): boolean {
+  // Class 08 in full (connection exception: unable to connect, rejected, protocol violation, …).
+  if (typeof code === 'string' && (NETWORK_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  return typeof message === 'string' && CONNECTION_LOST.test(message);
+}
 
 /**
  * PostgreSQL errors that are the caller's fault or a transient state, mapped once for the whole
@@ -355,6 +367,7 @@ type PgError = { code?: unknown; constraint?: unknown; detail?: unknown; table?:
 export function fromDatabaseError(err: unknown): AppError | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const { code, constraint } = err as PgError;
+  if (isConnectionFailure(err as PgError)) return new AppError('SERVICE_UNAVAILABLE', 'The database is not available; retry shortly.');
   if (typeof code !== 'string' || code.length !== 5) return undefined;
   const where = typeof constraint === 'string' ? { constraint } : undefined;
   switch (code) {

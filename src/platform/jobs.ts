@@ -6,26 +6,35 @@ import type { Logger } from 'pino';
 
 export type Job = { name: string; everyMs: number; run: () => Promise<unknown> };
 
+/** A frequent job that keeps failing (the database is away) waits up to this long between runs. */
+const BACKOFF_MAX_MS = 30_000;
+
 export function startJobs(log: Logger, jobs: Job[]): { stop(): Promise<void> } {
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
   const running = new Set<Promise<void>>();
 
-  const schedule = (job: Job, delay: number) => {
+  const schedule = (job: Job, delay: number, failures = 0) => {
     const timer = setTimeout(() => {
       timers.delete(timer);
+      let next = job.everyMs;
+      let failed = 0;
       const run = (async () => {
         try {
           const result = await job.run();
           log.debug({ job: job.name, result }, 'job ran');
         } catch (err) {
-          log.error({ err, job: job.name }, 'job failed');
+          // Each failure in a row doubles the wait (never beyond the job's own period or 30 s,
+          // whichever is longer); the first success restores the period.
+          failed = failures + 1;
+          next = Math.min(job.everyMs * 2 ** failed, Math.max(job.everyMs, BACKOFF_MAX_MS));
+          log.error({ err, job: job.name, failures: failed, retryInMs: next }, 'job failed');
         }
       })();
       running.add(run);
       void run.finally(() => {
         running.delete(run);
-        if (!stopped) schedule(job, job.everyMs);
+        if (!stopped) schedule(job, next, failed);
       });
     }, delay);
     timers.add(timer);

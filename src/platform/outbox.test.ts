@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import pino from 'pino';
 import { newTenant, testDeps } from '../../test/helpers.ts';
-import { withTransaction } from './db.ts';
+import { createDatabase, withTransaction } from './db.ts';
 import { createLogger } from './logger.ts';
 import { createOutboxWorker, enqueueOutbox, type OutboxMessage } from './outbox.ts';
 
@@ -124,4 +127,57 @@ test('the running worker picks up new rows by itself and stops cleanly', async (
   const message = await delivered;
   assert.deepEqual(message.payload, { hello: 'world' });
   await worker.stop();
+});
+
+test('while the database is unreachable the running worker backs off instead of spinning, and delivers once it is back', {
+  skip: process.env.MOA_TEST_DB_URL ? false : 'PostgreSQL only (TEST_DATABASE_URL): the database is cut off at a TCP gate in front of it',
+}, async () => {
+  const deps = await testDeps();
+  const { tenant } = await newTenant(deps);
+  const t = topic();
+  await withTransaction(deps.db, (trx) => enqueueOutbox(trx, tenant.id, { topic: t, payload: { n: 1 } }));
+
+  // A gate on a free port that forwards to the test server once opened; closed, it refuses.
+  const server = new URL(process.env.MOA_TEST_DB_URL!);
+  const gate = createServer((socket) => {
+    const upstream = connect(Number(server.port || 5432), server.hostname);
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
+  const port = (gate.address() as AddressInfo).port;
+  await new Promise((r) => gate.close(r));
+  const url = new URL(server);
+  url.port = String(port);
+  const database = await createDatabase({ databaseUrl: url.toString(), poolSize: 2, connectTimeoutMs: 1_000 });
+
+  const failures: { failures: number; retryInMs: number }[] = [];
+  const capture = new Writable({
+    write(line, _enc, done) {
+      const entry = JSON.parse(String(line));
+      if (entry.msg === 'outbox poll failed') failures.push({ failures: entry.failures, retryInMs: entry.retryInMs });
+      done();
+    },
+  });
+  const seen: OutboxMessage[] = [];
+  const worker = createOutboxWorker({ db: database.db, log: pino({ level: 'error' }, capture) }, { pollIntervalMs: 10 });
+  worker.register(t, 'collect', async (m) => void seen.push(m));
+  worker.start();
+  while (failures.length < 4) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(failures.slice(0, 4), [
+    { failures: 1, retryInMs: 20 },
+    { failures: 2, retryInMs: 40 },
+    { failures: 3, retryInMs: 80 },
+    { failures: 4, retryInMs: 160 },
+  ]);
+  assert.equal(seen.length, 0);
+
+  await new Promise<void>((r) => gate.listen(port, '127.0.0.1', r));
+  worker.wake();
+  while (seen.length === 0) await new Promise((r) => setTimeout(r, 10));
+  await worker.stop();
+  await database.close();
+  await new Promise((r) => gate.close(r));
+  assert.deepEqual(seen.map((m) => m.payload), [{ n: 1 }]);
 });

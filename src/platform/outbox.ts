@@ -63,6 +63,9 @@ type ClaimedRow = {
   handlers_done: string[];
 };
 
+/** The longest pause between polls while they keep failing (the database is away). */
+const POLL_BACKOFF_MAX_MS = 10_000;
+
 export function createOutboxWorker(deps: { db: Db; log: Logger }, options: OutboxWorkerOptions = {}): OutboxWorker {
   const batchSize = options.batchSize ?? 20;
   const maxAttempts = options.maxAttempts ?? 10;
@@ -144,9 +147,9 @@ export function createOutboxWorker(deps: { db: Db; log: Logger }, options: Outbo
     return rows.length;
   }
 
-  const sleep = () =>
+  const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(done, pollIntervalMs);
+      const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
         wakeUp = undefined;
@@ -166,14 +169,21 @@ export function createOutboxWorker(deps: { db: Db; log: Logger }, options: Outbo
       if (running) return;
       running = true;
       loop = (async () => {
+        let failures = 0;
         while (running) {
           let handled = 0;
+          let pause = pollIntervalMs;
           try {
             handled = await runOnce();
+            failures = 0;
           } catch (err) {
-            log.error({ err }, 'outbox poll failed');
+            // Typically the database is away: wait longer after each failed poll instead of
+            // spinning, and poll at the normal pace again once one succeeds.
+            failures++;
+            pause = Math.min(pollIntervalMs * 2 ** failures, Math.max(pollIntervalMs, POLL_BACKOFF_MAX_MS));
+            log.error({ err, failures, retryInMs: pause }, 'outbox poll failed');
           }
-          if (handled === 0 && running) await sleep();
+          if (handled === 0 && running) await sleep(pause);
         }
       })();
     },
