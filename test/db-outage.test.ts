@@ -3,21 +3,17 @@
 // test server, so the connections it cuts are never another test file's or another agent's), and
 // a database that refuses or never answers gets 503s, not a hang (both engines).
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
 import { getAccount, openAccount, post, systemAccount } from '../src/modules/ledger/index.ts';
-import { systemClock } from '../src/platform/clock.ts';
 import { createDatabase, type Database } from '../src/platform/db.ts';
 import type { Deps } from '../src/platform/deps.ts';
 import { fromDatabaseError } from '../src/platform/errors.ts';
-import { createLogger } from '../src/platform/logger.ts';
 import { migrate } from '../src/platform/migrate.ts';
-import { createOutboxWorker } from '../src/platform/outbox.ts';
-import { bearer, newMembers, newTenant, testConfig, testDeps, type TestTenant } from './helpers.ts';
+import { bearer, depsOn, newMembers, newTenant, testDeps, type TestTenant } from './helpers.ts';
 import { assertAcceptable, EARN_POLICY, earnUnderLoad, expectedBalances, settle, type SendEarn } from './outage-load.ts';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
 
@@ -37,8 +33,7 @@ before(async () => {
   scratch = await createScratchDatabase(serverUrl!, 'moa_outage');
   database = await createDatabase({ databaseUrl: scratch.url, poolSize: 8 });
   await migrate(database);
-  const log = createLogger('silent');
-  deps = { config: testConfig(), db: database.db, log, clock: systemClock, outbox: createOutboxWorker({ db: database.db, log }), masterKey: randomBytes(32) };
+  deps = depsOn(database.db, database.engine);
   app = await buildApp(deps, { engine: database.engine });
   killer = new pg.Client({ connectionString: serverUrl });
   await killer.connect();
@@ -148,8 +143,7 @@ test('with the database unreachable or not answering, /ready and the API answer 
   try {
     for (const port of [closedPort, (silent.address() as AddressInfo).port]) {
       const away = await createDatabase({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/moa`, poolSize: 2, connectTimeoutMs: 300 });
-      const log = createLogger('silent');
-      const awayDeps: Deps = { config: testConfig(), db: away.db, log, clock: systemClock, outbox: createOutboxWorker({ db: away.db, log }), masterKey: randomBytes(32) };
+      const awayDeps = depsOn(away.db, away.engine);
       const awayApp = await buildApp(awayDeps, { engine: away.engine });
       try {
         for (const res of [

@@ -10,12 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { systemClock } from '../src/platform/clock.ts';
 import { createDatabase } from '../src/platform/db.ts';
-import type { Deps } from '../src/platform/deps.ts';
-import { createLogger } from '../src/platform/logger.ts';
-import { createOutboxWorker } from '../src/platform/outbox.ts';
-import { bearer, newMembers, newTenant, PLATFORM_TOKEN, testConfig } from './helpers.ts';
+import { bearer, depsOn, newMembers, newTenant, PLATFORM_TOKEN, } from './helpers.ts';
 import { assertAcceptable, EARN_POLICY, earnUnderLoad, expectedBalances, settle, type Answer, type SendEarn } from './outage-load.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -122,8 +118,7 @@ test('moa serve survives a restart and an outage of its PostgreSQL under load: 2
   // The data, written directly (the server migrated the database at start).
   const database = await createDatabase({ databaseUrl: cluster.url, poolSize: 2 });
   cleanups.push(() => database.close());
-  const log = createLogger('silent');
-  const deps: Deps = { config: testConfig(), db: database.db, log, clock: systemClock, outbox: createOutboxWorker({ db: database.db, log }), masterKey };
+  const deps = depsOn(database.db, database.engine, { masterKey });
   const t = await newTenant(deps, 'Restart Brand');
   const members = await newMembers(deps, t.tenant.id, 6);
   await database.close();

@@ -11,7 +11,7 @@ import { importMembers } from '../src/modules/members/index.ts';
 import { openSession } from '../src/modules/members/member-sessions.service.ts';
 import { createApiKey, createTenant, type TTenant } from '../src/modules/tenants/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
-import { createDatabase, type Database } from '../src/platform/db.ts';
+import { createDatabase, type Database, type Db } from '../src/platform/db.ts';
 import type { Deps } from '../src/platform/deps.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { migrate } from '../src/platform/migrate.ts';
@@ -42,6 +42,11 @@ export const testConfig = (env: Record<string, string> = {}): Config =>
 
 export async function testDeps(overrides: Partial<Deps> = {}): Promise<Deps & { engine: Database['engine'] }> {
   const { db, engine } = await testDatabase();
+  return depsOn(db, engine, overrides);
+}
+
+/** Deps on a given database (a test's own scratch database or cluster), built as main.ts builds them. */
+export function depsOn(db: Db, engine: Database['engine'], overrides: Partial<Deps> = {}): Deps & { engine: Database['engine'] } {
   const log = createLogger('silent');
   const base = {
     config: testConfig(),
