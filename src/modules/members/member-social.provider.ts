@@ -12,14 +12,32 @@ import { sql } from 'kysely';
 export const SOCIAL_PROVIDERS = ['naver', 'kakao', 'payco'] as const;
 export type SocialProviderName = (typeof SOCIAL_PROVIDERS)[number];
 
-/** What a provider says about the account. An e-mail is a hint, never a reason to link. */
-export type SocialAccount = { providerUserId: string; name: string; email: string | null; emailVerified: boolean };
+/**
+ * What a provider says about the account. The id is the provider's (an ID token's `sub`, a profile's
+ * `id`), never the browser's. An e-mail is a hint, never a reason to link; the optional profile
+ * fields are what the provider shares when the person consented.
+ */
+export type SocialAccount = {
+  providerUserId: string;
+  name: string;
+  email: string | null;
+  emailVerified: boolean;
+  /** digits only */
+  phone?: string | null | undefined;
+  /** MM-DD */
+  birthday?: string | null | undefined;
+  birthYear?: number | null | undefined;
+  gender?: 'male' | 'female' | null | undefined;
+};
+
+/** The login attempt a code belongs to: our state and the redirect URI it was started with. */
+export type SocialExchangeContext = { state: string; redirectUri: string };
 
 export type SocialProvider = {
   readonly name: SocialProviderName;
-  authorizeUrl(state: string, redirectUri: string): string;
+  authorizeUrl(state: string, redirectUri: string): string | Promise<string>;
   /** Exchanges a single-use code for the account (server to server). */
-  exchange(code: string): Promise<SocialAccount>;
+  exchange(code: string, context: SocialExchangeContext): Promise<SocialAccount>;
 };
 
 /** The sandbox provider's test accounts (the same for each provider, ids prefixed by it). */

@@ -29,7 +29,7 @@ async function start(deps: MembersDeps, tenantId: string, provider: SocialProvid
     expires_at: expiresAt,
     used_at: null,
   });
-  return { state, authorizeUrl: socialProvider(deps, provider).authorizeUrl(state, redirectUri), expiresAt: expiresAt.toISOString() };
+  return { state, authorizeUrl: await socialProvider(deps, provider).authorizeUrl(state, redirectUri), expiresAt: expiresAt.toISOString() };
 }
 
 /** Starts an SNS login: the provider page to send the person to, with our single-use state. */
@@ -45,9 +45,9 @@ export async function startSocialLink(deps: MembersDeps, tenantId: string, auth:
 
 type Callback = { state: string; code?: string | undefined; error?: string | undefined };
 
-async function exchange(deps: MembersDeps, provider: SocialProviderName, cb: Callback) {
+async function exchange(deps: MembersDeps, provider: SocialProviderName, cb: Callback, redirectUri: string) {
   if (cb.error || !cb.code) throw new AppError('SOCIAL_DENIED', `The person did not approve on ${provider}${cb.error ? ` (${cb.error})` : ''}.`);
-  return socialProvider(deps, provider).exchange(cb.code);
+  return socialProvider(deps, provider).exchange(cb.code, { state: cb.state, redirectUri });
 }
 
 const stateInvalid = () => new AppError('SOCIAL_STATE_INVALID', 'The SNS login state is unknown, expired or already used: start again.');
@@ -59,8 +59,9 @@ export async function finishSocialLogin(
   provider: SocialProviderName,
   cb: Callback & { userAgent?: string | undefined },
 ): Promise<LoginResult> {
-  if (!(await socialRepo.useState(deps.db, tenantId, cb.state, provider, 'login', deps.clock.now()))) throw stateInvalid();
-  const account = await exchange(deps, provider, cb);
+  const started = await socialRepo.useState(deps.db, tenantId, cb.state, provider, 'login', deps.clock.now());
+  if (!started) throw stateInvalid();
+  const account = await exchange(deps, provider, cb, started.redirect_uri);
   const link = await socialRepo.findLink(deps.db, tenantId, provider, account.providerUserId);
   if (!link) throw new AppError('SOCIAL_NOT_LINKED', `No member is linked to this ${provider} account.`, { provider });
   const member = await repo.findMember(deps.db, tenantId, link.member_id);
@@ -72,8 +73,9 @@ export async function finishSocialLogin(
 
 /** Finishes linking: the state must be the one this member started. */
 export async function finishSocialLink(deps: MembersDeps, tenantId: string, auth: MemberAuth, provider: SocialProviderName, cb: Callback) {
-  if (!(await socialRepo.useState(deps.db, tenantId, cb.state, provider, 'link', deps.clock.now(), auth.member.id))) throw stateInvalid();
-  const account = await exchange(deps, provider, cb);
+  const started = await socialRepo.useState(deps.db, tenantId, cb.state, provider, 'link', deps.clock.now(), auth.member.id);
+  if (!started) throw stateInvalid();
+  const account = await exchange(deps, provider, cb, started.redirect_uri);
   const existing = await socialRepo.findLink(deps.db, tenantId, provider, account.providerUserId);
   if (existing) {
     throw new AppError('SOCIAL_ALREADY_LINKED', `This ${provider} account is linked to ${existing.member_id === auth.member.id ? 'you' : 'another member'} already.`, { provider });
