@@ -4,7 +4,7 @@ import { portoneApi, PortOneUnreachable, storeQuery, type PortOneErrorBody, type
 import type { IdentityProvider, ProviderOutcome } from './identity.provider.ts';
 import { CARRIERS, type Carrier, type VerifiedIdentity } from './identity.rules.ts';
 
-// PortOne V2 본인인증 (https://developers.portone.io/opi/ko/extra/identity-verification/v2/readme).
+// PortOne V2 본인인증 (https://developers.portone.io/opi/ko/extra/identity-verification/readme-v2).
 // The brand's page calls PortOne's browser SDK, `PortOne.requestIdentityVerification({ storeId,
 // channelKey, identityVerificationId })`, with our request number as the identityVerificationId;
 // then our server looks the result up, server to server:

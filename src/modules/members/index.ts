@@ -37,6 +37,11 @@ export {
 } from './member-lifecycle.service.ts';
 export { startSocialLogin, finishSocialLogin, startSocialLink, finishSocialLink, listSocialLinks, unlinkSocial } from './member-social.service.ts';
 export { SOCIAL_PROVIDERS, SANDBOX_SOCIAL_ACCOUNTS } from './member-social.provider.ts';
+export type { SocialProvider, SocialProviderName, SocialAccount } from './member-social.provider.ts';
+/** Kakao Login through OpenID Connect (SOCIAL_PROVIDERS=kakao). */
+export { kakaoSocialProvider, KAKAO_ISSUER, type OidcOptions } from './member-social.oidc.ts';
+/** Naver Login through OAuth 2.0 (SOCIAL_PROVIDERS=naver). */
+export { naverSocialProvider, NAVER_AUTH_BASE_URL, NAVER_API_BASE_URL, type NaverOptions } from './member-social.naver.ts';
 export { importMembers, getImport, importRejects, IMPORT_COLUMNS } from './member-import.service.ts';
 export { memberRoutes, socialSandboxRoutes, currentMember, ZMemberHeaders, ZMemberWriteHeaders } from './members.routes.ts';
 

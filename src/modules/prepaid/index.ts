@@ -2,6 +2,8 @@
 export type { PrepaidTables } from './prepaid.tables.ts';
 export type { TCard, TOperation as TPrepaidOperation, TAutoCharge, TPromotion as TPrepaidPromotion } from './prepaid.schemas.ts';
 export type { PaymentAdapter } from './prepaid.payments.ts';
+/** The PortOne V2 payment adapter (PAYMENT_PROVIDER=portone). */
+export { portonePayments, portoneCustomData, type PortOnePaymentsOptions } from './prepaid.portone.ts';
 export { ZPrepaidSettings } from './prepaid.schemas.ts';
 export {
   PREPAID,
