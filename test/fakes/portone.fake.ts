@@ -19,6 +19,7 @@ export type PortOneFake = Awaited<ReturnType<typeof startPortOneFake>>;
 export async function startPortOneFake(opts: { secret: string; storeId: string }) {
   const identities = new Map<string, IdentityVerification>();
   const payments = new Map<string, Payment & Json>();
+  const billingKeys = new Map<string, { deleted: boolean; declineWith?: { pgCode: string; pgMessage: string } | undefined }>();
   const requests: Request[] = [];
   let failNext: { status: number; body: string } | undefined;
 
@@ -57,9 +58,49 @@ export async function startPortOneFake(opts: { secret: string; storeId: string }
       if (!p) return error(res, 404, 'PAYMENT_NOT_FOUND', '결제 건이 존재하지 않습니다.');
       return send(res, 200, p);
     }
+    m = /^\/payments\/([^/]+)\/billing-key$/.exec(url.pathname);
+    if (m && req.method === 'POST') return payWithBillingKey(res, decodeURIComponent(m[1]!), body ?? {});
     m = /^\/payments\/([^/]+)\/cancel$/.exec(url.pathname);
     if (m && req.method === 'POST') return cancel(res, decodeURIComponent(m[1]!), body ?? {});
     return error(res, 404, 'INVALID_REQUEST', `No route ${req.method} ${url.pathname}.`);
+  }
+
+  function payWithBillingKey(res: ServerResponse, id: string, body: Json) {
+    const total = (body.amount as { total?: unknown } | undefined)?.total;
+    if (typeof body.billingKey !== 'string' || typeof body.orderName !== 'string' || !Number.isInteger(total) || typeof body.currency !== 'string') {
+      return error(res, 400, 'INVALID_REQUEST', 'billingKey, orderName, amount.total and currency are required.');
+    }
+    if (payments.get(id)?.status === 'PAID') return error(res, 409, 'ALREADY_PAID', '이미 결제가 완료되었습니다.');
+    const key = billingKeys.get(body.billingKey);
+    if (!key) return error(res, 404, 'BILLING_KEY_NOT_FOUND', '빌링키가 존재하지 않습니다.');
+    if (key.deleted) return error(res, 409, 'BILLING_KEY_ALREADY_DELETED', '빌링키가 이미 삭제되었습니다.');
+    if (key.declineWith) return send(res, 502, { type: 'PG_PROVIDER', message: key.declineWith.pgMessage, ...key.declineWith });
+    record(id, { total: total as number, currency: body.currency, billingKey: body.billingKey, ...(body.customer ? { customer: body.customer } : {}) });
+    const p = payments.get(id)!;
+    return send(res, 200, { payment: { pgTxId: `pg-${id}`, paidAt: p.paidAt } });
+  }
+
+  function record(id: string, p: { total: number; currency?: string; customData?: string; storeId?: string; billingKey?: string; customer?: unknown }) {
+    payments.set(id, {
+      status: 'PAID',
+      id,
+      transactionId: `tx-${id}`,
+      merchantId: 'merchant-fake',
+      storeId: p.storeId ?? opts.storeId,
+      channel: { type: 'TEST', pgProvider: 'TOSSPAYMENTS', pgMerchantId: 'fake' },
+      version,
+      requestedAt: now(),
+      updatedAt: now(),
+      statusChangedAt: now(),
+      orderName: '선불카드 충전',
+      amount: { total: p.total, taxFree: 0, vat: Math.round(p.total / 11), supply: p.total - Math.round(p.total / 11), discount: 0, paid: p.total, cancelled: 0, cancelledTaxFree: 0 },
+      currency: p.currency ?? 'KRW',
+      customer: p.customer ?? {},
+      ...(p.customData !== undefined ? { customData: p.customData } : {}),
+      ...(p.billingKey ? { billingKey: p.billingKey } : {}),
+      paidAt: now(),
+      disputes: [],
+    } as unknown as Payment & Json);
   }
 
   function cancel(res: ServerResponse, id: string, body: Json) {
@@ -137,25 +178,17 @@ export async function startPortOneFake(opts: { secret: string; storeId: string }
     },
     /** A payment the person completed in PortOne's window. */
     paid(id: string, p: { total: number; currency?: string; customData?: string; storeId?: string }) {
-      payments.set(id, {
-        status: 'PAID',
-        id,
-        transactionId: `tx-${id}`,
-        merchantId: 'merchant-fake',
-        storeId: p.storeId ?? opts.storeId,
-        channel: { type: 'TEST', pgProvider: 'TOSSPAYMENTS', pgMerchantId: 'fake' },
-        version,
-        requestedAt: now(),
-        updatedAt: now(),
-        statusChangedAt: now(),
-        orderName: '선불카드 충전',
-        amount: { total: p.total, taxFree: 0, vat: Math.round(p.total / 11), supply: p.total - Math.round(p.total / 11), discount: 0, paid: p.total, cancelled: 0, cancelledTaxFree: 0 },
-        currency: p.currency ?? 'KRW',
-        customer: {},
-        ...(p.customData !== undefined ? { customData: p.customData } : {}),
-        paidAt: now(),
-        disputes: [],
-      } as unknown as Payment & Json);
+      record(id, p);
+    },
+    /** A billing key issued to a member's card (빌링키 발급); `declineWith` is the card company's refusal. */
+    billingKey(key: string, o: { deleted?: boolean; declineWith?: { pgCode: string; pgMessage: string } } = {}) {
+      billingKeys.set(key, { deleted: o.deleted ?? false, declineWith: o.declineWith });
+    },
+    /** Someone cancels on PortOne's console (not through Moa). */
+    cancelElsewhere(id: string) {
+      const p = payments.get(id)!;
+      (p.amount as { cancelled: number; total: number }).cancelled = (p.amount as { total: number }).total;
+      payments.set(id, { ...p, status: 'CANCELLED' } as Payment & Json);
     },
     /** A payment that is not (yet) paid: READY (window opened) or FAILED. */
     unpaid(id: string, status: 'READY' | 'FAILED', total: number) {
