@@ -42,7 +42,7 @@ async function loginAs(user: string | null, provider = naver()) {
 
 test('the code is exchanged with the state, and the account is the profile API’s, mapped as documented', async () => {
   const { state, code } = await loginAs('nv-32742776');
-  const account = await naver().exchange(code!, { state, redirectUri: REDIRECT });
+  const account = await naver().exchange({ code: code!, state, redirectUri: REDIRECT });
   assert.deepEqual(account, {
     providerUserId: 'nv-32742776',
     name: '오픈 API',
@@ -61,7 +61,7 @@ test('the code is exchanged with the state, and the account is the profile API�
 
 test('a profile with only a nickname still maps', async () => {
   const { state, code } = await loginAs('nv-min');
-  const account = await naver().exchange(code!, { state, redirectUri: REDIRECT });
+  const account = await naver().exchange({ code: code!, state, redirectUri: REDIRECT });
   assert.equal(account.providerUserId, 'nv-min');
   assert.equal(account.name, '닉네임만');
   assert.equal(account.email, null);
@@ -69,16 +69,16 @@ test('a profile with only a nickname still maps', async () => {
 
 test('a used code, or a code with another state, is SOCIAL_CODE_INVALID (Naver answers 200 with an error)', async () => {
   const first = await loginAs('nv-min');
-  await naver().exchange(first.code!, { state: first.state, redirectUri: REDIRECT });
-  await rejects(naver().exchange(first.code!, { state: first.state, redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
+  await naver().exchange({ code: first.code!, state: first.state, redirectUri: REDIRECT });
+  await rejects(naver().exchange({ code: first.code!, state: first.state, redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
   const second = await loginAs('nv-min');
-  await rejects(naver().exchange(second.code!, { state: randomToken(32), redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
-  await rejects(naver().exchange('made-up-code', { state: second.state, redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
+  await rejects(naver().exchange({ code: second.code!, state: randomToken(32), redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
+  await rejects(naver().exchange({ code: 'made-up-code', state: second.state, redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
 });
 
 test('a wrong client secret is SOCIAL_PROVIDER_ERROR', async () => {
   const { state, code } = await loginAs('nv-min');
-  await rejects(naver({ clientSecret: 'wrong' }).exchange(code!, { state, redirectUri: REDIRECT }), 'SOCIAL_PROVIDER_ERROR');
+  await rejects(naver({ clientSecret: 'wrong' }).exchange({ code: code!, state, redirectUri: REDIRECT }), 'SOCIAL_PROVIDER_ERROR');
 });
 
 test('a token the profile API refuses (resultcode 024) is SOCIAL_PROVIDER_ERROR', async () => {
@@ -95,7 +95,7 @@ test('a token the profile API refuses (resultcode 024) is SOCIAL_PROVIDER_ERROR'
       return fetch(input, init);
     },
   });
-  await rejects(provider.exchange(code!, { state, redirectUri: REDIRECT }), 'SOCIAL_PROVIDER_ERROR');
+  await rejects(provider.exchange({ code: code!, state, redirectUri: REDIRECT }), 'SOCIAL_PROVIDER_ERROR');
   assert.equal(calls, 2);
 });
 

@@ -70,9 +70,9 @@ export function naverSocialProvider(options: NaverOptions): SocialProvider {
 
   return {
     name,
-    authorizeUrl: (state, redirectUri) => oidc.buildAuthorizationUrl(config, { response_type: 'code', redirect_uri: redirectUri, state }).href,
+    authorizeUrl: async (state, redirectUri) => oidc.buildAuthorizationUrl(config, { response_type: 'code', redirect_uri: redirectUri, state }).href,
 
-    async exchange(code, { state, redirectUri }) {
+    async exchange({ code, state, redirectUri }) {
       const callback = new URL(redirectUri);
       callback.search = '';
       callback.searchParams.set('code', code);

@@ -59,7 +59,7 @@ test('authorization code + PKCE (S256) + state + nonce; the account is the ID to
   assert.equal(url.searchParams.get('nonce'), deriveFromState(STATE_SECRET, 'nonce', state));
   assert.ok(!url.href.includes(deriveFromState(STATE_SECRET, 'pkce', state)), 'the PKCE verifier never leaves the server');
   assert.equal(url.searchParams.get('scope'), 'openid');
-  const account = await kakao().exchange(code!, { state, redirectUri: REDIRECT });
+  const account = await kakao().exchange({ code: code!, state, redirectUri: REDIRECT });
   assert.deepEqual(account, {
     providerUserId: '4000000001',
     name: '홍길동',
@@ -74,7 +74,7 @@ test('authorization code + PKCE (S256) + state + nonce; the account is the ID to
 
 test('an invalid e-mail is no e-mail; a nickname stands in for a missing name', async () => {
   const { state, code } = await loginAs('4000000002');
-  const account = await kakao().exchange(code!, { state, redirectUri: REDIRECT });
+  const account = await kakao().exchange({ code: code!, state, redirectUri: REDIRECT });
   assert.equal(account.providerUserId, '4000000002');
   assert.equal(account.name, '민지');
   assert.equal(account.email, null);
@@ -83,22 +83,22 @@ test('an invalid e-mail is no e-mail; a nickname stands in for a missing name', 
 
 test('a used code is SOCIAL_CODE_INVALID', async () => {
   const { state, code } = await loginAs('4000000002');
-  await kakao().exchange(code!, { state, redirectUri: REDIRECT });
-  await rejects(kakao().exchange(code!, { state, redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
+  await kakao().exchange({ code: code!, state, redirectUri: REDIRECT });
+  await rejects(kakao().exchange({ code: code!, state, redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
 });
 
 test('a code cannot finish another login: with another state its PKCE verifier is wrong', async () => {
   const { code } = await loginAs('4000000001');
-  await rejects(kakao().exchange(code!, { state: randomToken(32), redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
+  await rejects(kakao().exchange({ code: code!, state: randomToken(32), redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
   const second = await loginAs('4000000001');
-  await rejects(kakao({ stateSecret: randomBytes(32) }).exchange(second.code!, { state: second.state, redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
+  await rejects(kakao({ stateSecret: randomBytes(32) }).exchange({ code: second.code!, state: second.state, redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
 });
 
 test('a user API answer for another account than the ID token is refused', async () => {
   const { state, code } = await loginAs('4000000001');
   fake.overrideUserMe((me) => ({ ...me, id: 4000000002 }));
   try {
-    await rejects(kakao().exchange(code!, { state, redirectUri: REDIRECT }), 'SOCIAL_PROVIDER_ERROR');
+    await rejects(kakao().exchange({ code: code!, state, redirectUri: REDIRECT }), 'SOCIAL_PROVIDER_ERROR');
   } finally {
     fake.overrideUserMe(undefined);
   }
@@ -106,7 +106,7 @@ test('a user API answer for another account than the ID token is refused', async
 
 test('a wrong client secret, or an issuer that cannot be reached, is SOCIAL_PROVIDER_ERROR', async () => {
   const { state, code } = await loginAs('4000000001');
-  await rejects(kakao({ clientSecret: 'wrong' }).exchange(code!, { state, redirectUri: REDIRECT }), 'SOCIAL_PROVIDER_ERROR');
+  await rejects(kakao({ clientSecret: 'wrong' }).exchange({ code: code!, state, redirectUri: REDIRECT }), 'SOCIAL_PROVIDER_ERROR');
   await rejects(kakao({ issuer: 'http://127.0.0.1:1' }).authorizeUrl(randomToken(32), REDIRECT) as Promise<string>, 'SOCIAL_PROVIDER_ERROR');
 });
 

@@ -129,7 +129,7 @@ export function kakaoSocialProvider(options: OidcOptions & { userMeUrl?: string 
       }).href;
     },
 
-    async exchange(code, { state, redirectUri }) {
+    async exchange({ code, state, redirectUri }) {
       const config = await configuration();
       const callback = new URL(redirectUri);
       callback.search = '';

@@ -30,14 +30,14 @@ export type SocialAccount = {
   gender?: 'male' | 'female' | null | undefined;
 };
 
-/** The login attempt a code belongs to: our state and the redirect URI it was started with. */
-export type SocialExchangeContext = { state: string; redirectUri: string };
+/** What came back to the redirect URI with our state, and that state's redirect URI. */
+export type SocialCallback = { code: string; state: string; redirectUri: string };
 
 export type SocialProvider = {
   readonly name: SocialProviderName;
-  authorizeUrl(state: string, redirectUri: string): string | Promise<string>;
+  authorizeUrl(state: string, redirectUri: string): Promise<string>;
   /** Exchanges a single-use code for the account (server to server). */
-  exchange(code: string, context: SocialExchangeContext): Promise<SocialAccount>;
+  exchange(callback: SocialCallback): Promise<SocialAccount>;
 };
 
 /** The sandbox provider's test accounts (the same for each provider, ids prefixed by it). */
@@ -53,9 +53,9 @@ export const SANDBOX_SOCIAL_ACCOUNTS = [
 export function sandboxSocialProvider(deps: Pick<Deps, 'db' | 'masterKey'>, name: SocialProviderName): SocialProvider {
   return {
     name,
-    authorizeUrl: (state, redirectUri) =>
+    authorizeUrl: async (state, redirectUri) =>
       `/sandbox/oauth/${name}/authorize?${new URLSearchParams({ response_type: 'code', state, redirect_uri: redirectUri })}`,
-    async exchange(code) {
+    async exchange({ code }) {
       const row = await deps.db
         .updateTable('social_sandbox_code')
         .set({ used_at: sql<Date>`now()` })

@@ -47,7 +47,7 @@ type Callback = { state: string; code?: string | undefined; error?: string | und
 
 async function exchange(deps: MembersDeps, provider: SocialProviderName, cb: Callback, redirectUri: string) {
   if (cb.error || !cb.code) throw new AppError('SOCIAL_DENIED', `The person did not approve on ${provider}${cb.error ? ` (${cb.error})` : ''}.`);
-  return socialProvider(deps, provider).exchange(cb.code, { state: cb.state, redirectUri });
+  return socialProvider(deps, provider).exchange({ code: cb.code, state: cb.state, redirectUri });
 }
 
 const stateInvalid = () => new AppError('SOCIAL_STATE_INVALID', 'The SNS login state is unknown, expired or already used: start again.');
