@@ -39,7 +39,7 @@ const engines: { engine: string; env: Record<string, string>; cleanup?: () => vo
 const dataDir = mkdtempSync(join(tmpdir(), 'moa-bench-'));
 engines.push({ engine: 'pglite', env: { DATA_DIR: dataDir }, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) });
 if (process.env.BENCH_DATABASE_URL) {
-  engines.push({ engine: 'postgres', env: { DATABASE_URL: process.env.BENCH_DATABASE_URL, MOA_MASTER_KEY: randomBytes(32).toString('base64') } });
+  engines.push({ engine: 'postgres', env: { DATABASE_URL: process.env.BENCH_DATABASE_URL, MOA_ALLOW_SANDBOX: 'true', MOA_MASTER_KEY: randomBytes(32).toString('base64') } });
 }
 
 try {

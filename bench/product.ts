@@ -15,6 +15,7 @@ import type { Deps } from '../src/platform/deps.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { migrate } from '../src/platform/migrate.ts';
 import { createOutboxWorker } from '../src/platform/outbox.ts';
+import { createProviders } from '../src/providers.ts';
 import { createScratchDatabase } from '../test/scratch-database.ts';
 import { serverUrl } from './engines.ts';
 import { startChild, type Child } from './processes.ts';
@@ -27,7 +28,7 @@ export async function placeDatabase(engine: string, name: string): Promise<{ env
   if (engine === 'postgres') {
     if (!serverUrl) throw new Error('postgres needs DATABASE_URL or TEST_DATABASE_URL');
     const scratch = await createScratchDatabase(serverUrl, `moa_bench_${name}`);
-    place = { env: { DATABASE_URL: scratch.url }, open: () => createDatabase({ databaseUrl: scratch.url, poolSize: 10 }), cleanup: scratch.drop };
+    place = { env: { DATABASE_URL: scratch.url, MOA_ALLOW_SANDBOX: 'true' }, open: () => createDatabase({ databaseUrl: scratch.url, poolSize: 10 }), cleanup: scratch.drop };
   } else {
     const dir = mkdtempSync(join(tmpdir(), `moa-bench-${name}-`));
     place = { env: { DATA_DIR: dir }, open: () => createDatabase({ dataDir: dir }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
@@ -43,7 +44,9 @@ export async function withDeps<T>(open: () => Promise<Database>, fn: (deps: Deps
   const database = await open();
   const log = createLogger('silent');
   try {
-    return await fn({ config: loadConfig({ LOG_LEVEL: 'silent' }), db: database.db, log, clock: systemClock, outbox: createOutboxWorker({ db: database.db, log }), masterKey });
+    const config = loadConfig({ LOG_LEVEL: 'silent' });
+    const providers = createProviders(config, { db: database.db, masterKey, clock: systemClock });
+    return await fn({ config, db: database.db, log, clock: systemClock, outbox: createOutboxWorker({ db: database.db, log }), masterKey, providers });
   } finally {
     await database.close();
   }

@@ -101,9 +101,10 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
     { prefix: '/platform/v1' },
   );
 
-  // The sandbox identity and SNS providers' pages: public, like a real provider's.
-  await app.register(sandboxRoutes(deps));
-  await app.register(socialSandboxRoutes(deps));
+  // The sandbox identity and SNS providers' pages: public, like a real provider's, and mounted only
+  // while that sandbox is the configured provider (never in production: see config.ts).
+  if (deps.providers.identity.name === 'sandbox') await app.register(sandboxRoutes(deps));
+  if (deps.providers.social.sandbox) await app.register(socialSandboxRoutes(deps));
 
   return app;
 }

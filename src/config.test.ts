@@ -40,6 +40,7 @@ test('config: values are parsed and typed; empty strings count as unset', () => 
   const config = loadConfig({
     PORT: '8080',
     DATABASE_URL: 'postgres://u@h:5432/moa',
+    MOA_ALLOW_SANDBOX: 'true',
     MOA_MASTER_KEY: key,
     JOBS_ENABLED: 'false',
     HOST: '',
@@ -50,4 +51,69 @@ test('config: values are parsed and typed; empty strings count as unset', () => 
   assert.equal(config.jobsEnabled, false);
   assert.equal(config.host, '127.0.0.1');
   assert.equal(loadConfig({ MOA_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }).masterKey?.length, 32);
+});
+
+const PG = 'postgres://u@h:5432/moa';
+
+test('config: providers default to the sandbox only in embedded mode', () => {
+  const embedded = loadConfig({}).providers;
+  assert.deepEqual([embedded.identity, embedded.social, embedded.payment, embedded.allowSandbox], ['sandbox', ['sandbox'], 'sandbox', false]);
+});
+
+test('config: with DATABASE_URL a sandbox provider stops start-up, naming the provider and how to change it', () => {
+  const refused = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.message;
+    }
+    assert.fail(`${JSON.stringify(env)} should be refused`);
+  };
+  // Nothing set: identity and payments have no safe default; SNS login is off.
+  const none = refused({ DATABASE_URL: PG });
+  assert.match(none, /IDENTITY_PROVIDER is sandbox \(the default\): set IDENTITY_PROVIDER=portone/);
+  assert.match(none, /PAYMENT_PROVIDER is sandbox \(the default\): set PAYMENT_PROVIDER=portone/);
+  assert.match(none, /MOA_ALLOW_SANDBOX=true/);
+  assert.doesNotMatch(none, /SOCIAL_PROVIDERS/);
+
+  const real = { DATABASE_URL: PG, IDENTITY_PROVIDER: 'portone', PAYMENT_PROVIDER: 'portone', PORTONE_API_SECRET: 's3cret', PORTONE_STORE_ID: 'store-1' };
+  const onlyPayment = refused({ ...real, PAYMENT_PROVIDER: 'sandbox' });
+  assert.match(onlyPayment, /PAYMENT_PROVIDER is sandbox: set PAYMENT_PROVIDER=portone/);
+  assert.doesNotMatch(onlyPayment, /IDENTITY_PROVIDER/);
+  assert.match(refused({ ...real, SOCIAL_PROVIDERS: 'kakao,sandbox', KAKAO_CLIENT_ID: 'id', KAKAO_CLIENT_SECRET: 'x' }), /SOCIAL_PROVIDERS includes sandbox/);
+
+  const ok = loadConfig(real).providers;
+  assert.deepEqual([ok.identity, ok.payment, ok.social], ['portone', 'portone', []], 'every provider real: it starts, SNS login off');
+  assert.deepEqual(ok.portone, { apiSecret: 's3cret', apiBaseUrl: 'https://api.portone.io', storeId: 'store-1' });
+  assert.deepEqual(loadConfig({ ...real, SOCIAL_PROVIDERS: 'none' }).providers.social, []);
+});
+
+test('config: MOA_ALLOW_SANDBOX=true lets a test server use the sandbox with DATABASE_URL', () => {
+  const p = loadConfig({ DATABASE_URL: PG, MOA_ALLOW_SANDBOX: 'true' }).providers;
+  assert.deepEqual([p.identity, p.social, p.payment, p.allowSandbox], ['sandbox', ['sandbox'], 'sandbox', true]);
+  assert.throws(() => loadConfig({ DATABASE_URL: PG, MOA_ALLOW_SANDBOX: 'perhaps' }), /MOA_ALLOW_SANDBOX/);
+});
+
+test('config: a real provider without its settings stops start-up naming each missing variable', () => {
+  const cases: [Record<string, string>, string[]][] = [
+    [{ IDENTITY_PROVIDER: 'portone' }, ['PORTONE_API_SECRET', 'PORTONE_STORE_ID', 'IDENTITY_PROVIDER=portone']],
+    [{ PAYMENT_PROVIDER: 'portone', PORTONE_API_SECRET: 'x' }, ['PORTONE_STORE_ID', 'PAYMENT_PROVIDER=portone']],
+    [{ SOCIAL_PROVIDERS: 'kakao' }, ['KAKAO_CLIENT_ID', 'KAKAO_CLIENT_SECRET']],
+    [{ SOCIAL_PROVIDERS: 'naver,kakao', KAKAO_CLIENT_ID: 'a', KAKAO_CLIENT_SECRET: 'b', NAVER_CLIENT_ID: 'c' }, ['NAVER_CLIENT_SECRET']],
+    [{ SOCIAL_PROVIDERS: 'sandbox,payco' }, ['SOCIAL_PROVIDERS']],
+    [{ IDENTITY_PROVIDER: 'nice' }, ['IDENTITY_PROVIDER']],
+    [{ PORTONE_API_BASE_URL: 'ftp://x' }, ['PORTONE_API_BASE_URL']],
+  ];
+  for (const [env, names] of cases) {
+    assert.throws(
+      () => loadConfig(env),
+      (err: unknown) => err instanceof ConfigError && names.every((n) => err.message.includes(n)),
+      `${JSON.stringify(env)} should be refused naming ${names.join(', ')}`,
+    );
+  }
+  const naver = loadConfig({ SOCIAL_PROVIDERS: ' Naver , sandbox,naver', NAVER_CLIENT_ID: 'c', NAVER_CLIENT_SECRET: 'd', NAVER_API_BASE_URL: 'http://127.0.0.1:9/' }).providers;
+  assert.deepEqual(naver.social, ['naver', 'sandbox']);
+  assert.deepEqual(naver.naver, { clientId: 'c', clientSecret: 'd', authBaseUrl: 'https://nid.naver.com', apiBaseUrl: 'http://127.0.0.1:9' });
+  assert.equal(naver.kakao.issuer, 'https://kauth.kakao.com');
 });

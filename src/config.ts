@@ -13,7 +13,39 @@ export const parseMasterKey = (raw: string): Buffer | undefined => {
   return key.length === 32 ? key : undefined;
 };
 
+// Providers (identity, SNS login, payments). Their defaults are decided in loadConfig: sandbox only
+// where a sandbox is allowed (embedded mode, or MOA_ALLOW_SANDBOX=true).
+export const IDENTITY_PROVIDERS = ['sandbox', 'portone'] as const;
+export const SOCIAL_PROVIDER_NAMES = ['sandbox', 'kakao', 'naver'] as const;
+export const PAYMENT_PROVIDERS = ['sandbox', 'portone'] as const;
+export type SocialProviderName = (typeof SOCIAL_PROVIDER_NAMES)[number];
+
+const socialList = z
+  .string()
+  .transform((v) => (v.trim().toLowerCase() === 'none' ? [] : v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)))
+  .pipe(z.array(z.enum(SOCIAL_PROVIDER_NAMES, { error: `a comma list of ${SOCIAL_PROVIDER_NAMES.join(', ')} (or none)` })))
+  .transform((names) => [...new Set(names)]);
+const baseUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, ''));
+
+const ZProviderEnv = {
+  IDENTITY_PROVIDER: z.enum(IDENTITY_PROVIDERS).optional(),
+  SOCIAL_PROVIDERS: socialList.optional(),
+  PAYMENT_PROVIDER: z.enum(PAYMENT_PROVIDERS).optional(),
+  MOA_ALLOW_SANDBOX: bool.default(false),
+  PORTONE_API_SECRET: z.string().min(1).optional(),
+  PORTONE_API_BASE_URL: baseUrl.default('https://api.portone.io'),
+  PORTONE_STORE_ID: z.string().min(1).optional(),
+  KAKAO_CLIENT_ID: z.string().min(1).optional(),
+  KAKAO_CLIENT_SECRET: z.string().min(1).optional(),
+  KAKAO_ISSUER: baseUrl.default('https://kauth.kakao.com'),
+  NAVER_CLIENT_ID: z.string().min(1).optional(),
+  NAVER_CLIENT_SECRET: z.string().min(1).optional(),
+  NAVER_AUTH_BASE_URL: baseUrl.default('https://nid.naver.com'),
+  NAVER_API_BASE_URL: baseUrl.default('https://openapi.naver.com'),
+};
+
 const ZEnv = z.object({
+  ...ZProviderEnv,
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
@@ -37,6 +69,7 @@ const ZEnv = z.object({
 });
 
 export type Config = Readonly<{
+  providers: ProvidersConfig;
   port: number;
   host: string;
   /** A PostgreSQL server; when absent the embedded PGlite database in dataDir is used. */
@@ -55,6 +88,18 @@ export type Config = Readonly<{
   shutdownTimeoutMs: number;
 }>;
 
+export type ProvidersConfig = Readonly<{
+  identity: (typeof IDENTITY_PROVIDERS)[number];
+  /** Enabled SNS logins, by name; empty: SNS login is off. */
+  social: readonly SocialProviderName[];
+  payment: (typeof PAYMENT_PROVIDERS)[number];
+  /** MOA_ALLOW_SANDBOX: sandbox providers with DATABASE_URL (a shared test server, never production). */
+  allowSandbox: boolean;
+  portone: Readonly<{ apiSecret: string | undefined; apiBaseUrl: string; storeId: string | undefined }>;
+  kakao: Readonly<{ clientId: string | undefined; clientSecret: string | undefined; issuer: string }>;
+  naver: Readonly<{ clientId: string | undefined; clientSecret: string | undefined; authBaseUrl: string; apiBaseUrl: string }>;
+}>;
+
 export class ConfigError extends Error {}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -68,6 +113,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
 
   return Object.freeze({
+    providers: providersConfig(e),
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
@@ -82,5 +128,60 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobsEnabled: e.JOBS_ENABLED,
     seedDemo: e.SEED_DEMO,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}
+
+/**
+ * Which providers serve identity verification, SNS login and payments. A sandbox provider accepts
+ * whatever a browser posts, so it is the default only in embedded mode; with DATABASE_URL every
+ * provider must be a real one unless MOA_ALLOW_SANDBOX=true. With DATABASE_URL and nothing set,
+ * identity and payments refuse (they have no safe default) and SNS login is off.
+ */
+function providersConfig(e: z.infer<typeof ZEnv>): ProvidersConfig {
+  const sandboxAllowed = e.DATABASE_URL === undefined || e.MOA_ALLOW_SANDBOX;
+  const identity = e.IDENTITY_PROVIDER ?? 'sandbox';
+  const payment = e.PAYMENT_PROVIDER ?? 'sandbox';
+  const social = e.SOCIAL_PROVIDERS ?? (sandboxAllowed ? ['sandbox' as const] : []);
+
+  const lines: string[] = [];
+  if (!sandboxAllowed) {
+    const sandboxes = [
+      identity === 'sandbox' && `  IDENTITY_PROVIDER is sandbox${e.IDENTITY_PROVIDER ? '' : ' (the default)'}: set IDENTITY_PROVIDER=portone`,
+      payment === 'sandbox' && `  PAYMENT_PROVIDER is sandbox${e.PAYMENT_PROVIDER ? '' : ' (the default)'}: set PAYMENT_PROVIDER=portone`,
+      social.includes('sandbox') && '  SOCIAL_PROVIDERS includes sandbox: list only kakao, naver (or none)',
+    ].filter((l): l is string => typeof l === 'string');
+    if (sandboxes.length) {
+      lines.push(
+        'DATABASE_URL is set, so Moa refuses sandbox providers (they accept whatever a browser posts):',
+        ...sandboxes,
+        '  or, for a test server that must never hold real members, set MOA_ALLOW_SANDBOX=true.',
+      );
+    }
+  }
+  const need = (why: string, names: (keyof typeof e)[]) => {
+    const missing = names.filter((n) => e[n] === undefined);
+    if (missing.length) lines.push(`  ${missing.join(', ')}: required by ${why}`);
+  };
+  const secretsStart = lines.length;
+  if (identity === 'portone') need('IDENTITY_PROVIDER=portone', ['PORTONE_API_SECRET', 'PORTONE_STORE_ID']);
+  if (payment === 'portone') need('PAYMENT_PROVIDER=portone', ['PORTONE_API_SECRET', 'PORTONE_STORE_ID']);
+  if (social.includes('kakao')) need('SOCIAL_PROVIDERS=kakao', ['KAKAO_CLIENT_ID', 'KAKAO_CLIENT_SECRET']);
+  if (social.includes('naver')) need('SOCIAL_PROVIDERS=naver', ['NAVER_CLIENT_ID', 'NAVER_CLIENT_SECRET']);
+  if (lines.length > secretsStart) lines.splice(secretsStart, 0, 'Missing provider settings:');
+  if (lines.length) throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+
+  return Object.freeze({
+    identity,
+    social: Object.freeze(social),
+    payment,
+    allowSandbox: e.MOA_ALLOW_SANDBOX,
+    portone: Object.freeze({ apiSecret: e.PORTONE_API_SECRET, apiBaseUrl: e.PORTONE_API_BASE_URL, storeId: e.PORTONE_STORE_ID }),
+    kakao: Object.freeze({ clientId: e.KAKAO_CLIENT_ID, clientSecret: e.KAKAO_CLIENT_SECRET, issuer: e.KAKAO_ISSUER }),
+    naver: Object.freeze({
+      clientId: e.NAVER_CLIENT_ID,
+      clientSecret: e.NAVER_CLIENT_SECRET,
+      authBaseUrl: e.NAVER_AUTH_BASE_URL,
+      apiBaseUrl: e.NAVER_API_BASE_URL,
+    }),
   });
 }

@@ -23,6 +23,7 @@ import { startJobs } from './platform/jobs.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { migrate } from './platform/migrate.ts';
 import { createOutboxWorker } from './platform/outbox.ts';
+import { createProviders } from './providers.ts';
 import { DEMO_MANAGER, DEMO_MEMBER_PASSWORD, seedDemo } from './seed.ts';
 
 // The command line: `moa <command>` (npx moa …, or npm run moa -- …). `npm start` runs `serve`.
@@ -124,7 +125,15 @@ async function serve(config: Config): Promise<void> {
   const key = masterKey(config, log);
   const database = await openDatabase(config, log);
   const outbox = createOutboxWorker({ db: database.db, log });
-  const deps: Deps = { config, db: database.db, log, clock: systemClock, outbox, masterKey: key };
+  const deps: Deps = {
+    config,
+    db: database.db,
+    log,
+    clock: systemClock,
+    outbox,
+    masterKey: key,
+    providers: createProviders(config, { db: database.db, masterKey: key, clock: systemClock }),
+  };
   await loadPiiKeys(database.db, key);
   registerPointHandlers(deps);
   registerPrepaidHandlers(deps);
@@ -132,7 +141,9 @@ async function serve(config: Config): Promise<void> {
 
   let demo: Awaited<ReturnType<typeof seedDemo>> | undefined;
   if (database.engine === 'pglite') await database.analyze();
-  if (database.engine === 'pglite' && config.seedDemo) {
+  // The demo is made through the sandbox providers' pages; with real providers there is none.
+  const sandboxes = config.providers.identity === 'sandbox' && config.providers.payment === 'sandbox';
+  if (database.engine === 'pglite' && config.seedDemo && sandboxes) {
     const { items } = await tenants.listTenants(deps, { limit: 1 });
     if (items.length === 0) demo = await seedDemo(deps);
   }
@@ -236,9 +247,14 @@ async function run(argv: string[]): Promise<void> {
     case 'seed': {
       const values = options(argv.slice(1), { demo: { type: 'boolean' } });
       if (!values.demo) throw new UsageError('seed needs --demo');
+      if (config.providers.identity !== 'sandbox' || config.providers.payment !== 'sandbox') {
+        throw new UsageError('the demo is made through the sandbox providers: it needs IDENTITY_PROVIDER=sandbox and PAYMENT_PROVIDER=sandbox', false);
+      }
       return withDatabase(config, async (deps) => {
         const log = createLogger('warn');
-        const result = await seedDemo({ ...deps, clock: systemClock, log, masterKey: await piiKey(config, log, deps.db) });
+        const key = await piiKey(config, log, deps.db);
+        const providers = createProviders(config, { db: deps.db, masterKey: key, clock: systemClock });
+        const result = await seedDemo({ ...deps, clock: systemClock, log, masterKey: key, providers });
         if (result.created) {
           process.stdout.write(`Created demo tenant "${result.tenant.name}" (${result.tenant.id}).\nAPI key (shown once): ${result.apiKey}\n`);
         } else {

@@ -22,7 +22,7 @@ export type DemoSeed = { tenant: TTenant; created: boolean; apiKey?: string; sam
 type DemoMembers = { active: string; active2: string; dormant: string; withdrawn: string; purged: string };
 type DemoStores = { gangnam: string; jamsil: string; manager: TManager };
 
-export type SeedDeps = Pick<Deps, 'db' | 'config' | 'clock' | 'masterKey' | 'log'>;
+export type SeedDeps = Pick<Deps, 'db' | 'config' | 'clock' | 'masterKey' | 'log' | 'providers'>;
 
 export async function seedDemo(deps: SeedDeps): Promise<DemoSeed> {
   const existing = await findTenantByBrn(deps, DEMO_TENANT.businessRegistrationNumber);

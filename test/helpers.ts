@@ -15,6 +15,7 @@ import type { Deps } from '../src/platform/deps.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { migrate } from '../src/platform/migrate.ts';
 import { createOutboxWorker } from '../src/platform/outbox.ts';
+import { createProviders } from '../src/providers.ts';
 
 export const PLATFORM_TOKEN = 'test-platform-token-0123456789abcdef';
 
@@ -41,7 +42,7 @@ export const testConfig = (env: Record<string, string> = {}): Config =>
 export async function testDeps(overrides: Partial<Deps> = {}): Promise<Deps & { engine: Database['engine'] }> {
   const { db, engine } = await testDatabase();
   const log = createLogger('silent');
-  return {
+  const base = {
     config: testConfig(),
     db,
     log,
@@ -51,6 +52,8 @@ export async function testDeps(overrides: Partial<Deps> = {}): Promise<Deps & { 
     engine,
     ...overrides,
   };
+  // Built from the config, db, key and clock in use, as main.ts does (unless a test brings its own).
+  return { ...base, providers: overrides.providers ?? createProviders(base.config, base) };
 }
 
 export async function testApp(overrides: Partial<Deps> = {}): Promise<{ app: FastifyInstance; deps: Deps; engine: string }> {

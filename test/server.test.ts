@@ -222,13 +222,28 @@ test('CLI: commands print what they did and reject bad arguments with a clear me
   assert.match(migrateRun.out, /nothing left to do/);
 });
 
+test('with DATABASE_URL and a sandbox provider, serve and every CLI command refuse to start, naming the provider', async () => {
+  // Refused while reading the configuration: no database is reached (port 1 has none).
+  const env = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/moa', MOA_MASTER_KEY: randomBytes(32).toString('base64') };
+  const serve = await startServer(env).catch((err: Error) => err);
+  assert.ok(serve instanceof Error && /exited with 1/.test(serve.message), String(serve));
+  assert.match(serve.message, /IDENTITY_PROVIDER is sandbox \(the default\): set IDENTITY_PROVIDER=portone/);
+  assert.match(serve.message, /PAYMENT_PROVIDER is sandbox/);
+  assert.match(serve.message, /MOA_ALLOW_SANDBOX=true/);
+  const migrateRun = await runCli(['migrate'], { ...env, IDENTITY_PROVIDER: 'portone', PORTONE_API_SECRET: 'x', PORTONE_STORE_ID: 'y' });
+  assert.equal(migrateRun.code, 1);
+  assert.match(migrateRun.out, /PAYMENT_PROVIDER is sandbox/);
+  assert.doesNotMatch(migrateRun.out, /IDENTITY_PROVIDER/);
+});
+
 test(
   'PostgreSQL: two servers started together both serve, and the migrations ran once',
   { skip: serverUrl ? false : 'needs TEST_DATABASE_URL' },
   async () => {
     const scratch = await createScratchDatabase(serverUrl!, 'moa_test_serve');
     cleanups.push(scratch.drop);
-    const env = { DATABASE_URL: scratch.url, MOA_MASTER_KEY: randomBytes(32).toString('base64') };
+    // A test server: the sandbox providers are allowed explicitly (production refuses them).
+    const env = { DATABASE_URL: scratch.url, MOA_ALLOW_SANDBOX: 'true', MOA_MASTER_KEY: randomBytes(32).toString('base64') };
 
     const [a, b] = await Promise.all([startServer(env), startServer(env)]);
     for (const s of [a, b]) assert.equal((await fetch(`${s.base}/ready`)).status, 200);
@@ -255,7 +270,7 @@ test(
     b.proc.kill('SIGTERM');
     assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
 
-    const noKey = await startServer({ DATABASE_URL: scratch.url }).catch((err: Error) => err);
+    const noKey = await startServer({ DATABASE_URL: scratch.url, MOA_ALLOW_SANDBOX: 'true' }).catch((err: Error) => err);
     assert.ok(noKey instanceof Error && /MOA_MASTER_KEY must be set/.test(noKey.message), 'a server database needs an explicit master key');
   },
 );

@@ -15,8 +15,8 @@ export type PortOneOptions = {
   timeoutMs?: number | undefined;
 };
 
-/** An error body as PortOne documents them: `{ type: 'PAYMENT_NOT_FOUND', message }`. */
-export type PortOneErrorBody = { type: string; message?: string | undefined };
+/** An error body as PortOne documents them: `{ type: 'PAYMENT_NOT_FOUND', message }`, plus a type's own fields (PG_PROVIDER's `pgCode`). */
+export type PortOneErrorBody = { type: string; message?: string | undefined; [field: string]: unknown };
 
 export type PortOneResponse<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: PortOneErrorBody };
 
@@ -58,7 +58,7 @@ export function portoneApi(options: PortOneOptions) {
       const type = (json as { type?: unknown } | null)?.type;
       if (typeof type !== 'string') throw new PortOneUnreachable(`PortOne ${method} ${path}: HTTP ${res.status} without an error type`);
       const message = (json as { message?: unknown }).message;
-      return { ok: false, status: res.status, error: { type, message: typeof message === 'string' ? message : undefined } };
+      return { ok: false, status: res.status, error: { ...(json as object), type, message: typeof message === 'string' ? message : undefined } };
     },
   };
 }

@@ -56,13 +56,12 @@ ${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
 <p><b>${escapeHtml(tenantName)}</b> · ${escapeHtml(PURPOSE_LABEL[v.purpose] ?? v.purpose)} · ${v.method === 'ipin' ? '아이핀 i-PIN' : '휴대폰 Phone'} · ${v.mode === 'preview' ? '미리보기 preview' : '실제 live'}</p>
 <form method="post">
 <fieldset><legend>테스트 인물 · Test person</legend>${people}
-<label><input type="radio" name="person" value="custom"> 직접 입력 · Type one:</label>
+<label><input type="radio" name="person" value="new"> 새 테스트 인물 · A new test person (CI, DI and phone number are issued at random):</label>
 <label>이름 Name <input type="text" name="name" maxlength="50"></label>
 <label>생년월일 Birth date <input type="date" name="birthDate"></label>
 <label>성별 Gender <select name="gender"><option value="male">남 Male</option><option value="female">여 Female</option></select></label>
 <label>내외국인 Nationality <select name="nationality"><option value="domestic">내국인 Domestic</option><option value="foreign">외국인 Foreign</option></select></label>
 <label>통신사 Carrier <select name="carrier">${carriers}</select></label>
-<label>휴대폰 Phone <input type="text" name="phone" inputmode="numeric" placeholder="010-1234-5678"></label>
 </fieldset>
 <fieldset><legend>결과 · Outcome</legend>${outcomes}</fieldset>
 <button type="submit">확인 · Continue</button>

@@ -5,7 +5,7 @@ import { newId, randomToken } from '../../platform/ids.ts';
 import { maskName, maskPhone, piiFor } from '../../platform/pii.ts';
 import { getAccount, inTransaction, openAccount, systemAccount } from '../ledger/index.ts';
 import { getTenant } from '../tenants/index.ts';
-import { sandboxProvider, type IdentityProvider } from './identity.provider.ts';
+import type { IdentityProvider } from './identity.provider.ts';
 import * as repo from './identity.repository.ts';
 import { koreanAge, type FailureReason, type VerifiedIdentity } from './identity.rules.ts';
 import type { TStartVerificationRequest, TVerification, TVerificationUnits } from './identity.schemas.ts';
@@ -17,11 +17,10 @@ export const VERIFICATION_TTL_SECONDS = 15 * 60;
 // verification (using or releasing the unit) long before the ledger's own hold expiry would.
 const HOLD_TIMEOUT_SECONDS = VERIFICATION_TTL_SECONDS + 86_400;
 
-type IdentityDeps = Pick<Deps, 'db' | 'clock' | 'masterKey' | 'log'>;
+type IdentityDeps = Pick<Deps, 'db' | 'clock' | 'masterKey' | 'log' | 'providers'>;
 
-export function providerFor(deps: Pick<Deps, 'db' | 'masterKey'>): IdentityProvider {
-  return sandboxProvider(deps);
-}
+/** The configured provider (IDENTITY_PROVIDER), built once in src/providers.ts. */
+const providerFor = (deps: Pick<Deps, 'providers'>): IdentityProvider => deps.providers.identity;
 
 const unitLeg = async (deps: Pick<Deps, 'db'>, tenantId: string) => ({
   units: await unitsAccount(deps, tenantId),

@@ -5,7 +5,9 @@ import { sql } from 'kysely';
 import { bearer, newTenant, platform, testApp, type TestTenant } from '../../../test/helpers.ts';
 import { fixedClock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
+import { piiFor } from '../../platform/pii.ts';
 import { accountHistory } from '../ledger/index.ts';
+import { sandboxPayments } from '../prepaid/index.ts';
 import { completeVerification, settleDueVerifications, startVerification, VERIFICATION_TTL_SECONDS } from './index.ts';
 import { sandboxCi } from './identity.rules.ts';
 import { SANDBOX_PEOPLE } from './identity.sandbox.ts';
@@ -181,25 +183,53 @@ test('past the deadline with no answer: timed out, unit released (by a late comp
   assert.deepEqual(await units(t), { ...(await units(t)), available: 2, held: 0, used: 0 });
 });
 
-test('a typed identity: validated on the page; i-PIN proves no phone; the same person keeps one CI', async () => {
+test('a new test person: validated on the page; i-PIN proves no phone; the provider issues CI and phone, never derived from what is typed', async () => {
   const t = await tenantWithUnits(5);
   const started = (await start(t, { method: 'ipin' })).json();
-  const bad = await submit(started.requestNo, { person: 'custom', outcome: 'success', name: '최유나', birthDate: '1999-02-30', gender: 'female', nationality: 'domestic', carrier: 'KT', phone: '010-9999-8888' });
+  const bad = await submit(started.requestNo, { person: 'new', outcome: 'success', name: '최유나', birthDate: '1999-02-30', gender: 'female', nationality: 'domestic', carrier: 'KT' });
   assert.equal(bad.statusCode, 422);
   assert.match(bad.body, /birthDate/);
-  const form = { person: 'custom', outcome: 'success', name: '최유나', birthDate: '1999-02-28', gender: 'female', nationality: 'domestic', carrier: 'KT', phone: '010-9999-8888' };
+  const form = { person: 'new', outcome: 'success', name: '최유나', birthDate: '1999-02-28', gender: 'female', nationality: 'domestic', carrier: 'KT', phone: '010-9999-8888' };
   assert.equal((await submit(started.requestNo, form)).statusCode, 303);
   const v = (await complete(t, started.id)).json();
   assert.deepEqual([v.status, v.method, v.identity.name, v.identity.carrier, v.identity.phone], ['verified', 'ipin', '최*나', null, null]);
 
+  // The same details typed again are a new person: another CI, and a phone the provider issued.
   const again = await verifyAs(t, form);
-  const hashes = await deps.db
-    .selectFrom('identity_verification')
-    .select('ci_hash')
-    .where('id', 'in', [v.id, again.id])
-    .execute();
-  assert.equal(new Set(hashes.map((h) => h.ci_hash)).size, 1, 'one person, one CI hash within the tenant');
-  assert.equal(sandboxCi({ name: '최유나', birthDate: '1999-02-28', gender: 'female', nationality: 'domestic' }).length, 88);
+  assert.equal(again.status, 'verified');
+  assert.notEqual(again.identity.phone, '010-****-8888', 'a typed phone is not vouched for');
+  const hashes = await deps.db.selectFrom('identity_verification').select('ci_hash').where('id', 'in', [v.id, again.id]).execute();
+  assert.equal(new Set(hashes.map((h) => h.ci_hash)).size, 2, 'typed details never give a CI');
+  const sealed = await deps.db.selectFrom('identity_verification').select('identity_sealed').where('tenant_id', '=', t.tenant.id).where('id', '=', again.id).executeTakeFirstOrThrow();
+  const person = piiFor(deps.masterKey).open<{ ci: string; di: string }>(sealed.identity_sealed!);
+  assert.equal(person.ci.length, 88);
+  assert.notEqual(person.ci, sandboxCi({ name: '최유나', birthDate: '1999-02-28', gender: 'female', nationality: 'domestic' }));
+
+  // The old way to type a person is gone.
+  const custom = (await start(t)).json();
+  assert.equal((await submit(custom.requestNo, { ...form, person: 'custom' })).statusCode, 422);
+});
+
+test('with IDENTITY_PROVIDER other than sandbox the sandbox page is not mounted (404)', async () => {
+  const portoneLike = { name: 'portone', pageFor: (n: string) => `https://provider.example/${n}`, fetchResult: async () => ({ status: 'pending' as const }) };
+  const other = await testApp({ providers: { identity: portoneLike, social: {}, payment: sandboxPayments } });
+  try {
+    const t = await newTenant(other.deps, 'Real Identity Brand');
+    await other.app.inject({ method: 'POST', url: `/platform/v1/tenants/${t.tenant.id}/verification-units`, headers: { ...platform, 'idempotency-key': `g-${t.tenant.id}` }, payload: { units: 1 } });
+    const v = (await other.app.inject({ method: 'POST', url: '/v1/identity/verifications', headers: bearer(t.keys.app), payload: { purpose: 'signup', method: 'phone', returnUrl: RETURN_URL } })).json();
+    assert.equal(v.redirectUrl, `https://provider.example/${v.requestNo}`);
+    assert.equal((await other.app.inject({ url: `/sandbox/identity/${v.requestNo}` })).statusCode, 404);
+    const post = await other.app.inject({
+      method: 'POST',
+      url: `/sandbox/identity/${v.requestNo}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'outcome=success&person=hong',
+    });
+    assert.equal(post.statusCode, 404);
+    assert.equal((await other.app.inject({ method: 'POST', url: `/v1/identity/verifications/${v.id}/complete`, headers: bearer(t.keys.app) })).json().status, 'pending');
+  } finally {
+    await other.app.close();
+  }
 });
 
 test('no plaintext personal data in the database after a verification', async () => {

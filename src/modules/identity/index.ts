@@ -19,13 +19,16 @@ export {
   verificationUnits,
   VERIFICATION_TTL_SECONDS,
 } from './identity.service.ts';
+export type { IdentityProvider, ProviderOutcome } from './identity.provider.ts';
+export type { ProviderFailure } from './identity.rules.ts';
 export {
   SANDBOX_PEOPLE,
   SANDBOX_OUTCOMES,
+  /** The sandbox provider (IDENTITY_PROVIDER=sandbox), built once in src/providers.ts. */
+  sandboxIdentityProvider,
   /** What the sandbox page does when a tester submits it (for the demo seed and tools). */
   submitSandbox,
 } from './identity.sandbox.ts';
-export type { IdentityProvider } from './identity.provider.ts';
 /** The PortOne V2 identity verification adapter (IDENTITY_PROVIDER=portone). */
 export { portoneIdentityProvider, type PortOneIdentityOptions } from './identity.portone.ts';
 export { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './identity.routes.ts';

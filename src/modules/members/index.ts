@@ -36,8 +36,9 @@ export {
   reactivate,
 } from './member-lifecycle.service.ts';
 export { startSocialLogin, finishSocialLogin, startSocialLink, finishSocialLink, listSocialLinks, unlinkSocial } from './member-social.service.ts';
-export { SOCIAL_PROVIDERS, SANDBOX_SOCIAL_ACCOUNTS } from './member-social.provider.ts';
-export type { SocialProvider, SocialProviderName, SocialAccount } from './member-social.provider.ts';
+export { SOCIAL_PROVIDERS } from './member-social.provider.ts';
+export type { SocialAccount, SocialCallback, SocialProvider, SocialProviderName } from './member-social.provider.ts';
+export { SANDBOX_SOCIAL_ACCOUNTS, sandboxSocialProvider } from './member-social.sandbox.ts';
 /** Kakao Login through OpenID Connect (SOCIAL_PROVIDERS=kakao). */
 export { kakaoSocialProvider, KAKAO_ISSUER, type OidcOptions } from './member-social.oidc.ts';
 /** Naver Login through OAuth 2.0 (SOCIAL_PROVIDERS=naver). */

@@ -2,21 +2,30 @@ import { withTransaction } from '../../platform/db.ts';
 import { AppError, fromDatabaseError } from '../../platform/errors.ts';
 import { randomToken } from '../../platform/ids.ts';
 import * as socialRepo from './member-social.repository.ts';
-import { sandboxSocialProvider, type SocialProvider, type SocialProviderName } from './member-social.provider.ts';
+import type { SocialProvider, SocialProviderName } from './member-social.provider.ts';
 import { checkCredentials, openSession, type LoginResult, type MemberAuth } from './member-sessions.service.ts';
 import * as repo from './members.repository.ts';
-import type { MembersDeps } from './members.service.ts';
+import type { MembersDeps as BaseDeps } from './members.service.ts';
+import type { Deps } from '../../platform/deps.ts';
 
 // SNS login and linking. A link is made only from a signed-in session whose member re-entered the
 // password (fresh authentication), with the provider's consent; never because an e-mail matches.
 
 const STATE_TTL_MS = 10 * 60_000;
 
-export const socialProvider = (deps: MembersDeps, name: SocialProviderName): SocialProvider => sandboxSocialProvider(deps, name);
+type MembersDeps = BaseDeps & Pick<Deps, 'providers'>;
+
+/** A provider configured in SOCIAL_PROVIDERS (built once in src/providers.ts); any other is not found. */
+export function socialProvider(deps: Pick<Deps, 'providers'>, name: SocialProviderName): SocialProvider {
+  const provider = deps.providers.social[name];
+  if (!provider) throw new AppError('NOT_FOUND', `SNS login with ${name} is not enabled on this server.`, { provider: name });
+  return provider;
+}
 
 export type SocialStart = { state: string; authorizeUrl: string; expiresAt: string };
 
 async function start(deps: MembersDeps, tenantId: string, provider: SocialProviderName, redirectUri: string, memberId: string | null): Promise<SocialStart> {
+  const adapter = socialProvider(deps, provider);
   const state = randomToken(32);
   const expiresAt = new Date(deps.clock.now().getTime() + STATE_TTL_MS);
   await socialRepo.insertState(deps.db, {
@@ -29,7 +38,7 @@ async function start(deps: MembersDeps, tenantId: string, provider: SocialProvid
     expires_at: expiresAt,
     used_at: null,
   });
-  return { state, authorizeUrl: await socialProvider(deps, provider).authorizeUrl(state, redirectUri), expiresAt: expiresAt.toISOString() };
+  return { state, authorizeUrl: await adapter.authorizeUrl(state, redirectUri), expiresAt: expiresAt.toISOString() };
 }
 
 /** Starts an SNS login: the provider page to send the person to, with our single-use state. */
@@ -38,6 +47,7 @@ export const startSocialLogin = (deps: MembersDeps, tenantId: string, provider: 
 
 /** Starts linking an SNS account to the signed-in member, after the password is entered again. */
 export async function startSocialLink(deps: MembersDeps, tenantId: string, auth: MemberAuth, provider: SocialProviderName, redirectUri: string, password: string) {
+  socialProvider(deps, provider);
   if (!auth.member.login_id) throw new AppError('INVALID_CREDENTIALS', 'The password is wrong.');
   await checkCredentials(deps, tenantId, auth.member.login_id, password);
   return start(deps, tenantId, provider, redirectUri, auth.member.id);
@@ -45,6 +55,7 @@ export async function startSocialLink(deps: MembersDeps, tenantId: string, auth:
 
 type Callback = { state: string; code?: string | undefined; error?: string | undefined };
 
+/** The account the provider issued for this code; the subject comes from the provider, never the browser. */
 async function exchange(deps: MembersDeps, provider: SocialProviderName, cb: Callback, redirectUri: string) {
   if (cb.error || !cb.code) throw new AppError('SOCIAL_DENIED', `The person did not approve on ${provider}${cb.error ? ` (${cb.error})` : ''}.`);
   return socialProvider(deps, provider).exchange({ code: cb.code, state: cb.state, redirectUri });
@@ -59,9 +70,10 @@ export async function finishSocialLogin(
   provider: SocialProviderName,
   cb: Callback & { userAgent?: string | undefined },
 ): Promise<LoginResult> {
-  const started = await socialRepo.useState(deps.db, tenantId, cb.state, provider, 'login', deps.clock.now());
-  if (!started) throw stateInvalid();
-  const account = await exchange(deps, provider, cb, started.redirect_uri);
+  socialProvider(deps, provider);
+  const state = await socialRepo.useState(deps.db, tenantId, cb.state, provider, 'login', deps.clock.now());
+  if (!state) throw stateInvalid();
+  const account = await exchange(deps, provider, cb, state.redirect_uri);
   const link = await socialRepo.findLink(deps.db, tenantId, provider, account.providerUserId);
   if (!link) throw new AppError('SOCIAL_NOT_LINKED', `No member is linked to this ${provider} account.`, { provider });
   const member = await repo.findMember(deps.db, tenantId, link.member_id);
@@ -73,9 +85,10 @@ export async function finishSocialLogin(
 
 /** Finishes linking: the state must be the one this member started. */
 export async function finishSocialLink(deps: MembersDeps, tenantId: string, auth: MemberAuth, provider: SocialProviderName, cb: Callback) {
-  const started = await socialRepo.useState(deps.db, tenantId, cb.state, provider, 'link', deps.clock.now(), auth.member.id);
-  if (!started) throw stateInvalid();
-  const account = await exchange(deps, provider, cb, started.redirect_uri);
+  socialProvider(deps, provider);
+  const state = await socialRepo.useState(deps.db, tenantId, cb.state, provider, 'link', deps.clock.now(), auth.member.id);
+  if (!state) throw stateInvalid();
+  const account = await exchange(deps, provider, cb, state.redirect_uri);
   const existing = await socialRepo.findLink(deps.db, tenantId, provider, account.providerUserId);
   if (existing) {
     throw new AppError('SOCIAL_ALREADY_LINKED', `This ${provider} account is linked to ${existing.member_id === auth.member.id ? 'you' : 'another member'} already.`, { provider });

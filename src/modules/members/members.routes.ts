@@ -62,7 +62,7 @@ const ZSocialCallback = z
   .object({ state: z.string().max(100), code: z.string().max(500).optional(), error: z.string().max(100).optional() })
   .meta({ id: 'SocialCallback', description: 'What came back to the redirect URI: state and code, or state and error.' });
 const ZSocialLinks = z.object({
-  items: z.array(z.object({ provider: z.enum(SOCIAL_PROVIDERS), linkedAt: z.iso.datetime(), lastLoginAt: z.iso.datetime().nullable() })),
+  items: z.array(z.object({ provider: z.string().meta({ description: SOCIAL_PROVIDERS.join(', ') }), linkedAt: z.iso.datetime(), lastLoginAt: z.iso.datetime().nullable() })),
 });
 
 /** /v1: sign-up, login and account recovery (the brand's app) and member lookups (its servers). */
@@ -247,10 +247,10 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: ['app', 'server'] },
       schema: {
         tags: ['Members'],
-        summary: 'Start an SNS login (Naver, Kakao, PAYCO): the provider page and a single-use state (10 minutes)',
+        summary: 'Start an SNS login (Kakao, Naver, or the sandbox; as SOCIAL_PROVIDERS enables): the provider page and a single-use state (10 minutes)',
         params: ZProvider,
         body: z.object({ redirectUri: ZRedirectUri }),
-        response: { 200: ZSocialStart, ...problems(400, 401, 403) },
+        response: { 200: ZSocialStart, ...problems(400, 401, 403, 404) },
       },
       handler: (req) => social.startSocialLogin(deps, tenantIdOf(req), req.params.provider, req.body.redirectUri),
     });
@@ -282,7 +282,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         headers: ZMemberHeaders,
         params: ZProvider,
         body: z.object({ redirectUri: ZRedirectUri, password: z.string().max(200) }),
-        response: { 200: ZSocialStart, ...problems(400, 401, 403, 423) },
+        response: { 200: ZSocialStart, ...problems(400, 401, 403, 404, 423) },
       },
       handler: async (req) =>
         social.startSocialLink(deps, tenantIdOf(req), await me(req), req.params.provider, req.body.redirectUri, req.body.password),
@@ -368,31 +368,31 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
   };
 }
 
-/** The sandbox OAuth provider's authorize page (public, like a real provider's). */
+/** The sandbox OAuth provider's authorize page (public, like a real provider's); mounted only with SOCIAL_PROVIDERS=sandbox. */
 export function socialSandboxRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     const html = htmlForms(app);
     const query = z.object({ state: z.string().max(100), redirect_uri: z.string().max(2000), response_type: z.literal('code') });
     const allowBack = (redirectUri: string) => `'self' ${URL.canParse(redirectUri) ? new URL(redirectUri).origin : ''}`;
 
-    app.get('/sandbox/oauth/:provider/authorize', { schema: { hide: true, params: ZProvider, querystring: query } }, async (req, reply) => {
+    app.get('/sandbox/oauth/authorize', { schema: { hide: true, querystring: query } }, async (req, reply) => {
       try {
-        await checkAuthorize(deps, req.params.provider, req.query);
-        return html(reply, 200, authorizePageHtml(req.params.provider, req.query), allowBack(req.query.redirect_uri));
+        await checkAuthorize(deps, req.query);
+        return html(reply, 200, authorizePageHtml(req.query), allowBack(req.query.redirect_uri));
       } catch (err) {
         if (!isAppError(err)) throw err;
         return html(reply, err.status, socialErrorHtml(err.message));
       }
     });
 
-    app.post('/sandbox/oauth/:provider/authorize', { schema: { hide: true, params: ZProvider, body: z.record(z.string(), z.string()) } }, async (req, reply) => {
+    app.post('/sandbox/oauth/authorize', { schema: { hide: true, body: z.record(z.string(), z.string()) } }, async (req, reply) => {
       const body = req.body as AuthorizeSubmission;
       try {
-        return reply.code(303).header('location', await submitAuthorize(deps, req.params.provider, body)).send();
+        return reply.code(303).header('location', await submitAuthorize(deps, body)).send();
       } catch (err) {
         if (!isAppError(err)) throw err;
         if (err.code !== 'VALIDATION_FAILED') return html(reply, err.status, socialErrorHtml(err.message));
-        return html(reply, 422, authorizePageHtml(req.params.provider, body, err.message), allowBack(body.redirect_uri));
+        return html(reply, 422, authorizePageHtml(body, err.message), allowBack(body.redirect_uri));
       }
     });
   };

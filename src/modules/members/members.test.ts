@@ -6,6 +6,7 @@ import { bearer, grantUnits, newMembers, newTenant, sandboxVerified, testApp, ty
 import { fixedClock } from '../../platform/clock.ts';
 import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
+import { piiFor } from '../../platform/pii.ts';
 import { SANDBOX_PEOPLE, type VerificationPurpose } from '../identity/index.ts';
 import { login, memberGrade, setMemberGrade } from './index.ts';
 
@@ -172,28 +173,62 @@ test('sessions: listed, revoked one by one, all ended by a password reset', asyn
 
 test('find ID and change phone through verification; another person cannot change the phone', async () => {
   const t = await brand();
-  const custom = { person: 'custom', name: '윤지호', birthDate: '1993-04-04', gender: 'male', nationality: 'domestic', carrier: 'SKT', phone: '010-7777-8888' };
-  await signUp(t, { loginId: 'jiho.yoon', verificationId: await verified(t, 'signup', custom) });
-  const found = await app.inject({ method: 'POST', url: '/v1/members/find-id', headers: bearer(t.keys.app), payload: { verificationId: await verified(t, 'find_id', custom) } });
-  assert.equal(found.json().loginId, 'ji*******');
+  await signUp(t, { loginId: 'gildong.h', verificationId: await verified(t, 'signup', { person: 'hong' }) });
+  const found = await app.inject({ method: 'POST', url: '/v1/members/find-id', headers: bearer(t.keys.app), payload: { verificationId: await verified(t, 'find_id', { person: 'hong' }) } });
+  assert.equal(found.json().loginId, 'gi*******');
   const nobody = await app.inject({ method: 'POST', url: '/v1/members/find-id', headers: bearer(t.keys.app), payload: { verificationId: await verified(t, 'find_id', { person: 'kim' }) } });
   assert.equal(nobody.statusCode, 404);
 
-  const token = (await loginHttp(t, 'jiho.yoon')).json().token;
+  const token = (await loginHttp(t, 'gildong.h')).json().token;
+  // The same person (the same CI) on a new number.
   const newPhone = await app.inject({
     method: 'POST',
     url: '/v1/me/phone',
     headers: asMember(t, token),
-    payload: { verificationId: await verified(t, 'change_phone', { ...custom, phone: '010-2468-1357', carrier: 'KT_MVNO' }) },
+    payload: { verificationId: await verified(t, 'change_phone', { person: 'hong-new-phone' }) },
   });
-  assert.equal(newPhone.json().phone, '010-****-1357');
+  assert.equal(newPhone.json().phone, '010-****-5432');
   const stranger = await app.inject({
     method: 'POST',
     url: '/v1/me/phone',
     headers: asMember(t, token),
-    payload: { verificationId: await verified(t, 'change_phone', { person: 'hong' }) },
+    payload: { verificationId: await verified(t, 'change_phone', { person: 'kim' }) },
   });
   assert.deepEqual([stranger.json().code, stranger.json().details.why], ['VERIFICATION_NOT_USABLE', 'other_person']);
+});
+
+test('takeover: a victim’s name, birth date and gender typed into the sandbox page reset nothing and find nothing', async () => {
+  const t = await brand();
+  const details = { name: '윤지호', birthDate: '1993-04-04', gender: 'male', nationality: 'domestic', carrier: 'SKT' };
+  const joined = await signUp(t, { loginId: 'jiho.yoon', verificationId: await verified(t, 'signup', { person: 'new', ...details }) });
+  assert.equal(joined.statusCode, 201, joined.body);
+
+  // The attack: start a reset_password verification, type the victim's details, complete, reset.
+  const reset = await app.inject({
+    method: 'POST',
+    url: '/v1/members/password-reset',
+    headers: bearer(t.keys.app),
+    payload: { verificationId: await verified(t, 'reset_password', { person: 'new', ...details, phone: '010-7777-8888' }), newPassword: 'attacker-owns-1' },
+  });
+  assert.deepEqual([reset.statusCode, reset.json().code], [404, 'NOT_FOUND']);
+  assert.equal((await loginHttp(t, 'jiho.yoon', 'attacker-owns-1')).json().code, 'INVALID_CREDENTIALS');
+  assert.equal((await loginHttp(t, 'jiho.yoon')).statusCode, 200, 'the victim’s password still works');
+  const found = await app.inject({ method: 'POST', url: '/v1/members/find-id', headers: bearer(t.keys.app), payload: { verificationId: await verified(t, 'find_id', { person: 'new', ...details }) } });
+  assert.equal(found.statusCode, 404);
+
+  // A member opened without verification (an import) is found by name and phone: typed ones never match.
+  const [imported] = await newMembers(deps, t.tenant.id, 1);
+  const row = await deps.db.selectFrom('member').select(['login_id', 'profile_sealed']).where('tenant_id', '=', t.tenant.id).where('id', '=', imported!).executeTakeFirstOrThrow();
+  const profile = piiFor(deps.masterKey).open<{ name: string; phone: string }>(row.profile_sealed!);
+  const typed = { person: 'new', ...details, name: profile.name, phone: profile.phone };
+  const resetImported = await app.inject({
+    method: 'POST',
+    url: '/v1/members/password-reset',
+    headers: bearer(t.keys.app),
+    payload: { verificationId: await verified(t, 'reset_password', typed), newPassword: 'attacker-owns-2' },
+  });
+  assert.deepEqual([resetImported.statusCode, resetImported.json().code], [404, 'NOT_FOUND']);
+  assert.equal((await loginHttp(t, row.login_id!, 'attacker-owns-2')).json().code, 'INVALID_CREDENTIALS');
 });
 
 test('no plaintext personal data in the member tables', async () => {

@@ -18,7 +18,7 @@ import type { PrepaidAutoChargeRow } from './prepaid.tables.ts';
 // `auto.<card>.<n>` where n counts successful auto charges: a retried or repeated run reuses it, so
 // one due charge is never charged twice.
 
-type AutoChargeDeps = Pick<Deps, 'db' | 'clock' | 'masterKey'>;
+type AutoChargeDeps = Pick<Deps, 'db' | 'clock' | 'masterKey' | 'providers'>;
 export type AutoChargeOutcome = 'charged' | 'failed' | 'disabled' | 'skipped' | 'not_due' | 'not_needed';
 
 async function toAutoCharge(db: Db, r: PrepaidAutoChargeRow): Promise<TAutoCharge> {
@@ -155,7 +155,7 @@ export async function runAutoCharge(deps: AutoChargeDeps, tenantId: string, card
     await sql`savepoint moa_auto_charge`.execute(trx);
     try {
       const token = piiFor(deps.masterKey).open<string>(row.token_sealed);
-      await chargeCard({ ...deps, db: trx }, tenantId, { chargeId, cardId, amount, channel: 'app', memberId: row.member_id, payment: { method: row.payment_method, token } });
+      await chargeCard({ ...deps, db: trx }, tenantId, { chargeId, cardId, amount, channel: 'app', memberId: row.member_id, payment: { method: row.payment_method, token, tokenKind: 'billing_key' } });
       await update({ failures: 0, charges: row.charges + 1, last_error: null, due_at: await nextMonthly() });
       await attempt('charged');
       return 'charged';
@@ -200,7 +200,7 @@ export async function runDueAutoCharges(deps: AutoChargeDeps, options: { limit?:
 }
 
 export function registerPrepaidHandlers(deps: AutoChargeDeps & Pick<Deps, 'outbox'>): void {
-  deps.outbox.register('prepaid.payment_refund', 'prepaid.refund-payment', refundPayment);
+  deps.outbox.register('prepaid.payment_refund', 'prepaid.refund-payment', refundPayment(deps));
   deps.outbox.register('prepaid.auto_charge_due', 'prepaid.auto-charge', async (m) => void (await runAutoCharge(deps, m.tenantId, (m.payload as { cardId: string }).cardId)));
 }
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startPortOneFake, type PortOneFake } from '../../../test/fakes/portone.fake.ts';
 import { AppError } from '../../platform/errors.ts';
-import { portoneCustomData, portonePayments } from './prepaid.portone.ts';
+import type { PaymentApproval } from './prepaid.provider.ts';
+import { billingKeyPaymentId, portoneCustomData, portonePayments } from './prepaid.portone.ts';
 
 const SECRET = 'portone-secret-test';
 const STORE = 'store-00000000-0000-0000-0000-000000000001';
@@ -18,12 +19,28 @@ const adapter = (over: { apiSecret?: string; storeId?: string } = {}) => portone
 
 const TENANT = 'tnt_A';
 let seq = 0;
+const approval = (amount: number, token: PaymentApproval['token'], paymentId = `pp.charge.c${++seq}`): PaymentApproval => ({
+  tenantId: TENANT,
+  paymentId,
+  orderName: 'Prepaid charge',
+  amount,
+  currency: 'KRW',
+  method: 'card',
+  token,
+  customerId: 'mbr_1',
+});
+
 /** A charge the app paid with PortOne as the README says: paymentId sent as the token, customData binding it. */
 function paidCharge(amount: number, over: { total?: number; currency?: string; customData?: string; storeId?: string } = {}) {
-  const reference = `pp.charge.c${++seq}`;
-  const paymentId = `pay-${Date.now()}-${seq}`;
-  fake.paid(paymentId, { total: over.total ?? amount, customData: over.customData ?? portoneCustomData(TENANT, reference), ...(over.currency ? { currency: over.currency } : {}), ...(over.storeId ? { storeId: over.storeId } : {}) });
-  return { tenantId: TENANT, reference, amount, method: 'card', token: paymentId };
+  const portoneId = `pay-${Date.now()}-${++seq}`;
+  const r = approval(amount, { kind: 'payment', value: portoneId });
+  fake.paid(portoneId, {
+    total: over.total ?? amount,
+    customData: over.customData ?? portoneCustomData(TENANT, r.paymentId),
+    ...(over.currency ? { currency: over.currency } : {}),
+    ...(over.storeId ? { storeId: over.storeId } : {}),
+  });
+  return r;
 }
 
 async function rejects(p: Promise<unknown>, code: string, details: Record<string, unknown> = {}) {
@@ -35,72 +52,132 @@ async function rejects(p: Promise<unknown>, code: string, details: Record<string
   });
 }
 
+const cancellation = (paymentId: string, amount: number, cancellationId = `pp.charge-cancel.x${++seq}`) => ({
+  tenantId: TENANT,
+  paymentId,
+  amount,
+  reason: 'Prepaid charge cancelled',
+  cancellationId,
+});
+
 test('a PAID payment of the charge’s amount in KRW, made for this charge, is approved under its paymentId', async () => {
   const r = paidCharge(10_000);
-  assert.deepEqual(await adapter().pay(r), { approved: true, paymentId: r.token });
+  const outcome = await adapter().approve(r);
+  assert.ok(outcome.approved);
+  assert.equal(outcome.paymentId, r.token.value);
+  assert.equal(outcome.transactionId, `tx-${r.token.value}`);
   const last = fake.requests.at(-1)!;
   assert.equal(last.method, 'GET');
-  assert.equal(last.path, `/payments/${r.token}`);
+  assert.equal(last.path, `/payments/${r.token.value}`);
   assert.equal(last.authorization, `PortOne ${SECRET}`);
 });
 
 test('a wrong amount, another currency, another store or an unpaid payment is declined with its reason', async () => {
-  assert.deepEqual(await adapter().pay(paidCharge(10_000, { total: 100 })), { approved: false, reason: 'AMOUNT_MISMATCH' });
-  assert.deepEqual(await adapter().pay(paidCharge(10_000, { currency: 'USD' })), { approved: false, reason: 'CURRENCY_MISMATCH' });
-  assert.deepEqual(await adapter().pay(paidCharge(10_000, { storeId: 'store-other' })), { approved: false, reason: 'STORE_MISMATCH' });
+  const reason = async (r: PaymentApproval) => {
+    const o = await adapter().approve(r);
+    assert.ok(!o.approved);
+    return o.reason;
+  };
+  assert.equal(await reason(paidCharge(10_000, { total: 100 })), 'AMOUNT_MISMATCH');
+  assert.equal(await reason(paidCharge(10_000, { currency: 'USD' })), 'CURRENCY_MISMATCH');
+  assert.equal(await reason(paidCharge(10_000, { storeId: 'store-other' })), 'STORE_MISMATCH');
   for (const status of ['READY', 'FAILED'] as const) {
     const r = paidCharge(10_000);
-    fake.unpaid(r.token, status, 10_000);
-    assert.deepEqual(await adapter().pay(r), { approved: false, reason: 'PAYMENT_NOT_PAID' });
+    fake.unpaid(r.token.value, status, 10_000);
+    assert.equal(await reason(r), 'PAYMENT_NOT_PAID');
   }
-});
-
-test('an unknown paymentId is PAYMENT_NOT_FOUND, declined', async () => {
-  assert.deepEqual(await adapter().pay({ tenantId: TENANT, reference: 'pp.charge.x', amount: 1000, method: 'card', token: 'no-such-payment' }), {
-    approved: false,
-    reason: 'PAYMENT_NOT_FOUND',
-  });
+  assert.equal(await reason(approval(1000, { kind: 'payment', value: 'no-such-payment' })), 'PAYMENT_NOT_FOUND');
 });
 
 test('one payment pays one charge of one brand: another charge, another tenant or no binding is declined', async () => {
   const r = paidCharge(5000);
-  assert.deepEqual(await adapter().pay({ ...r, reference: 'pp.charge.other' }), { approved: false, reason: 'PAYMENT_NOT_FOR_THIS_CHARGE' });
-  assert.deepEqual(await adapter().pay({ ...r, tenantId: 'tnt_B' }), { approved: false, reason: 'PAYMENT_NOT_FOR_THIS_CHARGE' });
-  assert.deepEqual(await adapter().pay(paidCharge(5000, { customData: 'not json' })), { approved: false, reason: 'PAYMENT_NOT_FOR_THIS_CHARGE' });
+  assert.deepEqual(await adapter().approve({ ...r, paymentId: 'pp.charge.other' }), { approved: false, reason: 'PAYMENT_NOT_FOR_THIS_CHARGE' });
+  assert.deepEqual(await adapter().approve({ ...r, tenantId: 'tnt_B' }), { approved: false, reason: 'PAYMENT_NOT_FOR_THIS_CHARGE' });
+  assert.deepEqual(await adapter().approve(paidCharge(5000, { customData: 'not json' })), { approved: false, reason: 'PAYMENT_NOT_FOR_THIS_CHARGE' });
 });
 
 test('a wrong secret (UNAUTHORIZED) or store (FORBIDDEN), a gateway page or no server is PAYMENT_PROVIDER_ERROR', async () => {
   const r = paidCharge(1000);
-  await rejects(adapter({ apiSecret: 'wrong' }).pay(r), 'PAYMENT_PROVIDER_ERROR', { providerError: 'UNAUTHORIZED', providerStatus: 401 });
-  await rejects(adapter({ storeId: 'store-other' }).pay(r), 'PAYMENT_PROVIDER_ERROR', { providerError: 'FORBIDDEN', providerStatus: 403 });
+  await rejects(adapter({ apiSecret: 'wrong' }).approve(r), 'PAYMENT_PROVIDER_ERROR', { providerError: 'UNAUTHORIZED', providerStatus: 401 });
+  await rejects(adapter({ storeId: 'store-other' }).approve(r), 'PAYMENT_PROVIDER_ERROR', { providerError: 'FORBIDDEN', providerStatus: 403 });
   fake.failNextWith(502);
-  await rejects(adapter().pay(r), 'PAYMENT_PROVIDER_ERROR');
-  await rejects(portonePayments({ apiSecret: SECRET, baseUrl: 'http://127.0.0.1:1', timeoutMs: 2000 }).pay(r), 'PAYMENT_PROVIDER_ERROR');
+  await rejects(adapter().approve(r), 'PAYMENT_PROVIDER_ERROR');
+  await rejects(portonePayments({ apiSecret: SECRET, baseUrl: 'http://127.0.0.1:1', timeoutMs: 2000 }).approve(r), 'PAYMENT_PROVIDER_ERROR');
 });
 
-test('refund cancels the payment in full once; a repeated delivery finds PAYMENT_ALREADY_CANCELLED and succeeds', async () => {
-  const r = paidCharge(20_000);
-  await adapter().refund({ tenantId: TENANT, paymentId: r.token, amount: 20_000 });
-  const cancel = fake.requests.at(-1)!;
-  assert.equal(cancel.method, 'POST');
-  assert.equal(cancel.path, `/payments/${r.token}/cancel`);
-  assert.deepEqual(cancel.body, { storeId: STORE, amount: 20_000, currentCancellableAmount: 20_000, reason: 'Prepaid charge cancelled', requester: 'ADMIN' });
-  assert.equal(fake.payment(r.token)?.status, 'CANCELLED');
-  await adapter().refund({ tenantId: TENANT, paymentId: r.token, amount: 20_000 });
-  assert.equal(fake.payment(r.token)?.amount.cancelled, 20_000);
-  // Once cancelled, the payment cannot pay a charge any more.
-  assert.deepEqual(await adapter().pay(r), { approved: false, reason: 'PAYMENT_CANCELLED' });
-});
-
-test('refund failures are errors the outbox retries: not found, more than cancellable, changed meanwhile, bad secret', async () => {
-  await rejects(adapter().refund({ tenantId: TENANT, paymentId: 'no-such-payment', amount: 1000 }), 'PAYMENT_PROVIDER_ERROR', { providerError: 'PAYMENT_NOT_FOUND' });
-  const r = paidCharge(3000);
-  await rejects(adapter().refund({ tenantId: TENANT, paymentId: r.token, amount: 5000 }), 'PAYMENT_PROVIDER_ERROR', {
-    providerError: 'CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN',
+test('a billing key pays server to server under a paymentId of the tenant and the charge; a retry confirms, never pays twice', async () => {
+  fake.billingKey('billing-key-ok');
+  const r = approval(30_000, { kind: 'billing_key', value: 'billing-key-ok' });
+  const first = await adapter().approve(r);
+  const id = billingKeyPaymentId(TENANT, r.paymentId);
+  assert.ok(first.approved);
+  assert.equal(first.paymentId, id);
+  const sent = fake.requests.at(-1)!;
+  assert.equal(sent.path, `/payments/${encodeURIComponent(id)}/billing-key`);
+  assert.deepEqual(sent.body, { storeId: STORE, billingKey: 'billing-key-ok', orderName: 'Prepaid charge', customer: { id: 'mbr_1' }, amount: { total: 30_000 }, currency: 'KRW' });
+  // The answer was lost and the charge runs again: ALREADY_PAID, then the lookup approves it.
+  const again = await adapter().approve(r);
+  assert.ok(again.approved);
+  assert.equal(again.paymentId, id);
+  assert.equal(fake.payment(id)?.amount.total, 30_000);
+  // The same charge again with another amount is not that payment.
+  assert.deepEqual(await adapter().approve({ ...r, amount: 40_000 }), {
+    approved: false,
+    reason: 'AMOUNT_MISMATCH',
+    message: 'PortOne holds 30000, the charge is 40000.',
   });
-  await rejects(adapter({ apiSecret: 'wrong' }).refund({ tenantId: TENANT, paymentId: r.token, amount: 3000 }), 'PAYMENT_PROVIDER_ERROR', {
+});
+
+test('a billing key that is unknown, deleted or refused by the card company is declined with its code', async () => {
+  fake.billingKey('billing-key-deleted', { deleted: true });
+  fake.billingKey('billing-key-limit', { declineWith: { pgCode: 'LIMIT_EXCEEDED', pgMessage: '한도 초과' } });
+  const reason = async (key: string) => {
+    const o = await adapter().approve(approval(1000, { kind: 'billing_key', value: key }));
+    assert.ok(!o.approved);
+    return o.reason;
+  };
+  assert.equal(await reason('billing-key-unknown'), 'BILLING_KEY_NOT_FOUND');
+  assert.equal(await reason('billing-key-deleted'), 'BILLING_KEY_ALREADY_DELETED');
+  assert.equal(await reason('billing-key-limit'), 'PG_LIMIT_EXCEEDED');
+  await rejects(adapter({ apiSecret: 'wrong' }).approve(approval(1000, { kind: 'billing_key', value: 'billing-key-ok' })), 'PAYMENT_PROVIDER_ERROR', {
     providerError: 'UNAUTHORIZED',
   });
-  assert.equal(fake.payment(r.token)?.amount.cancelled, 0);
-  assert.equal(fake.payment(r.token)?.status, 'PAID');
+});
+
+test('cancel cancels once per cancellation id: a repeated delivery finds its own cancel and does nothing', async () => {
+  const r = paidCharge(20_000);
+  const c = cancellation(r.token.value, 20_000);
+  await adapter().cancel(c);
+  const sent = fake.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/cancel')).at(-1)!;
+  assert.equal(sent.path, `/payments/${r.token.value}/cancel`);
+  assert.deepEqual(sent.body, { storeId: STORE, amount: 20_000, currentCancellableAmount: 20_000, reason: `Prepaid charge cancelled [moa:${c.cancellationId}]`, requester: 'ADMIN' });
+  assert.equal(fake.payment(r.token.value)?.status, 'CANCELLED');
+  const posts = fake.requests.length;
+  await adapter().cancel(c);
+  assert.equal(fake.requests.length, posts + 1, 'only the lookup');
+  assert.equal(fake.payment(r.token.value)?.amount.cancelled, 20_000);
+  // Once cancelled, the payment cannot pay a charge any more.
+  assert.deepEqual(await adapter().approve(r), { approved: false, reason: 'PAYMENT_CANCELLED' });
+});
+
+test('two partial cancels with their own ids both apply, each once', async () => {
+  const r = paidCharge(10_000);
+  const a = cancellation(r.token.value, 3000);
+  const b = cancellation(r.token.value, 2000);
+  await adapter().cancel(a);
+  await adapter().cancel(b);
+  await adapter().cancel(a);
+  await adapter().cancel(b);
+  assert.equal(fake.payment(r.token.value)?.amount.cancelled, 5000);
+  assert.equal(fake.payment(r.token.value)?.status, 'PARTIAL_CANCELLED');
+});
+
+test('cancel failures throw for the outbox to retry: unknown, more than cancellable, cancelled elsewhere, bad secret', async () => {
+  await rejects(adapter().cancel(cancellation('no-such-payment', 1000)), 'PAYMENT_PROVIDER_ERROR', { providerError: 'PAYMENT_NOT_FOUND' });
+  const r = paidCharge(3000);
+  await rejects(adapter().cancel(cancellation(r.token.value, 5000)), 'PAYMENT_PROVIDER_ERROR', { providerError: 'CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT' });
+  await rejects(adapter({ apiSecret: 'wrong' }).cancel(cancellation(r.token.value, 3000)), 'PAYMENT_PROVIDER_ERROR', { providerError: 'UNAUTHORIZED' });
+  assert.equal(fake.payment(r.token.value)?.amount.cancelled, 0);
+  fake.cancelElsewhere(r.token.value);
+  await rejects(adapter().cancel(cancellation(r.token.value, 3000)), 'PAYMENT_PROVIDER_ERROR');
 });

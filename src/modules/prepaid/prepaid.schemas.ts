@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PAYMENT_METHODS } from './prepaid.payments.ts';
+import { PAYMENT_METHODS } from './prepaid.provider.ts';
 
 export const ZChannel = z.enum(['app', 'web', 'offline']);
 export const ZOpId = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).meta({ description: 'The caller’s id for this operation (a retry with it never applies twice).' });
@@ -62,7 +62,11 @@ export type TOperation = z.infer<typeof ZOperation>;
 
 export const ZPayment = z.object({
   method: z.enum(PAYMENT_METHODS),
-  token: z.string().min(1).max(200).meta({ description: 'The payment provider’s token or billing key (sandbox: a token starting with "decline" is declined).' }),
+  token: z.string().min(1).max(200).meta({
+    description:
+      'For a charge: the payment provider’s id of the payment the person completed (PortOne: its paymentId), checked server to server. ' +
+      'For auto-charge: the billing key. Sandbox (PAYMENT_PROVIDER=sandbox): a token starting with "decline" is declined.',
+  }),
 });
 
 export const ZChargeRequest = z.object({ chargeId: ZOpId, amount: z.number().int().min(1), payment: ZPayment });

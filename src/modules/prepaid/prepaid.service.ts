@@ -7,7 +7,7 @@ import { hashPassword, verifyPassword, burnPasswordCheck } from '../../platform/
 import { piiFor } from '../../platform/pii.ts';
 import { balanceAsOf, getAccount, inTransaction, openAccount, systemAccount, type LedgerRejection, type PostResult } from '../ledger/index.ts';
 import { requireActiveMember } from '../members/index.ts';
-import { sandboxPayments, type PaymentAdapter } from './prepaid.payments.ts';
+import type { PaymentMethodName } from './prepaid.provider.ts';
 import { refundPreview } from './prepaid.rules.ts';
 import { applyPromotions, revokePromotions } from './prepaid-promotions.service.ts';
 import { ZPrepaidSettings, type TCard, type TChargeResult, type TOperation, type TPrepaidSettings, type TRefundPreview } from './prepaid.schemas.ts';
@@ -22,8 +22,6 @@ import type { PrepaidCardRow, PrepaidOperationRow } from './prepaid.tables.ts';
 
 type PrepaidDeps = Pick<Deps, 'db' | 'clock'>;
 export const PREPAID = 'PREPAID';
-// The only adapter so far; a provider's would implement the same interface.
-const payments: PaymentAdapter = sandboxPayments;
 
 export async function programSettings(deps: Pick<Deps, 'db'>, tenantId: string): Promise<TPrepaidSettings> {
   const row = await deps.db.selectFrom('prepaid_program').select('settings').where('tenant_id', '=', tenantId).executeTakeFirst();
@@ -231,9 +229,18 @@ const system = (db: Db, tenantId: string, kind: 'float' | 'revenue') => systemAc
  * PAYMENT_DECLINED with the provider's reason (nothing is written).
  */
 export async function chargeCard(
-  deps: PrepaidDeps,
+  deps: PrepaidDeps & Pick<Deps, 'providers'>,
   tenantId: string,
-  input: { chargeId: string; cardId: string; amount: number; channel: string; storeId?: string | undefined; memberId?: string | undefined; payment: { method: string; token: string } },
+  input: {
+    chargeId: string;
+    cardId: string;
+    amount: number;
+    channel: string;
+    storeId?: string | undefined;
+    memberId?: string | undefined;
+    /** `billing_key` for an auto-charge's stored key; otherwise the provider's id of a payment the person completed. */
+    payment: { method: string; token: string; tokenKind?: 'billing_key' | 'payment' };
+  },
 ): Promise<TChargeResult> {
   return withTransaction(deps.db, async (trx) => {
     const card = await lockCard(trx, tenantId, input.cardId, input.memberId);
@@ -251,7 +258,17 @@ export async function chargeCard(
     const id = `pp.charge.${input.chargeId}`;
     const existing = await trx.selectFrom('prepaid_operation').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
     if (existing) throw new AppError('ORDER_ALREADY_PROCESSED', `Charge ${input.chargeId} exists already.`, { operationId: id });
-    const paid = await payments.pay({ tenantId, reference: id, amount: input.amount, method: input.payment.method, token: input.payment.token });
+    // The configured provider (PAYMENT_PROVIDER), never a module-level default.
+    const paid = await deps.providers.payment.approve({
+      tenantId,
+      paymentId: id,
+      orderName: 'Prepaid charge',
+      amount: input.amount,
+      currency: 'KRW',
+      method: input.payment.method as PaymentMethodName,
+      token: { kind: input.payment.tokenKind ?? 'payment', value: input.payment.token },
+      customerId: card.member_id ?? undefined,
+    });
     if (!paid.approved) throw new AppError('PAYMENT_DECLINED', `The payment was declined: ${paid.reason}.`, { reason: paid.reason });
     const row = await insertOperation(trx, tenantId, {
       id,
@@ -498,7 +515,10 @@ export async function liability(deps: Pick<Deps, 'db'>, tenantId: string, at: Da
 }
 
 /** The outbox handler that refunds a cancelled charge's payment (at least once; refunds are keyed by operation). */
-export async function refundPayment(message: OutboxMessage): Promise<void> {
-  const p = message.payload as { paymentId: string | null; amount: number };
-  if (p.paymentId) await payments.refund({ tenantId: message.tenantId, paymentId: p.paymentId, amount: p.amount });
-}
+export const refundPayment =
+  (deps: Pick<Deps, 'providers'>) =>
+  async (message: OutboxMessage): Promise<void> => {
+    const p = message.payload as { operationId: string; paymentId: string | null; amount: number };
+    if (!p.paymentId) return;
+    await deps.providers.payment.cancel({ tenantId: message.tenantId, paymentId: p.paymentId, amount: p.amount, reason: 'Prepaid charge cancelled', cancellationId: p.operationId });
+  };
