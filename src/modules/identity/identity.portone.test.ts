@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startPortOneFake, type PortOneFake } from '../../../test/fakes/portone.fake.ts';
+import { bearer, grantUnits, newTenant, testApp, testConfig } from '../../../test/helpers.ts';
 import { AppError } from '../../platform/errors.ts';
 import { portoneIdentityProvider } from './identity.portone.ts';
 
@@ -103,4 +104,64 @@ test('a gateway page instead of PortOne’s JSON, or no server at all, is a prov
 test('the page hint names the PortOne browser call with our request number', () => {
   const url = provider().pageFor('REQ123');
   assert.equal(url, `portone:requestIdentityVerification?identityVerificationId=REQ123&storeId=${STORE}`);
+});
+
+// End to end through the HTTP API, with IDENTITY_PROVIDER=portone in the configuration.
+test('HTTP: IDENTITY_PROVIDER=portone verifies through PortOne and the verification signs a member up', async () => {
+  const config = testConfig({ IDENTITY_PROVIDER: 'portone', PORTONE_API_SECRET: SECRET, PORTONE_API_BASE_URL: fake.baseUrl, PORTONE_STORE_ID: STORE });
+  const { app, deps } = await testApp({ config });
+  try {
+    const t = await newTenant(deps, 'PortOne Identity Brand');
+    await grantUnits(app, t.tenant.id, 3);
+    const started = await app.inject({
+      method: 'POST',
+      url: '/v1/identity/verifications',
+      headers: bearer(t.keys.app),
+      payload: { purpose: 'signup', returnUrl: 'https://shop.example.com/verify/done' },
+    });
+    assert.equal(started.statusCode, 201, started.body);
+    const v = started.json();
+    assert.equal(v.provider, 'portone');
+    assert.match(v.redirectUrl, /^portone:requestIdentityVerification\?identityVerificationId=/);
+    const complete = () => app.inject({ method: 'POST', url: `/v1/identity/verifications/${v.id}/complete`, headers: bearer(t.keys.app) });
+    // Nothing done in the browser yet: PortOne does not know it, the verification stays pending.
+    assert.equal((await complete()).json().status, 'pending');
+    // The sandbox page is not mounted with a real provider.
+    assert.equal((await app.inject({ url: `/sandbox/identity/${v.requestNo}` })).statusCode, 404);
+
+    fake.verified(v.requestNo, { name: '김포원', birthDate: '1992-03-04', gender: 'FEMALE', phoneNumber: '01055556666', operator: 'SKT', isForeigner: false, ci: `${'P'.repeat(86)}==`, di: 'Q'.repeat(64) });
+    const done = await complete();
+    assert.equal(done.statusCode, 200, done.body);
+    assert.equal(done.json().status, 'verified');
+    assert.equal(done.json().identity.name, '김*원');
+    assert.equal(done.json().identity.carrier, 'SKT');
+    const member = await app.inject({
+      method: 'POST',
+      url: '/v1/members',
+      headers: bearer(t.keys.app),
+      payload: { loginId: `portone${Date.now()}`, password: 'portone-pass-77', verificationId: v.id, consents: { terms: true, privacy: true, age14: true } },
+    });
+    assert.equal(member.statusCode, 201, member.body);
+  } finally {
+    await app.close();
+  }
+});
+
+test('HTTP: a wrong PortOne secret answers 502 PROVIDER_ERROR as problem+json and settles nothing', async () => {
+  const config = testConfig({ IDENTITY_PROVIDER: 'portone', PORTONE_API_SECRET: 'not-the-secret', PORTONE_API_BASE_URL: fake.baseUrl, PORTONE_STORE_ID: STORE });
+  const { app, deps } = await testApp({ config });
+  try {
+    const t = await newTenant(deps, 'PortOne Identity Brand');
+    await grantUnits(app, t.tenant.id, 1);
+    const v = (await app.inject({ method: 'POST', url: '/v1/identity/verifications', headers: bearer(t.keys.app), payload: { purpose: 'signup', returnUrl: 'https://shop.example.com/back' } })).json();
+    fake.verified(v.requestNo, { name: '김포원', birthDate: '1992-03-04', gender: 'FEMALE', ci: CI, di: DI });
+    const res = await app.inject({ method: 'POST', url: `/v1/identity/verifications/${v.id}/complete`, headers: bearer(t.keys.app) });
+    assert.equal(res.statusCode, 502);
+    assert.match(String(res.headers['content-type']), /application\/problem\+json/);
+    assert.equal(res.json().code, 'PROVIDER_ERROR');
+    const after = await app.inject({ url: `/v1/identity/verifications/${v.id}`, headers: bearer(t.keys.app) });
+    assert.equal(after.json().status, 'pending');
+  } finally {
+    await app.close();
+  }
 });

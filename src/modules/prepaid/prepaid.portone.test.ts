@@ -2,9 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startPortOneFake, type PortOneFake } from '../../../test/fakes/portone.fake.ts';
+import { bearer, memberToken, newMembers, newTenant, testApp, testConfig } from '../../../test/helpers.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { PaymentApproval } from './prepaid.provider.ts';
 import { billingKeyPaymentId, portoneCustomData, portonePayments } from './prepaid.portone.ts';
+import { refundPayment } from './prepaid.service.ts';
 
 const SECRET = 'portone-secret-test';
 const STORE = 'store-00000000-0000-0000-0000-000000000001';
@@ -180,4 +182,52 @@ test('cancel failures throw for the outbox to retry: unknown, more than cancella
   assert.equal(fake.payment(r.token.value)?.amount.cancelled, 0);
   fake.cancelElsewhere(r.token.value);
   await rejects(adapter().cancel(cancellation(r.token.value, 3000)), 'PAYMENT_PROVIDER_ERROR');
+});
+
+// End to end through the HTTP API, with PAYMENT_PROVIDER=portone in the configuration.
+test('HTTP: PAYMENT_PROVIDER=portone credits a PortOne payment once, declines a tampered one, and refunds a cancelled charge', async () => {
+  const config = testConfig({ PAYMENT_PROVIDER: 'portone', PORTONE_API_SECRET: SECRET, PORTONE_API_BASE_URL: fake.baseUrl, PORTONE_STORE_ID: STORE });
+  const { app, deps } = await testApp({ config });
+  try {
+    const t = await newTenant(deps, 'PortOne Prepaid Brand');
+    const [memberId] = await newMembers(deps, t.tenant.id, 1);
+    const headers = { ...bearer(t.keys.app), 'x-member-token': await memberToken(deps, t.tenant.id, memberId!) };
+    let k = 0;
+    const me = (url: string, payload: object) => app.inject({ method: 'POST', url, headers: { ...headers, 'idempotency-key': `e2e-${Date.now()}-${++k}` }, payload });
+    const card = (await me('/v1/me/prepaid/cards', { nickname: 'main' })).json().id as string;
+    const balance = async () => (await app.inject({ url: '/v1/me/prepaid/cards', headers })).json().items[0].balance as number;
+
+    // The app paid 10,000 won with PortOne's browser SDK, bound to charge e2e1 of this tenant.
+    fake.paid('portone-e2e-1', { total: 10_000, customData: portoneCustomData(t.tenant.id, 'pp.charge.e2e1') });
+    const charged = await me(`/v1/me/prepaid/cards/${card}/charges`, { chargeId: 'e2e1', amount: 10_000, payment: { method: 'card', token: 'portone-e2e-1' } });
+    assert.equal(charged.statusCode, 200, charged.body);
+    assert.equal(await balance(), 10_000);
+
+    // The same payment for another charge, or a payment of 100 won sent as 50,000: declined, nothing written.
+    const reused = await me(`/v1/me/prepaid/cards/${card}/charges`, { chargeId: 'e2e2', amount: 10_000, payment: { method: 'card', token: 'portone-e2e-1' } });
+    assert.equal(reused.statusCode, 422, reused.body);
+    assert.match(String(reused.headers['content-type']), /application\/problem\+json/);
+    assert.deepEqual([reused.json().code, reused.json().details.reason], ['PAYMENT_DECLINED', 'PAYMENT_NOT_FOR_THIS_CHARGE']);
+    fake.paid('portone-e2e-3', { total: 100, customData: portoneCustomData(t.tenant.id, 'pp.charge.e2e3') });
+    const tampered = await me(`/v1/me/prepaid/cards/${card}/charges`, { chargeId: 'e2e3', amount: 50_000, payment: { method: 'card', token: 'portone-e2e-3' } });
+    assert.deepEqual([tampered.statusCode, tampered.json().details.reason], [422, 'AMOUNT_MISMATCH']);
+    const unknown = await me(`/v1/me/prepaid/cards/${card}/charges`, { chargeId: 'e2e4', amount: 10_000, payment: { method: 'card', token: 'no-such-payment' } });
+    assert.deepEqual([unknown.statusCode, unknown.json().details.reason], [422, 'PAYMENT_NOT_FOUND']);
+    assert.equal(await balance(), 10_000);
+    const ops = await deps.db.selectFrom('prepaid_operation').select('id').where('tenant_id', '=', t.tenant.id).execute();
+    assert.deepEqual(ops.map((o) => o.id), ['pp.charge.e2e1']);
+
+    // Cancelling the charge refunds the PortOne payment through the outbox, once.
+    const cancelled = await me('/v1/me/prepaid/charges/cancel', { cancelId: 'e2e1x', chargeId: 'e2e1' });
+    assert.equal(cancelled.statusCode, 200, cancelled.body);
+    const message = await deps.db.selectFrom('outbox').selectAll().where('tenant_id', '=', t.tenant.id).where('topic', '=', 'prepaid.payment_refund').executeTakeFirstOrThrow();
+    const deliver = refundPayment(deps);
+    const delivery = { tenantId: t.tenant.id, id: message.id, topic: message.topic, payload: message.payload, attempts: 1 };
+    await deliver(delivery);
+    await deliver(delivery); // at least once
+    assert.equal(fake.payment('portone-e2e-1')?.status, 'CANCELLED');
+    assert.equal(fake.payment('portone-e2e-1')?.amount.cancelled, 10_000);
+  } finally {
+    await app.close();
+  }
 });
