@@ -50,7 +50,9 @@ Usage: moa <command> [options]
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (a PostgreSQL
 server; embedded PGlite in DATA_DIR, default ./data, when unset), PORT, HOST, MOA_MASTER_KEY,
-MOA_PLATFORM_TOKEN, LOG_LEVEL, DEFAULT_TIME_ZONE.`;
+MOA_PLATFORM_TOKEN, LOG_LEVEL, DEFAULT_TIME_ZONE; the providers IDENTITY_PROVIDER, PAYMENT_PROVIDER
+(sandbox | portone) and SOCIAL_PROVIDERS (sandbox, kakao, naver or none). With DATABASE_URL a sandbox
+provider refuses to start unless MOA_ALLOW_SANDBOX=true.`;
 
 class UsageError extends Error {
   readonly showUsage: boolean;

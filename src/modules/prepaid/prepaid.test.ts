@@ -5,7 +5,7 @@ import { bearer, memberToken, newMembers, newTenant, testApp, type TestTenant } 
 import { fixedClock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { trialBalance } from '../ledger/index.ts';
-import { nextMonthlyDue, runAutoCharge } from './index.ts';
+import { nextMonthlyDue, registerPrepaidHandlers, runAutoCharge, type PaymentProvider } from './index.ts';
 
 let app: FastifyInstance;
 let deps: Deps;
@@ -259,4 +259,44 @@ test('charge promotions: points for charging at least X, at most N times per mem
   const refused = (await me(0, 'POST', '/v1/me/prepaid/charges/cancel', { cancelId: 'cy', chargeId: 'x4' })).json();
   assert.deepEqual([refused.code, refused.details.why], ['INSUFFICIENT_POINTS', 'promotion_points_used']);
   assert.ok((await trialBalance(deps, t.tenant.id)).every((l) => l.total === 0));
+});
+
+test('the payment provider comes from deps: its answer decides the charge, and a cancel refunds through it', async () => {
+  const calls: string[] = [];
+  const declining: PaymentProvider = {
+    name: 'portone',
+    async approve(r) {
+      calls.push(`approve ${r.paymentId} ${r.amount} ${r.currency} ${r.token.kind}:${r.token.value}`);
+      return r.token.value === 'paid_1' ? { approved: true, paymentId: 'pg_paid_1', paidAt: new Date() } : { approved: false, reason: 'PAYMENT_NOT_PAID' };
+    },
+    async cancel(r) {
+      calls.push(`cancel ${r.paymentId} ${r.amount} ${r.cancellationId}`);
+    },
+  };
+  const real = await testApp({ providers: { ...deps.providers, payment: declining } });
+  try {
+    const t = await newTenant(real.deps, 'Real Payments Brand');
+    await real.app.inject({ method: 'PUT', url: '/v1/prepaid/program', headers: bearer(t.keys.server), payload: { minCharge: 1, chargeUnit: 1 } });
+    const [m] = await newMembers(real.deps, t.tenant.id, 1);
+    const headers = { ...bearer(t.keys.app), 'x-member-token': await memberToken(real.deps, t.tenant.id, m!) };
+    const c = (await real.app.inject({ method: 'POST', url: '/v1/me/prepaid/cards', headers: { ...headers, ...key() }, payload: { nickname: 'x' } })).json().id;
+    // A token the sandbox would approve is declined by the configured provider, and nothing is written.
+    const free = await real.app.inject({ method: 'POST', url: `/v1/me/prepaid/cards/${c}/charges`, headers: { ...headers, ...key() }, payload: { chargeId: 'free', amount: 1_000, payment: ok } });
+    assert.deepEqual([free.statusCode, free.json().code, free.json().details.reason], [422, 'PAYMENT_DECLINED', 'PAYMENT_NOT_PAID']);
+    assert.equal(await real.deps.db.selectFrom('prepaid_operation').select('id').where('tenant_id', '=', t.tenant.id).executeTakeFirst(), undefined);
+
+    const paid = await real.app.inject({ method: 'POST', url: `/v1/me/prepaid/cards/${c}/charges`, headers: { ...headers, ...key() }, payload: { chargeId: 'p1', amount: 1_000, payment: { method: 'card', token: 'paid_1' } } });
+    assert.equal(paid.statusCode, 200, paid.body);
+    const cancel = await real.app.inject({ method: 'POST', url: '/v1/me/prepaid/charges/cancel', headers: { ...headers, ...key() }, payload: { cancelId: 'x1', chargeId: 'p1' } });
+    assert.equal(cancel.statusCode, 200, cancel.body);
+    registerPrepaidHandlers(real.deps);
+    await real.deps.outbox.runOnce();
+    assert.deepEqual(calls.filter((c) => /pp\.charge\.(free|p1)|pg_paid_1/.test(c)), [
+      'approve pp.charge.free 1000 KRW payment:tok_ok',
+      'approve pp.charge.p1 1000 KRW payment:paid_1',
+      'cancel pg_paid_1 1000 pp.charge-cancel.x1',
+    ]);
+  } finally {
+    await real.app.close();
+  }
 });
