@@ -156,6 +156,11 @@ export const ERROR_CODES = {
   },
   SOCIAL_CODE_INVALID: { status: 422, title: 'SNS authorization code invalid', description: 'The provider did not accept the authorization code (unknown, used or expired).' },
   SOCIAL_DENIED: { status: 422, title: 'SNS login not approved', description: 'The person declined on the provider’s page.' },
+  SOCIAL_PROVIDER_ERROR: {
+    status: 502,
+    title: 'SNS provider error',
+    description: 'The SNS login provider could not be reached, refused our client credentials or answered something unusable; try again later.',
+  },
   SOCIAL_NOT_LINKED: {
     status: 404,
     title: 'SNS account not linked',
@@ -213,6 +218,11 @@ export const ERROR_CODES = {
     description: 'The charge is below the minimum or would take the card above the maximum balance; `details` gives the limits.',
   },
   PAYMENT_DECLINED: { status: 422, title: 'Payment declined', description: 'The payment provider declined the charge; nothing was charged. `details.reason` is the provider’s.' },
+  PAYMENT_PROVIDER_ERROR: {
+    status: 502,
+    title: 'Payment provider error',
+    description: 'The payment provider could not be reached or refused our credentials; nothing was credited. Retry later.',
+  },
   CHARGE_CANCEL_WRONG_CHANNEL: {
     status: 422,
     title: 'Cancel in the channel of the charge',

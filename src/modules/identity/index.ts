@@ -29,6 +29,8 @@ export {
   /** What the sandbox page does when a tester submits it (for the demo seed and tools). */
   submitSandbox,
 } from './identity.sandbox.ts';
+/** The PortOne V2 identity verification adapter (IDENTITY_PROVIDER=portone). */
+export { portoneIdentityProvider, type PortOneIdentityOptions } from './identity.portone.ts';
 export { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './identity.routes.ts';
 
 /** The columns of this module that hold sealed personal data (for key rotation). */

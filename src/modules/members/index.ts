@@ -41,6 +41,10 @@ export { startSocialLogin, finishSocialLogin, startSocialLink, finishSocialLink,
 export { SOCIAL_PROVIDERS } from './member-social.provider.ts';
 export type { SocialAccount, SocialCallback, SocialProvider, SocialProviderName } from './member-social.provider.ts';
 export { SANDBOX_SOCIAL_ACCOUNTS, sandboxSocialProvider } from './member-social.sandbox.ts';
+/** Kakao Login through OpenID Connect (SOCIAL_PROVIDERS=kakao). */
+export { kakaoSocialProvider, KAKAO_ISSUER, type OidcOptions } from './member-social.oidc.ts';
+/** Naver Login through OAuth 2.0 (SOCIAL_PROVIDERS=naver). */
+export { naverSocialProvider, NAVER_AUTH_BASE_URL, NAVER_API_BASE_URL, type NaverOptions } from './member-social.naver.ts';
 export { importMembers, getImport, importRejects, IMPORT_COLUMNS } from './member-import.service.ts';
 export { memberRoutes, socialSandboxRoutes, currentMember, ZMemberHeaders, ZMemberWriteHeaders } from './members.routes.ts';
 

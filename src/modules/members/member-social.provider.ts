@@ -18,6 +18,13 @@ export type SocialAccount = {
   name: string | null;
   email: string | null;
   emailVerified: boolean;
+  // What a real provider shares when the person consented (Kakao /v2/user/me, Naver /v1/nid/me).
+  /** digits only */
+  phone?: string | null | undefined;
+  /** MM-DD */
+  birthday?: string | null | undefined;
+  birthYear?: number | null | undefined;
+  gender?: 'male' | 'female' | null | undefined;
 };
 
 /** What came back to the redirect URI with our state, and that state's redirect URI. */

@@ -3,6 +3,8 @@ export type { PrepaidTables } from './prepaid.tables.ts';
 export type { TCard, TOperation as TPrepaidOperation, TAutoCharge, TPromotion as TPrepaidPromotion } from './prepaid.schemas.ts';
 export type { PaymentApproval, PaymentCancellation, PaymentMethodName, PaymentOutcome, PaymentProvider } from './prepaid.provider.ts';
 export { PAYMENT_METHODS, sandboxPayments } from './prepaid.provider.ts';
+/** The PortOne V2 payment adapter (PAYMENT_PROVIDER=portone). */
+export { portonePayments, portoneCustomData, billingKeyPaymentId, type PortOnePaymentsOptions } from './prepaid.portone.ts';
 export { ZPrepaidSettings } from './prepaid.schemas.ts';
 export {
   PREPAID,
