@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import type { Config } from '../config.ts';
 import { fieldError } from './errors.ts';
+
+/** The part of the config the rules read (config.ts imports this file for AMOUNT_CEILING). */
+type AmountLimit = { readonly maxAmount: number };
 
 // Every amount of value (won, points, stamps) is an integer within a business maximum,
 // MOA_MAX_AMOUNT (10^12 by default): the amounts a request carries and every total computed from
@@ -22,7 +24,7 @@ export const ZQuantity = z.number().int().min(1).max(1_000_000);
  * otherwise VALIDATION_FAILED (400) naming the field. Totals computed in floating point are safe to
  * compare here: a sum of non-negative terms that stays within the maximum had exact terms.
  */
-export function requireAmounts(config: Pick<Config, 'maxAmount'>, amounts: Record<string, number | null | undefined>): void {
+export function requireAmounts(config: AmountLimit, amounts: Record<string, number | null | undefined>): void {
   for (const [field, value] of Object.entries(amounts)) {
     if (value === null || value === undefined) continue;
     if (!Number.isFinite(value) || Math.abs(value) > config.maxAmount) throw fieldError(field, `must be at most ${config.maxAmount} (MOA_MAX_AMOUNT)`, 'too_big');
@@ -30,7 +32,7 @@ export function requireAmounts(config: Pick<Config, 'maxAmount'>, amounts: Recor
 }
 
 /** The total of basket lines, each line's quantity × unit price checked within the maximum, then the sum. */
-export function requireBasketTotal(config: Pick<Config, 'maxAmount'>, items: readonly { quantity: number; unitPrice: number }[], field = 'items'): number {
+export function requireBasketTotal(config: AmountLimit, items: readonly { quantity: number; unitPrice: number }[], field = 'items'): number {
   let total = 0;
   items.forEach((i, n) => {
     requireAmounts(config, { [`${field}.${n}`]: i.quantity * i.unitPrice });
