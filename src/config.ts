@@ -20,6 +20,10 @@ const ZEnv = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  DATABASE_MIGRATION_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   MOA_MASTER_KEY: z
@@ -41,6 +45,8 @@ export type Config = Readonly<{
   host: string;
   /** A PostgreSQL server; when absent the embedded PGlite database in dataDir is used. */
   databaseUrl: string | undefined;
+  /** The tables' owner, for migrations only; DATABASE_URL when absent (src/platform/README.md, roles). */
+  databaseMigrationUrl: string | undefined;
   dataDir: string;
   dbPoolSize: number;
   /** Set explicitly; embedded mode falls back to a generated key file (see main.ts). */
@@ -71,6 +77,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseMigrationUrl: e.DATABASE_MIGRATION_URL,
     dataDir: e.DATA_DIR,
     dbPoolSize: e.DB_POOL_SIZE,
     masterKey: e.MOA_MASTER_KEY === undefined ? undefined : parseMasterKey(e.MOA_MASTER_KEY),

@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DB } from './db-schema.ts';
 import { lockDataDir } from './data-dir.ts';
+import { APPLY_STATE_SQL, asOwner, currentDbContext, stateFor, type ConnectionState, type DbContext } from './db-context.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 
 export type { DB } from './db-schema.ts';
@@ -49,13 +50,41 @@ export type DatabaseOptions = {
   poolSize?: number;
   /** Embedded mode: start from a dump (the migrated test template). */
   loadDataDir?: Blob;
+  /**
+   * Work outside any db-context.ts context: 'none' (tenant tables look empty, production) or
+   * 'system' (every row: tests that call services directly, short CLI commands).
+   */
+  unscoped?: 'none' | 'system';
+  /** false: never switch roles, every query runs as the login (the no-RLS benchmark baseline). */
+  roles?: boolean;
 };
 
-export async function createDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.databaseUrl ? createPostgres(options.databaseUrl, options.poolSize ?? 10) : createPGlite(options);
+/**
+ * Puts a connection in the role and tenant of the current context when it is reserved, with one
+ * statement and only when they differ from what the connection already has: a connection that
+ * serves the same tenant again costs no round trip.
+ */
+function connectionStates(options: DatabaseOptions) {
+  const unscoped: DbContext = { kind: options.unscoped ?? 'none' };
+  const known = new WeakMap<object, string>();
+  return {
+    enabled: options.roles !== false,
+    wanted: (): ConnectionState => stateFor(currentDbContext() ?? unscoped),
+    async apply(connection: object, state: ConnectionState, run: (sql: string, params: unknown[]) => Promise<unknown>) {
+      const key = `${state.role}\u0000${state.tenant}`;
+      if (known.get(connection) === key) return;
+      known.delete(connection); // unknown until the statement succeeds
+      await run(APPLY_STATE_SQL, [state.role, state.tenant]);
+      known.set(connection, key);
+    },
+  };
 }
 
-function createPostgres(connectionString: string, max: number): Database {
+export async function createDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.databaseUrl ? createPostgres(options.databaseUrl, options.poolSize ?? 10, options) : createPGlite(options);
+}
+
+function createPostgres(connectionString: string, max: number, options: DatabaseOptions): Database {
   const types = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') => {
       if (oid === INT8) return parseInt8;
@@ -66,13 +95,26 @@ function createPostgres(connectionString: string, max: number): Database {
   const pool = new pg.Pool({ connectionString, max, types: types as pg.CustomTypesConfig });
   // An idle client losing its server must not crash the process; the next checkout reconnects.
   pool.on('error', () => {});
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const states = connectionStates(options);
+  // Every checkout, Kysely's and withSession's, goes through here to get its context's role and tenant.
+  const connect = async (state = states.wanted()): Promise<pg.PoolClient> => {
+    const client = await pool.connect();
+    if (!states.enabled) return client;
+    try {
+      await states.apply(client, state, (text, values) => client.query(text, values));
+    } catch (err) {
+      client.release(err as Error);
+      throw err;
+    }
+    return client;
+  };
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: { connect: () => connect(), end: () => pool.end() } }) });
 
   return {
     db,
     engine: 'postgres',
     async withSession(fn) {
-      const client = await pool.connect();
+      const client = await connect(stateFor({ kind: 'owner' }));
       try {
         return await fn({
           query: async (sql, params) => (await client.query(sql, params)).rows,
@@ -82,7 +124,7 @@ function createPostgres(connectionString: string, max: number): Database {
         client.release();
       }
     },
-    analyze: async () => void (await sql`analyze`.execute(db)),
+    analyze: () => asOwner(async () => void (await sql`analyze`.execute(db))),
     close: () => db.destroy(),
   };
 }
@@ -109,21 +151,28 @@ async function createPGlite(options: DatabaseOptions): Promise<Database> {
   // PGlite runs no autovacuum, so its statistics go stale as tables grow: plan every statement of
   // PL/pgSQL functions afresh instead of reusing a plan cached while the tables were tiny.
   await pglite.exec('set plan_cache_mode = force_custom_plan');
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  const states = connectionStates(options);
+  // One connection: the role and tenant are switched (when they differ) each time it is reserved.
+  const onReserve = states.enabled
+    ? () => states.apply(pglite, states.wanted(), (text, values) => pglite.query(text, values))
+    : undefined;
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite, onReserve) });
 
   return {
     db,
     engine: 'pglite',
     // Holding a Kysely connection keeps every other query out while the session works.
     withSession: (fn) =>
-      db.connection().execute(() =>
-        fn({
-          query: async (sql, params) => (await pglite.query<never>(sql, params)).rows,
-          exec: async (script) => void (await pglite.exec(script)),
-        }),
+      asOwner(() =>
+        db.connection().execute(() =>
+          fn({
+            query: async (sql, params) => (await pglite.query<never>(sql, params)).rows,
+            exec: async (script) => void (await pglite.exec(script)),
+          }),
+        ),
       ),
-    dump: () => db.connection().execute(() => pglite.dumpDataDir('none')),
-    analyze: async () => void (await pglite.exec('analyze')),
+    dump: () => asOwner(() => db.connection().execute(() => pglite.dumpDataDir('none'))),
+    analyze: () => asOwner(() => db.connection().execute(async () => void (await pglite.exec('analyze')))),
     close: async () => {
       await db.destroy();
       unlock();
