@@ -24,6 +24,7 @@ const ZEnv = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  DATABASE_RLS: bool.default(true),
   DATA_DIR: z.string().min(1).default('./data'),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   MOA_MASTER_KEY: z
@@ -47,6 +48,8 @@ export type Config = Readonly<{
   databaseUrl: string | undefined;
   /** The tables' owner, for migrations only; DATABASE_URL when absent (src/platform/README.md, roles). */
   databaseMigrationUrl: string | undefined;
+  /** false: never switch to moa_app/moa_system (no row-level security): the benchmark baseline only. */
+  databaseRls: boolean;
   dataDir: string;
   dbPoolSize: number;
   /** Set explicitly; embedded mode falls back to a generated key file (see main.ts). */
@@ -78,6 +81,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databaseMigrationUrl: e.DATABASE_MIGRATION_URL,
+    databaseRls: e.DATABASE_RLS,
     dataDir: e.DATA_DIR,
     dbPoolSize: e.DB_POOL_SIZE,
     masterKey: e.MOA_MASTER_KEY === undefined ? undefined : parseMasterKey(e.MOA_MASTER_KEY),

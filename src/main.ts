@@ -89,7 +89,9 @@ async function openDatabase(config: Config, log: Logger): Promise<Database> {
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
     poolSize: config.dbPoolSize,
+    roles: config.databaseRls,
   });
+  if (!config.databaseRls) log.warn('DATABASE_RLS=false: every query runs as the login, without row-level security (a benchmark baseline, never production)');
   try {
     if (!(config.databaseUrl && config.databaseMigrationUrl)) {
       const report = await migrate(database);
