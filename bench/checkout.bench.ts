@@ -6,8 +6,10 @@
 //
 //   BENCH_ENGINES   pglite and/or postgres (as bench:rush)
 //   BENCH_CLIENTS   default 1,16,64      BENCH_SECONDS   default 5      BENCH_MEMBERS   default 2,000
+//   BENCH_RLS       default off,on: the server without row-level security (DATABASE_RLS=false, as the
+//                   owner) and with it, one after the other on the same brand, one line each
 import { randomBytes } from 'node:crypto';
-import { benchEngines } from './engines.ts';
+import { benchEngines, benchRls } from './engines.ts';
 import { runLoad } from './load.ts';
 import { startChild } from './processes.ts';
 import { checkoutBasket, checkoutBrand, placeDatabase, startProduct, withDeps } from './product.ts';
@@ -24,24 +26,26 @@ try {
     const where = await placeDatabase(engine, 'checkout');
     try {
       const setup = await withDeps(where.open, (deps) => checkoutBrand(deps, memberCount));
-      const moa = await startProduct(where.env);
       const run = randomBytes(4).toString('hex');
       const auth = { authorization: `Bearer ${setup.keys.pos}` };
       const basket = (i: number) => checkoutBasket(setup.memberIds[(i * 7919) % setup.memberIds.length]!, 1 + (i % 3));
-      try {
-        for (const clients of clientCounts) {
-          const ceiling = await runLoad({ url: `${hello.base}/hello`, clients, durationMs });
-          print({ engine, route: 'GET /hello (bare Fastify, the ceiling)', clients, req_per_s: ceiling.req_per_s, p50_ms: ceiling.p50_ms, p99_ms: ceiling.p99_ms });
-          for (const [route, body] of [
-            ['POST /v1/checkout/quote', (i: number) => JSON.stringify(basket(i))],
-            ['POST /v1/checkout/commit', (i: number) => JSON.stringify({ ...basket(i), checkoutId: `${run}-${clients}-${i}` })],
-          ] as const) {
-            const r = await runLoad({ url: `${moa.base}${route.split(' ')[1]}`, method: 'POST', headers: () => auth, body, clients, durationMs });
-            print({ engine, route, clients, req_per_s: r.req_per_s, p50_ms: r.p50_ms, p99_ms: r.p99_ms, errors: r.errors, of_ceiling: round(r.req_per_s / ceiling.req_per_s) });
+      for (const rls of benchRls()) {
+        const moa = await startProduct({ ...where.env, DATABASE_RLS: rls === 'on' ? 'true' : 'false' });
+        try {
+          for (const clients of clientCounts) {
+            const ceiling = await runLoad({ url: `${hello.base}/hello`, clients, durationMs });
+            print({ engine, route: 'GET /hello (bare Fastify, the ceiling)', clients, req_per_s: ceiling.req_per_s, p50_ms: ceiling.p50_ms, p99_ms: ceiling.p99_ms });
+            for (const [route, body] of [
+              ['POST /v1/checkout/quote', (i: number) => JSON.stringify(basket(i))],
+              ['POST /v1/checkout/commit', (i: number) => JSON.stringify({ ...basket(i), checkoutId: `${run}-${rls}-${clients}-${i}` })],
+            ] as const) {
+              const r = await runLoad({ url: `${moa.base}${route.split(' ')[1]}`, method: 'POST', headers: () => auth, body, clients, durationMs });
+              print({ engine, rls, route, clients, req_per_s: r.req_per_s, p50_ms: r.p50_ms, p99_ms: r.p99_ms, errors: r.errors, of_ceiling: round(r.req_per_s / ceiling.req_per_s) });
+            }
           }
+        } finally {
+          await moa.stop();
         }
-      } finally {
-        await moa.stop();
       }
       // Every commit that answered 200 is in the books exactly once.
       await withDeps(where.open, async ({ db }) => {

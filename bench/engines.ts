@@ -12,21 +12,33 @@ export const serverUrl = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_U
 /** BENCH_ENGINES, or pglite plus postgres when a server is named. */
 export const benchEngines = () => (process.env.BENCH_ENGINES ?? (serverUrl ? 'pglite,postgres' : 'pglite')).split(',');
 
+/**
+ * BENCH_RLS: 'off' (the baseline: every query as the login, the tables' owner, no row-level
+ * security) and/or 'on' (requests as moa_app under their tenant, the committer as moa_system).
+ */
+export const benchRls = () => (process.env.BENCH_RLS ?? 'off,on').split(',') as ('off' | 'on')[];
+
 /** A migrated, empty database of the engine, and how to throw it away. */
-export async function openBenchDatabase(engine: string, name: string, poolSize = 20): Promise<{ database: Database; cleanup: () => Promise<void> }> {
+export async function openBenchDatabase(
+  engine: string,
+  name: string,
+  poolSize = 20,
+  rls: 'off' | 'on' = 'on',
+): Promise<{ database: Database; cleanup: () => Promise<void> }> {
+  const roles = rls === 'on';
   let database: Database;
   let cleanup: () => Promise<void>;
   if (engine === 'postgres') {
     if (!serverUrl) throw new Error('postgres needs DATABASE_URL or TEST_DATABASE_URL');
     const scratch = await createScratchDatabase(serverUrl, `moa_bench_${name}`);
-    database = await createDatabase({ databaseUrl: scratch.url, poolSize });
+    database = await createDatabase({ databaseUrl: scratch.url, poolSize, roles });
     cleanup = async () => {
       await database.close();
       await scratch.drop();
     };
   } else {
     const dir = mkdtempSync(join(tmpdir(), `moa-bench-${name}-`));
-    database = await createDatabase({ dataDir: dir });
+    database = await createDatabase({ dataDir: dir, roles });
     cleanup = async () => {
       await database.close();
       rmSync(dir, { recursive: true, force: true });

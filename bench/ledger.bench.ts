@@ -12,7 +12,8 @@
 //
 // Prints one JSON line per result and checks after each run that every ledger sums to zero.
 // BENCH_SECONDS (default 5) per run, BENCH_ENGINES, BENCH_WORKLOADS, BENCH_MODES to narrow it.
-import { sql } from 'kysely';
+// BENCH_RLS (default off,on): without row-level security (as the owner) and with it (posts under the
+// tenant as moa_app, batches as moa_system), each on its own fresh database, one line each.
 import {
   drainLedger,
   openAccount,
@@ -27,7 +28,8 @@ import {
 import { createTenant } from '../src/modules/tenants/index.ts';
 import { loadConfig } from '../src/config.ts';
 import { withTransaction, type Database } from '../src/platform/db.ts';
-import { benchEngines, openBenchDatabase } from './engines.ts';
+import { asSystem, withTenant } from '../src/platform/db-context.ts';
+import { benchEngines, benchRls, openBenchDatabase } from './engines.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,16,256').split(',').map(Number);
@@ -71,7 +73,7 @@ async function prepare(database: Database) {
   );
   await rollupDeferred(deps);
   // Fresh tables: give the planner real statistics, as autovacuum would in a running system.
-  await sql`analyze`.execute(database.db);
+  await database.analyze();
   return { deps, t, issuance: issuance.id, revenue: revenue.id, stampIssuance: stampIssuance.id, members, stamps };
 }
 
@@ -102,7 +104,7 @@ function makeTx(s: Setup, workload: string, id: string): PostTransaction {
   }
 }
 
-async function run(s: Setup, engine: string, workload: string, mode: 'group' | 'single', clients: number, runId: string) {
+async function run(s: Setup, engine: string, rls: string, workload: string, mode: 'group' | 'single', clients: number, runId: string) {
   const latencies: number[] = [];
   let seq = 0;
   let rejected = 0;
@@ -128,6 +130,7 @@ async function run(s: Setup, engine: string, workload: string, mode: 'group' | '
   const balanced = (await trialBalance(s.deps, s.t)).every((l) => l.total === 0);
   print({
     engine,
+    rls,
     workload,
     mode,
     clients,
@@ -143,19 +146,22 @@ async function run(s: Setup, engine: string, workload: string, mode: 'group' | '
 }
 
 for (const engine of benchEngines()) {
-  const { database, cleanup } = await openBenchDatabase(engine, 'ledger');
-  try {
-    const s = await prepare(database);
-    let n = 0;
-    for (const workload of WORKLOADS) {
-      for (const clients of CLIENTS) {
-        for (const mode of MODES) {
-          await run(s, engine, workload, mode, clients, `${engine}-${n++}`);
-          await rollupDeferred(s.deps);
+  for (const rls of benchRls()) {
+    const { database, cleanup } = await openBenchDatabase(engine, 'ledger', 20, rls);
+    try {
+      // Setting up a brand is the operator's work (moa_system); the postings are a request's.
+      const s = await asSystem(() => prepare(database));
+      let n = 0;
+      for (const workload of WORKLOADS) {
+        for (const clients of CLIENTS) {
+          for (const mode of MODES) {
+            await withTenant(s.t, () => run(s, engine, rls, workload, mode, clients, `${engine}-${n++}`));
+            await asSystem(() => rollupDeferred(s.deps));
+          }
         }
       }
+    } finally {
+      await cleanup();
     }
-  } finally {
-    await cleanup();
   }
 }

@@ -11,6 +11,7 @@ import { createStampCard, ZStampCardRequest } from '../src/modules/stamps/index.
 import { createApiKey, createTenant } from '../src/modules/tenants/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { createDatabase, type Database } from '../src/platform/db.ts';
+import { asSystem } from '../src/platform/db-context.ts';
 import type { Deps } from '../src/platform/deps.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { migrate } from '../src/platform/migrate.ts';
@@ -46,7 +47,10 @@ export async function withDeps<T>(open: () => Promise<Database>, fn: (deps: Deps
   try {
     const config = loadConfig({ LOG_LEVEL: 'silent' });
     const providers = createProviders(config, { db: database.db, masterKey, clock: systemClock });
-    return await fn({ config, db: database.db, log, clock: systemClock, outbox: createOutboxWorker({ db: database.db, log }), masterKey, providers });
+    // Setting up a brand is the operator's work: moa_system, as the CLI.
+    return await asSystem(() =>
+      fn({ config, db: database.db, log, clock: systemClock, outbox: createOutboxWorker({ db: database.db, log }), masterKey, providers }),
+    );
   } finally {
     await database.close();
   }

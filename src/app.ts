@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { gradeRoutes } from './modules/grades/index.ts';
 import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules/identity/index.ts';
@@ -13,11 +13,12 @@ import { prepaidRoutes } from './modules/prepaid/index.ts';
 import { stampRoutes } from './modules/stamps/index.ts';
 import { storeRoutes } from './modules/stores/index.ts';
 import { createApiKeyAuthenticator, platformTenantRoutes, tenantRoutes } from './modules/tenants/index.ts';
+import { asSystem, withTenant } from './platform/db-context.ts';
 import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
 import { registerPlatformHttp, requestIdFor } from './platform/http.ts';
 import { apiRateLimit } from './platform/limits.ts';
-import type { ApiKeyScope } from './platform/request-context.ts';
+import { tenantIdOf, type ApiKeyScope } from './platform/request-context.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -30,6 +31,18 @@ function bearerToken(header: string | undefined): string {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * Runs a route's handler, and every query it makes, in a database context (db-context.ts): row-level
+ * security then holds whatever the handler's SQL forgets. The handler runs after body parsing, whose
+ * stream events would lose a context entered in an earlier hook.
+ */
+function handlerIn(route: RouteOptions, context: <T>(req: Parameters<RouteOptions['handler']>[0], fn: () => T) => T): void {
+  const handler = route.handler;
+  route.handler = function (req, reply) {
+    return context(req, () => handler.call(this, req, reply));
+  };
+}
 
 /** The HTTP application: platform plugins first, then each module's routes under its prefix. */
 export async function buildApp(deps: Deps, options: AppOptions): Promise<FastifyInstance> {
@@ -57,6 +70,7 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
     async (v1) => {
       v1.addHook('onRoute', (route) => {
         route.schema = { ...route.schema, security: [{ apiKey: [] }] };
+        handlerIn(route, (req, fn) => withTenant(tenantIdOf(req), fn));
       });
       v1.addHook('onRequest', async (req) => {
         const auth = await authenticate(bearerToken(req.headers.authorization));
@@ -92,6 +106,8 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
     async (platform) => {
       platform.addHook('onRoute', (route) => {
         route.schema = { ...route.schema, security: [{ platformToken: [] }] };
+        // The operator works across tenants (lists them, creates them): moa_system.
+        handlerIn(route, (_req, fn) => asSystem(fn));
       });
       platform.addHook('onRequest', async (req) => {
         if (!platformToken) throw new AppError('UNAUTHENTICATED', 'The platform API is disabled: set MOA_PLATFORM_TOKEN to enable it.');
@@ -107,9 +123,13 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
   );
 
   // The sandbox identity and SNS providers' pages: public, like a real provider's, and mounted only
-  // while that sandbox is the configured provider (never in production: see config.ts).
-  if (deps.providers.identity.name === 'sandbox') await app.register(sandboxRoutes(deps));
-  if (deps.providers.social.sandbox) await app.register(socialSandboxRoutes(deps));
+  // while that sandbox is the configured provider (never in production: see config.ts). They find
+  // the tenant from the request number in the URL, as a provider's callback would: moa_system.
+  await app.register(async (sandbox) => {
+    sandbox.addHook('onRoute', (route) => handlerIn(route, (_req, fn) => asSystem(fn)));
+    if (deps.providers.identity.name === 'sandbox') await sandbox.register(sandboxRoutes(deps));
+    if (deps.providers.social.sandbox) await sandbox.register(socialSandboxRoutes(deps));
+  });
 
   return app;
 }

@@ -53,6 +53,11 @@ const ZEnv = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  DATABASE_MIGRATION_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_RLS: bool.default(true),
   DATA_DIR: z.string().min(1).default('./data'),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
@@ -93,6 +98,10 @@ export type Config = Readonly<{
   host: string;
   /** A PostgreSQL server; when absent the embedded PGlite database in dataDir is used. */
   databaseUrl: string | undefined;
+  /** The tables' owner, for migrations only; DATABASE_URL when absent (src/platform/README.md, roles). */
+  databaseMigrationUrl: string | undefined;
+  /** false: never switch to moa_app/moa_system (no row-level security): the benchmark baseline only. */
+  databaseRls: boolean;
   dataDir: string;
   dbPoolSize: number;
   /** How long a request waits for a database connection before it answers 503 (PostgreSQL). */
@@ -151,6 +160,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseMigrationUrl: e.DATABASE_MIGRATION_URL,
+    databaseRls: e.DATABASE_RLS,
     dataDir: e.DATA_DIR,
     dbPoolSize: e.DB_POOL_SIZE,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,

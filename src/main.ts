@@ -14,6 +14,7 @@ import * as tenants from './modules/tenants/index.ts';
 import { systemClock } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
 import { createDatabase, type Database } from './platform/db.ts';
+import { asSystem } from './platform/db-context.ts';
 import type { Deps } from './platform/deps.ts';
 import { isAppError } from './platform/errors.ts';
 import { purgeExpiredIdempotencyKeys } from './platform/idempotency.ts';
@@ -77,15 +78,30 @@ function required(values: Record<string, unknown>, ...names: string[]): void {
 }
 
 async function openDatabase(config: Config, log: Logger): Promise<Database> {
+  // Migrations run as the tables' owner: DATABASE_MIGRATION_URL when the application's login is
+  // another role, else the login itself (src/platform/README.md, roles and row-level security).
+  if (config.databaseUrl && config.databaseMigrationUrl) {
+    const owner = await createDatabase({ databaseUrl: config.databaseMigrationUrl, poolSize: 1 });
+    try {
+      const report = await migrate(owner);
+      if (report.applied.length) log.info({ applied: report.applied }, 'database migrated');
+    } finally {
+      await owner.close();
+    }
+  }
   const database = await createDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
     poolSize: config.dbPoolSize,
     connectTimeoutMs: config.dbConnectTimeoutMs,
+    roles: config.databaseRls,
   });
+  if (!config.databaseRls) log.warn('DATABASE_RLS=false: every query runs as the login, without row-level security (a benchmark baseline, never production)');
   try {
-    const report = await migrate(database);
-    if (report.applied.length) log.info({ applied: report.applied }, 'database migrated');
+    if (!(config.databaseUrl && config.databaseMigrationUrl)) {
+      const report = await migrate(database);
+      if (report.applied.length) log.info({ applied: report.applied }, 'database migrated');
+    }
   } catch (err) {
     await database.close();
     throw err;
@@ -98,7 +114,8 @@ async function withDatabase(config: Config, fn: (deps: Pick<Deps, 'db' | 'config
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const database = await openDatabase(config, log);
   try {
-    await fn({ db: database.db, config });
+    // Operator commands work across tenants (tenant create/list, keys rotate): moa_system.
+    await asSystem(() => fn({ db: database.db, config }));
   } finally {
     await database.close();
   }
@@ -148,8 +165,10 @@ async function serve(config: Config): Promise<void> {
   // The demo is made through the sandbox providers' pages; with real providers there is none.
   const sandboxes = config.providers.identity === 'sandbox' && config.providers.payment === 'sandbox';
   if (database.engine === 'pglite' && config.seedDemo && sandboxes) {
-    const { items } = await tenants.listTenants(deps, { limit: 1 });
-    if (items.length === 0) demo = await seedDemo(deps);
+    demo = await asSystem(async () => {
+      const { items } = await tenants.listTenants(deps, { limit: 1 });
+      return items.length === 0 ? seedDemo(deps) : undefined;
+    });
   }
 
   const app = await buildApp(deps, { engine: database.engine });
@@ -242,7 +261,7 @@ async function run(argv: string[]): Promise<void> {
     case 'migrate': {
       options(argv.slice(1), {});
       const log = createLogger('warn');
-      const database = await openDatabase(config, log);
+      const database = await openDatabase(config.databaseMigrationUrl ? { ...config, databaseUrl: config.databaseMigrationUrl } : config, log);
       const report = await migrate(database);
       await database.close();
       process.stdout.write(`migrations: ${report.alreadyApplied} applied, nothing left to do\n`);

@@ -31,7 +31,7 @@ let members: string[];
 before(async () => {
   if (skip) return;
   scratch = await createScratchDatabase(serverUrl!, 'moa_outage');
-  database = await createDatabase({ databaseUrl: scratch.url, poolSize: 8 });
+  database = await createDatabase({ databaseUrl: scratch.url, poolSize: 8, unscoped: 'system' });
   await migrate(database);
   deps = depsOn(database.db, database.engine);
   app = await buildApp(deps, { engine: database.engine });
@@ -142,7 +142,7 @@ test('with the database unreachable or not answering, /ready and the API answer 
   const { key } = await newTenant(await testDeps());
   try {
     for (const port of [closedPort, (silent.address() as AddressInfo).port]) {
-      const away = await createDatabase({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/moa`, poolSize: 2, connectTimeoutMs: 300 });
+      const away = await createDatabase({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/moa`, poolSize: 2, connectTimeoutMs: 300, unscoped: 'system' });
       const awayDeps = depsOn(away.db, away.engine);
       const awayApp = await buildApp(awayDeps, { engine: away.engine });
       try {

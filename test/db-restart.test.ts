@@ -116,7 +116,7 @@ test('moa serve survives a restart and an outage of its PostgreSQL under load: 2
   };
 
   // The data, written directly (the server migrated the database at start).
-  const database = await createDatabase({ databaseUrl: cluster.url, poolSize: 2 });
+  const database = await createDatabase({ databaseUrl: cluster.url, poolSize: 2, unscoped: 'system' });
   cleanups.push(() => database.close());
   const deps = depsOn(database.db, database.engine, { masterKey });
   const t = await newTenant(deps, 'Restart Brand');

@@ -22,15 +22,20 @@ export const PLATFORM_TOKEN = 'test-platform-token-0123456789abcdef';
 
 let database: Promise<Database> | undefined;
 
-/** The process's database: the run's PostgreSQL database, the PGlite template, or a fresh PGlite. */
+/**
+ * The process's database: the run's PostgreSQL database, the PGlite template, or a fresh PGlite.
+ * Tests call services directly outside any request, so work with no context of its own runs as
+ * moa_system (every row); HTTP requests run under their tenant exactly as in production, and
+ * src/platform/rls.test.ts checks the production default (no context: nothing visible).
+ */
 export function testDatabase(): Promise<Database> {
   database ??= (async () => {
     const url = process.env.MOA_TEST_DB_URL;
-    if (url) return createDatabase({ databaseUrl: url, poolSize: 20 });
+    if (url) return createDatabase({ databaseUrl: url, poolSize: 20, unscoped: 'system' });
     const template = process.env.MOA_TEST_PGLITE_TEMPLATE;
-    if (template) return createDatabase({ loadDataDir: new Blob([readFileSync(template)]) });
+    if (template) return createDatabase({ loadDataDir: new Blob([readFileSync(template)]), unscoped: 'system' });
     // A test file run on its own (node --import tsx --test file.test.ts).
-    const db = await createDatabase({});
+    const db = await createDatabase({ unscoped: 'system' });
     await migrate(db);
     return db;
   })();

@@ -97,7 +97,7 @@ async function crashAndReplay(config: object) {
 test('PGlite (file-backed): killed at random moments, replayed, nothing lost or doubled', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'moa-crash-'));
   try {
-    let database = await createDatabase({ dataDir: dir });
+    let database = await createDatabase({ dataDir: dir, unscoped: 'system' });
     await migrate(database);
     const setup = await prepare(database);
     await database.close();
@@ -106,7 +106,7 @@ test('PGlite (file-backed): killed at random moments, replayed, nothing lost or 
     assert.ok(killed >= 1, 'at least one run was killed mid-work');
     assert.ok(replayedInFinal > 0, 'the final run replayed what the killed runs had posted');
 
-    database = await createDatabase({ dataDir: dir });
+    database = await createDatabase({ dataDir: dir, unscoped: 'system' });
     await verify(database, setup);
     await database.close();
   } finally {
@@ -117,7 +117,7 @@ test('PGlite (file-backed): killed at random moments, replayed, nothing lost or 
 test('PostgreSQL: killed at random moments, replayed, nothing lost or doubled', { skip: process.env.TEST_DATABASE_URL ? false : 'needs TEST_DATABASE_URL' }, async () => {
   const scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL!, 'moa_test_crash');
   try {
-    const database = await createDatabase({ databaseUrl: scratch.url });
+    const database = await createDatabase({ databaseUrl: scratch.url, unscoped: 'system' });
     await migrate(database);
     const setup = await prepare(database);
     const { killed } = await crashAndReplay({ ...setup, databaseUrl: scratch.url });

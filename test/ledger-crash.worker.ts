@@ -5,7 +5,7 @@ import { drainLedger, post } from '../src/modules/ledger/index.ts';
 import { crashOps, type CrashSetup } from './ledger-crash.ops.ts';
 
 const setup = JSON.parse(process.argv[2]!) as CrashSetup & { databaseUrl?: string; dataDir?: string };
-const database = await createDatabase({ databaseUrl: setup.databaseUrl, dataDir: setup.dataDir });
+const database = await createDatabase({ databaseUrl: setup.databaseUrl, dataDir: setup.dataDir, unscoped: 'system' });
 const ops = crashOps(setup);
 let replayed = 0;
 for (let i = 0; i < ops.length; i += 50) {

@@ -23,7 +23,8 @@ let scratch: ScratchDatabase | undefined;
 before(async () => {
   const server = process.env.MOA_TEST_DB_URL;
   if (server) scratch = await createScratchDatabase(server, 'moa_test_keys');
-  database = await createDatabase(scratch ? { databaseUrl: scratch.url } : {});
+  // Rotation is the operator's `moa keys rotate`, which runs as moa_system across tenants.
+  database = await createDatabase({ ...(scratch ? { databaseUrl: scratch.url } : {}), unscoped: 'system' });
   await migrate(database);
 });
 after(async () => {

@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DB } from './db-schema.ts';
 import { lockDataDir } from './data-dir.ts';
+import { APPLY_STATE_SQL, asOwner, currentDbContext, stateFor, type ConnectionState, type DbContext } from './db-context.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 
 export type { DB } from './db-schema.ts';
@@ -51,15 +52,41 @@ export type DatabaseOptions = {
   connectTimeoutMs?: number;
   /** Embedded mode: start from a dump (the migrated test template). */
   loadDataDir?: Blob;
+  /**
+   * Work outside any db-context.ts context: 'none' (tenant tables look empty, production) or
+   * 'system' (every row: tests that call services directly, short CLI commands).
+   */
+  unscoped?: 'none' | 'system';
+  /** false: never switch roles, every query runs as the login (the no-RLS benchmark baseline). */
+  roles?: boolean;
 };
 
-export async function createDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.databaseUrl
-    ? createPostgres(options.databaseUrl, options.poolSize ?? 10, options.connectTimeoutMs ?? 5_000)
-    : createPGlite(options);
+/**
+ * Puts a connection in the role and tenant of the current context when it is reserved, with one
+ * statement and only when they differ from what the connection already has: a connection that
+ * serves the same tenant again costs no round trip.
+ */
+function connectionStates(options: DatabaseOptions) {
+  const unscoped: DbContext = { kind: options.unscoped ?? 'none' };
+  const known = new WeakMap<object, string>();
+  return {
+    enabled: options.roles !== false,
+    wanted: (): ConnectionState => stateFor(currentDbContext() ?? unscoped),
+    async apply(connection: object, state: ConnectionState, run: (sql: string, params: unknown[]) => Promise<unknown>) {
+      const key = `${state.role}\u0000${state.tenant}`;
+      if (known.get(connection) === key) return;
+      known.delete(connection); // unknown until the statement succeeds
+      await run(APPLY_STATE_SQL, [state.role, state.tenant]);
+      known.set(connection, key);
+    },
+  };
 }
 
-function createPostgres(connectionString: string, max: number, connectionTimeoutMillis: number): Database {
+export async function createDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.databaseUrl ? createPostgres(options.databaseUrl, options.poolSize ?? 10, options) : createPGlite(options);
+}
+
+function createPostgres(connectionString: string, max: number, options: DatabaseOptions): Database {
   const types = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') => {
       if (oid === INT8) return parseInt8;
@@ -67,7 +94,7 @@ function createPostgres(connectionString: string, max: number, connectionTimeout
       return pg.types.getTypeParser(oid, format as 'text');
     },
   };
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis, types: types as pg.CustomTypesConfig });
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000, types: types as pg.CustomTypesConfig });
   // A client losing its server (a restart, a terminated backend, a network cut) emits `error`; with
   // no listener that would end the process. Idle clients are the pool's `error`; a client checked
   // out mid-transaction gets its own listener here. Its query fails instead (SERVICE_UNAVAILABLE,
@@ -75,13 +102,26 @@ function createPostgres(connectionString: string, max: number, connectionTimeout
   // connects anew once the server is back.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const states = connectionStates(options);
+  // Every checkout, Kysely's and withSession's, goes through here to get its context's role and tenant.
+  const connect = async (state = states.wanted()): Promise<pg.PoolClient> => {
+    const client = await pool.connect();
+    if (!states.enabled) return client;
+    try {
+      await states.apply(client, state, (text, values) => client.query(text, values));
+    } catch (err) {
+      client.release(err as Error);
+      throw err;
+    }
+    return client;
+  };
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: { connect: () => connect(), end: () => pool.end() } }) });
 
   return {
     db,
     engine: 'postgres',
     async withSession(fn) {
-      const client = await pool.connect();
+      const client = await connect(stateFor({ kind: 'owner' }));
       try {
         return await fn({
           query: async (sql, params) => (await client.query(sql, params)).rows,
@@ -91,7 +131,7 @@ function createPostgres(connectionString: string, max: number, connectionTimeout
         client.release();
       }
     },
-    analyze: async () => void (await sql`analyze`.execute(db)),
+    analyze: () => asOwner(async () => void (await sql`analyze`.execute(db))),
     close: () => db.destroy(),
   };
 }
@@ -118,21 +158,28 @@ async function createPGlite(options: DatabaseOptions): Promise<Database> {
   // PGlite runs no autovacuum, so its statistics go stale as tables grow: plan every statement of
   // PL/pgSQL functions afresh instead of reusing a plan cached while the tables were tiny.
   await pglite.exec('set plan_cache_mode = force_custom_plan');
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  const states = connectionStates(options);
+  // One connection: the role and tenant are switched (when they differ) each time it is reserved.
+  const onReserve = states.enabled
+    ? () => states.apply(pglite, states.wanted(), (text, values) => pglite.query(text, values))
+    : undefined;
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite, onReserve) });
 
   return {
     db,
     engine: 'pglite',
     // Holding a Kysely connection keeps every other query out while the session works.
     withSession: (fn) =>
-      db.connection().execute(() =>
-        fn({
-          query: async (sql, params) => (await pglite.query<never>(sql, params)).rows,
-          exec: async (script) => void (await pglite.exec(script)),
-        }),
+      asOwner(() =>
+        db.connection().execute(() =>
+          fn({
+            query: async (sql, params) => (await pglite.query<never>(sql, params)).rows,
+            exec: async (script) => void (await pglite.exec(script)),
+          }),
+        ),
       ),
-    dump: () => db.connection().execute(() => pglite.dumpDataDir('none')),
-    analyze: async () => void (await pglite.exec('analyze')),
+    dump: () => asOwner(() => db.connection().execute(() => pglite.dumpDataDir('none'))),
+    analyze: () => asOwner(() => db.connection().execute(async () => void (await pglite.exec('analyze')))),
     close: async () => {
       await db.destroy();
       unlock();

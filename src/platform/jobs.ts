@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
+import { asSystem } from './db-context.ts';
 
 // Periodic background work in the serving process. Each job runs on its own timer, never overlaps
 // itself, and survives its own failures. Several processes may run the same jobs: every job must be
 // safe to run concurrently (claim rows with SKIP LOCKED, use deterministic ids).
+// Jobs sweep every tenant: they run as moa_system (db-context.ts), which row-level security lets see
+// every row; each still names the tenant in every statement, as repositories do.
 
 export type Job = { name: string; everyMs: number; run: () => Promise<unknown> };
 
@@ -21,7 +24,7 @@ export function startJobs(log: Logger, jobs: Job[]): { stop(): Promise<void> } {
       let failed = 0;
       const run = (async () => {
         try {
-          const result = await job.run();
+          const result = await asSystem(() => job.run());
           log.debug({ job: job.name, result }, 'job ran');
         } catch (err) {
           // Each failure in a row doubles the wait (never beyond the job's own period or 30 s,

@@ -150,7 +150,7 @@ test('while the database is unreachable the running worker backs off instead of 
   await new Promise((r) => gate.close(r));
   const url = new URL(server);
   url.port = String(port);
-  const database = await createDatabase({ databaseUrl: url.toString(), poolSize: 2, connectTimeoutMs: 1_000 });
+  const database = await createDatabase({ databaseUrl: url.toString(), poolSize: 2, connectTimeoutMs: 1_000, unscoped: 'system' });
 
   const failures: { failures: number; retryInMs: number }[] = [];
   const capture = new Writable({

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from './db.ts';
+import { asSystem, withTenant } from './db-context.ts';
 
 // Side effects (messages, webhooks, provider calls) are written as outbox rows in the same
 // transaction as the change they report, then delivered by a worker after commit. Delivery is at
@@ -9,6 +10,8 @@ import type { Db } from './db.ts';
 // available_at forward, so a worker that dies mid-delivery only delays the row until the lease ends.
 // A worker claims only the topics it has handlers for: during a rolling deploy an old process never
 // takes (and loses) an event that only the new version handles; an event nobody handles yet waits.
+// The claim crosses tenants and runs as moa_system; each row is then delivered, handlers included,
+// under its own tenant (db-context.ts), so a handler sees that tenant's rows only.
 
 export type OutboxMessage = {
   tenantId: string;
@@ -83,7 +86,7 @@ export function createOutboxWorker(deps: { db: Db; log: Logger }, options: Outbo
   async function claim(): Promise<ClaimedRow[]> {
     const topics = [...handlers.keys()];
     if (topics.length === 0) return [];
-    const result = await sql<ClaimedRow>`
+    const result = await asSystem(() => sql<ClaimedRow>`
       with due as (
         select tenant_id, id from outbox
         where status = 'pending' and topic = any(${topics}) and available_at <= now()
@@ -95,7 +98,7 @@ export function createOutboxWorker(deps: { db: Db; log: Logger }, options: Outbo
       set available_at = now() + make_interval(secs => ${leaseMs / 1000}), attempts = o.attempts + 1
       from due
       where o.tenant_id = due.tenant_id and o.id = due.id
-      returning o.tenant_id, o.id, o.topic, o.payload, o.attempts, o.handlers_done`.execute(deps.db);
+      returning o.tenant_id, o.id, o.topic, o.payload, o.attempts, o.handlers_done`.execute(deps.db));
     return result.rows;
   }
 
@@ -143,7 +146,7 @@ export function createOutboxWorker(deps: { db: Db; log: Logger }, options: Outbo
 
   async function runOnce(): Promise<number> {
     const rows = await claim();
-    await Promise.all(rows.map(deliver));
+    await Promise.all(rows.map((row) => withTenant(row.tenant_id, () => deliver(row))));
     return rows.length;
   }
 

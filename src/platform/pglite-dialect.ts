@@ -36,14 +36,19 @@ class PGliteConnection implements DatabaseConnection {
   }
 }
 
+/** Runs once the connection is ours, before the first statement (db.ts sets the role and tenant). */
+export type OnReserve = () => Promise<void>;
+
 class PGliteDriver implements Driver {
   private readonly connection: PGliteConnection;
   private queue: Promise<void> = Promise.resolve();
   private release: (() => void) | undefined;
   private readonly pg: PGlite;
+  private readonly onReserve: OnReserve | undefined;
 
-  constructor(pg: PGlite) {
+  constructor(pg: PGlite, onReserve?: OnReserve) {
     this.pg = pg;
+    this.onReserve = onReserve;
     this.connection = new PGliteConnection(pg);
   }
 
@@ -57,6 +62,15 @@ class PGliteDriver implements Driver {
     this.queue = new Promise<void>((resolve) => (release = resolve));
     await previous;
     this.release = release;
+    if (this.onReserve) {
+      try {
+        await this.onReserve();
+      } catch (err) {
+        this.release = undefined;
+        release();
+        throw err;
+      }
+    }
     return this.connection;
   }
 
@@ -100,14 +114,16 @@ class PGliteDriver implements Driver {
 
 export class PGliteDialect implements Dialect {
   private readonly pg: PGlite;
-  constructor(pg: PGlite) {
+  private readonly onReserve: OnReserve | undefined;
+  constructor(pg: PGlite, onReserve?: OnReserve) {
     this.pg = pg;
+    this.onReserve = onReserve;
   }
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver() {
-    return new PGliteDriver(this.pg);
+    return new PGliteDriver(this.pg, this.onReserve);
   }
   createQueryCompiler() {
     return new PostgresQueryCompiler();

@@ -1,4 +1,5 @@
 import type { Db } from '../../platform/db.ts';
+import { asSystem, currentTenant } from '../../platform/db-context.ts';
 import { postBatch, type BatchItem, type BatchResult } from './ledger.repository.ts';
 
 // Group commit: concurrent post() calls are gathered and sent to the database as one batch: one
@@ -8,6 +9,9 @@ import { postBatch, type BatchItem, type BatchResult } from './ledger.repository
 // batches grow with load and latency stays about one round trip. maxWaitMs > 0 trades latency for
 // bigger batches at low load. The row locks are taken inside ledger_post in one global order, so batches of several
 // processes never deadlock.
+// A batch mixes tenants, so it is sent as moa_system (db-context.ts); each item names its tenant, and
+// an item submitted under a tenant's context must be that tenant's. Inside a caller's transaction
+// (db is a Tx) the batch runs under the transaction's own tenant and row-level security.
 
 export type CommitterOptions = { maxBatch?: number; maxWaitMs?: number; concurrency?: number };
 
@@ -55,7 +59,7 @@ export function createCommitter(db: Db, options: CommitterOptions = {}): Committ
 
   async function send(taken: Waiting[]): Promise<void> {
     try {
-      const results = await postBatch(db, taken.map((w) => w.item));
+      const results = await asSystem(() => postBatch(db, taken.map((w) => w.item)));
       taken.forEach((w, i) => w.resolve(results[i]!));
     } catch (err) {
       // The whole batch rolled back: nothing of it happened, and a retry with the same ids is safe.
@@ -65,6 +69,10 @@ export function createCommitter(db: Db, options: CommitterOptions = {}): Committ
 
   return {
     submit(item) {
+      const tenant = currentTenant();
+      if (tenant !== undefined && item.t !== tenant) {
+        return Promise.reject(new Error(`a ledger transaction of tenant ${item.t} was submitted for tenant ${tenant}`));
+      }
       return new Promise<BatchResult>((resolve, reject) => {
         queue.push({ item, resolve, reject });
         if (queue.length >= maxBatch) flush();

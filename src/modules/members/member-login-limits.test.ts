@@ -92,7 +92,7 @@ test('an unknown login ID gets the same answers, the same lock and the same pass
 test('the count lives in the database: two app instances on two connection pools share it', async () => {
   const url = process.env.MOA_TEST_DB_URL;
   // PostgreSQL: a second pool. PGlite (one connection per process): a second app on the same database.
-  const second: Database | undefined = url ? await createDatabase({ databaseUrl: url, poolSize: 10 }) : undefined;
+  const second: Database | undefined = url ? await createDatabase({ databaseUrl: url, poolSize: 10, unscoped: 'system' }) : undefined;
   const d2 = { ...(await testDeps()), config: lockoutOnly, masterKey: deps.masterKey, ...(second ? { db: second.db } : { db: (await testDatabase()).db }) };
   const app2 = await buildApp(d2, { engine: 'second' });
   try {

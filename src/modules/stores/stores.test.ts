@@ -37,7 +37,7 @@ const count = (rs: LightMyRequestResponse[], status: number) => rs.filter((r) =>
 
 test('50 parallel wrong manager passwords over two app instances: 5 checks, 45 locked', async () => {
   const url = process.env.MOA_TEST_DB_URL;
-  const second: Database | undefined = url ? await createDatabase({ databaseUrl: url, poolSize: 10 }) : undefined;
+  const second: Database | undefined = url ? await createDatabase({ databaseUrl: url, poolSize: 10, unscoped: 'system' }) : undefined;
   const app2 = await buildApp({ ...(await testDeps()), config: deps.config, masterKey: deps.masterKey, db: second?.db ?? (await testDatabase()).db }, { engine: 'second' });
   try {
     const t = await brand();

@@ -1,6 +1,7 @@
 import { randomToken, newId } from '../../platform/ids.ts';
 import { AppError } from '../../platform/errors.ts';
 import { withTransaction } from '../../platform/db.ts';
+import { withTenant } from '../../platform/db-context.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { txMemo } from '../../platform/tx-memo.ts';
 import type { Deps } from '../../platform/deps.ts';
@@ -161,6 +162,11 @@ export function createApiKeyAuthenticator(deps: Pick<Deps, 'db' | 'log'>) {
   return async function authenticate(raw: string): Promise<AuthContext & { kind: 'api_key' }> {
     const parsed = parseApiKey(raw);
     if (!parsed) throw new AppError('UNAUTHENTICATED', 'The API key is malformed.');
+    // The key names its tenant, so the lookup runs under it like the request it authenticates.
+    return withTenant(parsed.tenantId, () => check(parsed));
+  };
+
+  async function check(parsed: NonNullable<ReturnType<typeof parseApiKey>>): Promise<AuthContext & { kind: 'api_key' }> {
     const found = await repo.findApiKeyForAuth(deps.db, parsed.tenantId, parsed.keyId);
     if (!found || found.scope !== parsed.scope || !secretMatches(parsed.secret, found.secret_hash)) {
       throw new AppError('UNAUTHENTICATED', 'The API key is not valid.');
@@ -176,5 +182,5 @@ export function createApiKeyAuthenticator(deps: Pick<Deps, 'db' | 'log'>) {
       await repo.touchApiKey(deps.db, parsed.tenantId, parsed.keyId);
     }
     return { kind: 'api_key', tenantId: parsed.tenantId, keyId: parsed.keyId, scope: parsed.scope };
-  };
+  }
 }
