@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { bearer, newTenant, platform, randomBrn, testApp } from '../../test/helpers.ts';
+import { bearer, newTenant, platform, randomBrn, testApp, testDatabase } from '../../test/helpers.ts';
 import type { Deps } from './deps.ts';
 import { purgeExpiredIdempotencyKeys, requestHash, stableStringify } from './idempotency.ts';
 
@@ -136,4 +136,73 @@ test('request hashing ignores key order but not values, method or path', () => {
   assert.notEqual(requestHash('POST', '/x', { a: 1 }), requestHash('POST', '/x', { a: 2 }));
   assert.notEqual(requestHash('POST', '/x', { a: 1 }), requestHash('PUT', '/x', { a: 1 }));
   assert.notEqual(requestHash('POST', '/x', { a: 1 }), requestHash('POST', '/y', { a: 1 }));
+});
+
+/**
+ * Where any of the strings is in the database: the embedded database's full dump (every page, the
+ * WAL included), or on PostgreSQL every text, JSON and bytea column of every table.
+ */
+async function databaseHolding(needles: string[]): Promise<string[]> {
+  const database = await testDatabase();
+  if (database.dump) {
+    const bytes = Buffer.from(await (await database.dump()).arrayBuffer());
+    return needles.filter((n) => bytes.includes(n)).map((n) => `dump: ${n}`);
+  }
+  const columns = await sql<{ table_name: string; column_name: string; data_type: string }>`
+    select c.table_name, c.column_name, c.data_type from information_schema.columns c
+    join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name and t.table_type = 'BASE TABLE'
+    where c.table_schema = current_schema() and c.data_type in ('text', 'character varying', 'character', 'json', 'jsonb', 'bytea', 'ARRAY')`.execute(deps.db);
+  const found: string[] = [];
+  for (const { table_name, column_name, data_type } of columns.rows) {
+    const column = data_type === 'bytea' ? sql`encode(${sql.ref(column_name)}, 'escape')` : sql`${sql.ref(column_name)}::text`;
+    const any = sql.join(needles.map((n) => sql`strpos(${column}, ${n}) > 0`), sql` or `);
+    const hit = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table_name)} where ${any}`.execute(deps.db);
+    if (hit.rows[0]!.n > 0) found.push(`${table_name}.${column_name}`);
+  }
+  return found;
+}
+
+test('a response carrying secrets keeps them only sealed in its record; a replay still answers them', async () => {
+  const t = await newTenant(deps);
+  const headers = { ...bearer(t.key), 'idempotency-key': `pins-${randomBrn()}` };
+  const definition = await app.inject({
+    method: 'POST',
+    url: '/v1/coupons/definitions',
+    headers: { ...bearer(t.key), 'idempotency-key': `def-${randomBrn()}` },
+    payload: { name: 'PIN coupon', rules: { benefit: { kind: 'amount', amount: 1_000 }, validity: { kind: 'days', days: 30 } } },
+  });
+  assert.equal(definition.statusCode, 201, definition.body);
+  const url = `/v1/coupons/definitions/${definition.json().id}/pins`;
+  const first = await app.inject({ method: 'POST', url, headers, payload: { count: 3 } });
+  assert.equal(first.statusCode, 201, first.body);
+  const pins: string[] = first.json().pins;
+  assert.equal(pins.length, 3);
+
+  const platformKey = `apikey-${randomBrn()}`;
+  const created = await app.inject({
+    method: 'POST',
+    url: `/platform/v1/tenants/${t.tenant.id}/api-keys`,
+    headers: { ...platform, 'idempotency-key': platformKey },
+    payload: { name: 'sealed', scope: 'pos' },
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  const apiKey: string = created.json().key;
+  const secret = apiKey.slice(apiKey.lastIndexOf('_') + 1);
+
+  assert.deepEqual(await databaseHolding([...pins, pins.map((p) => p.replaceAll('-', '')).join(''), secret]), []);
+
+  const replay = await app.inject({ method: 'POST', url, headers, payload: { count: 3 } });
+  assert.equal(replay.statusCode, 201);
+  assert.equal(replay.headers['idempotent-replayed'], 'true');
+  assert.equal(replay.body, first.body, 'the replay answers the same PINs');
+  const again = await app.inject({
+    method: 'POST',
+    url: `/platform/v1/tenants/${t.tenant.id}/api-keys`,
+    headers: { ...platform, 'idempotency-key': platformKey },
+    payload: { name: 'sealed', scope: 'pos' },
+  });
+  assert.equal(again.body, created.body, 'the replay answers the same key, which works');
+  assert.equal((await app.inject({ url: '/v1/tenant', headers: bearer(apiKey) })).statusCode, 200);
+  const keys = await app.inject({ url: `/platform/v1/tenants/${t.tenant.id}/api-keys`, headers: platform });
+  assert.equal(keys.json().items.filter((k: { name: string }) => k.name === 'sealed').length, 1, 'one key created');
 });

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { withTransaction, type Db } from './db.ts';
 import { AppError, fromDatabaseError, isAppError, toProblem } from './errors.ts';
+import { piiFor } from './pii.ts';
 import { PLATFORM_SCOPE } from './request-context.ts';
 
 // Idempotency-Key for every write an app or POS makes. The record (request hash + the exact
@@ -11,12 +12,23 @@ import { PLATFORM_SCOPE } from './request-context.ts';
 // another request → 422; the same key while the first is still running → 409 (PostgreSQL; on the
 // embedded database transactions run one at a time, so the duplicate simply waits and replays).
 // Business rejections (4xx) are stored too: a retry gets the same answer, not a second attempt.
+// A route whose response carries a secret (coupon PINs, an API key) declares `secret: true`: its
+// record keeps the response sealed under the master key (platform/pii.ts), never in plaintext, and
+// a replay opens it, so a client that lost the first answer still gets the secret it was issued.
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
 
-export type IdempotencyDeps = { db: Db; config: { idempotencyTtlHours: number } };
-export type IdempotentOptions = { status?: number; required?: boolean };
+export type IdempotencyDeps = { db: Db; config: { idempotencyTtlHours: number }; masterKey?: Buffer };
+export type IdempotentOptions = {
+  status?: number;
+  required?: boolean;
+  /** The response carries a secret: the stored copy is sealed, never plaintext. */
+  secret?: boolean;
+};
+
+// A sealed record reads `v1.<key id>.…` (pii.ts); a JSON body never starts with a letter v.
+const isSealed = (body: string) => body.startsWith('v1.');
 
 type Outcome = { status: number; body: string; problem: boolean; replayed: boolean };
 
@@ -66,6 +78,8 @@ export async function idempotent<T>(
   }
 
   const scope = req.auth?.kind === 'api_key' ? req.auth.tenantId : PLATFORM_SCOPE;
+  if (options.secret && !deps.masterKey) throw new Error('idempotent(…, { secret: true }) needs deps.masterKey to seal the record');
+  const pii = deps.masterKey ? piiFor(deps.masterKey) : undefined;
   const hash = requestHash(req.method, req.url, req.body);
 
   const outcome = await withTransaction(deps.db, async (trx): Promise<Outcome> => {
@@ -87,7 +101,8 @@ export async function idempotent<T>(
         throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request.', { key });
       }
       const problem = stored.response_status >= 400;
-      return { status: stored.response_status, body: stored.response_body, problem, replayed: true };
+      const body = isSealed(stored.response_body) ? pii!.open<string>(stored.response_body) : stored.response_body;
+      return { status: stored.response_status, body, problem, replayed: true };
     }
 
     let result: Outcome;
@@ -105,15 +120,16 @@ export async function idempotent<T>(
     }
 
     const expires = sql<Date>`now() + make_interval(hours => ${deps.config.idempotencyTtlHours})`;
+    const saved = options.secret ? pii!.seal(result.body) : result.body;
     await trx
       .insertInto('idempotency_key')
-      .values({ tenant_id: scope, key, request_hash: hash, response_status: result.status, response_body: result.body, expires_at: expires })
+      .values({ tenant_id: scope, key, request_hash: hash, response_status: result.status, response_body: saved, expires_at: expires })
       .onConflict((oc) =>
         // Only an expired record can be here (the live one was found above, under the lock).
         oc.columns(['tenant_id', 'key']).doUpdateSet({
           request_hash: hash,
           response_status: result.status,
-          response_body: result.body,
+          response_body: saved,
           created_at: sql<Date>`now()`,
           expires_at: expires,
         }),

@@ -92,7 +92,12 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: z.object({ count: z.number().int().min(1).max(10_000) }),
         response: { 201: z.object({ batchId: z.string(), definitionId: z.string(), pins: z.array(z.string()) }), ...problems(400, 401, 403, 404) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.generatePins({ ...deps, db }, tenantIdOf(req), req.params.definitionId, req.body.count), { status: 201, required: true }),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.generatePins({ ...deps, db }, tenantIdOf(req), req.params.definitionId, req.body.count), {
+          status: 201,
+          required: true,
+          secret: true, // the PINs: the record keeps them sealed
+        }),
     });
     // The member list is streamed to the bulk issue, never held in memory.
     app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));

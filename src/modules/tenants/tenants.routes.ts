@@ -97,12 +97,15 @@ export function platformTenantRoutes(deps: Deps): FastifyPluginAsyncZod {
       schema: {
         tags: ['Platform'],
         summary: 'Create an API key (the key is in this response only)',
-        description: 'Not idempotent on purpose: the secret is never stored, so a retry creates a new key. Revoke the unused one.',
+        description:
+          'With an Idempotency-Key, a retry returns the same key: the stored response is sealed under the master key, never kept in plaintext. Without one, a retry creates another key.',
+        headers: ZIdempotencyHeaders,
         params: ZTenantParams,
         body: ZCreateApiKeyRequest,
-        response: { 201: ZCreatedApiKey, ...problems(400, 401, 404) },
+        response: { 201: ZCreatedApiKey, ...problems(400, 401, 404, 409, 422) },
       },
-      handler: async (req, reply) => reply.code(201).send(await service.createApiKey(deps, req.params.tenantId, req.body)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.createApiKey({ ...deps, db }, req.params.tenantId, req.body), { status: 201, secret: true }),
     });
 
     app.get('/tenants/:tenantId/api-keys', {
