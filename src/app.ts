@@ -16,7 +16,9 @@ import { createApiKeyAuthenticator, platformTenantRoutes, tenantRoutes } from '.
 import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
 import { registerPlatformHttp, requestIdFor } from './platform/http.ts';
-import type { ApiKeyScope } from './platform/request-context.ts';
+import { declareRouteHeaders } from './platform/http-schemas.ts';
+import { requireIdempotencyKey } from './platform/idempotency.ts';
+import { checkScope, declareScopes, requireSessionToken } from './platform/request-context.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -47,24 +49,21 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
   app.decorateRequest('auth', null);
 
   await registerPlatformHttp(app, { ...deps, version: VERSION, engine: options.engine });
+  // What a route's config declares about its headers is documented and enforced from that config,
+  // after authentication and before validation.
+  app.addHook('onRoute', declareRouteHeaders);
+  app.addHook('preValidation', requireIdempotencyKey);
+  app.addHook('preValidation', requireSessionToken);
 
   // /v1: the brand's app, web shop, POS and servers, authenticated by a tenant API key.
   const authenticate = createApiKeyAuthenticator(deps);
   await app.register(
     async (v1) => {
-      v1.addHook('onRoute', (route) => {
-        route.schema = { ...route.schema, security: [{ apiKey: [] }] };
-      });
+      // Every route declares its API key scopes (start-up fails otherwise), enforced here once.
+      v1.addHook('onRoute', declareScopes);
       v1.addHook('onRequest', async (req) => {
-        const auth = await authenticate(bearerToken(req.headers.authorization));
-        req.auth = auth;
-        const allowed = req.routeOptions.config.scopes as readonly ApiKeyScope[] | undefined;
-        if (allowed && !allowed.includes(auth.scope)) {
-          throw new AppError('FORBIDDEN', `This route needs an API key with scope ${allowed.join(' or ')}.`, {
-            scope: auth.scope,
-            allowedScopes: allowed,
-          });
-        }
+        req.auth = await authenticate(bearerToken(req.headers.authorization));
+        checkScope(req);
       });
       await v1.register(tenantRoutes(deps));
       await v1.register(ledgerRoutes(deps));

@@ -38,7 +38,7 @@ export {
 export { startSocialLogin, finishSocialLogin, startSocialLink, finishSocialLink, listSocialLinks, unlinkSocial } from './member-social.service.ts';
 export { SOCIAL_PROVIDERS, SANDBOX_SOCIAL_ACCOUNTS } from './member-social.provider.ts';
 export { importMembers, getImport, importRejects, IMPORT_COLUMNS } from './member-import.service.ts';
-export { memberRoutes, socialSandboxRoutes, currentMember, ZMemberHeaders, ZMemberWriteHeaders } from './members.routes.ts';
+export { memberRoutes, socialSandboxRoutes, currentMember } from './members.routes.ts';
 
 /** The columns of this module that hold sealed personal data (for key rotation). */
 export const MEMBERS_SEALED_COLUMNS = [
