@@ -18,7 +18,9 @@ import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
 import { registerPlatformHttp, requestIdFor } from './platform/http.ts';
 import { apiRateLimit } from './platform/limits.ts';
-import { tenantIdOf, type ApiKeyScope } from './platform/request-context.ts';
+import { declareRouteHeaders } from './platform/http-schemas.ts';
+import { requireIdempotencyKey } from './platform/idempotency.ts';
+import { checkScope, declareScopes, requireSessionToken, tenantIdOf } from './platform/request-context.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -63,25 +65,25 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
   app.decorateRequest('auth', null);
 
   await registerPlatformHttp(app, { ...deps, version: VERSION, engine: options.engine });
+  // What a route's config declares about its headers is documented and enforced from that config,
+  // after authentication and before validation.
+  app.addHook('onRoute', declareRouteHeaders);
+  app.addHook('preValidation', requireIdempotencyKey);
+  app.addHook('preValidation', requireSessionToken);
 
   // /v1: the brand's app, web shop, POS and servers, authenticated by a tenant API key.
   const authenticate = createApiKeyAuthenticator(deps);
   await app.register(
     async (v1) => {
+      // Every route declares its API key scopes (start-up fails otherwise), enforced here once; its
+      // handler runs under the key's tenant (row-level security).
       v1.addHook('onRoute', (route) => {
-        route.schema = { ...route.schema, security: [{ apiKey: [] }] };
+        declareScopes(route);
         handlerIn(route, (req, fn) => withTenant(tenantIdOf(req), fn));
       });
       v1.addHook('onRequest', async (req) => {
-        const auth = await authenticate(bearerToken(req.headers.authorization));
-        req.auth = auth;
-        const allowed = req.routeOptions.config.scopes as readonly ApiKeyScope[] | undefined;
-        if (allowed && !allowed.includes(auth.scope)) {
-          throw new AppError('FORBIDDEN', `This route needs an API key with scope ${allowed.join(' or ')}.`, {
-            scope: auth.scope,
-            allowedScopes: allowed,
-          });
-        }
+        req.auth = await authenticate(bearerToken(req.headers.authorization));
+        checkScope(req);
       });
       // After authentication: the per-API-key request limit and its RateLimit-* headers.
       v1.addHook('onRequest', apiRateLimit(deps));

@@ -1,5 +1,8 @@
+import type { RouteOptions } from 'fastify';
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors.ts';
+import { IDEMPOTENCY_HEADER } from './idempotency.ts';
+import { SESSION_HEADERS, type SessionKind } from './request-context.ts';
 
 // Schemas shared by every module's routes: the problem document and the common headers.
 
@@ -21,7 +24,7 @@ export const ZProblem = z
   .meta({ id: 'Problem', description: 'RFC 9457 problem details (application/problem+json).' });
 
 const describe: Record<number, string> = {
-  400: 'Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID)',
+  400: 'Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED)',
   401: 'Missing, unknown or revoked credentials (UNAUTHENTICATED)',
   403: 'Not allowed (FORBIDDEN, TENANT_SUSPENDED)',
   404: 'Not found (NOT_FOUND)',
@@ -36,12 +39,38 @@ export function problems(...statuses: (keyof typeof describe)[]) {
   return Object.fromEntries(statuses.map((s) => [s, ZProblem.describe(describe[s]!)]));
 }
 
-export const ZIdempotencyHeaders = z.object({
-  'idempotency-key': z
+const IDEMPOTENCY_KEY =
+  'Makes the write safe to retry: the same key and request return the first response (header Idempotent-Replayed: true); the same key with another request is rejected (422). Kept 24 hours.';
+const idempotencyKey = {
+  required: z.string().meta({ description: `Required: without it, 400 IDEMPOTENCY_KEY_REQUIRED. ${IDEMPOTENCY_KEY}` }),
+  optional: z.string().optional().meta({ description: `Optional. ${IDEMPOTENCY_KEY}` }),
+};
+const sessionToken: Record<SessionKind, z.ZodString> = {
+  member: z.string().max(200).meta({ description: 'The member session token from login (POST /v1/members/login). Without it, 401 UNAUTHENTICATED.' }),
+  manager: z
     .string()
-    .optional()
-    .meta({
-      description:
-        'Makes the write safe to retry: the same key and request return the first response (header Idempotent-Replayed: true); the same key with another request is rejected (422). Kept 24 hours.',
-    }),
-});
+    .max(200)
+    .meta({ description: 'The store manager session token from POST /v1/store-managers/login. Without it, 401 UNAUTHENTICATED.' }),
+};
+
+/**
+ * onRoute: the headers a route's config declares (`idempotency`, `session`) become its header
+ * schema and documented problem responses, so the OpenAPI document says what the checks
+ * (requireIdempotencyKey, requireSessionToken) enforce. Both run before validation, so a missing
+ * header gets its own code rather than VALIDATION_FAILED.
+ */
+export function declareRouteHeaders(route: RouteOptions): void {
+  const { idempotency, session } = route.config ?? {};
+  if (!idempotency && !session) return;
+  const shape: Record<string, z.ZodType> = {};
+  if (idempotency) shape[IDEMPOTENCY_HEADER] = idempotencyKey[idempotency];
+  if (session) shape[SESSION_HEADERS[session]] = sessionToken[session];
+  const schema = route.schema ?? {};
+  const own = schema.headers as z.ZodObject | undefined;
+  const statuses: (keyof typeof describe)[] = [...(idempotency === 'required' ? [400 as const] : []), ...(session ? [401 as const] : [])];
+  route.schema = {
+    ...schema,
+    headers: own ? own.extend(shape) : z.object(shape),
+    response: { ...problems(...statuses), ...(schema.response as object | undefined) },
+  };
+}

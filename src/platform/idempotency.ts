@@ -22,7 +22,6 @@ const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
 export type IdempotencyDeps = { db: Db; config: { idempotencyTtlHours: number }; masterKey?: Buffer };
 export type IdempotentOptions = {
   status?: number;
-  required?: boolean;
   /** The response carries a secret: the stored copy is sealed, never plaintext. */
   secret?: boolean;
 };
@@ -57,10 +56,24 @@ function readKey(req: FastifyRequest): string | undefined {
 }
 
 /**
+ * preValidation hook: 400 IDEMPOTENCY_KEY_REQUIRED on a route whose config says
+ * `idempotency: 'required'` and a request without the header, before anything else is read. The
+ * OpenAPI header is declared from the same config (http-schemas.ts, declareRouteHeaders).
+ */
+export async function requireIdempotencyKey(req: FastifyRequest): Promise<void> {
+  if (req.routeOptions.config.idempotency === 'required' && req.headers[IDEMPOTENCY_HEADER] === undefined) {
+    throw new AppError('IDEMPOTENCY_KEY_REQUIRED', 'Send an Idempotency-Key header with this request.');
+  }
+}
+
+/**
  * Runs a write under the request's Idempotency-Key and sends its response. `fn` receives the
  * transaction to pass to the service as its db (services join it through withTransaction).
  *
+ *   config: { scopes: SCOPES.server, idempotency: 'optional' },
  *   handler: (req, reply) => idempotent(deps, req, reply, (db) => updateTenant({ ...deps, db }, …))
+ *
+ * The route must declare `config.idempotency`: whether the key is required comes from there.
  */
 export async function idempotent<T>(
   deps: IdempotencyDeps,
@@ -70,9 +83,11 @@ export async function idempotent<T>(
   options: IdempotentOptions = {},
 ): Promise<void> {
   const status = options.status ?? 200;
+  const mode = req.routeOptions.config.idempotency;
+  if (!mode) throw new Error(`${req.method} ${req.routeOptions.url} calls idempotent() without declaring config.idempotency.`);
   const key = readKey(req);
   if (key === undefined) {
-    if (options.required) throw new AppError('IDEMPOTENCY_KEY_REQUIRED', 'Send an Idempotency-Key header with this request.');
+    if (mode === 'required') throw new AppError('IDEMPOTENCY_KEY_REQUIRED', 'Send an Idempotency-Key header with this request.');
     reply.code(status).send(await fn(deps.db));
     return;
   }

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
-import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
+import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
-import { tenantIdOf } from '../../platform/request-context.ts';
+import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { ZGradeChange, ZGradeSettings, ZGradeSettingsView, ZMemberGrade, ZPurchase } from './grades.schemas.ts';
 import * as service from './grades.service.ts';
 
@@ -13,15 +13,15 @@ const ZMemberParams = z.object({ id: z.string().max(40) });
 export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/grades', {
+      config: { scopes: SCOPES.all },
       schema: { tags: ['Grades'], summary: 'The grade levels and the review cycle', response: { 200: ZGradeSettingsView, ...problems(401, 403) } },
       handler: (req) => service.gradeSettings(deps, tenantIdOf(req)),
     });
 
     app.put('/grades', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
       schema: {
         tags: ['Grades'],
-        headers: ZIdempotencyHeaders,
         summary: 'Set the grade levels (replaced as a whole) and the review cycle',
         body: ZGradeSettings,
         response: { 200: ZGradeSettings, ...problems(400, 401, 403) },
@@ -30,12 +30,11 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/grades/purchases', {
-      config: { scopes: ['pos', 'server'] },
+      config: { scopes: SCOPES.pos, idempotency: 'required' },
       schema: {
         tags: ['Grades'],
         summary: 'Count a purchase or a cancellation towards the member’s grade (Idempotency-Key required)',
         description: 'Until the checkout reports purchases itself. The day is the tenant’s, in its time zone.',
-        headers: ZIdempotencyHeaders,
         body: ZPurchase,
         response: { 204: z.null(), ...problems(400, 401, 403, 404, 409, 422) },
       },
@@ -48,15 +47,14 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
             await service.recordPurchase({ ...deps, db }, tenantIdOf(req), { ...req.body, at: req.body.at ? new Date(req.body.at) : undefined });
             return null;
           },
-          { status: 204, required: true },
+          { status: 204 },
         ),
     });
 
     app.post('/members/:id/grade/evaluate', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
       schema: {
         tags: ['Grades'],
-        headers: ZIdempotencyHeaders,
         summary: 'Evaluate a member’s grade now (on demand, outside the review cycle)',
         params: ZMemberParams,
         response: { 200: ZMemberGrade, ...problems(401, 403, 404, 409) },
@@ -65,10 +63,9 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.put('/members/:id/grade', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
       schema: {
         tags: ['Grades'],
-        headers: ZIdempotencyHeaders,
         summary: 'Change a member’s grade by hand, with a reason',
         params: ZMemberParams,
         body: z.object({ grade: z.string().max(30), reason: z.string().trim().min(1).max(200), actor: z.string().max(100).optional() }),
@@ -78,7 +75,7 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/members/:id/grade-history', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: {
         tags: ['Grades'],
         summary: 'Every grade change of a member, newest first',

@@ -4,9 +4,9 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { isAppError } from '../../platform/errors.ts';
 import { htmlForms } from '../../platform/http.ts';
-import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
+import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
-import { tenantIdOf } from '../../platform/request-context.ts';
+import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { getTenant } from '../tenants/index.ts';
 import { submitSandbox, sandboxRequest, type SandboxSubmission } from './identity.sandbox.ts';
 import { sandboxErrorHtml, sandboxFormHtml } from './identity.sandbox.page.ts';
@@ -19,14 +19,13 @@ const ZParams = z.object({ id: ZVerificationId });
 export function identityRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.post('/identity/verifications', {
-      config: { scopes: ['app', 'server'] },
+      config: { scopes: SCOPES.app, idempotency: 'optional' },
       schema: {
         tags: ['Identity'],
         summary: 'Start an identity verification (본인확인)',
         description:
           'Returns a single-use request number and the provider page to send the person to. A live verification holds one ' +
           'VERIFICATION unit until it settles: used on success, released on failure. With no unit left: 422 VERIFICATION_QUOTA_EXHAUSTED.',
-        headers: ZIdempotencyHeaders,
         body: ZStartVerificationRequest,
         response: { 201: ZVerification, ...problems(400, 401, 403, 409, 422) },
       },
@@ -35,7 +34,7 @@ export function identityRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/identity/verifications/:id', {
-      config: { scopes: ['app', 'server'] },
+      config: { scopes: SCOPES.app },
       schema: {
         tags: ['Identity'],
         summary: 'A verification as it stands (no call to the provider)',
@@ -46,7 +45,7 @@ export function identityRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/identity/verifications/:id/complete', {
-      config: { scopes: ['app', 'server'] },
+      config: { scopes: SCOPES.app },
       schema: {
         tags: ['Identity'],
         summary: 'Fetch the result from the provider and settle the verification',
@@ -62,7 +61,7 @@ export function identityRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/identity/units', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: {
         tags: ['Identity'],
         summary: 'Verification units: available, held, used, and free preview verifications',
@@ -77,16 +76,16 @@ export function identityRoutes(deps: Deps): FastifyPluginAsyncZod {
 export function platformIdentityRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.post('/tenants/:tenantId/verification-units', {
+      config: { idempotency: 'required' },
       schema: {
         tags: ['Platform'],
         summary: 'Grant verification units to a tenant',
-        headers: ZIdempotencyHeaders,
         params: z.object({ tenantId: z.string() }),
         body: ZGrantUnitsRequest,
         response: { 200: ZVerificationUnits, ...problems(400, 401, 404, 422) },
       },
       handler: (req, reply) =>
-        idempotent(deps, req, reply, (db) => service.grantVerificationUnits({ ...deps, db }, req.params.tenantId, req.body), { required: true }),
+        idempotent(deps, req, reply, (db) => service.grantVerificationUnits({ ...deps, db }, req.params.tenantId, req.body)),
     });
   };
 }

@@ -32,8 +32,12 @@ before(async () => {
 after(() => app.close());
 
 test('GET /v1/ledger/accounts/{id}: balances of the key’s tenant; another tenant gets 404', async () => {
-  const res = await app.inject({ url: `/v1/ledger/accounts/${wallet}`, headers: bearer(a.keys.app) });
+  const res = await app.inject({ url: `/v1/ledger/accounts/${wallet}`, headers: bearer(a.key) });
   assert.equal(res.statusCode, 200);
+  for (const scope of ['pos', 'app'] as const) {
+    const raw = await app.inject({ url: `/v1/ledger/accounts/${wallet}`, headers: bearer(a.keys[scope]) });
+    assert.equal(raw.statusCode, 403, `raw ledger reads are for server keys, not ${scope}`);
+  }
   const account = res.json();
   assert.equal(account.ledger, 'POINT');
   assert.deepEqual(
@@ -53,7 +57,7 @@ test('GET /v1/ledger/accounts/{id}: balances of the key’s tenant; another tena
 });
 
 test('entries come newest first with reason and resulting balance, paged by cursor', async () => {
-  const first = await app.inject({ url: `/v1/ledger/accounts/${wallet}/entries?limit=2`, headers: bearer(a.keys.pos) });
+  const first = await app.inject({ url: `/v1/ledger/accounts/${wallet}/entries?limit=2`, headers: bearer(a.key) });
   assert.equal(first.statusCode, 200);
   const page = first.json();
   assert.deepEqual(
@@ -63,7 +67,7 @@ test('entries come newest first with reason and resulting balance, paged by curs
       ['earn-1', 200, 300, 'order-1'],
     ],
   );
-  const next = await app.inject({ url: `/v1/ledger/accounts/${wallet}/entries?limit=2&cursor=${page.nextCursor}`, headers: bearer(a.keys.pos) });
+  const next = await app.inject({ url: `/v1/ledger/accounts/${wallet}/entries?limit=2&cursor=${page.nextCursor}`, headers: bearer(a.key) });
   assert.deepEqual(next.json().items.map((e: { transactionId: string }) => e.transactionId), ['earn-0']);
   assert.equal(next.json().nextCursor, null);
 });

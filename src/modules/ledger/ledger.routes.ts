@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { problems } from '../../platform/http-schemas.ts';
-import { tenantIdOf } from '../../platform/request-context.ts';
+import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { ZAccountParams, ZBalanceAsOfQuery, ZHistoryQuery, ZLedgerAccount, ZLedgerEntry, ZLedgerLot, ZLotsQuery } from './ledger.schemas.ts';
 import * as service from './ledger.service.ts';
 
@@ -10,6 +10,7 @@ import * as service from './ledger.service.ts';
 export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/ledger/accounts/:accountId', {
+      config: { scopes: SCOPES.server },
       schema: {
         tags: ['Ledger'],
         summary: 'A ledger account with its posted, pending and available balance',
@@ -20,6 +21,7 @@ export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/ledger/accounts/:accountId/entries', {
+      config: { scopes: SCOPES.server },
       schema: {
         tags: ['Ledger'],
         summary: 'The account’s history, newest first, each entry with its reason and resulting balance',
@@ -31,6 +33,7 @@ export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/ledger/accounts/:accountId/lots', {
+      config: { scopes: SCOPES.server },
       schema: {
         tags: ['Ledger'],
         summary: 'The lots of an expiring currency account (open ones, or all with ?all=true), first-expiring first',
@@ -42,6 +45,7 @@ export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/ledger/accounts/:accountId/balance-at', {
+      config: { scopes: SCOPES.server },
       schema: {
         tags: ['Ledger'],
         summary: 'The posted balance as of a past instant',
@@ -57,7 +61,7 @@ export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/ledger/trial-balance', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: {
         tags: ['Ledger'],
         summary: 'Per ledger, the sum of all account balances: zero when the books balance',

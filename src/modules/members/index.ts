@@ -46,7 +46,7 @@ export { kakaoSocialProvider, KAKAO_ISSUER, type OidcOptions } from './member-so
 /** Naver Login through OAuth 2.0 (SOCIAL_PROVIDERS=naver). */
 export { naverSocialProvider, NAVER_AUTH_BASE_URL, NAVER_API_BASE_URL, type NaverOptions } from './member-social.naver.ts';
 export { importMembers, getImport, importRejects, IMPORT_COLUMNS } from './member-import.service.ts';
-export { memberRoutes, socialSandboxRoutes, currentMember, ZMemberHeaders, ZMemberWriteHeaders } from './members.routes.ts';
+export { memberRoutes, socialSandboxRoutes, currentMember } from './members.routes.ts';
 
 /** The columns of this module that hold sealed personal data (for key rotation). */
 export const MEMBERS_SEALED_COLUMNS = [

@@ -4,9 +4,9 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { htmlForms } from '../../platform/http.ts';
-import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
+import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
-import { tenantIdOf } from '../../platform/request-context.ts';
+import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import * as imports from './member-import.service.ts';
 import * as lifecycle from './member-lifecycle.service.ts';
 import * as sessions from './member-sessions.service.ts';
@@ -31,12 +31,9 @@ import {
 } from './members.schemas.ts';
 import * as service from './members.service.ts';
 
-/** The headers of a route the member calls from the brand's app (other modules' /me routes use them too). */
-export const ZMemberHeaders = z.object({ 'x-member-token': z.string().max(200).optional().meta({ description: 'The member session token from login (required).' }) });
-export const ZMemberWriteHeaders = ZMemberHeaders.extend(ZIdempotencyHeaders.shape);
 const memberToken = (req: FastifyRequest) => req.headers['x-member-token'] as string | undefined;
 
-/** The member behind a request's X-Member-Token (for /me routes). */
+/** The member behind a request's X-Member-Token (for /me routes, which declare `config.session: 'member'`). */
 export const currentMember = (deps: Deps, req: FastifyRequest) => sessions.authenticateMember(deps, tenantIdOf(req), memberToken(req));
 
 const ZImportParams = z.object({ importId: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) });
@@ -71,7 +68,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     const me = (req: FastifyRequest) => currentMember(deps, req);
 
     app.post('/members', {
-      config: { scopes: ['app', 'server'] },
+      config: { scopes: SCOPES.app, idempotency: 'optional' },
       schema: {
         tags: ['Members'],
         summary: 'Sign a member up (회원가입)',
@@ -79,7 +76,6 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
           'Through a verified `signup` verification, or without one where the brand allows it. Rejections: ALREADY_MEMBER, ' +
           'REJOIN_BLOCKED, UNDER_AGE, LOGIN_ID_TAKEN, CONSENT_REQUIRED, VERIFICATION_REQUIRED, VERIFICATION_NOT_USABLE, or the ' +
           'failed verification’s own reason (PHONE_NOT_OWN_NAME, …).',
-        headers: ZIdempotencyHeaders,
         body: ZSignUpRequest,
         response: { 201: ZMember, ...problems(400, 401, 403, 404, 409, 422) },
       },
@@ -87,16 +83,15 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/members/policy', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: { tags: ['Members'], summary: 'The brand’s member policy', response: { 200: ZMemberPolicy, ...problems(401, 403) } },
       handler: (req) => service.getPolicy(deps, tenantIdOf(req)),
     });
 
     app.put('/members/policy', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
       schema: {
         tags: ['Members'],
-        headers: ZIdempotencyHeaders,
         summary: 'Change the member policy (applies from now on)',
         body: ZMemberPolicy,
         response: { 200: ZMemberPolicy, ...problems(400, 401, 403) },
@@ -105,7 +100,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/members/:id', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: {
         tags: ['Members'],
         summary: 'A member (personal data masked)',
@@ -119,7 +114,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
 
     app.put('/members/imports/:importId', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: {
         tags: ['Members'],
         summary: 'Import members from a CSV file (Content-Type: text/csv), streamed and resumable',
@@ -141,13 +136,13 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/members/imports/:importId', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: { tags: ['Members'], summary: 'An import’s progress', params: ZImportParams, response: { 200: ZImportSummary, ...problems(401, 403, 404) } },
       handler: (req) => imports.getImport(deps, tenantIdOf(req), req.params.importId),
     });
 
     app.get('/members/imports/:importId/rejects', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: {
         tags: ['Members'],
         summary: 'The rows an import rejected, with the reason, in row order',
@@ -162,7 +157,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/login', {
-      config: { scopes: ['app', 'server'] },
+      config: { scopes: SCOPES.app },
       schema: {
         tags: ['Members'],
         summary: 'Log a member in by login ID and password',
@@ -175,7 +170,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/find-id', {
-      config: { scopes: ['app', 'server'] },
+      config: { scopes: SCOPES.app },
       schema: {
         tags: ['Members'],
         summary: 'Find the login ID (아이디 찾기) through a `find_id` verification',
@@ -186,10 +181,9 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/password-reset', {
-      config: { scopes: ['app', 'server'] },
+      config: { scopes: SCOPES.app, idempotency: 'optional' },
       schema: {
         tags: ['Members'],
-        headers: ZIdempotencyHeaders,
         summary: 'Reset the password through a `reset_password` verification (ends every session, lifts a lockout)',
         body: ZResetPasswordRequest,
         response: { 204: z.null(), ...problems(400, 401, 403, 404, 422) },
@@ -208,7 +202,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/reactivate', {
-      config: { scopes: ['app', 'server'] },
+      config: { scopes: SCOPES.app },
       schema: {
         tags: ['Members'],
         summary: 'Reactivate a dormant account (휴면 해제) with its password and a `reactivate` verification; logs in',
@@ -219,22 +213,20 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/me/withdrawal', {
-      config: { scopes: ['app'] },
+      config: { scopes: SCOPES.app, session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'What withdrawing would take away (balances from the ledger) and when data is removed',
-        headers: ZMemberHeaders,
         response: { 200: ZWithdrawalPreview, ...problems(401, 403) },
       },
       handler: async (req) => lifecycle.withdrawalPreview(deps, tenantIdOf(req), (await me(req)).member),
     });
 
     app.post('/me/withdrawal', {
-      config: { scopes: ['app'] },
+      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'Withdraw (회원 탈퇴): deactivates at once; personal data is removed after the policy’s days',
-        headers: ZMemberWriteHeaders,
         body: ZWithdrawRequest,
         response: { 200: ZMember, ...problems(400, 401, 403) },
       },
@@ -245,7 +237,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/social/:provider/authorize', {
-      config: { scopes: ['app', 'server'] },
+      config: { scopes: SCOPES.app },
       schema: {
         tags: ['Members'],
         summary: 'Start an SNS login (Kakao, Naver, or the sandbox; as SOCIAL_PROVIDERS enables): the provider page and a single-use state (10 minutes)',
@@ -257,7 +249,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/social/:provider/login', {
-      config: { scopes: ['app', 'server'] },
+      config: { scopes: SCOPES.app },
       schema: {
         tags: ['Members'],
         summary: 'Finish an SNS login: the code is exchanged with the provider, the linked member is logged in',
@@ -270,17 +262,16 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/me/social', {
-      config: { scopes: ['app'] },
-      schema: { tags: ['Members'], summary: 'The member’s SNS links', headers: ZMemberHeaders, response: { 200: ZSocialLinks, ...problems(401, 403) } },
+      config: { scopes: SCOPES.app, session: 'member' },
+      schema: { tags: ['Members'], summary: 'The member’s SNS links', response: { 200: ZSocialLinks, ...problems(401, 403) } },
       handler: async (req) => ({ items: await social.listSocialLinks(deps, tenantIdOf(req), (await me(req)).member.id) }),
     });
 
     app.post('/me/social/:provider/authorize', {
-      config: { scopes: ['app'] },
+      config: { scopes: SCOPES.app, session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'Start linking an SNS account: the member enters the password again (fresh authentication)',
-        headers: ZMemberHeaders,
         params: ZProvider,
         body: z.object({ redirectUri: ZRedirectUri, password: z.string().max(200) }),
         response: { 200: ZSocialStart, ...problems(400, 401, 403, 404, 423, 429) },
@@ -290,11 +281,10 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/me/social/:provider', {
-      config: { scopes: ['app'] },
+      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'Finish linking: the code is exchanged with the provider and the account linked to the member',
-        headers: ZMemberWriteHeaders,
         params: ZProvider,
         body: ZSocialCallback,
         response: { 200: ZSocialLinks, ...problems(400, 401, 403, 409, 422) },
@@ -306,11 +296,10 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.delete('/me/social/:provider', {
-      config: { scopes: ['app'] },
+      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'Unlink an SNS account (refused when it is the member’s last way to log in)',
-        headers: ZMemberWriteHeaders,
         params: ZProvider,
         response: { 200: ZSocialLinks, ...problems(401, 403, 404, 422) },
       },
@@ -321,17 +310,16 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/me', {
-      config: { scopes: ['app'] },
-      schema: { tags: ['Members'], summary: 'The logged-in member', headers: ZMemberHeaders, response: { 200: ZMember, ...problems(401, 403) } },
+      config: { scopes: SCOPES.app, session: 'member' },
+      schema: { tags: ['Members'], summary: 'The logged-in member', response: { 200: ZMember, ...problems(401, 403) } },
       handler: async (req) => service.toMemberDto((await me(req)).member, deps),
     });
 
     app.post('/me/phone', {
-      config: { scopes: ['app'] },
+      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'Change the phone number through a `change_phone` verification of the member',
-        headers: ZMemberWriteHeaders,
         body: ZChangePhoneRequest,
         response: { 200: ZMember, ...problems(400, 401, 403, 409, 422) },
       },
@@ -342,22 +330,20 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/me/sessions', {
-      config: { scopes: ['app'] },
+      config: { scopes: SCOPES.app, session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'The member’s open sessions',
-        headers: ZMemberHeaders,
         response: { 200: z.object({ items: z.array(ZSession) }), ...problems(401, 403) },
       },
       handler: async (req) => ({ items: await sessions.listSessions(deps, tenantIdOf(req), await me(req)) }),
     });
 
     app.delete('/me/sessions/:sessionId', {
-      config: { scopes: ['app'] },
+      config: { scopes: SCOPES.app, session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'End one of the member’s sessions (its own: log out)',
-        headers: ZMemberHeaders,
         params: z.object({ sessionId: z.string().max(40) }),
         response: { 204: z.null(), ...problems(401, 403, 404) },
       },

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
-import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
+import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
-import { tenantIdOf } from '../../platform/request-context.ts';
-import { currentMember, ZMemberHeaders } from '../members/index.ts';
+import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
+import { currentMember } from '../members/index.ts';
 import {
   ZAdjustRequest,
   ZCancelRequest,
@@ -20,13 +20,13 @@ import * as service from './points.service.ts';
 const ZMemberParams = z.object({ id: z.string().max(40) });
 const ZPage = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(140).optional() });
 const ZOperations = z.object({ items: z.array(ZPointOperation), nextCursor: z.string().nullable() });
-const write = { status: 200, required: true } as const;
 const rejections = 'Rejections: INSUFFICIENT_POINTS, BELOW_MINIMUM_USE, POINTS_USE_UNIT, POINTS_MAX_USE_EXCEEDED, POINTS_CHANNEL_NOT_ALLOWED, ORDER_ALREADY_PROCESSED, MEMBER_NOT_ACTIVE.';
 
 /** /v1: the point policy, earning, use, cancellation and adjustments (POS and servers), and the member's own points. */
 export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/points/policy', {
+      config: { scopes: SCOPES.all },
       schema: {
         tags: ['Points'],
         summary: 'The point policy in force, and every version',
@@ -39,11 +39,10 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/points/policy', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
       schema: {
         tags: ['Points'],
         summary: 'Add a policy version (earn rates, rounding, use rules, validity, channels) from a time on',
-        headers: ZIdempotencyHeaders,
         body: ZPointPolicyRequest,
         response: { 201: ZPointPolicyVersion, ...problems(400, 401, 403) },
       },
@@ -51,77 +50,75 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/points/earn', {
-      config: { scopes: ['pos', 'server'] },
+      config: { scopes: SCOPES.pos, idempotency: 'required' },
       schema: {
         tags: ['Points'],
         summary: 'Earn points on an order (적립): paid amount × the member’s grade rate',
         description: `One earning per order. ${rejections}`,
-        headers: ZIdempotencyHeaders,
         body: ZEarnRequest,
         response: { 200: ZPointOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.earnPoints({ ...deps, db }, tenantIdOf(req), req.body), write),
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.earnPoints({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     app.post('/points/use', {
-      config: { scopes: ['pos', 'server'] },
+      config: { scopes: SCOPES.pos, idempotency: 'required' },
       schema: {
         tags: ['Points'],
         summary: 'Use points on an order (사용): first-expiring lots first',
         description: `One use per order. ${rejections}`,
-        headers: ZIdempotencyHeaders,
         body: ZUseRequest,
         response: { 200: ZPointOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.usePoints({ ...deps, db }, tenantIdOf(req), req.body), write),
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.usePoints({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     app.post('/points/cancel', {
-      config: { scopes: ['pos', 'server'] },
+      config: { scopes: SCOPES.pos, idempotency: 'required' },
       schema: {
         tags: ['Points'],
         summary: 'Cancel an earning or a use, in full or in part (취소)',
         description:
           'A cancelled use gives back exactly the lots it drew from, latest-expiring first (with their own expiry). A cancelled earning ' +
           'is refused with INSUFFICIENT_POINTS (details.why = earned_points_used) when the points were used meanwhile. Also OPERATION_NOT_CANCELLABLE.',
-        headers: ZIdempotencyHeaders,
         body: ZCancelRequest,
         response: { 200: ZPointOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelPoints({ ...deps, db }, tenantIdOf(req), req.body), write),
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelPoints({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     app.post('/points/adjustments', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server, idempotency: 'required' },
       schema: {
         tags: ['Points'],
         summary: 'An operator’s adjustment with a mandatory reason (positive grants a lot, negative deducts)',
-        headers: ZIdempotencyHeaders,
         body: ZAdjustRequest,
         response: { 200: ZPointOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.adjustPoints({ ...deps, db }, tenantIdOf(req), req.body), write),
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.adjustPoints({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     app.get('/members/:id/points', {
-      config: { scopes: ['pos', 'server'] },
+      config: { scopes: SCOPES.pos },
       schema: { tags: ['Points'], summary: 'A member’s points: balance, lots and what expires within 30 days', params: ZMemberParams, response: { 200: ZPointBalance, ...problems(401, 403, 404) } },
       handler: (req) => service.pointBalance(deps, tenantIdOf(req), req.params.id),
     });
 
     app.get('/members/:id/points/operations', {
-      config: { scopes: ['pos', 'server'] },
+      config: { scopes: SCOPES.pos },
       schema: { tags: ['Points'], summary: 'A member’s point operations, newest first', params: ZMemberParams, querystring: ZPage, response: { 200: ZOperations, ...problems(401, 403, 404) } },
       handler: (req) => service.pointOperations(deps, tenantIdOf(req), req.params.id, req.query),
     });
 
     app.get('/me/points', {
-      schema: { tags: ['Points'], summary: 'My points (the member’s app)', headers: ZMemberHeaders, response: { 200: ZPointBalance, ...problems(401, 403) } },
+      config: { scopes: SCOPES.app, session: 'member' },
+      schema: { tags: ['Points'], summary: 'My points (the member’s app)', response: { 200: ZPointBalance, ...problems(401, 403) } },
       handler: async (req) => service.pointBalance(deps, tenantIdOf(req), (await currentMember(deps, req)).member.id),
     });
 
     app.get('/me/points/operations', {
-      schema: { tags: ['Points'], summary: 'My point history', headers: ZMemberHeaders, querystring: ZPage, response: { 200: ZOperations, ...problems(401, 403) } },
+      config: { scopes: SCOPES.app, session: 'member' },
+      schema: { tags: ['Points'], summary: 'My point history', querystring: ZPage, response: { 200: ZOperations, ...problems(401, 403) } },
       handler: async (req) => service.pointOperations(deps, tenantIdOf(req), (await currentMember(deps, req)).member.id, req.query),
     });
   };

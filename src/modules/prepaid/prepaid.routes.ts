@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
-import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
+import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
-import { tenantIdOf } from '../../platform/request-context.ts';
-import { currentMember, ZMemberHeaders, ZMemberWriteHeaders } from '../members/index.ts';
+import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
+import { currentMember } from '../members/index.ts';
 import * as autoCharge from './prepaid-auto-charge.service.ts';
 import * as promotions from './prepaid-promotions.service.ts';
 import {
@@ -34,7 +34,6 @@ import * as service from './prepaid.service.ts';
 const ZCardParams = z.object({ cardId: z.string().max(40) });
 const ZCards = z.object({ items: z.array(ZCard) });
 const ZOperations = z.object({ items: z.array(ZOperation) });
-const write = { required: true } as const;
 const tags = ['Prepaid'];
 
 /** /v1: prepaid cards (충전금): the member's own cards in the app, charges and uses at the POS, the program for servers. */
@@ -43,16 +42,17 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
     const memberId = async (req: Parameters<typeof currentMember>[1]) => (await currentMember(deps, req)).member.id;
 
     app.get('/prepaid/program', {
+      config: { scopes: SCOPES.all },
       schema: { tags, summary: 'The prepaid program: charge limits and the refund rule', response: { 200: ZPrepaidSettings, ...problems(401, 403) } },
       handler: (req) => service.programSettings(deps, tenantIdOf(req)),
     });
     app.put('/prepaid/program', {
-      config: { scopes: ['server'] },
-      schema: { tags, summary: 'Set the prepaid program', headers: ZIdempotencyHeaders, body: ZPrepaidSettings, response: { 200: ZPrepaidSettings, ...problems(400, 401, 403) } },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      schema: { tags, summary: 'Set the prepaid program', body: ZPrepaidSettings, response: { 200: ZPrepaidSettings, ...problems(400, 401, 403) } },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.setProgramSettings({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.get('/prepaid/liability', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: {
         tags,
         summary: 'Outstanding prepaid balance (선수금) as of a time, exact to the ledger',
@@ -62,117 +62,113 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req) => service.liability(deps, tenantIdOf(req), req.query.at ? new Date(req.query.at) : deps.clock.now()),
     });
     app.get('/prepaid/promotions', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: { tags, summary: 'Charge promotions', response: { 200: z.object({ items: z.array(ZPromotion) }), ...problems(401, 403) } },
       handler: async (req) => ({ items: await promotions.listPromotions(deps, tenantIdOf(req)) }),
     });
     app.post('/prepaid/promotions', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Create a charge promotion: points and/or a coupon for charging at least X, limited per member',
-        headers: ZIdempotencyHeaders,
         body: ZPromotionCreate,
         response: { 201: ZPromotion, ...problems(400, 401, 403, 409) },
       },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => promotions.createPromotion({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
     });
     app.post('/prepaid/promotions/:promotionId/end', {
-      config: { scopes: ['server'] },
-      schema: { tags, summary: 'End a charge promotion now', headers: ZIdempotencyHeaders, params: z.object({ promotionId: z.string().max(100) }), response: { 200: ZPromotion, ...problems(401, 403, 404) } },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      schema: { tags, summary: 'End a charge promotion now', params: z.object({ promotionId: z.string().max(100) }), response: { 200: ZPromotion, ...problems(401, 403, 404) } },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => promotions.endPromotion({ ...deps, db }, tenantIdOf(req), req.params.promotionId)),
     });
     app.post('/prepaid/physical-cards', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Add a physical card to stock (number + PIN) for a member to register',
-        headers: ZIdempotencyHeaders,
         body: ZRegisterRequest.pick({ number: true, pin: true }),
         response: { 201: ZCard, ...problems(400, 401, 403, 409) },
       },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.issuePhysicalCard({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
     });
     app.post('/prepaid/physical-cards/:cardId/unlock', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Lift a physical card’s PIN lock (after too many wrong PINs), e.g. once its holder has shown the card at a store',
-        headers: ZIdempotencyHeaders,
         params: ZCardParams,
         response: { 200: ZCard, ...problems(401, 403, 404) },
       },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.unlockPhysicalCard({ ...deps, db }, tenantIdOf(req), req.params.cardId)),
     });
     app.get('/members/:id/prepaid/cards', {
-      config: { scopes: ['pos', 'server'] },
+      config: { scopes: SCOPES.pos },
       schema: { tags, summary: 'A member’s prepaid cards with balances', params: z.object({ id: z.string().max(40) }), response: { 200: ZCards, ...problems(401, 403, 404) } },
       handler: async (req) => ({ items: await service.memberCards(deps, tenantIdOf(req), req.params.id) }),
     });
 
     // POS and servers
     app.post('/prepaid/charges', {
-      config: { scopes: ['pos', 'server'] },
+      config: { scopes: SCOPES.pos, idempotency: 'required' },
       schema: {
         tags,
         summary: 'Charge a card at a store or from a server (Idempotency-Key required)',
         description: 'Value is posted only after the payment is approved. Rejections: PREPAID_LIMIT_EXCEEDED, PAYMENT_DECLINED, CARD_NOT_ACTIVE, ORDER_ALREADY_PROCESSED.',
-        headers: ZIdempotencyHeaders,
         body: ZStoreChargeRequest,
         response: { 200: ZChargeResult, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.chargeCard({ ...deps, db }, tenantIdOf(req), req.body), write),
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.chargeCard({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/prepaid/charges/cancel', {
-      config: { scopes: ['pos', 'server'] },
+      config: { scopes: SCOPES.pos, idempotency: 'required' },
       schema: {
         tags,
         summary: 'Cancel a charge where it was made (a store charge at that store)',
         description:
           'Promotion rewards of the charge are taken back. Rejections: CHARGE_CANCEL_WRONG_CHANNEL, INSUFFICIENT_PREPAID (details.why = charge_already_used), INSUFFICIENT_POINTS (details.why = promotion_points_used), OPERATION_NOT_CANCELLABLE.',
-        headers: ZIdempotencyHeaders,
         body: ZChargeCancelRequest,
         response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelCharge({ ...deps, db }, tenantIdOf(req), req.body), write),
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelCharge({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/prepaid/use', {
-      config: { scopes: ['pos', 'server'] },
+      config: { scopes: SCOPES.pos, idempotency: 'required' },
       schema: {
         tags,
         summary: 'Pay an order from a card (one use per order)',
         description: 'Rejections: INSUFFICIENT_PREPAID, CARD_NOT_ACTIVE, ORDER_ALREADY_PROCESSED.',
-        headers: ZIdempotencyHeaders,
         body: ZUseRequest,
         response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.useCard({ ...deps, db }, tenantIdOf(req), req.body), write),
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.useCard({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/prepaid/use/cancel', {
-      config: { scopes: ['pos', 'server'] },
-      schema: { tags, summary: 'Cancel a use in full or in part', headers: ZIdempotencyHeaders, body: ZUseCancelRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelUse({ ...deps, db }, tenantIdOf(req), req.body), write),
+      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      schema: { tags, summary: 'Cancel a use in full or in part', body: ZUseCancelRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelUse({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     // The member's app
     app.get('/me/prepaid/cards', {
-      schema: { tags, summary: 'My prepaid cards', headers: ZMemberHeaders, response: { 200: ZCards, ...problems(401, 403) } },
+      config: { scopes: SCOPES.app, session: 'member' },
+      schema: { tags, summary: 'My prepaid cards', response: { 200: ZCards, ...problems(401, 403) } },
       handler: async (req) => ({ items: await service.listCards(deps, tenantIdOf(req), await memberId(req)) }),
     });
     app.post('/me/prepaid/cards', {
-      schema: { tags, summary: 'Open a mobile card (the first is the main card)', headers: ZMemberWriteHeaders, body: ZCardCreate, response: { 201: ZCard, ...problems(400, 401, 403) } },
+      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      schema: { tags, summary: 'Open a mobile card (the first is the main card)', body: ZCardCreate, response: { 201: ZCard, ...problems(400, 401, 403) } },
       handler: async (req, reply) => {
         const me = await memberId(req);
         return idempotent(deps, req, reply, (db) => service.openCard({ ...deps, db }, tenantIdOf(req), me, req.body.nickname), { status: 201 });
       },
     });
     app.post('/me/prepaid/cards/register', {
+      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
       schema: {
         tags,
         summary: 'Register a physical card by its number and PIN',
         description:
           'CARD_PIN_INVALID for a wrong number or PIN alike. CARD_PIN_LOCKED after too many wrong PINs in a row: on the card (until the brand’s server unlocks it) or by the member (24 hours). RATE_LIMITED (with Retry-After) past the per-IP or per-member rate.',
-        headers: ZMemberWriteHeaders,
         body: ZRegisterRequest,
         response: { 201: ZCard, ...problems(400, 401, 403, 422, 423, 429) },
       },
@@ -184,58 +180,66 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.patch('/me/prepaid/cards/:cardId', {
-      schema: { tags, summary: 'Rename a card, report it lost, suspend or reactivate it, or make it the main card', headers: ZMemberWriteHeaders, params: ZCardParams, body: ZCardUpdate, response: { 200: ZCard, ...problems(400, 401, 403, 404) } },
+      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      schema: { tags, summary: 'Rename a card, report it lost, suspend or reactivate it, or make it the main card', params: ZCardParams, body: ZCardUpdate, response: { 200: ZCard, ...problems(400, 401, 403, 404) } },
       handler: async (req, reply) => {
         const me = await memberId(req);
         return idempotent(deps, req, reply, (db) => service.updateCard({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body));
       },
     });
     app.get('/me/prepaid/cards/:cardId/operations', {
-      schema: { tags, summary: 'A card’s history', headers: ZMemberHeaders, params: ZCardParams, response: { 200: ZOperations, ...problems(401, 403, 404) } },
+      config: { scopes: SCOPES.app, session: 'member' },
+      schema: { tags, summary: 'A card’s history', params: ZCardParams, response: { 200: ZOperations, ...problems(401, 403, 404) } },
       handler: async (req) => ({ items: await service.cardOperations(deps, tenantIdOf(req), req.params.cardId, await memberId(req)) }),
     });
     app.post('/me/prepaid/cards/:cardId/charges', {
-      schema: { tags, summary: 'Charge my card in the app (Idempotency-Key required)', headers: ZMemberWriteHeaders, params: ZCardParams, body: ZChargeRequest, response: { 200: ZChargeResult, ...problems(400, 401, 403, 404, 409, 422) } },
+      config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
+      schema: { tags, summary: 'Charge my card in the app (Idempotency-Key required)', params: ZCardParams, body: ZChargeRequest, response: { 200: ZChargeResult, ...problems(400, 401, 403, 404, 409, 422) } },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => service.chargeCard({ ...deps, db }, tenantIdOf(req), { ...req.body, cardId: req.params.cardId, memberId: me, channel: 'app' }), write);
+        return idempotent(deps, req, reply, (db) => service.chargeCard({ ...deps, db }, tenantIdOf(req), { ...req.body, cardId: req.params.cardId, memberId: me, channel: 'app' }));
       },
     });
     app.post('/me/prepaid/charges/cancel', {
-      schema: { tags, summary: 'Cancel an app charge in the app', headers: ZMemberWriteHeaders, body: ZChargeCancelRequest.omit({ channel: true, storeId: true }), response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
+      schema: { tags, summary: 'Cancel an app charge in the app', body: ZChargeCancelRequest.omit({ channel: true, storeId: true }), response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => service.cancelCharge({ ...deps, db }, tenantIdOf(req), { ...req.body, channel: 'app', memberId: me }), write);
+        return idempotent(deps, req, reply, (db) => service.cancelCharge({ ...deps, db }, tenantIdOf(req), { ...req.body, channel: 'app', memberId: me }));
       },
     });
     app.post('/me/prepaid/cards/:cardId/gift', {
-      schema: { tags, summary: 'Give another member an amount, or the card itself', headers: ZMemberWriteHeaders, params: ZCardParams, body: ZGiftRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
+      schema: { tags, summary: 'Give another member an amount, or the card itself', params: ZCardParams, body: ZGiftRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => service.gift({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body), write);
+        return idempotent(deps, req, reply, (db) => service.gift({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body));
       },
     });
     app.post('/me/prepaid/transfers', {
-      schema: { tags, summary: 'Move balance between my cards', headers: ZMemberWriteHeaders, body: ZTransferRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
+      schema: { tags, summary: 'Move balance between my cards', body: ZTransferRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => service.transfer({ ...deps, db }, tenantIdOf(req), me, req.body), write);
+        return idempotent(deps, req, reply, (db) => service.transfer({ ...deps, db }, tenantIdOf(req), me, req.body));
       },
     });
     app.get('/me/prepaid/promotions', {
-      schema: { tags, summary: 'Charge promotions running now, with how many more times I can earn each', headers: ZMemberHeaders, response: { 200: z.object({ items: z.array(ZPromotion) }), ...problems(401, 403) } },
+      config: { scopes: SCOPES.app, session: 'member' },
+      schema: { tags, summary: 'Charge promotions running now, with how many more times I can earn each', response: { 200: z.object({ items: z.array(ZPromotion) }), ...problems(401, 403) } },
       handler: async (req) => ({ items: await promotions.listPromotions(deps, tenantIdOf(req), await memberId(req)) }),
     });
     app.get('/me/prepaid/cards/:cardId/auto-charge', {
-      schema: { tags, summary: 'My card’s auto-charge and its last attempts', headers: ZMemberHeaders, params: ZCardParams, response: { 200: ZAutoCharge, ...problems(401, 403, 404) } },
+      config: { scopes: SCOPES.app, session: 'member' },
+      schema: { tags, summary: 'My card’s auto-charge and its last attempts', params: ZCardParams, response: { 200: ZAutoCharge, ...problems(401, 403, 404) } },
       handler: async (req) => autoCharge.autoChargeOf(deps, tenantIdOf(req), await memberId(req), req.params.cardId),
     });
     app.put('/me/prepaid/cards/:cardId/auto-charge', {
+      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
       schema: {
         tags,
         summary: 'Turn auto-charge on: below a threshold, or monthly on a day',
         description: 'The payment token (billing key) is kept sealed. Failed charges are retried after the program’s waits and auto-charge is turned off, with a notice, after its maximum of consecutive failures.',
-        headers: ZMemberWriteHeaders,
         params: ZCardParams,
         body: ZAutoChargeRequest,
         response: { 200: ZAutoCharge, ...problems(400, 401, 403, 404, 422) },
@@ -246,29 +250,31 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.delete('/me/prepaid/cards/:cardId/auto-charge', {
-      schema: { tags, summary: 'Turn auto-charge off', headers: ZMemberWriteHeaders, params: ZCardParams, response: { 200: ZAutoCharge, ...problems(401, 403, 404) } },
+      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      schema: { tags, summary: 'Turn auto-charge off', params: ZCardParams, response: { 200: ZAutoCharge, ...problems(401, 403, 404) } },
       handler: async (req, reply) => {
         const me = await memberId(req);
         return idempotent(deps, req, reply, (db) => autoCharge.turnOffAutoCharge({ ...deps, db }, tenantIdOf(req), me, req.params.cardId));
       },
     });
     app.get('/me/prepaid/cards/:cardId/refund', {
-      schema: { tags, summary: 'What a refund would pay, and what must be used first (shown before confirming)', headers: ZMemberHeaders, params: ZCardParams, response: { 200: ZRefundPreview, ...problems(401, 403, 404) } },
+      config: { scopes: SCOPES.app, session: 'member' },
+      schema: { tags, summary: 'What a refund would pay, and what must be used first (shown before confirming)', params: ZCardParams, response: { 200: ZRefundPreview, ...problems(401, 403, 404) } },
       handler: async (req) => service.previewRefund(deps, tenantIdOf(req), await memberId(req), req.params.cardId),
     });
     app.post('/me/prepaid/cards/:cardId/refund', {
+      config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
       schema: {
         tags,
         summary: 'Refund the balance to a bank account under the refund rule',
         description: 'REFUND_NOT_ALLOWED carries details.amountStillToUse.',
-        headers: ZMemberWriteHeaders,
         params: ZCardParams,
         body: ZRefundRequest,
         response: { 200: ZOperation.extend({ refund: ZRefundPreview }), ...problems(400, 401, 403, 404, 409, 422) },
       },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => service.refund({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body), write);
+        return idempotent(deps, req, reply, (db) => service.refund({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body));
       },
     });
   };

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
-import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
+import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
-import { tenantIdOf } from '../../platform/request-context.ts';
+import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { ZDevice, ZManager, ZManagerLogin, ZManagerRequest, ZStore, ZStoreRequest, ZStoreUpdate } from './stores.schemas.ts';
 import * as service from './stores.service.ts';
 
@@ -14,21 +14,22 @@ const ZStoreParams = z.object({ storeId: z.string().max(40) });
 export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/stores', {
+      config: { scopes: SCOPES.all },
       schema: { tags, summary: 'The brand’s stores', response: { 200: z.object({ items: z.array(ZStore) }), ...problems(401, 403) } },
       handler: async (req) => ({ items: await service.listStores(deps, tenantIdOf(req)) }),
     });
     app.post('/stores', {
-      config: { scopes: ['server'] },
-      schema: { tags, summary: 'Add a store', headers: ZIdempotencyHeaders, body: ZStoreRequest, response: { 201: ZStore, ...problems(400, 401, 403, 409) } },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      schema: { tags, summary: 'Add a store', body: ZStoreRequest, response: { 201: ZStore, ...problems(400, 401, 403, 409) } },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.createStore({ db }, tenantIdOf(req), req.body), { status: 201 }),
     });
     app.patch('/stores/:storeId', {
-      config: { scopes: ['server'] },
-      schema: { tags, summary: 'Change a store (name, address, region, status)', headers: ZIdempotencyHeaders, params: ZStoreParams, body: ZStoreUpdate, response: { 200: ZStore, ...problems(400, 401, 403, 404) } },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      schema: { tags, summary: 'Change a store (name, address, region, status)', params: ZStoreParams, body: ZStoreUpdate, response: { 200: ZStore, ...problems(400, 401, 403, 404) } },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.updateStore({ db }, tenantIdOf(req), req.params.storeId, req.body)),
     });
     app.put('/stores/:storeId/devices/:serial', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: {
         tags,
         summary: 'Register a stamp device to the store (a device belongs to exactly one store: DEVICE_ALREADY_REGISTERED)',
@@ -38,7 +39,7 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req) => service.registerDevice(deps, tenantIdOf(req), req.params.storeId, req.params.serial),
     });
     app.delete('/stores/:storeId/devices/:serial', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: { tags, summary: 'Unregister a stamp device', params: ZStoreParams.extend({ serial: z.string().max(40) }), response: { 204: z.null(), ...problems(401, 403, 404) } },
       handler: async (req, reply) => {
         await service.unregisterDevice(deps, tenantIdOf(req), req.params.storeId, req.params.serial);
@@ -46,16 +47,17 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.post('/store-managers', {
-      config: { scopes: ['server'] },
-      schema: { tags, summary: 'Add a store manager (one account per person) registered to stores', headers: ZIdempotencyHeaders, body: ZManagerRequest, response: { 201: ZManager, ...problems(400, 401, 403, 404, 409) } },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      schema: { tags, summary: 'Add a store manager (one account per person) registered to stores', body: ZManagerRequest, response: { 201: ZManager, ...problems(400, 401, 403, 404, 409) } },
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.createManager({ db }, tenantIdOf(req), req.body), { status: 201 }),
     });
     app.put('/store-managers/:managerId/stores', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server },
       schema: { tags, summary: 'The stores a manager is registered to (replaced)', params: z.object({ managerId: z.string().max(40) }), body: z.object({ storeIds: z.array(z.string().max(40)).max(100) }), response: { 200: ZManager, ...problems(400, 401, 403, 404) } },
       handler: (req) => service.setManagerStores(deps, tenantIdOf(req), req.params.managerId, req.body.storeIds),
     });
     app.post('/store-managers/login', {
+      config: { scopes: SCOPES.all },
       schema: {
         tags,
         summary: 'A store manager logs in (the manager web page); the token goes in X-Manager-Token',

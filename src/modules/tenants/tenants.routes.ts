@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
-import { problems, ZIdempotencyHeaders } from '../../platform/http-schemas.ts';
+import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
-import { tenantIdOf } from '../../platform/request-context.ts';
+import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import {
   ZApiKey,
   ZCreateApiKeyRequest,
@@ -22,6 +22,7 @@ import * as service from './tenants.service.ts';
 export function tenantRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/tenant', {
+      config: { scopes: SCOPES.all },
       schema: {
         tags: ['Tenant'],
         summary: 'The tenant (brand) the API key belongs to',
@@ -31,11 +32,10 @@ export function tenantRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.patch('/tenant', {
-      config: { scopes: ['server'] },
+      config: { scopes: SCOPES.server, idempotency: 'optional' },
       schema: {
         tags: ['Tenant'],
         summary: 'Change the tenant’s name, time zone or locale',
-        headers: ZIdempotencyHeaders,
         body: ZUpdateTenantRequest,
         response: { 200: ZTenant, ...problems(400, 401, 403, 409, 422) },
       },
@@ -51,10 +51,10 @@ const ZTenantParams = z.object({ tenantId: ZTenantId });
 export function platformTenantRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.post('/tenants', {
+      config: { idempotency: 'optional' },
       schema: {
         tags: ['Platform'],
         summary: 'Create a tenant (one per business registration number)',
-        headers: ZIdempotencyHeaders,
         body: ZCreateTenantRequest,
         response: { 201: ZTenant, ...problems(400, 401, 409, 422) },
       },
@@ -94,12 +94,12 @@ export function platformTenantRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/tenants/:tenantId/api-keys', {
+      config: { idempotency: 'optional' },
       schema: {
         tags: ['Platform'],
         summary: 'Create an API key (the key is in this response only)',
         description:
           'With an Idempotency-Key, a retry returns the same key: the stored response is sealed under the master key, never kept in plaintext. Without one, a retry creates another key.',
-        headers: ZIdempotencyHeaders,
         params: ZTenantParams,
         body: ZCreateApiKeyRequest,
         response: { 201: ZCreatedApiKey, ...problems(400, 401, 404, 409, 422) },
