@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 // Who the database sees: the tenant a request or a job item works for, carried through async calls
 // (AsyncLocalStorage) and applied by db.ts when a connection is reserved, so every statement and
-// every transaction runs under it. Row-level security (migrations/0031_rls.sql) then hides every
+// every transaction runs under it. Row-level security (migrations/0026_rls.sql) then hides every
 // other tenant's rows:
 //   tenant   role moa_app, moa.tenant_id = the tenant: that tenant's rows only.
 //   none     role moa_app, moa.tenant_id empty: no tenant row at all (the default in production).

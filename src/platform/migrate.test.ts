@@ -14,7 +14,7 @@ test('the migrations folder is well-formed and the test database has them all, o
   const database = await testDatabase();
   const report = await migrate(database);
   assert.deepEqual(report, { applied: [], alreadyApplied: files.length }, 'a second run has nothing to do');
-  // schema_migration belongs to the migration role alone (0031_rls.sql): read it as the owner.
+  // schema_migration belongs to the migration role alone (0026_rls.sql): read it as the owner.
   const rows = await database.withSession((s) =>
     s.query<{ name: string; n: number }>('select name, count(*)::int as n from schema_migration group by name order by name'),
   );

@@ -10,7 +10,7 @@ import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
 import { startJobs } from './jobs.ts';
 import { createOutboxWorker, enqueueOutbox } from './outbox.ts';
 
-// Tenant isolation enforced by the database (migrations/0031_rls.sql, db-context.ts): on PGlite and
+// Tenant isolation enforced by the database (migrations/0026_rls.sql, db-context.ts): on PGlite and
 // on PostgreSQL alike (TEST_DATABASE_URL=… npm test -- src/platform/rls.test.ts).
 
 let deps: Deps;
