@@ -12,14 +12,16 @@ module.exports = {
     {
       name: 'module-internals',
       severity: 'error',
-      comment: "A module is used through its index.ts only. The one exception: platform/db-schema.ts reads the modules' *.tables.ts types.",
+      comment:
+        "A module is used through its index.ts only. The one exception: platform/db-schema.ts reads the modules' *.tables.ts types.",
       from: { path: '^src/modules/([^/]+)/', pathNot: '\\.test\\.ts$' },
       to: { path: '^src/modules/([^/]+)/(?!index\\.ts$)', pathNot: '^src/modules/$1/' },
     },
     {
       name: 'platform-knows-no-module-internals',
       severity: 'error',
-      comment: "The platform imports no module file but the *.tables.ts types in db-schema.ts and the providers' interfaces in deps.ts.",
+      comment:
+        "The platform imports no module file but the *.tables.ts types in db-schema.ts and the providers' interfaces in deps.ts.",
       from: { path: '^src/(platform/|[^/]+\\.ts$)', pathNot: ['^src/platform/db-schema\\.ts$', '\\.test\\.ts$'] },
       to: { path: '^src/modules/[^/]+/(?!index\\.ts$)', pathNot: '^src/modules/[^/]+/[^/]+\\.provider\\.ts$' },
     },

@@ -12,7 +12,7 @@ import { benchEngines } from './engines.ts';
 import { placeDatabase, withDeps } from './product.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
-const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+const print = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const memberId = (i: number) => `mbr_bench${String(i).padStart(8, '0')}`;
 
 /** The list, generated as it is read. */
@@ -20,7 +20,7 @@ async function* list(): AsyncGenerator<string> {
   yield 'member_id\n';
   for (let start = 0; start < ROWS; start += 1_000) {
     let chunk = '';
-    for (let i = start; i < Math.min(ROWS, start + 1_000); i++) chunk += memberId(i) + '\n';
+    for (let i = start; i < Math.min(ROWS, start + 1_000); i++) chunk += `${memberId(i)}\n`;
     yield chunk;
   }
 }
@@ -32,7 +32,9 @@ for (const engine of benchEngines()) {
       const tenant = await createTenant(deps, { name: 'Bulk Bench', businessRegistrationNumber: '2208162517', locale: 'ko-KR' });
       for (let start = 0; start < ROWS; start += 100_000) {
         await sql`insert into member (tenant_id, id, consents)
-          select ${tenant.id}, 'mbr_bench' || lpad(g::text, 8, '0'), '{}'::jsonb from generate_series(${start}::int, ${Math.min(ROWS, start + 100_000) - 1}::int) g`.execute(deps.db);
+          select ${tenant.id}, 'mbr_bench' || lpad(g::text, 8, '0'), '{}'::jsonb from generate_series(${start}::int, ${Math.min(ROWS, start + 100_000) - 1}::int) g`.execute(
+          deps.db,
+        );
       }
       // As a live database would have: statistics that know the member table is large.
       await sql`analyze member`.execute(deps.db);
@@ -51,10 +53,31 @@ for (const engine of benchEngines()) {
       const started = performance.now();
       const summary = await bulkIssue(deps, tenant.id, definition.id, 'bench', list());
       const seconds = (performance.now() - started) / 1000;
-      const stored = await deps.db.selectFrom('coupon').select(({ fn }) => [fn.countAll<number>().as('n'), fn.count<number>('member_id').distinct().as('members')]).where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
-      const counter = await deps.db.selectFrom('coupon_definition').select('issued').where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
-      const exact = summary.issued === ROWS && Number(stored.n) === ROWS && Number(stored.members) === ROWS && Number(counter.issued) === ROWS;
-      print({ engine, members: ROWS, issued: summary.issued, rejected: summary.rejected, seconds: Math.round(seconds * 10) / 10, issues_per_s: Math.round(ROWS / seconds), rss_mb: Math.round(process.memoryUsage().rss / 1e6), exact });
+      const stored = await deps.db
+        .selectFrom('coupon')
+        .select(({ fn }) => [fn.countAll<number>().as('n'), fn.count<number>('member_id').distinct().as('members')])
+        .where('tenant_id', '=', tenant.id)
+        .executeTakeFirstOrThrow();
+      const counter = await deps.db
+        .selectFrom('coupon_definition')
+        .select('issued')
+        .where('tenant_id', '=', tenant.id)
+        .executeTakeFirstOrThrow();
+      const exact =
+        summary.issued === ROWS &&
+        Number(stored.n) === ROWS &&
+        Number(stored.members) === ROWS &&
+        Number(counter.issued) === ROWS;
+      print({
+        engine,
+        members: ROWS,
+        issued: summary.issued,
+        rejected: summary.rejected,
+        seconds: Math.round(seconds * 10) / 10,
+        issues_per_s: Math.round(ROWS / seconds),
+        rss_mb: Math.round(process.memoryUsage().rss / 1e6),
+        exact,
+      });
       if (!exact) process.exitCode = 1;
     });
   } finally {

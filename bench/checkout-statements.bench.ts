@@ -9,11 +9,17 @@ import { commit, quote } from '../src/modules/checkout/index.ts';
 import { benchEngines } from './engines.ts';
 import { checkoutBasket, checkoutBrand, placeDatabase, withDeps } from './product.ts';
 
-const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+const print = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 /** "insert checkout", "select member", "call ledger_post(…)": what a statement does to which table. */
 function describe(node: OperationNode): string {
-  const n = node as unknown as { kind: string; from?: { froms: { table: { identifier: { name: string } } }[] }; into?: { table: { identifier: { name: string } } }; table?: { table: { identifier: { name: string } } }; sqlFragments?: string[] };
+  const n = node as unknown as {
+    kind: string;
+    from?: { froms: { table: { identifier: { name: string } } }[] };
+    into?: { table: { identifier: { name: string } } };
+    table?: { table: { identifier: { name: string } } };
+    sqlFragments?: string[];
+  };
   switch (n.kind) {
     case 'SelectQueryNode':
       return `select ${n.from?.froms[0]?.table.identifier.name}`;
@@ -32,7 +38,13 @@ for (const engine of benchEngines()) {
     await withDeps(where.open, async (plain) => {
       const brand = await checkoutBrand(plain, 3);
       let seen: string[] = [];
-      const deps = { ...plain, db: plain.db.withPlugin({ transformQuery: (a) => (seen.push(describe(a.node)), a.node), transformResult: async (a) => a.result }) };
+      const deps = {
+        ...plain,
+        db: plain.db.withPlugin({
+          transformQuery: (a) => (seen.push(describe(a.node)), a.node),
+          transformResult: async (a) => a.result,
+        }),
+      };
       const basket = (member: number) => checkoutBasket(brand.memberIds[member]!);
       const count = async (operation: string, run: () => Promise<unknown>) => {
         seen = [];
@@ -40,8 +52,12 @@ for (const engine of benchEngines()) {
         print({ engine, operation, statements: seen.length, sequence: seen });
       };
       await count('quote', () => quote(deps, brand.tenantId, basket(0)));
-      await count("commit (the brand's and the member's first: opens the accounts)", () => commit(deps, brand.tenantId, { ...basket(0), checkoutId: 'first', couponIds: [], points: 0 }));
-      await count('commit (a member who has bought before)', () => commit(deps, brand.tenantId, { ...basket(0), checkoutId: 'again', couponIds: [], points: 0 }));
+      await count("commit (the brand's and the member's first: opens the accounts)", () =>
+        commit(deps, brand.tenantId, { ...basket(0), checkoutId: 'first', couponIds: [], points: 0 }),
+      );
+      await count('commit (a member who has bought before)', () =>
+        commit(deps, brand.tenantId, { ...basket(0), checkoutId: 'again', couponIds: [], points: 0 }),
+      );
     });
   } finally {
     await where.cleanup();

@@ -17,7 +17,7 @@ import { checkoutBasket, checkoutBrand, placeDatabase, startProduct, withDeps } 
 const clientCounts = (process.env.BENCH_CLIENTS ?? '1,16,64').split(',').map(Number);
 const durationMs = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
 const memberCount = Number(process.env.BENCH_MEMBERS ?? 2_000);
-const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+const print = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const round = (n: number) => Math.round(n * 100) / 100;
 
 const hello = await startChild('bench/hello-server.ts', [], {}, /listening (http:\/\/\S+)/);
@@ -34,13 +34,40 @@ try {
         try {
           for (const clients of clientCounts) {
             const ceiling = await runLoad({ url: `${hello.base}/hello`, clients, durationMs });
-            print({ engine, route: 'GET /hello (bare Fastify, the ceiling)', clients, req_per_s: ceiling.req_per_s, p50_ms: ceiling.p50_ms, p99_ms: ceiling.p99_ms });
+            print({
+              engine,
+              route: 'GET /hello (bare Fastify, the ceiling)',
+              clients,
+              req_per_s: ceiling.req_per_s,
+              p50_ms: ceiling.p50_ms,
+              p99_ms: ceiling.p99_ms,
+            });
             for (const [route, body] of [
               ['POST /v1/checkout/quote', (i: number) => JSON.stringify(basket(i))],
-              ['POST /v1/checkout/commit', (i: number) => JSON.stringify({ ...basket(i), checkoutId: `${run}-${rls}-${clients}-${i}` })],
+              [
+                'POST /v1/checkout/commit',
+                (i: number) => JSON.stringify({ ...basket(i), checkoutId: `${run}-${rls}-${clients}-${i}` }),
+              ],
             ] as const) {
-              const r = await runLoad({ url: `${moa.base}${route.split(' ')[1]}`, method: 'POST', headers: () => auth, body, clients, durationMs });
-              print({ engine, rls, route, clients, req_per_s: r.req_per_s, p50_ms: r.p50_ms, p99_ms: r.p99_ms, errors: r.errors, of_ceiling: round(r.req_per_s / ceiling.req_per_s) });
+              const r = await runLoad({
+                url: `${moa.base}${route.split(' ')[1]}`,
+                method: 'POST',
+                headers: () => auth,
+                body,
+                clients,
+                durationMs,
+              });
+              print({
+                engine,
+                rls,
+                route,
+                clients,
+                req_per_s: r.req_per_s,
+                p50_ms: r.p50_ms,
+                p99_ms: r.p99_ms,
+                errors: r.errors,
+                of_ceiling: round(r.req_per_s / ceiling.req_per_s),
+              });
             }
           }
         } finally {
@@ -49,7 +76,11 @@ try {
       }
       // Every commit that answered 200 is in the books exactly once.
       await withDeps(where.open, async ({ db }) => {
-        const n = await db.selectFrom('checkout').select(({ fn }) => fn.countAll<number>().as('n')).where('tenant_id', '=', setup.tenantId).executeTakeFirstOrThrow();
+        const n = await db
+          .selectFrom('checkout')
+          .select(({ fn }) => fn.countAll<number>().as('n'))
+          .where('tenant_id', '=', setup.tenantId)
+          .executeTakeFirstOrThrow();
         print({ engine, checkouts_committed: Number(n.n) });
       });
     } finally {

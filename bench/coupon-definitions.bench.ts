@@ -16,7 +16,7 @@ const durationMs = Number(process.env.BENCH_SECONDS ?? 3) * 1000;
 const counts = (process.env.BENCH_DEFINITIONS ?? '60,1000').split(',').map(Number);
 const MEMBERS = 50;
 const HELD = 30;
-const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+const print = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 const templates = [
   (i: number) => ({ benefit: { kind: 'amount', amount: 1_000 + (i % 5) * 500 }, minOrderAmount: 5_000 }),
@@ -36,13 +36,20 @@ for (const engine of benchEngines()) {
         const ids: string[] = [];
         for (let i = 0; i < count; i++) {
           const rules = { ...templates[i % templates.length]!(i), validity: { kind: 'days', days: 30 } };
-          const d = await createDefinition(deps, brand.tenantId, ZCouponDefinitionRequest.parse({ name: `쿠폰 ${i}`, rules, downloadable: i % 3 === 0, perMemberLimit: 5 }));
+          const d = await createDefinition(
+            deps,
+            brand.tenantId,
+            ZCouponDefinitionRequest.parse({ name: `쿠폰 ${i}`, rules, downloadable: i % 3 === 0, perMemberLimit: 5 }),
+          );
           ids.push(d.id);
         }
         for (const memberId of brand.memberIds) {
-          for (let k = 0; k < HELD; k++) await issueCoupon(deps, brand.tenantId, { definitionId: ids[k % ids.length]!, memberId, source: 'operator' });
+          for (let k = 0; k < HELD; k++)
+            await issueCoupon(deps, brand.tenantId, { definitionId: ids[k % ids.length]!, memberId, source: 'operator' });
         }
-        const tokens = await Promise.all(brand.memberIds.map(async (id) => (await openSession(deps, brand.tenantId, id, 'bench')).token));
+        const tokens = await Promise.all(
+          brand.memberIds.map(async (id) => (await openSession(deps, brand.tenantId, id, 'bench')).token),
+        );
         return { ...brand, tokens };
       });
       const moa = await startProduct(where.env);
@@ -59,14 +66,45 @@ for (const engine of benchEngines()) {
             ],
           });
         const routes = [
-          { route: 'GET /v1/me/coupons/downloadable?limit=20', path: '/v1/me/coupons/downloadable?limit=20', headers: (i: number) => ({ authorization: `Bearer ${setup.keys.app}`, 'x-member-token': setup.tokens[member(i)]! }) },
-          { route: 'POST /v1/checkout/quote', path: '/v1/checkout/quote', method: 'POST', body: basket, headers: () => ({ authorization: `Bearer ${setup.keys.pos}` }) },
-          { route: 'GET /v1/coupons/definitions?limit=20', path: '/v1/coupons/definitions?limit=20', headers: () => ({ authorization: `Bearer ${setup.keys.server}` }) },
+          {
+            route: 'GET /v1/me/coupons/downloadable?limit=20',
+            path: '/v1/me/coupons/downloadable?limit=20',
+            headers: (i: number) => ({ authorization: `Bearer ${setup.keys.app}`, 'x-member-token': setup.tokens[member(i)]! }),
+          },
+          {
+            route: 'POST /v1/checkout/quote',
+            path: '/v1/checkout/quote',
+            method: 'POST',
+            body: basket,
+            headers: () => ({ authorization: `Bearer ${setup.keys.pos}` }),
+          },
+          {
+            route: 'GET /v1/coupons/definitions?limit=20',
+            path: '/v1/coupons/definitions?limit=20',
+            headers: () => ({ authorization: `Bearer ${setup.keys.server}` }),
+          },
         ];
         for (const clients of [1, 16]) {
           for (const r of routes) {
-            const result = await runLoad({ url: `${moa.base}${r.path}`, method: r.method ?? 'GET', headers: r.headers, ...(r.body ? { body: r.body } : {}), clients, durationMs });
-            print({ engine, definitions: count, coupons_per_member: HELD, route: r.route, clients, req_per_s: result.req_per_s, p50_ms: result.p50_ms, p99_ms: result.p99_ms, errors: result.errors });
+            const result = await runLoad({
+              url: `${moa.base}${r.path}`,
+              method: r.method ?? 'GET',
+              headers: r.headers,
+              ...(r.body ? { body: r.body } : {}),
+              clients,
+              durationMs,
+            });
+            print({
+              engine,
+              definitions: count,
+              coupons_per_member: HELD,
+              route: r.route,
+              clients,
+              req_per_s: result.req_per_s,
+              p50_ms: result.p50_ms,
+              p99_ms: result.p99_ms,
+              errors: result.errors,
+            });
           }
         }
       } finally {

@@ -27,19 +27,38 @@ function brn(): string {
 
 async function tenantKey(base: string): Promise<string> {
   const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const tenant = (await (await fetch(`${base}/platform/v1/tenants`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'Bench Brand', businessRegistrationNumber: brn() }) })).json()) as { id: string };
-  const key = (await (await fetch(`${base}/platform/v1/tenants/${tenant.id}/api-keys`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'bench', scope: 'server' }) })).json()) as { key: string };
+  const tenant = (await (
+    await fetch(`${base}/platform/v1/tenants`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ name: 'Bench Brand', businessRegistrationNumber: brn() }),
+    })
+  ).json()) as { id: string };
+  const key = (await (
+    await fetch(`${base}/platform/v1/tenants/${tenant.id}/api-keys`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ name: 'bench', scope: 'server' }),
+    })
+  ).json()) as { key: string };
   return key.key;
 }
 
-const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+const print = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 const hello = await startChild('bench/hello-server.ts', [], {}, /listening (http:\/\/\S+)/);
 const engines: { engine: string; env: Record<string, string>; cleanup?: () => void }[] = [];
 const dataDir = mkdtempSync(join(tmpdir(), 'moa-bench-'));
 engines.push({ engine: 'pglite', env: { DATA_DIR: dataDir }, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) });
 if (process.env.BENCH_DATABASE_URL) {
-  engines.push({ engine: 'postgres', env: { DATABASE_URL: process.env.BENCH_DATABASE_URL, MOA_ALLOW_SANDBOX: 'true', MOA_MASTER_KEY: randomBytes(32).toString('base64') } });
+  engines.push({
+    engine: 'postgres',
+    env: {
+      DATABASE_URL: process.env.BENCH_DATABASE_URL,
+      MOA_ALLOW_SANDBOX: 'true',
+      MOA_MASTER_KEY: randomBytes(32).toString('base64'),
+    },
+  });
 }
 
 try {
@@ -59,7 +78,13 @@ try {
         const base = await runLoad({ url: `${hello.base}/hello`, clients, durationMs });
         print({ engine, route: 'GET /hello (bare Fastify, the ceiling)', clients, ...base });
         const read = await runLoad({ url: `${moa.base}/v1/tenant`, headers: () => auth, clients, durationMs });
-        print({ engine, route: 'GET /v1/tenant', clients, ...read, of_ceiling: Math.round((read.req_per_s / base.req_per_s) * 100) / 100 });
+        print({
+          engine,
+          route: 'GET /v1/tenant',
+          clients,
+          ...read,
+          of_ceiling: Math.round((read.req_per_s / base.req_per_s) * 100) / 100,
+        });
         const write = await runLoad({
           url: `${moa.base}/v1/tenant`,
           method: 'PATCH',
@@ -68,7 +93,13 @@ try {
           clients,
           durationMs,
         });
-        print({ engine, route: 'PATCH /v1/tenant (idempotent write)', clients, ...write, of_ceiling: Math.round((write.req_per_s / base.req_per_s) * 100) / 100 });
+        print({
+          engine,
+          route: 'PATCH /v1/tenant (idempotent write)',
+          clients,
+          ...write,
+          of_ceiling: Math.round((write.req_per_s / base.req_per_s) * 100) / 100,
+        });
       }
     } finally {
       await moa.stop();

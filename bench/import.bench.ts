@@ -34,7 +34,13 @@ for (const engine of benchEngines()) {
   // As the tables' owner, without row-level security: this one measures the import alone.
   const { database, cleanup } = await openBenchDatabase(engine, 'import', 4, 'off');
   try {
-    const deps = { db: database.db, config: loadConfig({}), clock: systemClock, masterKey: randomBytes(32), log: createLogger('silent') };
+    const deps = {
+      db: database.db,
+      config: loadConfig({}),
+      clock: systemClock,
+      masterKey: randomBytes(32),
+      log: createLogger('silent'),
+    };
     const tenant = await createTenant(deps, { name: 'Import Bench', businessRegistrationNumber: '1168200276', locale: 'ko-KR' });
     const started = performance.now();
     const summary = await importMembers(deps, tenant.id, 'bench', csv(ROWS), { fileName: 'generated.csv' });
@@ -44,9 +50,12 @@ for (const engine of benchEngines()) {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('tenant_id', '=', tenant.id)
       .executeTakeFirstOrThrow();
-    const exact = Number(count.n) === summary.imported && summary.imported + summary.rejected === ROWS && summary.rejected === Math.floor(ROWS / 100);
+    const exact =
+      Number(count.n) === summary.imported &&
+      summary.imported + summary.rejected === ROWS &&
+      summary.rejected === Math.floor(ROWS / 100);
     process.stdout.write(
-      JSON.stringify({
+      `${JSON.stringify({
         engine,
         rows: ROWS,
         imported: summary.imported,
@@ -55,7 +64,7 @@ for (const engine of benchEngines()) {
         rows_per_s: Math.round(ROWS / seconds),
         rss_mb: Math.round(process.memoryUsage().rss / 1e6),
         exact,
-      }) + '\n',
+      })}\n`,
     );
     if (!exact) throw new Error('the member table does not hold exactly what the import reports');
   } finally {

@@ -14,20 +14,21 @@
 // BENCH_SECONDS (default 5) per run, BENCH_ENGINES, BENCH_WORKLOADS, BENCH_MODES to narrow it.
 // BENCH_RLS (default off,on): without row-level security (as the owner) and with it (posts under the
 // tenant as moa_app, batches as moa_system), each on its own fresh database, one line each.
+
+import { loadConfig } from '../src/config.ts';
 import {
   drainLedger,
   openAccount,
+  type PostResult,
+  type PostTransaction,
   post,
   postInTransaction,
   rollupDeferred,
   systemAccount,
   trialBalance,
-  type PostResult,
-  type PostTransaction,
 } from '../src/modules/ledger/index.ts';
 import { createTenant } from '../src/modules/tenants/index.ts';
-import { loadConfig } from '../src/config.ts';
-import { withTransaction, type Database } from '../src/platform/db.ts';
+import { type Database, withTransaction } from '../src/platform/db.ts';
 import { asSystem, withTenant } from '../src/platform/db-context.ts';
 import { benchEngines, benchRls, openBenchDatabase } from './engines.ts';
 
@@ -37,7 +38,7 @@ const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'uniform,hot,spend,mixed').spl
 const MODES = (process.env.BENCH_MODES ?? 'group,single').split(',') as ('group' | 'single')[];
 const MEMBERS = 10_000;
 
-const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+const print = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 
 function brn(): string {
@@ -59,17 +60,32 @@ async function prepare(database: Database) {
   for (let i = 0; i < MEMBERS; i += 500) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(500, MEMBERS - i) }, (_, k) =>
-        openAccount(deps, t, { ledger: 'POINT', ownerType: 'member', ownerId: `m${i + k}`, kind: 'wallet', debitsMustNotExceedCredits: true }),
+        openAccount(deps, t, {
+          ledger: 'POINT',
+          ownerType: 'member',
+          ownerId: `m${i + k}`,
+          kind: 'wallet',
+          debitsMustNotExceedCredits: true,
+        }),
       ),
     );
     members.push(...batch.map((a) => a.id));
   }
   for (let i = 0; i < 1000; i++) {
-    stamps.push((await openAccount(deps, t, { ledger: 'STAMP:card_1', ownerType: 'member', ownerId: `m${i}`, kind: 'wallet' })).id);
+    stamps.push(
+      (await openAccount(deps, t, { ledger: 'STAMP:card_1', ownerType: 'member', ownerId: `m${i}`, kind: 'wallet' })).id,
+    );
   }
   // Opening balances so that spending has something to spend.
   await Promise.all(
-    members.map((m, i) => post(deps, { tenantId: t, id: `open-${i}`, code: 'OPENING', legs: [{ debit: issuance.id, credit: m, amount: 1_000_000, ledger: 'POINT' }] })),
+    members.map((m, i) =>
+      post(deps, {
+        tenantId: t,
+        id: `open-${i}`,
+        code: 'OPENING',
+        legs: [{ debit: issuance.id, credit: m, amount: 1_000_000, ledger: 'POINT' }],
+      }),
+    ),
   );
   await rollupDeferred(deps);
   // Fresh tables: give the planner real statistics, as autovacuum would in a running system.
@@ -98,13 +114,24 @@ function makeTx(s: Setup, workload: string, id: string): PostTransaction {
         tenantId: s.t,
         id,
         code: 'CHECKOUT',
-        legs: [leg(s.members[i]!, s.revenue, 1 + Math.floor(Math.random() * 100)), leg(s.stampIssuance, s.stamps[i]!, 1, 'STAMP:card_1')],
+        legs: [
+          leg(s.members[i]!, s.revenue, 1 + Math.floor(Math.random() * 100)),
+          leg(s.stampIssuance, s.stamps[i]!, 1, 'STAMP:card_1'),
+        ],
       };
     }
   }
 }
 
-async function run(s: Setup, engine: string, rls: string, workload: string, mode: 'group' | 'single', clients: number, runId: string) {
+async function run(
+  s: Setup,
+  engine: string,
+  rls: string,
+  workload: string,
+  mode: 'group' | 'single',
+  clients: number,
+  runId: string,
+) {
   const latencies: number[] = [];
   let seq = 0;
   let rejected = 0;

@@ -16,7 +16,15 @@ export type LoadSpec = {
   requests?: number;
 };
 
-export type LoadResult = { requests: number; errors: number; seconds: number; req_per_s: number; p50_ms: number; p99_ms: number; statuses: Record<number, number> };
+export type LoadResult = {
+  requests: number;
+  errors: number;
+  seconds: number;
+  req_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  statuses: Record<number, number>;
+};
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: spec.clients });
@@ -41,7 +49,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
           port: url.port,
           path: url.pathname + url.search,
           method: spec.method ?? 'GET',
-          headers: { ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}), ...spec.headers?.(i) },
+          headers: {
+            ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}),
+            ...spec.headers?.(i),
+          },
         },
         (res) => {
           res.resume();
@@ -68,7 +79,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]! : NaN);
+  const pct = (p: number) =>
+    latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]! : NaN;
   const round = (n: number) => Math.round(n * 100) / 100;
   return {
     requests: latencies.length,

@@ -1,5 +1,5 @@
 // Starts the product (or the hello-world baseline) as a child process for a benchmark.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');

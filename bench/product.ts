@@ -19,20 +19,31 @@ import { createOutboxWorker } from '../src/platform/outbox.ts';
 import { createProviders } from '../src/providers.ts';
 import { createScratchDatabase } from '../test/scratch-database.ts';
 import { serverUrl } from './engines.ts';
-import { startChild, type Child } from './processes.ts';
+import { type Child, startChild } from './processes.ts';
 
 export const masterKey = randomBytes(32);
 
 /** A migrated database for the engine, the server's environment for it, and how to throw it away. */
-export async function placeDatabase(engine: string, name: string): Promise<{ env: Record<string, string>; open: () => Promise<Database>; cleanup: () => Promise<void> }> {
+export async function placeDatabase(
+  engine: string,
+  name: string,
+): Promise<{ env: Record<string, string>; open: () => Promise<Database>; cleanup: () => Promise<void> }> {
   let place: { env: Record<string, string>; open: () => Promise<Database>; cleanup: () => Promise<void> };
   if (engine === 'postgres') {
     if (!serverUrl) throw new Error('postgres needs DATABASE_URL or TEST_DATABASE_URL');
     const scratch = await createScratchDatabase(serverUrl, `moa_bench_${name}`);
-    place = { env: { DATABASE_URL: scratch.url, MOA_ALLOW_SANDBOX: 'true' }, open: () => createDatabase({ databaseUrl: scratch.url, poolSize: 10 }), cleanup: scratch.drop };
+    place = {
+      env: { DATABASE_URL: scratch.url, MOA_ALLOW_SANDBOX: 'true' },
+      open: () => createDatabase({ databaseUrl: scratch.url, poolSize: 10 }),
+      cleanup: scratch.drop,
+    };
   } else {
     const dir = mkdtempSync(join(tmpdir(), `moa-bench-${name}-`));
-    place = { env: { DATA_DIR: dir }, open: () => createDatabase({ dataDir: dir }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+    place = {
+      env: { DATA_DIR: dir },
+      open: () => createDatabase({ dataDir: dir }),
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   const database = await place.open();
   await migrate(database);
@@ -49,7 +60,15 @@ export async function withDeps<T>(open: () => Promise<Database>, fn: (deps: Deps
     const providers = createProviders(config, { db: database.db, masterKey, clock: systemClock });
     // Setting up a brand is the operator's work: moa_system, as the CLI.
     return await asSystem(() =>
-      fn({ config, db: database.db, log, clock: systemClock, outbox: createOutboxWorker({ db: database.db, log }), masterKey, providers }),
+      fn({
+        config,
+        db: database.db,
+        log,
+        clock: systemClock,
+        outbox: createOutboxWorker({ db: database.db, log }),
+        masterKey,
+        providers,
+      }),
     );
   } finally {
     await database.close();
@@ -63,12 +82,18 @@ export async function benchBrand(deps: Deps, members: number) {
   const keys = { pos: await key('pos'), app: await key('app'), server: await key('server') };
   function* csv() {
     yield 'login_id,name,phone,consent_terms,consent_privacy\n';
-    for (let i = 0; i < members; i++) yield `bench${String(i).padStart(6, '0')},회원${i},010${String(20_000_000 + i).padStart(8, '0')},Y,Y\n`;
+    for (let i = 0; i < members; i++)
+      yield `bench${String(i).padStart(6, '0')},회원${i},010${String(20_000_000 + i).padStart(8, '0')},Y,Y\n`;
   }
   await importMembers(deps, tenant.id, 'bench', csv());
-  const memberIds = (await deps.db.selectFrom('member').select('id').where('tenant_id', '=', tenant.id).orderBy('id').execute()).map((r) => r.id);
+  const memberIds = (
+    await deps.db.selectFrom('member').select('id').where('tenant_id', '=', tenant.id).orderBy('id').execute()
+  ).map((r) => r.id);
   // The store the benchmarks' baskets name (a write's store must be the brand's).
-  await deps.db.insertInto('store').values({ tenant_id: tenant.id, id: 'bench-store', code: 'bench-store', name: 'Bench Store' }).execute();
+  await deps.db
+    .insertInto('store')
+    .values({ tenant_id: tenant.id, id: 'bench-store', code: 'bench-store', name: 'Bench Store' })
+    .execute();
   return { tenantId: tenant.id, keys, memberIds };
 }
 
@@ -110,7 +135,15 @@ export function startProduct(env: Record<string, string>): Promise<Child> {
   return startChild(
     'src/main.ts',
     ['serve'],
-    { ...env, PORT: '0', LOG_LEVEL: 'warn', SEED_DEMO: 'false', MOA_MASTER_KEY: masterKey.toString('base64'), MOA_PLATFORM_TOKEN: randomBytes(24).toString('hex'), JOBS_ENABLED: 'false' },
+    {
+      ...env,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      SEED_DEMO: 'false',
+      MOA_MASTER_KEY: masterKey.toString('base64'),
+      MOA_PLATFORM_TOKEN: randomBytes(24).toString('hex'),
+      JOBS_ENABLED: 'false',
+    },
     /Health\s+(http:\/\/\S+)\/health/,
   );
 }

@@ -21,7 +21,7 @@ const clients = Number(process.env.BENCH_CLIENTS ?? 256);
 const memberCount = Number(process.env.BENCH_MEMBERS ?? 10_000);
 const attempts = Number(process.env.BENCH_ATTEMPTS ?? 50_000);
 const quantity = Number(process.env.BENCH_QUANTITY ?? 2_000);
-const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+const print = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 for (const engine of benchEngines()) {
   const where = await placeDatabase(engine, 'rush');
@@ -30,11 +30,18 @@ for (const engine of benchEngines()) {
       const brand = await benchBrand(deps, memberCount);
       const tokens: string[] = [];
       for (let i = 0; i < brand.memberIds.length; i += 200) {
-        tokens.push(...(await Promise.all(brand.memberIds.slice(i, i + 200).map(async (id) => (await openSession(deps, brand.tenantId, id, 'bench')).token))));
+        tokens.push(
+          ...(await Promise.all(
+            brand.memberIds.slice(i, i + 200).map(async (id) => (await openSession(deps, brand.tenantId, id, 'bench')).token),
+          )),
+        );
       }
       const definition = await createDefinition(deps, brand.tenantId, {
         name: '선착순 2,000명 아메리카노',
-        rules: ZCouponRules.parse({ benefit: { kind: 'free_item', productId: 'americano' }, validity: { kind: 'days', days: 14 } }),
+        rules: ZCouponRules.parse({
+          benefit: { kind: 'free_item', productId: 'americano' },
+          validity: { kind: 'days', days: 14 },
+        }),
         downloadable: true,
         autoIssue: null,
         autoIssueGrade: null,
@@ -57,7 +64,11 @@ for (const engine of benchEngines()) {
       result = await runLoad({
         url: servers.map((s) => `${s.base}/v1/me/coupons/downloads`),
         method: 'POST',
-        headers: (i) => ({ authorization: `Bearer ${setup.keys.app}`, 'x-member-token': setup.tokens[who[i]!]!, 'idempotency-key': `${run}-${i}` }),
+        headers: (i) => ({
+          authorization: `Bearer ${setup.keys.app}`,
+          'x-member-token': setup.tokens[who[i]!]!,
+          'idempotency-key': `${run}-${i}`,
+        }),
         body: () => JSON.stringify({ definitionId: setup.definitionId }),
         clients,
         durationMs: 3_600_000,
@@ -69,12 +80,37 @@ for (const engine of benchEngines()) {
     }
 
     const check = await withDeps(where.open, async ({ db }) => {
-      const coupons = await db.selectFrom('coupon').select(({ fn }) => [fn.countAll<number>().as('n'), fn.count<number>('member_id').distinct().as('members')]).where('tenant_id', '=', setup.tenantId).executeTakeFirstOrThrow();
-      const top = await db.selectFrom('coupon').select(({ fn }) => fn.countAll<number>().as('n')).where('tenant_id', '=', setup.tenantId).groupBy('member_id').orderBy('n', 'desc').limit(1).executeTakeFirst();
-      const counter = await db.selectFrom('coupon_definition').select('issued').where('tenant_id', '=', setup.tenantId).where('id', '=', setup.definitionId).executeTakeFirstOrThrow();
-      return { issued: Number(coupons.n), members: Number(coupons.members), maxPerMember: Number(top?.n ?? 0), counter: Number(counter.issued) };
+      const coupons = await db
+        .selectFrom('coupon')
+        .select(({ fn }) => [fn.countAll<number>().as('n'), fn.count<number>('member_id').distinct().as('members')])
+        .where('tenant_id', '=', setup.tenantId)
+        .executeTakeFirstOrThrow();
+      const top = await db
+        .selectFrom('coupon')
+        .select(({ fn }) => fn.countAll<number>().as('n'))
+        .where('tenant_id', '=', setup.tenantId)
+        .groupBy('member_id')
+        .orderBy('n', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const counter = await db
+        .selectFrom('coupon_definition')
+        .select('issued')
+        .where('tenant_id', '=', setup.tenantId)
+        .where('id', '=', setup.definitionId)
+        .executeTakeFirstOrThrow();
+      return {
+        issued: Number(coupons.n),
+        members: Number(coupons.members),
+        maxPerMember: Number(top?.n ?? 0),
+        counter: Number(counter.issued),
+      };
     });
-    const exact = check.issued === Math.min(quantity, memberCount) && check.counter === check.issued && check.maxPerMember <= 1 && (result.statuses[201] ?? 0) === check.issued;
+    const exact =
+      check.issued === Math.min(quantity, memberCount) &&
+      check.counter === check.issued &&
+      check.maxPerMember <= 1 &&
+      (result.statuses[201] ?? 0) === check.issued;
     print({
       engine,
       processes,

@@ -2,13 +2,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { checkoutRoutes } from './modules/checkout/index.ts';
+import { couponRoutes } from './modules/coupons/index.ts';
 import { gradeRoutes } from './modules/grades/index.ts';
 import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules/identity/index.ts';
 import { ledgerRoutes } from './modules/ledger/index.ts';
 import { memberRoutes, socialSandboxRoutes } from './modules/members/index.ts';
 import { pointRoutes } from './modules/points/index.ts';
-import { checkoutRoutes } from './modules/checkout/index.ts';
-import { couponRoutes } from './modules/coupons/index.ts';
 import { prepaidRoutes } from './modules/prepaid/index.ts';
 import { stampRoutes } from './modules/stamps/index.ts';
 import { storeRoutes } from './modules/stores/index.ts';
@@ -17,9 +17,9 @@ import { asSystem, withTenant } from './platform/db-context.ts';
 import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
 import { registerPlatformHttp, requestIdFor } from './platform/http.ts';
-import { apiRateLimit } from './platform/limits.ts';
 import { declareRouteHeaders } from './platform/http-schemas.ts';
 import { requireIdempotencyKey } from './platform/idempotency.ts';
+import { apiRateLimit } from './platform/limits.ts';
 import { checkScope, declareScopes, requireSessionToken, tenantIdOf } from './platform/request-context.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -112,7 +112,8 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
         handlerIn(route, (_req, fn) => asSystem(fn));
       });
       platform.addHook('onRequest', async (req) => {
-        if (!platformToken) throw new AppError('UNAUTHENTICATED', 'The platform API is disabled: set MOA_PLATFORM_TOKEN to enable it.');
+        if (!platformToken)
+          throw new AppError('UNAUTHENTICATED', 'The platform API is disabled: set MOA_PLATFORM_TOKEN to enable it.');
         if (!timingSafeEqual(sha256(bearerToken(req.headers.authorization)), platformToken)) {
           throw new AppError('UNAUTHENTICATED', 'The platform token is not valid.');
         }

@@ -58,7 +58,17 @@ test('config: values are parsed and typed; empty strings count as unset', () => 
 test('config: limits on secret checks and the client address', () => {
   const d = loadConfig({});
   assert.equal(d.trustProxy, false);
-  assert.deepEqual({ ...d.limits }, { secretPerIp: 200, secretPerCredential: 20, secretWindowSeconds: 60, apiPerMinute: 60_000, cardPinFailures: 5, cardPinFailuresPerMember: 10 });
+  assert.deepEqual(
+    { ...d.limits },
+    {
+      secretPerIp: 200,
+      secretPerCredential: 20,
+      secretWindowSeconds: 60,
+      apiPerMinute: 60_000,
+      cardPinFailures: 5,
+      cardPinFailuresPerMember: 10,
+    },
+  );
   assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
   assert.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy, '10.0.0.0/8, 127.0.0.1');
   assert.equal(loadConfig({ API_RATE_LIMIT_PER_MINUTE: '0' }).limits.apiPerMinute, 0);
@@ -70,7 +80,10 @@ const PG = 'postgres://u@h:5432/moa';
 
 test('config: providers default to the sandbox only in embedded mode', () => {
   const embedded = loadConfig({}).providers;
-  assert.deepEqual([embedded.identity, embedded.social, embedded.payment, embedded.allowSandbox], ['sandbox', ['sandbox'], 'sandbox', false]);
+  assert.deepEqual(
+    [embedded.identity, embedded.social, embedded.payment, embedded.allowSandbox],
+    ['sandbox', ['sandbox'], 'sandbox', false],
+  );
 });
 
 test('config: with DATABASE_URL a sandbox provider stops start-up, naming the provider and how to change it', () => {
@@ -90,14 +103,27 @@ test('config: with DATABASE_URL a sandbox provider stops start-up, naming the pr
   assert.match(none, /MOA_ALLOW_SANDBOX=true/);
   assert.doesNotMatch(none, /SOCIAL_PROVIDERS/);
 
-  const real = { DATABASE_URL: PG, IDENTITY_PROVIDER: 'portone', PAYMENT_PROVIDER: 'portone', PORTONE_API_SECRET: 's3cret', PORTONE_STORE_ID: 'store-1' };
+  const real = {
+    DATABASE_URL: PG,
+    IDENTITY_PROVIDER: 'portone',
+    PAYMENT_PROVIDER: 'portone',
+    PORTONE_API_SECRET: 's3cret',
+    PORTONE_STORE_ID: 'store-1',
+  };
   const onlyPayment = refused({ ...real, PAYMENT_PROVIDER: 'sandbox' });
   assert.match(onlyPayment, /PAYMENT_PROVIDER is sandbox: set PAYMENT_PROVIDER=portone/);
   assert.doesNotMatch(onlyPayment, /IDENTITY_PROVIDER/);
-  assert.match(refused({ ...real, SOCIAL_PROVIDERS: 'kakao,sandbox', KAKAO_CLIENT_ID: 'id', KAKAO_CLIENT_SECRET: 'x' }), /SOCIAL_PROVIDERS includes sandbox/);
+  assert.match(
+    refused({ ...real, SOCIAL_PROVIDERS: 'kakao,sandbox', KAKAO_CLIENT_ID: 'id', KAKAO_CLIENT_SECRET: 'x' }),
+    /SOCIAL_PROVIDERS includes sandbox/,
+  );
 
   const ok = loadConfig(real).providers;
-  assert.deepEqual([ok.identity, ok.payment, ok.social], ['portone', 'portone', []], 'every provider real: it starts, SNS login off');
+  assert.deepEqual(
+    [ok.identity, ok.payment, ok.social],
+    ['portone', 'portone', []],
+    'every provider real: it starts, SNS login off',
+  );
   assert.deepEqual(ok.portone, { apiSecret: 's3cret', apiBaseUrl: 'https://api.portone.io', storeId: 'store-1' });
   assert.deepEqual(loadConfig({ ...real, SOCIAL_PROVIDERS: 'none' }).providers.social, []);
 });
@@ -113,7 +139,10 @@ test('config: a real provider without its settings stops start-up naming each mi
     [{ IDENTITY_PROVIDER: 'portone' }, ['PORTONE_API_SECRET', 'PORTONE_STORE_ID', 'IDENTITY_PROVIDER=portone']],
     [{ PAYMENT_PROVIDER: 'portone', PORTONE_API_SECRET: 'x' }, ['PORTONE_STORE_ID', 'PAYMENT_PROVIDER=portone']],
     [{ SOCIAL_PROVIDERS: 'kakao' }, ['KAKAO_CLIENT_ID', 'KAKAO_CLIENT_SECRET']],
-    [{ SOCIAL_PROVIDERS: 'naver,kakao', KAKAO_CLIENT_ID: 'a', KAKAO_CLIENT_SECRET: 'b', NAVER_CLIENT_ID: 'c' }, ['NAVER_CLIENT_SECRET']],
+    [
+      { SOCIAL_PROVIDERS: 'naver,kakao', KAKAO_CLIENT_ID: 'a', KAKAO_CLIENT_SECRET: 'b', NAVER_CLIENT_ID: 'c' },
+      ['NAVER_CLIENT_SECRET'],
+    ],
     [{ SOCIAL_PROVIDERS: 'sandbox,payco' }, ['SOCIAL_PROVIDERS']],
     [{ IDENTITY_PROVIDER: 'nice' }, ['IDENTITY_PROVIDER']],
     [{ PORTONE_API_BASE_URL: 'ftp://x' }, ['PORTONE_API_BASE_URL']],
@@ -125,8 +154,18 @@ test('config: a real provider without its settings stops start-up naming each mi
       `${JSON.stringify(env)} should be refused naming ${names.join(', ')}`,
     );
   }
-  const naver = loadConfig({ SOCIAL_PROVIDERS: ' Naver , sandbox,naver', NAVER_CLIENT_ID: 'c', NAVER_CLIENT_SECRET: 'd', NAVER_API_BASE_URL: 'http://127.0.0.1:9/' }).providers;
+  const naver = loadConfig({
+    SOCIAL_PROVIDERS: ' Naver , sandbox,naver',
+    NAVER_CLIENT_ID: 'c',
+    NAVER_CLIENT_SECRET: 'd',
+    NAVER_API_BASE_URL: 'http://127.0.0.1:9/',
+  }).providers;
   assert.deepEqual(naver.social, ['naver', 'sandbox']);
-  assert.deepEqual(naver.naver, { clientId: 'c', clientSecret: 'd', authBaseUrl: 'https://nid.naver.com', apiBaseUrl: 'http://127.0.0.1:9' });
+  assert.deepEqual(naver.naver, {
+    clientId: 'c',
+    clientSecret: 'd',
+    authBaseUrl: 'https://nid.naver.com',
+    apiBaseUrl: 'http://127.0.0.1:9',
+  });
   assert.equal(naver.kakao.issuer, 'https://kauth.kakao.com');
 });

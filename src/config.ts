@@ -23,7 +23,14 @@ export type SocialProviderName = (typeof SOCIAL_PROVIDER_NAMES)[number];
 
 const socialList = z
   .string()
-  .transform((v) => (v.trim().toLowerCase() === 'none' ? [] : v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)))
+  .transform((v) =>
+    v.trim().toLowerCase() === 'none'
+      ? []
+      : v
+          .split(',')
+          .map((s) => s.trim().toLowerCase())
+          .filter(Boolean),
+  )
   .pipe(z.array(z.enum(SOCIAL_PROVIDER_NAMES, { error: `a comma list of ${SOCIAL_PROVIDER_NAMES.join(', ')} (or none)` })))
   .transform((names) => [...new Set(names)]);
 const baseUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, ''));
@@ -68,8 +75,18 @@ const ZEnv = z.object({
   MOA_PLATFORM_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEFAULT_TIME_ZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Seoul').default('Asia/Seoul'),
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
-  IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(24, 'keys are kept at least 24 hours').max(24 * 90).default(24),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(1024 * 1024),
+  IDEMPOTENCY_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(24, 'keys are kept at least 24 hours')
+    .max(24 * 90)
+    .default(24),
   JOBS_ENABLED: bool.default(true),
   SEED_DEMO: bool.default(true),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
@@ -202,8 +219,10 @@ function providersConfig(e: z.infer<typeof ZEnv>): ProvidersConfig {
   const lines: string[] = [];
   if (!sandboxAllowed) {
     const sandboxes = [
-      identity === 'sandbox' && `  IDENTITY_PROVIDER is sandbox${e.IDENTITY_PROVIDER ? '' : ' (the default)'}: set IDENTITY_PROVIDER=portone`,
-      payment === 'sandbox' && `  PAYMENT_PROVIDER is sandbox${e.PAYMENT_PROVIDER ? '' : ' (the default)'}: set PAYMENT_PROVIDER=portone`,
+      identity === 'sandbox' &&
+        `  IDENTITY_PROVIDER is sandbox${e.IDENTITY_PROVIDER ? '' : ' (the default)'}: set IDENTITY_PROVIDER=portone`,
+      payment === 'sandbox' &&
+        `  PAYMENT_PROVIDER is sandbox${e.PAYMENT_PROVIDER ? '' : ' (the default)'}: set PAYMENT_PROVIDER=portone`,
       social.includes('sandbox') && '  SOCIAL_PROVIDERS includes sandbox: list only kakao, naver (or none)',
     ].filter((l): l is string => typeof l === 'string');
     if (sandboxes.length) {

@@ -2,13 +2,13 @@ import { createReadStream, existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp, VERSION } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { registerCouponHandlers, runBirthdayCoupons } from './modules/coupons/index.ts';
 import { runGradeReviews } from './modules/grades/index.ts';
 import { grantVerificationUnits, IDENTITY_SEALED_COLUMNS, settleDueVerifications } from './modules/identity/index.ts';
 import { expireHolds, expireLots, rollupDeferred } from './modules/ledger/index.ts';
 import { importMembers, MEMBERS_SEALED_COLUMNS, purgeWithdrawn, runDormancy } from './modules/members/index.ts';
 import { registerPointHandlers, sendExpiryNotices } from './modules/points/index.ts';
-import { registerCouponHandlers, runBirthdayCoupons } from './modules/coupons/index.ts';
 import { PREPAID_SEALED_COLUMNS, registerPrepaidHandlers, runDueAutoCharges } from './modules/prepaid/index.ts';
 import * as tenants from './modules/tenants/index.ts';
 import { systemClock } from './platform/clock.ts';
@@ -18,13 +18,13 @@ import { asSystem } from './platform/db-context.ts';
 import type { Deps } from './platform/deps.ts';
 import { isAppError } from './platform/errors.ts';
 import { purgeExpiredIdempotencyKeys } from './platform/idempotency.ts';
-import { loadPiiKeys, PII_DOMAINS, resealColumns, rotatePiiKey } from './platform/pii-keys.ts';
-import type { PiiDomain } from './platform/pii.ts';
 import { startJobs } from './platform/jobs.ts';
 import { purgeLimitRows } from './platform/limits.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { migrate } from './platform/migrate.ts';
 import { createOutboxWorker } from './platform/outbox.ts';
+import type { PiiDomain } from './platform/pii.ts';
+import { loadPiiKeys, PII_DOMAINS, resealColumns, rotatePiiKey } from './platform/pii-keys.ts';
 import { createProviders } from './providers.ts';
 import { DEMO_MANAGER, DEMO_MEMBER_PASSWORD, seedDemo } from './seed.ts';
 
@@ -96,7 +96,10 @@ async function openDatabase(config: Config, log: Logger): Promise<Database> {
     connectTimeoutMs: config.dbConnectTimeoutMs,
     roles: config.databaseRls,
   });
-  if (!config.databaseRls) log.warn('DATABASE_RLS=false: every query runs as the login, without row-level security (a benchmark baseline, never production)');
+  if (!config.databaseRls)
+    log.warn(
+      'DATABASE_RLS=false: every query runs as the login, without row-level security (a benchmark baseline, never production)',
+    );
   try {
     if (!(config.databaseUrl && config.databaseMigrationUrl)) {
       const report = await migrate(database);
@@ -218,7 +221,7 @@ async function serve(config: Config): Promise<void> {
     );
   }
   lines.push('');
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -246,7 +249,7 @@ async function serve(config: Config): Promise<void> {
 }
 
 function print(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 async function run(argv: string[]): Promise<void> {
@@ -261,7 +264,10 @@ async function run(argv: string[]): Promise<void> {
     case 'migrate': {
       options(argv.slice(1), {});
       const log = createLogger('warn');
-      const database = await openDatabase(config.databaseMigrationUrl ? { ...config, databaseUrl: config.databaseMigrationUrl } : config, log);
+      const database = await openDatabase(
+        config.databaseMigrationUrl ? { ...config, databaseUrl: config.databaseMigrationUrl } : config,
+        log,
+      );
       const report = await migrate(database);
       await database.close();
       process.stdout.write(`migrations: ${report.alreadyApplied} applied, nothing left to do\n`);
@@ -272,7 +278,10 @@ async function run(argv: string[]): Promise<void> {
       const values = options(argv.slice(1), { demo: { type: 'boolean' } });
       if (!values.demo) throw new UsageError('seed needs --demo');
       if (config.providers.identity !== 'sandbox' || config.providers.payment !== 'sandbox') {
-        throw new UsageError('the demo is made through the sandbox providers: it needs IDENTITY_PROVIDER=sandbox and PAYMENT_PROVIDER=sandbox', false);
+        throw new UsageError(
+          'the demo is made through the sandbox providers: it needs IDENTITY_PROVIDER=sandbox and PAYMENT_PROVIDER=sandbox',
+          false,
+        );
       }
       return withDatabase(config, async (deps) => {
         const log = createLogger('warn');
@@ -280,7 +289,9 @@ async function run(argv: string[]): Promise<void> {
         const providers = createProviders(config, { db: deps.db, masterKey: key, clock: systemClock });
         const result = await seedDemo({ ...deps, clock: systemClock, log, masterKey: key, providers });
         if (result.created) {
-          process.stdout.write(`Created demo tenant "${result.tenant.name}" (${result.tenant.id}).\nAPI key (shown once): ${result.apiKey}\n`);
+          process.stdout.write(
+            `Created demo tenant "${result.tenant.name}" (${result.tenant.id}).\nAPI key (shown once): ${result.apiKey}\n`,
+          );
         } else {
           process.stdout.write(
             `Demo tenant "${result.tenant.name}" (${result.tenant.id}) already exists. Keys are shown only when created:\n` +
@@ -345,15 +356,20 @@ async function run(argv: string[]): Promise<void> {
     case 'keys': {
       if (sub !== 'rotate') throw new UsageError(`unknown keys command: ${sub ?? '(none)'}`);
       const v = options(rest, { domain: { type: 'string' } });
-      if (v.domain !== undefined && !PII_DOMAINS.includes(v.domain as PiiDomain)) throw new UsageError('--domain must be pii or dormant', false);
+      if (v.domain !== undefined && !PII_DOMAINS.includes(v.domain as PiiDomain))
+        throw new UsageError('--domain must be pii or dormant', false);
       const domains = v.domain ? [v.domain as PiiDomain] : PII_DOMAINS;
       return withDatabase(config, async (deps) => {
         const key = await piiKey(config, createLogger('warn'), deps.db);
-        const columns = [...IDENTITY_SEALED_COLUMNS, ...MEMBERS_SEALED_COLUMNS, ...PREPAID_SEALED_COLUMNS].filter((c) => domains.includes(c.domain));
+        const columns = [...IDENTITY_SEALED_COLUMNS, ...MEMBERS_SEALED_COLUMNS, ...PREPAID_SEALED_COLUMNS].filter((c) =>
+          domains.includes(c.domain),
+        );
         const current: Record<string, string> = {};
         for (const d of domains) current[d] = await rotatePiiKey(deps.db, key, d);
         print({ current, resealed: await resealColumns(deps.db, key, columns) });
-        process.stdout.write('Servers pick up the new key within a minute; run this again then to re-seal what they wrote meanwhile.\n');
+        process.stdout.write(
+          'Servers pick up the new key within a minute; run this again then to re-seal what they wrote meanwhile.\n',
+        );
       });
     }
 
@@ -362,12 +378,22 @@ async function run(argv: string[]): Promise<void> {
       const v = options(rest, { tenant: { type: 'string' }, file: { type: 'string' }, id: { type: 'string' } });
       required(v, 'tenant', 'file');
       if (!existsSync(v.file!)) throw new UsageError(`no file ${v.file}`, false);
-      const importId = v.id ?? basename(v.file!).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+      const importId =
+        v.id ??
+        basename(v.file!)
+          .replace(/[^A-Za-z0-9_.-]/g, '_')
+          .slice(0, 64);
       return withDatabase(config, async (deps) => {
         const log = createLogger('warn');
-        const summary = await importMembers({ ...deps, clock: systemClock, log, masterKey: await piiKey(config, log, deps.db) }, v.tenant!, importId, createReadStream(v.file!), {
-          fileName: basename(v.file!),
-        });
+        const summary = await importMembers(
+          { ...deps, clock: systemClock, log, masterKey: await piiKey(config, log, deps.db) },
+          v.tenant!,
+          importId,
+          createReadStream(v.file!),
+          {
+            fileName: basename(v.file!),
+          },
+        );
         print(summary);
         if (summary.rejected) process.stdout.write(`Rejected rows: GET /v1/members/imports/${importId}/rejects\n`);
       });
@@ -378,7 +404,8 @@ async function run(argv: string[]): Promise<void> {
       const v = options(rest, { tenant: { type: 'string' }, units: { type: 'string' }, memo: { type: 'string' } });
       required(v, 'tenant', 'units');
       const units = Number(v.units);
-      if (!Number.isSafeInteger(units) || units < 1 || units > 10_000_000) throw new UsageError('--units must be a whole number from 1 to 10000000', false);
+      if (!Number.isSafeInteger(units) || units < 1 || units > 10_000_000)
+        throw new UsageError('--units must be a whole number from 1 to 10000000', false);
       return withDatabase(config, async (deps) => print(await grantVerificationUnits(deps, v.tenant!, { units, memo: v.memo })));
     }
 
@@ -386,7 +413,7 @@ async function run(argv: string[]): Promise<void> {
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(USAGE + '\n');
+      process.stdout.write(`${USAGE}\n`);
       return;
 
     default:

@@ -1,5 +1,5 @@
 import { hkdfSync } from 'node:crypto';
-import { ConfigError, type Config } from './config.ts';
+import { type Config, ConfigError } from './config.ts';
 import { portoneIdentityProvider, sandboxIdentityProvider } from './modules/identity/index.ts';
 import { kakaoSocialProvider, naverSocialProvider, sandboxSocialProvider } from './modules/members/index.ts';
 import { portonePayments, sandboxPayments } from './modules/prepaid/index.ts';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { testDeps } from '../test/helpers.ts';
-import { trialBalance } from './modules/ledger/index.ts';
 import { getCheckout } from './modules/checkout/index.ts';
 import { listDefinitions, memberCoupons } from './modules/coupons/index.ts';
+import { trialBalance } from './modules/ledger/index.ts';
 import { pointBalance } from './modules/points/index.ts';
-import { listCards, autoChargeOf } from './modules/prepaid/index.ts';
+import { autoChargeOf, listCards } from './modules/prepaid/index.ts';
 import { memberStampCards } from './modules/stamps/index.ts';
 import { seedDemo } from './seed.ts';
 
@@ -25,22 +25,46 @@ test('the demo tenant: members, a point policy and history, prepaid cards with a
   const [card] = await listCards(deps, tenantId, m.active);
   assert.deepEqual([card!.balance, card!.main], [33_500, true]); // 50,000 − 6,500 used − 10,000 given
   assert.deepEqual((await autoChargeOf(deps, tenantId, m.active, card!.id)).threshold, 10_000);
-  assert.deepEqual((await listCards(deps, tenantId, m.active2)).map((c) => [c.balance, c.main]), [[0, true], [20_000, false]]); // the gift went into the checkout
+  assert.deepEqual(
+    (await listCards(deps, tenantId, m.active2)).map((c) => [c.balance, c.main]),
+    [
+      [0, true],
+      [20_000, false],
+    ],
+  ); // the gift went into the checkout
 
   const stamps = await memberStampCards(deps, tenantId, m.active);
-  assert.deepEqual(stamps.map((c) => [c.card.name, c.stamps]), [['아메리카노 10잔 스탬프', 8], ['여름 신메뉴 이벤트', 0]]); // 4 + 3 + 2 − 2 cancelled + 1 by OTP
-  assert.deepEqual((await memberStampCards(deps, tenantId, m.active2)).map((c) => [c.card.type, c.stamps]), [['payment', 2], ['event', 2]]);
+  assert.deepEqual(
+    stamps.map((c) => [c.card.name, c.stamps]),
+    [
+      ['아메리카노 10잔 스탬프', 8],
+      ['여름 신메뉴 이벤트', 0],
+    ],
+  ); // 4 + 3 + 2 − 2 cancelled + 1 by OTP
+  assert.deepEqual(
+    (await memberStampCards(deps, tenantId, m.active2)).map((c) => [c.card.type, c.stamps]),
+    [
+      ['payment', 2],
+      ['event', 2],
+    ],
+  );
   assert.ok((await trialBalance(deps, tenantId)).every((l) => l.total === 0));
 
   // Coupon definitions covering every benefit and rule; hong.gd holds four and used one.
   const definitions = (await listDefinitions(deps, tenantId, { limit: 200 })).items;
   assert.ok(definitions.length >= 20);
-  assert.deepEqual(new Set(definitions.map((d) => d.rules.benefit.kind)), new Set(['amount', 'percent', 'free_item', 'delivery']));
+  assert.deepEqual(
+    new Set(definitions.map((d) => d.rules.benefit.kind)),
+    new Set(['amount', 'percent', 'free_item', 'delivery']),
+  );
   const hongCoupons = await memberCoupons(deps, tenantId, m.active);
   assert.deepEqual(hongCoupons.map((c) => c.status).sort(), ['active', 'active', 'active', 'active', 'used']);
   // The scripted checkout: 15,500 − 3,000 (welcome coupon) − 10,000 (prepaid) = 2,500 left to pay.
   const checkout = await getCheckout(deps, tenantId, 'demo-checkout-1');
-  assert.deepEqual([checkout.discount, checkout.prepaidUsed, checkout.paidAmount, checkout.pointsEarned], [3_000, 10_000, 2_500, 125]);
+  assert.deepEqual(
+    [checkout.discount, checkout.prepaidUsed, checkout.paidAmount, checkout.pointsEarned],
+    [3_000, 10_000, 2_500, 125],
+  );
   // The takeout: one of two cookies returned, 2,000 refunded to the card and 20 of 90 points taken back.
   const takeout = await getCheckout(deps, tenantId, 'demo-checkout-2');
   assert.equal(takeout.status, 'partially_cancelled');

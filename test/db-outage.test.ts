@@ -3,7 +3,7 @@
 // test server, so the connections it cuts are never another test file's or another agent's), and
 // a database that refuses or never answers gets 503s, not a hang (both engines).
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -13,8 +13,8 @@ import { createDatabase, type Database } from '../src/platform/db.ts';
 import type { Deps } from '../src/platform/deps.ts';
 import { fromDatabaseError } from '../src/platform/errors.ts';
 import { migrate } from '../src/platform/migrate.ts';
-import { bearer, depsOn, newMembers, newTenant, testDeps, type TestTenant } from './helpers.ts';
-import { assertAcceptable, EARN_POLICY, earnUnderLoad, expectedBalances, settle, type SendEarn } from './outage-load.ts';
+import { bearer, depsOn, newMembers, newTenant, type TestTenant, testDeps } from './helpers.ts';
+import { assertAcceptable, EARN_POLICY, earnUnderLoad, expectedBalances, type SendEarn, settle } from './outage-load.ts';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
 
 const serverUrl = process.env.MOA_TEST_DB_URL;
@@ -38,7 +38,12 @@ before(async () => {
   killer = new pg.Client({ connectionString: serverUrl });
   await killer.connect();
   t = await newTenant(deps, 'Outage Brand');
-  const policy = await app.inject({ method: 'POST', url: '/v1/points/policy', headers: { ...bearer(t.key), 'idempotency-key': 'policy' }, payload: EARN_POLICY });
+  const policy = await app.inject({
+    method: 'POST',
+    url: '/v1/points/policy',
+    headers: { ...bearer(t.key), 'idempotency-key': 'policy' },
+    payload: EARN_POLICY,
+  });
   assert.equal(policy.statusCode, 201, policy.body);
   members = await newMembers(deps, t.tenant.id, 6);
 });
@@ -70,10 +75,18 @@ const send: SendEarn = async (r) => {
     payload: { memberId: r.memberId, orderId: r.orderId, paidAmount: r.paidAmount, channel: 'app' },
   });
   const retryAfter = res.headers['retry-after'];
-  return { status: res.statusCode, contentType: String(res.headers['content-type']), retryAfter: retryAfter === undefined ? undefined : String(retryAfter), body: res.body };
+  return {
+    status: res.statusCode,
+    contentType: String(res.headers['content-type']),
+    retryAfter: retryAfter === undefined ? undefined : String(retryAfter),
+    body: res.body,
+  };
 };
 
-test('connections cut mid-transaction under load: every request answers 200 or 503, nothing lost or doubled', { skip, timeout: 240_000 }, async () => {
+test('connections cut mid-transaction under load: every request answers 200 or 503, nothing lost or doubled', {
+  skip,
+  timeout: 240_000,
+}, async () => {
   let cut = 0;
   const load = await earnUnderLoad(send, members, {
     total: 240,
@@ -97,10 +110,19 @@ test('connections cut mid-transaction under load: every request answers 200 or 5
   assert.equal(ready.statusCode, 200, ready.body);
 });
 
-test('the ledger group committer fails the callers of a batch whose connection died, and a retry posts once', { skip, timeout: 240_000 }, async () => {
+test('the ledger group committer fails the callers of a batch whose connection died, and a retry posts once', {
+  skip,
+  timeout: 240_000,
+}, async () => {
   const tenantId = t.tenant.id;
   const issuance = await systemAccount(deps, tenantId, 'POINT', 'issuance');
-  const wallet = await openAccount(deps, tenantId, { ledger: 'POINT', ownerType: 'member', ownerId: 'committer', kind: 'wallet', debitsMustNotExceedCredits: true });
+  const wallet = await openAccount(deps, tenantId, {
+    ledger: 'POINT',
+    ownerType: 'member',
+    ownerId: 'committer',
+    kind: 'wallet',
+    debitsMustNotExceedCredits: true,
+  });
   const total = 200;
   let failed = 0;
   let cut = 0;
@@ -111,7 +133,12 @@ test('the ledger group committer fails the callers of a batch whose connection d
       if (i % 40 === 20) cut += await cutConnections();
       for (let tries = 0; ; tries++) {
         try {
-          const r = await post(deps, { tenantId, id: `cm-${i}`, code: 'EARN', legs: [{ debit: issuance.id, credit: wallet.id, amount: 10, ledger: 'POINT' }] });
+          const r = await post(deps, {
+            tenantId,
+            id: `cm-${i}`,
+            code: 'EARN',
+            legs: [{ debit: issuance.id, credit: wallet.id, amount: 10, ledger: 'POINT' }],
+          });
           assert.equal(r.status, 'posted', JSON.stringify(r));
           break;
         } catch (err) {
@@ -129,7 +156,9 @@ test('the ledger group committer fails the callers of a batch whose connection d
   assert.equal((await getAccount(deps, tenantId, wallet.id)).balance.posted, total * 10);
 });
 
-test('with the database unreachable or not answering, /ready and the API answer 503 problem+json with Retry-After, within the connect timeout', { timeout: 60_000 }, async () => {
+test('with the database unreachable or not answering, /ready and the API answer 503 problem+json with Retry-After, within the connect timeout', {
+  timeout: 60_000,
+}, async () => {
   // Refused: nothing listens on the port. Silent: a server that accepts and never answers (a
   // half-dead host), where only the pool's connect timeout ends the wait.
   const silent = createServer(() => {});
@@ -142,7 +171,12 @@ test('with the database unreachable or not answering, /ready and the API answer 
   const { key } = await newTenant(await testDeps());
   try {
     for (const port of [closedPort, (silent.address() as AddressInfo).port]) {
-      const away = await createDatabase({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/moa`, poolSize: 2, connectTimeoutMs: 300, unscoped: 'system' });
+      const away = await createDatabase({
+        databaseUrl: `postgres://postgres@127.0.0.1:${port}/moa`,
+        poolSize: 2,
+        connectTimeoutMs: 300,
+        unscoped: 'system',
+      });
       const awayDeps = depsOn(away.db, away.engine);
       const awayApp = await buildApp(awayDeps, { engine: away.engine });
       try {
@@ -151,7 +185,15 @@ test('with the database unreachable or not answering, /ready and the API answer 
           await awayApp.inject({ url: '/v1/tenant', headers: bearer(key) }),
         ]) {
           const retryAfter = res.headers['retry-after'];
-          assertAcceptable({ status: res.statusCode, contentType: String(res.headers['content-type']), retryAfter: retryAfter === undefined ? undefined : String(retryAfter), body: res.body }, `port ${port}`);
+          assertAcceptable(
+            {
+              status: res.statusCode,
+              contentType: String(res.headers['content-type']),
+              retryAfter: retryAfter === undefined ? undefined : String(retryAfter),
+              body: res.body,
+            },
+            `port ${port}`,
+          );
           assert.equal(res.statusCode, 503, res.body);
         }
       } finally {

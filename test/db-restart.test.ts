@@ -2,21 +2,31 @@
 // creates (initdb + pg_ctl on a free port, in a temporary folder), restarted and stopped under a
 // load of real HTTP requests. The shared test server is never touched.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createDatabase } from '../src/platform/db.ts';
-import { bearer, depsOn, newMembers, newTenant, PLATFORM_TOKEN, } from './helpers.ts';
-import { assertAcceptable, EARN_POLICY, earnUnderLoad, expectedBalances, settle, type Answer, type SendEarn } from './outage-load.ts';
+import { bearer, depsOn, newMembers, newTenant, PLATFORM_TOKEN } from './helpers.ts';
+import {
+  type Answer,
+  assertAcceptable,
+  EARN_POLICY,
+  earnUnderLoad,
+  expectedBalances,
+  type SendEarn,
+  settle,
+} from './outage-load.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const BIN = '/usr/lib/postgresql/15/bin';
-const skip = existsSync(join(BIN, 'initdb')) ? false : `no PostgreSQL 15 binaries in ${BIN} (initdb, pg_ctl) to run a private cluster`;
+const skip = existsSync(join(BIN, 'initdb'))
+  ? false
+  : `no PostgreSQL 15 binaries in ${BIN} (initdb, pg_ctl) to run a private cluster`;
 
 const cleanups: (() => unknown)[] = [];
 after(async () => {
@@ -102,16 +112,26 @@ const answerOf = async (res: Response): Promise<Answer> => ({
   body: await res.text(),
 });
 
-test('moa serve survives a restart and an outage of its PostgreSQL under load: 200 or 503 for every request, /ready follows, balances exact', { skip, timeout: 600_000 }, async () => {
+test('moa serve survives a restart and an outage of its PostgreSQL under load: 200 or 503 for every request, /ready follows, balances exact', {
+  skip,
+  timeout: 600_000,
+}, async () => {
   const cluster = await startCluster();
   const masterKey = randomBytes(32);
-  const server = await startServer({ DATABASE_URL: cluster.url, MOA_MASTER_KEY: masterKey.toString('hex'), MOA_ALLOW_SANDBOX: 'true', LOG_LEVEL: 'warn' });
+  const server = await startServer({
+    DATABASE_URL: cluster.url,
+    MOA_MASTER_KEY: masterKey.toString('hex'),
+    MOA_ALLOW_SANDBOX: 'true',
+    LOG_LEVEL: 'warn',
+  });
   const alive = () => assert.equal(server.proc.exitCode, null, `moa serve exited:\n${server.output().slice(-5000)}`);
   const ask = async (path: string, init?: RequestInit) => {
     try {
       return await answerOf(await fetch(`${server.base}${path}`, init));
     } catch (err) {
-      throw new Error(`${path}: no answer (${err}); moa serve ${server.proc.exitCode === null ? 'is running' : `exited with ${server.proc.exitCode}`}:\n${server.output().slice(-5000)}`);
+      throw new Error(
+        `${path}: no answer (${err}); moa serve ${server.proc.exitCode === null ? 'is running' : `exited with ${server.proc.exitCode}`}:\n${server.output().slice(-5000)}`,
+      );
     }
   };
 
@@ -123,7 +143,11 @@ test('moa serve survives a restart and an outage of its PostgreSQL under load: 2
   const members = await newMembers(deps, t.tenant.id, 6);
   await database.close();
   const json = { ...bearer(t.key), 'content-type': 'application/json' };
-  const policy = await ask('/v1/points/policy', { method: 'POST', headers: { ...json, 'idempotency-key': 'policy' }, body: JSON.stringify(EARN_POLICY) });
+  const policy = await ask('/v1/points/policy', {
+    method: 'POST',
+    headers: { ...json, 'idempotency-key': 'policy' },
+    body: JSON.stringify(EARN_POLICY),
+  });
   assert.equal(policy.status, 201, policy.body);
 
   const send: SendEarn = (r) =>

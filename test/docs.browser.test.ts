@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { testApp } from './helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -20,7 +20,15 @@ before(async () => {
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 after(async () => {
@@ -28,7 +36,9 @@ after(async () => {
   await app?.close();
 });
 
-test('/docs renders the API reference with no external requests', { skip: hasChromium ? false : `needs ${CHROMIUM} (apt-get install chromium)` }, async () => {
+test('/docs renders the API reference with no external requests', {
+  skip: hasChromium ? false : `needs ${CHROMIUM} (apt-get install chromium)`,
+}, async () => {
   const page = await browser.newPage();
   const requested: string[] = [];
   const failed: string[] = [];
@@ -47,6 +57,9 @@ test('/docs renders the API reference with no external requests', { skip: hasChr
   assert.deepEqual(external, [], 'every request goes to this server');
   assert.deepEqual(failed, []);
   assert.deepEqual(errors, []);
-  assert.ok(requested.some((u) => u.endsWith('/docs/json')), 'the spec is loaded from this server');
+  assert.ok(
+    requested.some((u) => u.endsWith('/docs/json')),
+    'the spec is loaded from this server',
+  );
   await page.close();
 });

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { buildApp } from '../src/app.ts';
-import { loadConfig, type Config } from '../src/config.ts';
+import { type Config, loadConfig } from '../src/config.ts';
 import { completeVerification, startVerification, type VerificationPurpose } from '../src/modules/identity/index.ts';
 import { importMembers } from '../src/modules/members/index.ts';
 import { openSession } from '../src/modules/members/member-sessions.service.ts';
@@ -121,7 +121,13 @@ export async function sandboxVerified(
   form: Record<string, string> = { person: 'hong' },
   minAge = 14,
 ): Promise<string> {
-  const v = await startVerification(deps, tenantId, { purpose, method: 'phone', returnUrl: 'https://app.example.com/back', minAge, preview: false });
+  const v = await startVerification(deps, tenantId, {
+    purpose,
+    method: 'phone',
+    returnUrl: 'https://app.example.com/back',
+    minAge,
+    preview: false,
+  });
   const res = await app.inject({
     method: 'POST',
     url: `/sandbox/identity/${v.requestNo}`,
@@ -140,9 +146,21 @@ let memberSeq = 0;
 export async function newMembers(deps: Deps, tenantId: string, n: number): Promise<string[]> {
   const batch = ++memberSeq;
   const tag = `${process.pid}x${batch}`;
-  const rows = Array.from({ length: n }, (_, i) => `m${tag}n${String(i).padStart(4, '0')},회원${i},010${String(20_000_000 + ((process.pid * 7919 + batch * 1000 + i) % 79_999_999)).padStart(8, '0')},Y,Y`);
-  await importMembers(deps, tenantId, `members-${tag}`, [['login_id,name,phone,consent_terms,consent_privacy', ...rows].join('\n')]);
-  const ids = await deps.db.selectFrom('member').select('id').where('tenant_id', '=', tenantId).where('login_id', 'like', `m${tag}n%`).orderBy('login_id').execute();
+  const rows = Array.from(
+    { length: n },
+    (_, i) =>
+      `m${tag}n${String(i).padStart(4, '0')},회원${i},010${String(20_000_000 + ((process.pid * 7919 + batch * 1000 + i) % 79_999_999)).padStart(8, '0')},Y,Y`,
+  );
+  await importMembers(deps, tenantId, `members-${tag}`, [
+    ['login_id,name,phone,consent_terms,consent_privacy', ...rows].join('\n'),
+  ]);
+  const ids = await deps.db
+    .selectFrom('member')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('login_id', 'like', `m${tag}n%`)
+    .orderBy('login_id')
+    .execute();
   if (ids.length !== n) throw new Error(`imported ${ids.length} of ${n} members`);
   return ids.map((r) => r.id);
 }
@@ -169,7 +187,9 @@ export async function tenantRows(deps: Pick<Deps, 'db'>, tenantId: string): Prom
     order by 1`.execute(deps.db);
   const counts: Record<string, number> = {};
   for (const { table_name } of tables.rows) {
-    const r = await sql<{ n: string }>`select count(*) as n from ${sql.table(table_name)} where tenant_id = ${tenantId}`.execute(deps.db);
+    const r = await sql<{ n: string }>`select count(*) as n from ${sql.table(table_name)} where tenant_id = ${tenantId}`.execute(
+      deps.db,
+    );
     counts[table_name] = Number(r.rows[0]!.n);
   }
   return counts;

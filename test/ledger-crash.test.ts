@@ -12,7 +12,7 @@ import { createTenant } from '../src/modules/tenants/index.ts';
 import { createDatabase, type Database } from '../src/platform/db.ts';
 import { migrate } from '../src/platform/migrate.ts';
 import { randomBrn } from './helpers.ts';
-import { crashOps, type CrashSetup } from './ledger-crash.ops.ts';
+import { type CrashSetup, crashOps } from './ledger-crash.ops.ts';
 import { createScratchDatabase } from './scratch-database.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -44,8 +44,19 @@ async function prepare(database: Database): Promise<CrashSetup> {
   const revenue = (await systemAccount(deps, t, 'POINT', 'revenue')).id;
   const members: string[] = [];
   for (let i = 0; i < 20; i++) {
-    const m = await openAccount(deps, t, { ledger: 'POINT', ownerType: 'member', ownerId: `m${i}`, kind: 'wallet', debitsMustNotExceedCredits: true });
-    await post(deps, { tenantId: t, id: `open-${i}`, code: 'OPENING', legs: [{ debit: issuance, credit: m.id, amount: 1_000_000, ledger: 'POINT' }] });
+    const m = await openAccount(deps, t, {
+      ledger: 'POINT',
+      ownerType: 'member',
+      ownerId: `m${i}`,
+      kind: 'wallet',
+      debitsMustNotExceedCredits: true,
+    });
+    await post(deps, {
+      tenantId: t,
+      id: `open-${i}`,
+      code: 'OPENING',
+      legs: [{ debit: issuance, credit: m.id, amount: 1_000_000, ledger: 'POINT' }],
+    });
     members.push(m.id);
   }
   return { tenantId: t, issuance, revenue, members, count: COUNT };
@@ -53,7 +64,10 @@ async function prepare(database: Database): Promise<CrashSetup> {
 
 async function verify(database: Database, setup: CrashSetup) {
   const deps = { db: database.db };
-  const expected = new Map<string, number>([[setup.issuance, -1_000_000 * setup.members.length], [setup.revenue, 0]]);
+  const expected = new Map<string, number>([
+    [setup.issuance, -1_000_000 * setup.members.length],
+    [setup.revenue, 0],
+  ]);
   for (const m of setup.members) expected.set(m, 1_000_000);
   for (const tx of crashOps(setup)) {
     for (const l of tx.legs) {
@@ -114,7 +128,9 @@ test('PGlite (file-backed): killed at random moments, replayed, nothing lost or 
   }
 });
 
-test('PostgreSQL: killed at random moments, replayed, nothing lost or doubled', { skip: process.env.TEST_DATABASE_URL ? false : 'needs TEST_DATABASE_URL' }, async () => {
+test('PostgreSQL: killed at random moments, replayed, nothing lost or doubled', {
+  skip: process.env.TEST_DATABASE_URL ? false : 'needs TEST_DATABASE_URL',
+}, async () => {
   const scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL!, 'moa_test_crash');
   try {
     const database = await createDatabase({ databaseUrl: scratch.url, unscoped: 'system' });

@@ -1,8 +1,9 @@
 // Posts the crash test's transactions, every id from the first: those already posted by an earlier,
 // killed run must replay, the others post. Usage: ledger-crash.worker.ts <config json>
-import { createDatabase } from '../src/platform/db.ts';
+
 import { drainLedger, post } from '../src/modules/ledger/index.ts';
-import { crashOps, type CrashSetup } from './ledger-crash.ops.ts';
+import { createDatabase } from '../src/platform/db.ts';
+import { type CrashSetup, crashOps } from './ledger-crash.ops.ts';
 
 const setup = JSON.parse(process.argv[2]!) as CrashSetup & { databaseUrl?: string; dataDir?: string };
 const database = await createDatabase({ databaseUrl: setup.databaseUrl, dataDir: setup.dataDir, unscoped: 'system' });

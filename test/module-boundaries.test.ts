@@ -38,8 +38,14 @@ test('the rules catch a deep import and a cycle, and allow index imports and a m
       writeFileSync(join(dir, path), text);
     }
     const found = await violations(dir, ['src']);
-    assert.ok(found.includes('module-internals: src/modules/points/points.service.ts → src/modules/tenants/tenants.rules.ts'), found.join('\n'));
-    assert.ok(found.some((v) => v.startsWith('no-cycles: src/platform/a.ts')), found.join('\n'));
+    assert.ok(
+      found.includes('module-internals: src/modules/points/points.service.ts → src/modules/tenants/tenants.rules.ts'),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((v) => v.startsWith('no-cycles: src/platform/a.ts')),
+      found.join('\n'),
+    );
     assert.equal(found.length, 2, found.join('\n'));
   } finally {
     rmSync(dir, { recursive: true, force: true });

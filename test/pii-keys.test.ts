@@ -10,8 +10,8 @@ import { systemClock } from '../src/platform/clock.ts';
 import { createDatabase, type Database } from '../src/platform/db.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { migrate } from '../src/platform/migrate.ts';
-import { loadPiiKeys, resealColumns, rotatePiiKey } from '../src/platform/pii-keys.ts';
 import { piiFor } from '../src/platform/pii.ts';
+import { loadPiiKeys, resealColumns, rotatePiiKey } from '../src/platform/pii-keys.ts';
 import { randomBrn } from './helpers.ts';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
 
@@ -38,17 +38,45 @@ test('keys rotate: a new key becomes current, every value is re-sealed under it,
   const masterKey = randomBytes(32);
   const deps = { db: database.db, config: loadConfig({}), clock: systemClock, masterKey, log: createLogger('silent') };
   const tenant = await createTenant(deps, { name: 'Keys Brand', businessRegistrationNumber: randomBrn(), locale: 'ko-KR' });
-  const csv = 'login_id,name,phone,consent_terms,consent_privacy\nkeys01,홍길동,010-3333-0001,Y,Y\nkeys02,김민지,010-3333-0002,Y,Y\n';
+  const csv =
+    'login_id,name,phone,consent_terms,consent_privacy\nkeys01,홍길동,010-3333-0001,Y,Y\nkeys02,김민지,010-3333-0002,Y,Y\n';
   await importMembers(deps, tenant.id, 'keys', [csv]);
-  const sealed = async () => (await database.db.selectFrom('member').select(['id', 'profile_sealed']).where('tenant_id', '=', tenant.id).orderBy('login_id').execute());
+  const sealed = async () =>
+    await database.db
+      .selectFrom('member')
+      .select(['id', 'profile_sealed'])
+      .where('tenant_id', '=', tenant.id)
+      .orderBy('login_id')
+      .execute();
   assert.ok((await sealed()).every((m) => m.profile_sealed!.startsWith('v1.k1.')));
   const before = (await sealed()).map((m) => m.profile_sealed);
   // An auto-charge's payment token is sealed the same way.
   await database.db
     .insertInto('prepaid_auto_charge')
-    .values({ tenant_id: tenant.id, card_id: 'ppc_keys', member_id: 'mbr_keys', kind: 'monthly', threshold: null, day_of_month: 1, amount: 10_000, payment_method: 'card', token_sealed: piiFor(masterKey).seal('billing-key-1234'), token_last4: '1234', due_at: null, last_error: null, disabled_reason: null })
+    .values({
+      tenant_id: tenant.id,
+      card_id: 'ppc_keys',
+      member_id: 'mbr_keys',
+      kind: 'monthly',
+      threshold: null,
+      day_of_month: 1,
+      amount: 10_000,
+      payment_method: 'card',
+      token_sealed: piiFor(masterKey).seal('billing-key-1234'),
+      token_last4: '1234',
+      due_at: null,
+      last_error: null,
+      disabled_reason: null,
+    })
     .execute();
-  const token = async () => (await database.db.selectFrom('prepaid_auto_charge').select('token_sealed').where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow()).token_sealed;
+  const token = async () =>
+    (
+      await database.db
+        .selectFrom('prepaid_auto_charge')
+        .select('token_sealed')
+        .where('tenant_id', '=', tenant.id)
+        .executeTakeFirstOrThrow()
+    ).token_sealed;
 
   assert.equal(await rotatePiiKey(database.db, masterKey, 'pii'), 'k2');
   const counts = await resealColumns(database.db, masterKey, COLUMNS);
@@ -59,7 +87,11 @@ test('keys rotate: a new key becomes current, every value is re-sealed under it,
   const after1 = await sealed();
   assert.ok(after1.every((m) => m.profile_sealed!.startsWith('v1.k2.')));
   assert.equal((await getMember(deps, tenant.id, after1[0]!.id)).name, '홍*동', 'the data is the same');
-  assert.deepEqual(await resealColumns(database.db, masterKey, COLUMNS), Object.fromEntries(COLUMNS.map((c) => [`${c.table}.${c.column}`, 0])), 'a second run has nothing to do');
+  assert.deepEqual(
+    await resealColumns(database.db, masterKey, COLUMNS),
+    Object.fromEntries(COLUMNS.map((c) => [`${c.table}.${c.column}`, 0])),
+    'a second run has nothing to do',
+  );
 
   // Another process with the same master key opens k2 values once it has loaded the keys.
   const elsewhere = Buffer.from(masterKey);

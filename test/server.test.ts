@@ -1,6 +1,6 @@
 // The product as a user runs it: `moa serve` and the CLI as real processes.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -68,7 +68,9 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
 
   const key = /(moa_server_[0-9a-z_]+)/.exec(server.output())?.[1];
   assert.ok(key, 'the demo API key is printed');
-  const tenant = (await (await fetch(`${server.base}/v1/tenant`, { headers: { authorization: `Bearer ${key}` } })).json()) as { name: string };
+  const tenant = (await (await fetch(`${server.base}/v1/tenant`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+    name: string;
+  };
   assert.equal(tenant.name, 'Moa Cafe');
   assert.match(server.output(), /\/docs/);
   const sample = /(\/v1\/ledger\/accounts\/acc_[0-9a-z]+\/entries)/.exec(server.output())?.[1];
@@ -77,17 +79,26 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
     items: { code: string; amount: number; balanceAfter: number }[];
   };
   // hong.gd's points: welcome points, two earnings, a use partly returned, a charge promotion.
-  assert.deepEqual(entries.items.map((e) => [e.code, e.amount, e.balanceAfter]), [
-    ['PROMOTION', 2000, 4105],
-    ['USE_CANCEL', 500, 2105],
-    ['USE', -2000, 1605],
-    ['EARN', 125, 3605],
-    ['EARN', 480, 3480],
-    ['ADJUST', 3000, 3000],
-  ]);
+  assert.deepEqual(
+    entries.items.map((e) => [e.code, e.amount, e.balanceAfter]),
+    [
+      ['PROMOTION', 2000, 4105],
+      ['USE_CANCEL', 500, 2105],
+      ['USE', -2000, 1605],
+      ['EARN', 125, 3605],
+      ['EARN', 480, 3480],
+      ['ADJUST', 3000, 3000],
+    ],
+  );
 
-  const units = (await (await fetch(`${server.base}/v1/identity/units`, { headers: { authorization: `Bearer ${key}` } })).json()) as { available: number; used: number };
-  assert.deepEqual([units.available, units.used], [95, 5], 'the demo tenant got 100 units and its five demo members used one each');
+  const units = (await (
+    await fetch(`${server.base}/v1/identity/units`, { headers: { authorization: `Bearer ${key}` } })
+  ).json()) as { available: number; used: number };
+  assert.deepEqual(
+    [units.available, units.used],
+    [95, 5],
+    'the demo tenant got 100 units and its five demo members used one each',
+  );
   const loginAs = async (loginId: string) =>
     (await fetch(`${server.base}/v1/members/login`, {
       method: 'POST',
@@ -114,7 +125,11 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
         port,
         method: 'POST',
         path: '/platform/v1/tenants',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${PLATFORM_TOKEN}` },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Bearer ${PLATFORM_TOKEN}`,
+        },
       },
       (res) => {
         let text = '';
@@ -202,7 +217,10 @@ test('CLI: commands print what they did and reject bad arguments with a clear me
   assert.match(noTenant.out, /NOT_FOUND/);
 
   const csvFile = join(tempDir(), 'members.csv');
-  writeFileSync(csvFile, 'login_id,name,phone,consent_terms,consent_privacy\nfirst.one,김하나,010-2222-0001,Y,Y\nsecond,이둘,010-2222-0002,Y,N\n');
+  writeFileSync(
+    csvFile,
+    'login_id,name,phone,consent_terms,consent_privacy\nfirst.one,김하나,010-2222-0001,Y,Y\nsecond,이둘,010-2222-0002,Y,N\n',
+  );
   const imported = await runCli(['members', 'import', '--tenant', tenant.id, '--file', csvFile], env);
   assert.equal(imported.code, 0, imported.out);
   // The printed summary (pretty JSON), after the master-key warning the CLI logs.
@@ -213,7 +231,9 @@ test('CLI: commands print what they did and reject bad arguments with a clear me
 
   const rotated = await runCli(['keys', 'rotate'], env);
   assert.equal(rotated.code, 0, rotated.out);
-  const rotation = JSON.parse(rotated.out.slice(rotated.out.indexOf('{\n'), rotated.out.indexOf('\n}', rotated.out.indexOf('{\n')) + 2));
+  const rotation = JSON.parse(
+    rotated.out.slice(rotated.out.indexOf('{\n'), rotated.out.indexOf('\n}', rotated.out.indexOf('{\n')) + 2),
+  );
   assert.deepEqual(rotation.current, { pii: 'k2', dormant: 'k2' });
   assert.equal(rotation.resealed['member.profile_sealed'], 1, 'the imported member, re-sealed under the new key');
 
@@ -230,47 +250,53 @@ test('with DATABASE_URL and a sandbox provider, serve and every CLI command refu
   assert.match(serve.message, /IDENTITY_PROVIDER is sandbox \(the default\): set IDENTITY_PROVIDER=portone/);
   assert.match(serve.message, /PAYMENT_PROVIDER is sandbox/);
   assert.match(serve.message, /MOA_ALLOW_SANDBOX=true/);
-  const migrateRun = await runCli(['migrate'], { ...env, IDENTITY_PROVIDER: 'portone', PORTONE_API_SECRET: 'x', PORTONE_STORE_ID: 'y' });
+  const migrateRun = await runCli(['migrate'], {
+    ...env,
+    IDENTITY_PROVIDER: 'portone',
+    PORTONE_API_SECRET: 'x',
+    PORTONE_STORE_ID: 'y',
+  });
   assert.equal(migrateRun.code, 1);
   assert.match(migrateRun.out, /PAYMENT_PROVIDER is sandbox/);
   assert.doesNotMatch(migrateRun.out, /IDENTITY_PROVIDER/);
 });
 
-test(
-  'PostgreSQL: two servers started together both serve, and the migrations ran once',
-  { skip: serverUrl ? false : 'needs TEST_DATABASE_URL' },
-  async () => {
-    const scratch = await createScratchDatabase(serverUrl!, 'moa_test_serve');
-    cleanups.push(scratch.drop);
-    // A test server: the sandbox providers are allowed explicitly (production refuses them).
-    const env = { DATABASE_URL: scratch.url, MOA_ALLOW_SANDBOX: 'true', MOA_MASTER_KEY: randomBytes(32).toString('base64') };
+test('PostgreSQL: two servers started together both serve, and the migrations ran once', {
+  skip: serverUrl ? false : 'needs TEST_DATABASE_URL',
+}, async () => {
+  const scratch = await createScratchDatabase(serverUrl!, 'moa_test_serve');
+  cleanups.push(scratch.drop);
+  // A test server: the sandbox providers are allowed explicitly (production refuses them).
+  const env = { DATABASE_URL: scratch.url, MOA_ALLOW_SANDBOX: 'true', MOA_MASTER_KEY: randomBytes(32).toString('base64') };
 
-    const [a, b] = await Promise.all([startServer(env), startServer(env)]);
-    for (const s of [a, b]) assert.equal((await fetch(`${s.base}/ready`)).status, 200);
-    const migratedBy = [a, b].filter((s) => s.output().includes('database migrated'));
-    assert.equal(migratedBy.length, 1, 'one process applied the migrations, the other found them done');
-    const check = new pg.Client({ connectionString: scratch.url });
-    await check.connect();
-    const applied = await check.query('select name, count(*)::int as n from schema_migration group by name');
-    await check.end();
-    assert.ok(applied.rows.length >= 2);
-    assert.ok(applied.rows.every((r) => r.n === 1));
+  const [a, b] = await Promise.all([startServer(env), startServer(env)]);
+  for (const s of [a, b]) assert.equal((await fetch(`${s.base}/ready`)).status, 200);
+  const migratedBy = [a, b].filter((s) => s.output().includes('database migrated'));
+  assert.equal(migratedBy.length, 1, 'one process applied the migrations, the other found them done');
+  const check = new pg.Client({ connectionString: scratch.url });
+  await check.connect();
+  const applied = await check.query('select name, count(*)::int as n from schema_migration group by name');
+  await check.end();
+  assert.ok(applied.rows.length >= 2);
+  assert.ok(applied.rows.every((r) => r.n === 1));
 
-    // Tenants created through one process are visible through the other.
-    const created = await fetch(`${a.base}/platform/v1/tenants`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${PLATFORM_TOKEN}` },
-      body: JSON.stringify({ name: 'Shared', businessRegistrationNumber: randomBrn() }),
-    });
-    const id = ((await created.json()) as { id: string }).id;
-    const seen = await fetch(`${b.base}/platform/v1/tenants/${id}`, { headers: { authorization: `Bearer ${PLATFORM_TOKEN}` } });
-    assert.equal(seen.status, 200);
+  // Tenants created through one process are visible through the other.
+  const created = await fetch(`${a.base}/platform/v1/tenants`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${PLATFORM_TOKEN}` },
+    body: JSON.stringify({ name: 'Shared', businessRegistrationNumber: randomBrn() }),
+  });
+  const id = ((await created.json()) as { id: string }).id;
+  const seen = await fetch(`${b.base}/platform/v1/tenants/${id}`, { headers: { authorization: `Bearer ${PLATFORM_TOKEN}` } });
+  assert.equal(seen.status, 200);
 
-    a.proc.kill('SIGTERM');
-    b.proc.kill('SIGTERM');
-    assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
+  a.proc.kill('SIGTERM');
+  b.proc.kill('SIGTERM');
+  assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
 
-    const noKey = await startServer({ DATABASE_URL: scratch.url, MOA_ALLOW_SANDBOX: 'true' }).catch((err: Error) => err);
-    assert.ok(noKey instanceof Error && /MOA_MASTER_KEY must be set/.test(noKey.message), 'a server database needs an explicit master key');
-  },
-);
+  const noKey = await startServer({ DATABASE_URL: scratch.url, MOA_ALLOW_SANDBOX: 'true' }).catch((err: Error) => err);
+  assert.ok(
+    noKey instanceof Error && /MOA_MASTER_KEY must be set/.test(noKey.message),
+    'a server database needs an explicit master key',
+  );
+});

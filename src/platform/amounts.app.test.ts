@@ -18,7 +18,8 @@ after(() => app.close());
 
 test('configured amounts beyond MOA_MAX_AMOUNT are 400 naming the field, and write nothing', async () => {
   const t = await newTenant(deps, 'Amount Settings Brand');
-  const send = (method: 'POST' | 'PUT', url: string, payload: object) => app.inject({ method, url, headers: { ...bearer(t.keys.server), 'idempotency-key': `k-${++seq}` }, payload });
+  const send = (method: 'POST' | 'PUT', url: string, payload: object) =>
+    app.inject({ method, url, headers: { ...bearer(t.keys.server), 'idempotency-key': `k-${++seq}` }, payload });
   const day = 86_400_000;
   const before = await tenantRows(deps, t.tenant.id);
   for (const [method, url, body, field] of [
@@ -28,11 +29,32 @@ test('configured amounts beyond MOA_MAX_AMOUNT are 400 naming the field, and wri
     [
       'POST',
       '/v1/stamp-cards',
-      { name: '스탬프', issueFrom: new Date().toISOString(), issueUntil: new Date(Date.now() + day).toISOString(), stampsPerBoard: 5, reward: { type: 'points', points: 100_001 } },
+      {
+        name: '스탬프',
+        issueFrom: new Date().toISOString(),
+        issueUntil: new Date(Date.now() + day).toISOString(),
+        stampsPerBoard: 5,
+        reward: { type: 'points', points: 100_001 },
+      },
       'reward.points',
     ],
-    ['POST', '/v1/coupons/definitions', { name: '쿠폰', rules: { benefit: { kind: 'amount', amount: 100_001 }, validity: { kind: 'days', days: 7 } } }, 'rules.benefit.amount'],
-    ['PUT', '/v1/grades', { levels: [{ code: 'BASIC', name: '기본', rank: 0, accrualBp: 100 }, { code: 'VIP', name: 'VIP', rank: 1, accrualBp: 200, minAmount: 100_001 }] }, 'levels.1.minAmount'],
+    [
+      'POST',
+      '/v1/coupons/definitions',
+      { name: '쿠폰', rules: { benefit: { kind: 'amount', amount: 100_001 }, validity: { kind: 'days', days: 7 } } },
+      'rules.benefit.amount',
+    ],
+    [
+      'PUT',
+      '/v1/grades',
+      {
+        levels: [
+          { code: 'BASIC', name: '기본', rank: 0, accrualBp: 100 },
+          { code: 'VIP', name: 'VIP', rank: 1, accrualBp: 200, minAmount: 100_001 },
+        ],
+      },
+      'levels.1.minAmount',
+    ],
   ] as ['POST' | 'PUT', string, object, string][]) {
     const res = await send(method, url, body);
     assert.equal(res.statusCode, 400, `${url} ${res.body}`);

@@ -27,12 +27,17 @@ export const ZQuantity = z.number().int().min(1).max(1_000_000);
 export function requireAmounts(config: AmountLimit, amounts: Record<string, number | null | undefined>): void {
   for (const [field, value] of Object.entries(amounts)) {
     if (value === null || value === undefined) continue;
-    if (!Number.isFinite(value) || Math.abs(value) > config.maxAmount) throw fieldError(field, `must be at most ${config.maxAmount} (MOA_MAX_AMOUNT)`, 'too_big');
+    if (!Number.isFinite(value) || Math.abs(value) > config.maxAmount)
+      throw fieldError(field, `must be at most ${config.maxAmount} (MOA_MAX_AMOUNT)`, 'too_big');
   }
 }
 
 /** The total of basket lines, each line's quantity × unit price checked within the maximum, then the sum. */
-export function requireBasketTotal(config: AmountLimit, items: readonly { quantity: number; unitPrice: number }[], field = 'items'): number {
+export function requireBasketTotal(
+  config: AmountLimit,
+  items: readonly { quantity: number; unitPrice: number }[],
+  field = 'items',
+): number {
   let total = 0;
   items.forEach((i, n) => {
     requireAmounts(config, { [`${field}.${n}`]: i.quantity * i.unitPrice });
@@ -42,7 +47,11 @@ export function requireBasketTotal(config: AmountLimit, items: readonly { quanti
   return total;
 }
 
-const ROUND = { floor: (q: bigint) => q, ceil: (q: bigint, r: bigint) => q + (r > 0n ? 1n : 0n), round: (q: bigint, r: bigint) => q + (2n * r >= 10_000n ? 1n : 0n) } as const;
+const ROUND = {
+  floor: (q: bigint) => q,
+  ceil: (q: bigint, r: bigint) => q + (r > 0n ? 1n : 0n),
+  round: (q: bigint, r: bigint) => q + (2n * r >= 10_000n ? 1n : 0n),
+} as const;
 
 /** `amount × bp / 10,000` for a non-negative amount and rate, rounded as asked; exact (the product may pass 2^53). */
 export function applyBp(amount: number, bp: number, rounding: keyof typeof ROUND = 'floor'): number {

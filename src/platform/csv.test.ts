@@ -5,7 +5,12 @@ import { readCsv } from './csv.ts';
 
 const all = async (chunks: (string | Buffer)[]) => {
   const rows: string[][] = [];
-  for await (const r of readCsv((async function* () { yield* chunks; })())) rows.push(r);
+  for await (const r of readCsv(
+    (async function* () {
+      yield* chunks;
+    })(),
+  ))
+    rows.push(r);
   return rows;
 };
 
@@ -29,7 +34,7 @@ test('property: any table survives any chunking, as strings or as bytes split in
       async (table, cuts, bytes) => {
         // An empty single-field record would be an empty line; give it content so the table round-trips.
         const rows = table.map((r) => (r.length === 1 && r[0] === '' ? ['x'] : r));
-        const text = rows.map((r) => r.map((c) => `"${c.replaceAll('"', '""')}"`).join(',')).join('\r\n') + '\r\n';
+        const text = `${rows.map((r) => r.map((c) => `"${c.replaceAll('"', '""')}"`).join(',')).join('\r\n')}\r\n`;
         const whole = bytes ? Buffer.from(text) : text;
         const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
         const chunks: (string | Buffer)[] = [];

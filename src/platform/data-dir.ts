@@ -50,6 +50,6 @@ export function embeddedMasterKey(dir: string): { key: Buffer; created: boolean 
   }
   mkdirSync(dir, { recursive: true });
   const key = randomBytes(32);
-  writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   return { key, created: true };
 }

@@ -13,11 +13,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export const APP_ROLE = 'moa_app';
 export const SYSTEM_ROLE = 'moa_system';
 
-export type DbContext =
-  | { kind: 'tenant'; tenantId: string }
-  | { kind: 'none' }
-  | { kind: 'system' }
-  | { kind: 'owner' };
+export type DbContext = { kind: 'tenant'; tenantId: string } | { kind: 'none' } | { kind: 'system' } | { kind: 'owner' };
 
 /** What a connection must have: its role ('none' = the login) and moa.tenant_id. */
 export type ConnectionState = { role: string; tenant: string };

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
-import type { DB } from './db-schema.ts';
 import { lockDataDir } from './data-dir.ts';
-import { APPLY_STATE_SQL, asOwner, currentDbContext, stateFor, type ConnectionState, type DbContext } from './db-context.ts';
+import { APPLY_STATE_SQL, asOwner, type ConnectionState, currentDbContext, type DbContext, stateFor } from './db-context.ts';
+import type { DB } from './db-schema.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 
 export type { DB } from './db-schema.ts';
@@ -94,7 +94,12 @@ function createPostgres(connectionString: string, max: number, options: Database
       return pg.types.getTypeParser(oid, format as 'text');
     },
   };
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000, types: types as pg.CustomTypesConfig });
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    types: types as pg.CustomTypesConfig,
+  });
   // A client losing its server (a restart, a terminated backend, a network cut) emits `error`; with
   // no listener that would end the process. Idle clients are the pool's `error`; a client checked
   // out mid-transaction gets its own listener here. Its query fails instead (SERVICE_UNAVAILABLE,

@@ -32,7 +32,11 @@ export const ERROR_CODES = {
     title: 'Tenant suspended',
     description: 'The tenant is suspended or closed; its API keys cannot be used.',
   },
-  NOT_FOUND: { status: 404, title: 'Not found', description: 'The resource or route does not exist (or belongs to another tenant).' },
+  NOT_FOUND: {
+    status: 404,
+    title: 'Not found',
+    description: 'The resource or route does not exist (or belongs to another tenant).',
+  },
   CONFLICT: {
     status: 409,
     title: 'Conflict',
@@ -57,19 +61,25 @@ export const ERROR_CODES = {
   TRANSACTION_ID_CONFLICT: {
     status: 409,
     title: 'Transaction id already used for other content',
-    description: 'A ledger transaction with this id was already submitted with different legs, code, reference, memo or event time.',
+    description:
+      'A ledger transaction with this id was already submitted with different legs, code, reference, memo or event time.',
   },
   INSUFFICIENT_BALANCE: {
     status: 422,
     title: 'Insufficient balance',
-    description: 'A debit would take an account below what it holds (holds included); `details` gives the account, amount and available balance.',
+    description:
+      'A debit would take an account below what it holds (holds included); `details` gives the account, amount and available balance.',
   },
   CREDIT_LIMIT_EXCEEDED: {
     status: 422,
     title: 'Credit limit exceeded',
     description: 'A credit would take an account whose credits must not exceed its debits past that limit.',
   },
-  ACCOUNT_NOT_FOUND: { status: 422, title: 'Account not found', description: 'A leg names a ledger account that does not exist.' },
+  ACCOUNT_NOT_FOUND: {
+    status: 422,
+    title: 'Account not found',
+    description: 'A leg names a ledger account that does not exist.',
+  },
   ACCOUNT_NOT_ACTIVE: { status: 422, title: 'Account not active', description: 'A leg names a frozen or closed ledger account.' },
   LEDGER_MISMATCH: {
     status: 422,
@@ -82,8 +92,16 @@ export const ERROR_CODES = {
     title: 'Hold already resolved',
     description: 'The hold was already captured, voided or expired; a hold resolves at most once.',
   },
-  HOLD_EXPIRED: { status: 422, title: 'Hold expired', description: 'The hold timed out; its amount is released and it can no longer be captured.' },
-  CAPTURE_EXCEEDS_HOLD: { status: 422, title: 'Capture exceeds hold', description: 'A captured amount is larger than the amount held on that leg.' },
+  HOLD_EXPIRED: {
+    status: 422,
+    title: 'Hold expired',
+    description: 'The hold timed out; its amount is released and it can no longer be captured.',
+  },
+  CAPTURE_EXCEEDS_HOLD: {
+    status: 422,
+    title: 'Capture exceeds hold',
+    description: 'A captured amount is larger than the amount held on that leg.',
+  },
   TRANSACTION_NOT_FOUND: { status: 422, title: 'Transaction not found', description: 'No ledger transaction has this id.' },
   NOT_REVERSIBLE: {
     status: 422,
@@ -95,12 +113,17 @@ export const ERROR_CODES = {
     title: 'Reversal exceeds the original',
     description: 'The reversals of a transaction can never add up to more than the transaction itself.',
   },
-  NOTHING_TO_REVERSE: { status: 422, title: 'Nothing to reverse', description: 'The transaction has already been fully reversed.' },
+  NOTHING_TO_REVERSE: {
+    status: 422,
+    title: 'Nothing to reverse',
+    description: 'The transaction has already been fully reversed.',
+  },
   NOTHING_TO_EXPIRE: { status: 422, title: 'Nothing to expire', description: 'The account has no lot due by the cutoff.' },
   VERIFICATION_QUOTA_EXHAUSTED: {
     status: 422,
     title: 'No verification units left',
-    description: 'A live identity verification needs one VERIFICATION unit; the tenant has none available. Nobody was sent to the provider.',
+    description:
+      'A live identity verification needs one VERIFICATION unit; the tenant has none available. Nobody was sent to the provider.',
   },
   VERIFICATION_NOT_PENDING: {
     status: 409,
@@ -110,7 +133,8 @@ export const ERROR_CODES = {
   VERIFICATION_NOT_USABLE: {
     status: 422,
     title: 'Verification cannot be used',
-    description: 'The verification is not complete, was made for another purpose, is a preview, was already used, or is older than 30 minutes; `details.why` says which.',
+    description:
+      'The verification is not complete, was made for another purpose, is a preview, was already used, or is older than 30 minutes; `details.why` says which.',
   },
   VERIFICATION_REQUIRED: {
     status: 422,
@@ -131,7 +155,8 @@ export const ERROR_CODES = {
   CONSENT_REQUIRED: {
     status: 422,
     title: 'Consent required',
-    description: 'The terms, the privacy policy and the age-14 confirmation must be accepted; `details.missing` lists what was not.',
+    description:
+      'The terms, the privacy policy and the age-14 confirmation must be accepted; `details.missing` lists what was not.',
   },
   INVALID_CREDENTIALS: {
     status: 401,
@@ -141,7 +166,8 @@ export const ERROR_CODES = {
   LOGIN_LOCKED: {
     status: 423,
     title: 'Login temporarily locked',
-    description: 'Too many wrong passwords in a row; login works again after `details.retryAfterSeconds` (or at once after a password reset).',
+    description:
+      'Too many wrong passwords in a row; login works again after `details.retryAfterSeconds` (or at once after a password reset).',
   },
   MEMBER_DORMANT: {
     status: 403,
@@ -152,19 +178,26 @@ export const ERROR_CODES = {
   SOCIAL_STATE_INVALID: {
     status: 422,
     title: 'SNS login state invalid',
-    description: 'The OAuth state is unknown, expired (10 minutes), already used, or was issued for another provider, intent or member. Start again.',
+    description:
+      'The OAuth state is unknown, expired (10 minutes), already used, or was issued for another provider, intent or member. Start again.',
   },
-  SOCIAL_CODE_INVALID: { status: 422, title: 'SNS authorization code invalid', description: 'The provider did not accept the authorization code (unknown, used or expired).' },
+  SOCIAL_CODE_INVALID: {
+    status: 422,
+    title: 'SNS authorization code invalid',
+    description: 'The provider did not accept the authorization code (unknown, used or expired).',
+  },
   SOCIAL_DENIED: { status: 422, title: 'SNS login not approved', description: 'The person declined on the provider’s page.' },
   SOCIAL_PROVIDER_ERROR: {
     status: 502,
     title: 'SNS provider error',
-    description: 'The SNS login provider could not be reached, refused our client credentials or answered something unusable; try again later.',
+    description:
+      'The SNS login provider could not be reached, refused our client credentials or answered something unusable; try again later.',
   },
   SOCIAL_NOT_LINKED: {
     status: 404,
     title: 'SNS account not linked',
-    description: 'No member is linked to this SNS account. Sign up, or log in and link it; accounts are never linked by a matching e-mail.',
+    description:
+      'No member is linked to this SNS account. Sign up, or log in and link it; accounts are never linked by a matching e-mail.',
   },
   SOCIAL_ALREADY_LINKED: {
     status: 409,
@@ -179,45 +212,97 @@ export const ERROR_CODES = {
   PHONE_NOT_OWN_NAME: {
     status: 422,
     title: 'Phone not in the person’s own name',
-    description: 'The phone line belongs to someone else (e.g. a family plan); the person must verify with a phone in their own name or i-PIN.',
+    description:
+      'The phone line belongs to someone else (e.g. a family plan); the person must verify with a phone in their own name or i-PIN.',
   },
-  CORPORATE_PHONE: { status: 422, title: 'Corporate phone', description: 'The phone line is registered to a company; personal verification is not possible with it.' },
-  PREPAID_PHONE: { status: 422, title: 'Prepaid phone', description: 'Prepaid phone lines are not accepted for identity verification.' },
-  UNDER_AGE: { status: 422, title: 'Under the minimum age', description: 'The verified person is younger than the minimum age; `details` gives both ages.' },
-  VERIFICATION_CANCELLED: { status: 422, title: 'Verification cancelled', description: 'The person cancelled on the provider’s page.' },
-  VERIFICATION_TIMED_OUT: { status: 422, title: 'Verification timed out', description: 'The person did not finish on the provider’s page in time.' },
-  PROVIDER_ERROR: { status: 502, title: 'Identity provider error', description: 'The identity verification provider failed; the person can try again.' },
+  CORPORATE_PHONE: {
+    status: 422,
+    title: 'Corporate phone',
+    description: 'The phone line is registered to a company; personal verification is not possible with it.',
+  },
+  PREPAID_PHONE: {
+    status: 422,
+    title: 'Prepaid phone',
+    description: 'Prepaid phone lines are not accepted for identity verification.',
+  },
+  UNDER_AGE: {
+    status: 422,
+    title: 'Under the minimum age',
+    description: 'The verified person is younger than the minimum age; `details` gives both ages.',
+  },
+  VERIFICATION_CANCELLED: {
+    status: 422,
+    title: 'Verification cancelled',
+    description: 'The person cancelled on the provider’s page.',
+  },
+  VERIFICATION_TIMED_OUT: {
+    status: 422,
+    title: 'Verification timed out',
+    description: 'The person did not finish on the provider’s page in time.',
+  },
+  PROVIDER_ERROR: {
+    status: 502,
+    title: 'Identity provider error',
+    description: 'The identity verification provider failed; the person can try again.',
+  },
   ORDER_ALREADY_PROCESSED: {
     status: 409,
     title: 'Order already processed',
-    description: 'This order already has its earning or use (whatever the Idempotency-Key); `details.operationId` names it. Cancel it, or use another order number.',
+    description:
+      'This order already has its earning or use (whatever the Idempotency-Key); `details.operationId` names it. Cancel it, or use another order number.',
   },
-  INSUFFICIENT_POINTS: { status: 422, title: 'Not enough points', description: 'The member holds fewer points than asked; `details` gives both.' },
+  INSUFFICIENT_POINTS: {
+    status: 422,
+    title: 'Not enough points',
+    description: 'The member holds fewer points than asked; `details` gives both.',
+  },
   BELOW_MINIMUM_USE: {
     status: 422,
     title: 'Below the minimum balance to use',
     description: 'The brand lets points be used only from a minimum balance; `details` gives the minimum and the balance.',
   },
-  POINTS_USE_UNIT: { status: 422, title: 'Not a multiple of the use unit', description: 'Points are used in multiples of the policy’s unit (e.g. 10).' },
+  POINTS_USE_UNIT: {
+    status: 422,
+    title: 'Not a multiple of the use unit',
+    description: 'Points are used in multiples of the policy’s unit (e.g. 10).',
+  },
   POINTS_MAX_USE_EXCEEDED: {
     status: 422,
     title: 'Above the maximum use',
-    description: 'More points than the policy allows on one order (a fixed maximum or a share of the order amount); `details.maximum` is what is allowed.',
+    description:
+      'More points than the policy allows on one order (a fixed maximum or a share of the order amount); `details.maximum` is what is allowed.',
   },
-  POINTS_CHANNEL_NOT_ALLOWED: { status: 422, title: 'Channel not allowed', description: 'The point policy does not allow this operation in this channel.' },
+  POINTS_CHANNEL_NOT_ALLOWED: {
+    status: 422,
+    title: 'Channel not allowed',
+    description: 'The point policy does not allow this operation in this channel.',
+  },
   OPERATION_NOT_CANCELLABLE: {
     status: 422,
     title: 'Not cancellable',
-    description: 'The operation cannot be cancelled: it is not an earning, use or charge, belongs to another member or card, or was cancelled in full; `details.why` says which.',
+    description:
+      'The operation cannot be cancelled: it is not an earning, use or charge, belongs to another member or card, or was cancelled in full; `details.why` says which.',
   },
-  CARD_NOT_ACTIVE: { status: 422, title: 'Card not active', description: 'The prepaid card is lost, suspended or refunded; `details.status` says which.' },
-  INSUFFICIENT_PREPAID: { status: 422, title: 'Not enough prepaid balance', description: 'The card holds less than asked; `details` gives both.' },
+  CARD_NOT_ACTIVE: {
+    status: 422,
+    title: 'Card not active',
+    description: 'The prepaid card is lost, suspended or refunded; `details.status` says which.',
+  },
+  INSUFFICIENT_PREPAID: {
+    status: 422,
+    title: 'Not enough prepaid balance',
+    description: 'The card holds less than asked; `details` gives both.',
+  },
   PREPAID_LIMIT_EXCEEDED: {
     status: 422,
     title: 'Charge limit',
     description: 'The charge is below the minimum or would take the card above the maximum balance; `details` gives the limits.',
   },
-  PAYMENT_DECLINED: { status: 422, title: 'Payment declined', description: 'The payment provider declined the charge; nothing was charged. `details.reason` is the provider’s.' },
+  PAYMENT_DECLINED: {
+    status: 422,
+    title: 'Payment declined',
+    description: 'The payment provider declined the charge; nothing was charged. `details.reason` is the provider’s.',
+  },
   PAYMENT_PROVIDER_ERROR: {
     status: 502,
     title: 'Payment provider error',
@@ -226,41 +311,119 @@ export const ERROR_CODES = {
   CHARGE_CANCEL_WRONG_CHANNEL: {
     status: 422,
     title: 'Cancel in the channel of the charge',
-    description: 'A charge is cancelled only where it was made: an app charge in the app, a store charge at that store; `details` gives both.',
+    description:
+      'A charge is cancelled only where it was made: an app charge in the app, a store charge at that store; `details` gives both.',
   },
   REFUND_NOT_ALLOWED: {
     status: 422,
     title: 'Refund not allowed yet',
     description: 'The refund policy needs a share of the last charge used first; `details.amountStillToUse` says how much more.',
   },
-  CARD_PIN_INVALID: { status: 422, title: 'Card number or PIN wrong', description: 'No unregistered physical card has this number and PIN (the same answer either way).' },
+  CARD_PIN_INVALID: {
+    status: 422,
+    title: 'Card number or PIN wrong',
+    description: 'No unregistered physical card has this number and PIN (the same answer either way).',
+  },
   CARD_PIN_LOCKED: {
     status: 423,
     title: 'Card registration locked',
-    description: 'Too many wrong PINs in a row: for this card number, until the brand unlocks it; or by this member, until `details.retryAfterSeconds`.',
+    description:
+      'Too many wrong PINs in a row: for this card number, until the brand unlocks it; or by this member, until `details.retryAfterSeconds`.',
   },
-  COUPON_ALREADY_USED: { status: 422, title: 'Coupon already used', description: 'The coupon has been used; a coupon is used once.' },
-  COUPON_REVOKED: { status: 422, title: 'Coupon taken back', description: 'The coupon was taken back (for instance, the charge that earned it was cancelled).' },
-  COUPON_NOT_ACTIVE: { status: 422, title: 'Coupon campaign not active', description: 'The coupon definition is paused or ended; `details.status` says which.' },
+  COUPON_ALREADY_USED: {
+    status: 422,
+    title: 'Coupon already used',
+    description: 'The coupon has been used; a coupon is used once.',
+  },
+  COUPON_REVOKED: {
+    status: 422,
+    title: 'Coupon taken back',
+    description: 'The coupon was taken back (for instance, the charge that earned it was cancelled).',
+  },
+  COUPON_NOT_ACTIVE: {
+    status: 422,
+    title: 'Coupon campaign not active',
+    description: 'The coupon definition is paused or ended; `details.status` says which.',
+  },
   COUPON_EXPIRED: { status: 422, title: 'Coupon expired', description: 'The coupon’s validity ended at `details.validUntil`.' },
-  COUPON_NOT_YET_VALID: { status: 422, title: 'Coupon not valid yet', description: 'The coupon is valid from `details.validFrom`.' },
-  COUPON_MEMBER_USE_LIMIT: { status: 422, title: 'Coupon use limit', description: 'The member has used as many coupons of this definition as allowed (`details.usesPerMember`).' },
-  COUPON_GRADE_NOT_ELIGIBLE: { status: 422, title: 'Grade not eligible', description: 'The coupon is for other grades; `details` gives the member’s grade and the allowed ones.' },
-  COUPON_WRONG_CHANNEL: { status: 422, title: 'Wrong channel', description: 'The coupon is not used in this channel; `details.channels` lists where it is.' },
-  COUPON_WRONG_SERVICE_TYPE: { status: 422, title: 'Wrong service type', description: 'The coupon is for other service types (pickup, in store, delivery, parcel).' },
-  COUPON_STORE_NOT_ELIGIBLE: { status: 422, title: 'Store not eligible', description: 'The store does not take this coupon; `details.stores` lists the ones that do.' },
-  COUPON_REGION_NOT_ELIGIBLE: { status: 422, title: 'Region not eligible', description: 'The coupon is for stores in other regions.' },
-  COUPON_OUTSIDE_HOURS: { status: 422, title: 'Outside the coupon’s hours', description: 'The coupon is usable on other weekdays or at other times (tenant time zone); `details` gives both.' },
-  COUPON_MIN_ORDER: { status: 422, title: 'Below the minimum order', description: 'The order is below the coupon’s minimum; `details.missing` is how much more is needed.' },
-  COUPON_CONDITION_PRODUCTS: { status: 422, title: 'Condition products missing', description: 'The order has none of the products the coupon needs.' },
-  COUPON_NO_EFFECT: { status: 422, title: 'Coupon has no effect', description: 'The order has nothing for the coupon to take off (its product, its target products or a delivery fee).' },
-  COUPON_EXHAUSTED: { status: 422, title: 'All coupons issued', description: 'The first-come quantity is all issued (`details.totalQuantity`).' },
-  COUPON_MEMBER_LIMIT: { status: 422, title: 'Issue limit per member', description: 'The member holds as many of these coupons as one member may be issued (`details.perMemberLimit`).' },
+  COUPON_NOT_YET_VALID: {
+    status: 422,
+    title: 'Coupon not valid yet',
+    description: 'The coupon is valid from `details.validFrom`.',
+  },
+  COUPON_MEMBER_USE_LIMIT: {
+    status: 422,
+    title: 'Coupon use limit',
+    description: 'The member has used as many coupons of this definition as allowed (`details.usesPerMember`).',
+  },
+  COUPON_GRADE_NOT_ELIGIBLE: {
+    status: 422,
+    title: 'Grade not eligible',
+    description: 'The coupon is for other grades; `details` gives the member’s grade and the allowed ones.',
+  },
+  COUPON_WRONG_CHANNEL: {
+    status: 422,
+    title: 'Wrong channel',
+    description: 'The coupon is not used in this channel; `details.channels` lists where it is.',
+  },
+  COUPON_WRONG_SERVICE_TYPE: {
+    status: 422,
+    title: 'Wrong service type',
+    description: 'The coupon is for other service types (pickup, in store, delivery, parcel).',
+  },
+  COUPON_STORE_NOT_ELIGIBLE: {
+    status: 422,
+    title: 'Store not eligible',
+    description: 'The store does not take this coupon; `details.stores` lists the ones that do.',
+  },
+  COUPON_REGION_NOT_ELIGIBLE: {
+    status: 422,
+    title: 'Region not eligible',
+    description: 'The coupon is for stores in other regions.',
+  },
+  COUPON_OUTSIDE_HOURS: {
+    status: 422,
+    title: 'Outside the coupon’s hours',
+    description: 'The coupon is usable on other weekdays or at other times (tenant time zone); `details` gives both.',
+  },
+  COUPON_MIN_ORDER: {
+    status: 422,
+    title: 'Below the minimum order',
+    description: 'The order is below the coupon’s minimum; `details.missing` is how much more is needed.',
+  },
+  COUPON_CONDITION_PRODUCTS: {
+    status: 422,
+    title: 'Condition products missing',
+    description: 'The order has none of the products the coupon needs.',
+  },
+  COUPON_NO_EFFECT: {
+    status: 422,
+    title: 'Coupon has no effect',
+    description: 'The order has nothing for the coupon to take off (its product, its target products or a delivery fee).',
+  },
+  COUPON_EXHAUSTED: {
+    status: 422,
+    title: 'All coupons issued',
+    description: 'The first-come quantity is all issued (`details.totalQuantity`).',
+  },
+  COUPON_MEMBER_LIMIT: {
+    status: 422,
+    title: 'Issue limit per member',
+    description: 'The member holds as many of these coupons as one member may be issued (`details.perMemberLimit`).',
+  },
   COUPON_NOT_DOWNLOADABLE: { status: 422, title: 'Not downloadable', description: 'This coupon is not offered for download.' },
   COUPON_NOT_ISSUING: { status: 422, title: 'Not issuing', description: 'The coupon is outside its issue period or not active.' },
   COUPON_PIN_INVALID: { status: 422, title: 'PIN not valid', description: 'No unregistered coupon PIN matches.' },
-  COUPON_NOT_GIFTABLE: { status: 422, title: 'Not giftable', description: 'This coupon cannot be given to another member, or is not active.' },
-  COUPON_HELD: { status: 422, title: 'Coupon held', description: 'The coupon is held for a payment in progress until `details.heldUntil`; only that checkout can use it.' },
+  COUPON_NOT_GIFTABLE: {
+    status: 422,
+    title: 'Not giftable',
+    description: 'This coupon cannot be given to another member, or is not active.',
+  },
+  COUPON_HELD: {
+    status: 422,
+    title: 'Coupon held',
+    description: 'The coupon is held for a payment in progress until `details.heldUntil`; only that checkout can use it.',
+  },
   COUPON_NOT_STACKABLE: {
     status: 422,
     title: 'Coupons do not combine',
@@ -274,19 +437,41 @@ export const ERROR_CODES = {
   STAMP_NOT_ELIGIBLE: {
     status: 422,
     title: 'Not eligible for stamps',
-    description: 'The stamp card’s earning policy does not cover this order; `details.rule` names the rule (channel, store, grade, minimum amount, …).',
+    description:
+      'The stamp card’s earning policy does not cover this order; `details.rule` names the rule (channel, store, grade, minimum amount, …).',
   },
-  STAMP_DAILY_LIMIT: { status: 422, title: 'Daily stamp limit reached', description: 'The member has earned the card’s maximum stamps for today; `details` gives the limit.' },
-  STAMP_CARD_NOT_ACTIVE: { status: 422, title: 'Stamp card not active', description: 'The stamp card is outside its issue period, paused, or its boards are complete.' },
+  STAMP_DAILY_LIMIT: {
+    status: 422,
+    title: 'Daily stamp limit reached',
+    description: 'The member has earned the card’s maximum stamps for today; `details` gives the limit.',
+  },
+  STAMP_CARD_NOT_ACTIVE: {
+    status: 422,
+    title: 'Stamp card not active',
+    description: 'The stamp card is outside its issue period, paused, or its boards are complete.',
+  },
   STORE_NOT_ACTIVE: { status: 422, title: 'Store not active', description: 'The store is closed or paused.' },
   NOT_STORE_MANAGER: {
     status: 403,
     title: 'Not a manager of this store',
     description: 'The store manager is not registered to the store, or the store has no registered manager.',
   },
-  DEVICE_ALREADY_REGISTERED: { status: 409, title: 'Device already registered', description: 'A stamp device is registered to exactly one store; `details.storeId` is its store.' },
-  OTP_INVALID: { status: 422, title: 'OTP code wrong', description: 'No live code matches: it is wrong, was used already, or was cancelled. Wrong codes are limited per manager and per store.' },
-  OTP_EXPIRED: { status: 422, title: 'OTP code expired', description: 'The code was valid for a few minutes only; the member issues a new one.' },
+  DEVICE_ALREADY_REGISTERED: {
+    status: 409,
+    title: 'Device already registered',
+    description: 'A stamp device is registered to exactly one store; `details.storeId` is its store.',
+  },
+  OTP_INVALID: {
+    status: 422,
+    title: 'OTP code wrong',
+    description:
+      'No live code matches: it is wrong, was used already, or was cancelled. Wrong codes are limited per manager and per store.',
+  },
+  OTP_EXPIRED: {
+    status: 422,
+    title: 'OTP code expired',
+    description: 'The code was valid for a few minutes only; the member issues a new one.',
+  },
   RATE_LIMITED: { status: 429, title: 'Too many requests', description: 'Slow down and retry after the indicated time.' },
   INTERNAL: {
     status: 500,
@@ -361,8 +546,19 @@ type PgError = { code?: unknown; constraint?: unknown; detail?: unknown; table?:
 // The connection failed, not the statement: the server restarts, the backend was terminated, the
 // network or the pool's connect timeout cut in. Node reports socket errors in `code`; pg and
 // pg-pool report a lost connection by message only (the server's own codes are in the switch below).
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-const CONNECTION_LOST = /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const CONNECTION_LOST =
+  /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
 
 function isConnectionFailure({ code, message }: PgError): boolean {
   // Class 08 in full (connection exception: unable to connect, rejected, protocol violation, …).
@@ -377,7 +573,8 @@ function isConnectionFailure({ code, message }: PgError): boolean {
 export function fromDatabaseError(err: unknown): AppError | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const { code, constraint } = err as PgError;
-  if (isConnectionFailure(err as PgError)) return new AppError('SERVICE_UNAVAILABLE', 'The database is not available; retry shortly.');
+  if (isConnectionFailure(err as PgError))
+    return new AppError('SERVICE_UNAVAILABLE', 'The database is not available; retry shortly.');
   if (typeof code !== 'string' || code.length !== 5) return undefined;
   const where = typeof constraint === 'string' ? { constraint } : undefined;
   switch (code) {

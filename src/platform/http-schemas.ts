@@ -43,14 +43,19 @@ const IDEMPOTENCY_KEY =
   'Makes the write safe to retry: the same key and request return the first response (header Idempotent-Replayed: true); the same key with another request is rejected (422). Kept 24 hours.';
 const idempotencyKey = {
   required: z.string().meta({ description: `Required: without it, 400 IDEMPOTENCY_KEY_REQUIRED. ${IDEMPOTENCY_KEY}` }),
-  optional: z.string().optional().meta({ description: `Optional. ${IDEMPOTENCY_KEY}` }),
+  optional: z
+    .string()
+    .optional()
+    .meta({ description: `Optional. ${IDEMPOTENCY_KEY}` }),
 };
 const sessionToken: Record<SessionKind, z.ZodString> = {
-  member: z.string().max(200).meta({ description: 'The member session token from login (POST /v1/members/login). Without it, 401 UNAUTHENTICATED.' }),
-  manager: z
+  member: z
     .string()
     .max(200)
-    .meta({ description: 'The store manager session token from POST /v1/store-managers/login. Without it, 401 UNAUTHENTICATED.' }),
+    .meta({ description: 'The member session token from login (POST /v1/members/login). Without it, 401 UNAUTHENTICATED.' }),
+  manager: z.string().max(200).meta({
+    description: 'The store manager session token from POST /v1/store-managers/login. Without it, 401 UNAUTHENTICATED.',
+  }),
 };
 
 /**
@@ -67,7 +72,10 @@ export function declareRouteHeaders(route: RouteOptions): void {
   if (session) shape[SESSION_HEADERS[session]] = sessionToken[session];
   const schema = route.schema ?? {};
   const own = schema.headers as z.ZodObject | undefined;
-  const statuses: (keyof typeof describe)[] = [...(idempotency === 'required' ? [400 as const] : []), ...(session ? [401 as const] : [])];
+  const statuses: (keyof typeof describe)[] = [
+    ...(idempotency === 'required' ? [400 as const] : []),
+    ...(session ? [401 as const] : []),
+  ];
   route.schema = {
     ...schema,
     headers: own ? own.extend(shape) : z.object(shape),

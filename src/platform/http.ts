@@ -3,15 +3,15 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  type FastifyPluginAsyncZod,
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
   jsonSchemaTransformObject,
-  type FastifyPluginAsyncZod,
 } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Deps } from './deps.ts';
-import { AppError, ERROR_CODES, fromDatabaseError, isAppError, toProblem, type ErrorCode, type FieldError } from './errors.ts';
+import { AppError, ERROR_CODES, type ErrorCode, type FieldError, fromDatabaseError, isAppError, toProblem } from './errors.ts';
 import { ZProblem } from './http-schemas.ts';
 import { ulid } from './ids.ts';
 
@@ -55,7 +55,10 @@ export function sendProblem(req: FastifyRequest, reply: FastifyReply, error: App
   if (error.code === 'UNAUTHENTICATED') reply.header('www-authenticate', 'Bearer realm="moa"');
   if (error.code === 'IDEMPOTENCY_IN_FLIGHT' || error.code === 'SERVICE_UNAVAILABLE') reply.header('retry-after', '1');
   const retryAfter = error.details?.retryAfterSeconds;
-  if ((error.code === 'RATE_LIMITED' || error.code === 'LOGIN_LOCKED' || error.code === 'CARD_PIN_LOCKED') && typeof retryAfter === 'number') {
+  if (
+    (error.code === 'RATE_LIMITED' || error.code === 'LOGIN_LOCKED' || error.code === 'CARD_PIN_LOCKED') &&
+    typeof retryAfter === 'number'
+  ) {
     reply.header('retry-after', String(retryAfter));
   }
   return reply
@@ -86,7 +89,10 @@ const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="36
 <text x="42" y="26" font-family="sans-serif" font-size="22" font-weight="700" fill="#fff">Moa</text></svg>`;
 
 /** Platform HTTP: errors, security headers, request ids, health, OpenAPI and its docs page. */
-export async function registerPlatformHttp(app: FastifyInstance, deps: Pick<Deps, 'db' | 'config'> & { version: string; engine: string }) {
+export async function registerPlatformHttp(
+  app: FastifyInstance,
+  deps: Pick<Deps, 'db' | 'config'> & { version: string; engine: string },
+) {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     let error = toAppError(err);
     if (!error) {
@@ -142,8 +148,7 @@ export async function registerPlatformHttp(app: FastifyInstance, deps: Pick<Deps
     logo: { type: 'image/svg+xml', content: Buffer.from(LOGO_SVG), href: '/docs', target: '_self' },
     theme: { title: 'Moa API' },
     staticCSP: true,
-    transformStaticCSP: (header) =>
-      header.replace(/\s*upgrade-insecure-requests;?/, '').replace(' validator.swagger.io', ''),
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '').replace(' validator.swagger.io', ''),
     uiConfig: { deepLinking: true, docExpansion: 'list', defaultModelsExpandDepth: 0, validatorUrl: null },
   });
 
@@ -200,7 +205,8 @@ function operationsRoutes(deps: Pick<Deps, 'db'> & { engine: string }): FastifyP
         response: { 200: ZErrorCodeInfo, 404: ZProblem },
       },
       handler: async (req) => {
-        if (!Object.hasOwn(ERROR_CODES, req.params.code)) throw new AppError('NOT_FOUND', `Unknown error code ${req.params.code}.`);
+        if (!Object.hasOwn(ERROR_CODES, req.params.code))
+          throw new AppError('NOT_FOUND', `Unknown error code ${req.params.code}.`);
         return info(req.params.code as ErrorCode);
       },
     });
@@ -221,7 +227,10 @@ export function htmlForms(app: FastifyInstance) {
   return (reply: FastifyReply, status: number, body: string, formAction = "'self'") =>
     reply
       .code(status)
-      .header('content-security-policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; base-uri 'none'; frame-ancestors 'none'`)
+      .header(
+        'content-security-policy',
+        `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; base-uri 'none'; frame-ancestors 'none'`,
+      )
       .type('text/html; charset=utf-8')
       .send(body);
 }

@@ -60,7 +60,12 @@ test('keys are scoped per tenant: two tenants may use the same key', async () =>
   const a = await newTenant(deps);
   const b = await newTenant(deps);
   const patch = (k: string, name: string) =>
-    app.inject({ method: 'PATCH', url: '/v1/tenant', headers: { ...bearer(k), 'idempotency-key': 'shared-key-1' }, payload: { name } });
+    app.inject({
+      method: 'PATCH',
+      url: '/v1/tenant',
+      headers: { ...bearer(k), 'idempotency-key': 'shared-key-1' },
+      payload: { name },
+    });
   const ra = await patch(a.key, 'Alpha');
   const rb = await patch(b.key, 'Beta');
   assert.equal(ra.json().name, 'Alpha');
@@ -77,7 +82,11 @@ test('a business rejection is stored: the retry gets the same answer, even once 
   assert.equal(rejected.statusCode, 409);
   assert.equal(rejected.headers['content-type'], 'application/problem+json; charset=utf-8');
   // Free the number; the retry must still be the recorded outcome, not a second attempt.
-  await deps.db.updateTable('tenant').set({ business_registration_number: randomBrn() }).where('id', '=', existing.json().id).execute();
+  await deps.db
+    .updateTable('tenant')
+    .set({ business_registration_number: randomBrn() })
+    .where('id', '=', existing.json().id)
+    .execute();
   const retry = await createTenant(key, { name: 'Duplicate', businessRegistrationNumber: brn });
   assert.equal(retry.statusCode, 409);
   assert.equal(retry.body, rejected.body);
@@ -90,7 +99,12 @@ test('an invalid key is 400; requests without a key work as before', async () =>
   assert.equal(bad.json().code, 'IDEMPOTENCY_KEY_INVALID');
   const long = await createTenant('k'.repeat(256), { name: 'X', businessRegistrationNumber: randomBrn() });
   assert.equal(long.json().code, 'IDEMPOTENCY_KEY_INVALID');
-  const plain = await app.inject({ method: 'POST', url: '/platform/v1/tenants', headers: platform, payload: { name: 'No key', businessRegistrationNumber: randomBrn() } });
+  const plain = await app.inject({
+    method: 'POST',
+    url: '/platform/v1/tenants',
+    headers: platform,
+    payload: { name: 'No key', businessRegistrationNumber: randomBrn() },
+  });
   assert.equal(plain.statusCode, 201);
 });
 
@@ -108,7 +122,11 @@ test('concurrent duplicates: exactly one effect; the others replay it or are tol
     assert.equal(r.headers['retry-after'], '1');
   }
   if (engine === 'pglite') assert.equal(inFlight.length, 0, 'the embedded database runs them one after another');
-  const rows = await deps.db.selectFrom('tenant').select('id').where('business_registration_number', '=', body.businessRegistrationNumber).execute();
+  const rows = await deps.db
+    .selectFrom('tenant')
+    .select('id')
+    .where('business_registration_number', '=', body.businessRegistrationNumber)
+    .execute();
   assert.equal(rows.length, 1);
   assert.equal(await outboxCount(rows[0]!.id, 'tenant.created'), 1);
 });
@@ -117,15 +135,27 @@ test('expired keys are purged and may then be used again', async () => {
   const key = `expire-${randomBrn()}`;
   const first = await createTenant(key, { name: 'Old', businessRegistrationNumber: randomBrn() });
   assert.equal(first.statusCode, 201);
-  const stored = await deps.db.selectFrom('idempotency_key').select(['created_at', 'expires_at']).where('key', '=', key).executeTakeFirstOrThrow();
+  const stored = await deps.db
+    .selectFrom('idempotency_key')
+    .select(['created_at', 'expires_at'])
+    .where('key', '=', key)
+    .executeTakeFirstOrThrow();
   assert.ok(stored.expires_at.getTime() - stored.created_at.getTime() >= 24 * 3600 * 1000, 'kept at least 24 hours');
 
-  await deps.db.updateTable('idempotency_key').set({ expires_at: sql<Date>`now() - interval '1 second'` }).where('key', '=', key).execute();
+  await deps.db
+    .updateTable('idempotency_key')
+    .set({ expires_at: sql<Date>`now() - interval '1 second'` })
+    .where('key', '=', key)
+    .execute();
   const reused = await createTenant(key, { name: 'New', businessRegistrationNumber: randomBrn() });
   assert.equal(reused.statusCode, 201, 'an expired key is a new request');
   assert.notEqual(reused.json().id, first.json().id);
 
-  await deps.db.updateTable('idempotency_key').set({ expires_at: sql<Date>`now() - interval '1 second'` }).where('key', '=', key).execute();
+  await deps.db
+    .updateTable('idempotency_key')
+    .set({ expires_at: sql<Date>`now() - interval '1 second'` })
+    .where('key', '=', key)
+    .execute();
   assert.ok((await purgeExpiredIdempotencyKeys(deps.db)) >= 1);
   assert.equal((await deps.db.selectFrom('idempotency_key').select('key').where('key', '=', key).execute()).length, 0);
 });
@@ -151,11 +181,16 @@ async function databaseHolding(needles: string[]): Promise<string[]> {
   const columns = await sql<{ table_name: string; column_name: string; data_type: string }>`
     select c.table_name, c.column_name, c.data_type from information_schema.columns c
     join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name and t.table_type = 'BASE TABLE'
-    where c.table_schema = current_schema() and c.data_type in ('text', 'character varying', 'character', 'json', 'jsonb', 'bytea', 'ARRAY')`.execute(deps.db);
+    where c.table_schema = current_schema() and c.data_type in ('text', 'character varying', 'character', 'json', 'jsonb', 'bytea', 'ARRAY')`.execute(
+    deps.db,
+  );
   const found: string[] = [];
   for (const { table_name, column_name, data_type } of columns.rows) {
     const column = data_type === 'bytea' ? sql`encode(${sql.ref(column_name)}, 'escape')` : sql`${sql.ref(column_name)}::text`;
-    const any = sql.join(needles.map((n) => sql`strpos(${column}, ${n}) > 0`), sql` or `);
+    const any = sql.join(
+      needles.map((n) => sql`strpos(${column}, ${n}) > 0`),
+      sql` or `,
+    );
     const hit = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table_name)} where ${any}`.execute(deps.db);
     if (hit.rows[0]!.n > 0) found.push(`${table_name}.${column_name}`);
   }

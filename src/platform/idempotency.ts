@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
-import { withTransaction, type Db } from './db.ts';
+import { type Db, withTransaction } from './db.ts';
 import { AppError, fromDatabaseError, isAppError, toProblem } from './errors.ts';
 import { piiFor } from './pii.ts';
 import { PLATFORM_SCOPE } from './request-context.ts';
@@ -93,7 +93,8 @@ export async function idempotent<T>(
   }
 
   const scope = req.auth?.kind === 'api_key' ? req.auth.tenantId : PLATFORM_SCOPE;
-  if (options.secret && !deps.masterKey) throw new Error('idempotent(…, { secret: true }) needs deps.masterKey to seal the record');
+  if (options.secret && !deps.masterKey)
+    throw new Error('idempotent(…, { secret: true }) needs deps.masterKey to seal the record');
   const pii = deps.masterKey ? piiFor(deps.masterKey) : undefined;
   const hash = requestHash(req.method, req.url, req.body);
 
@@ -101,7 +102,9 @@ export async function idempotent<T>(
     const lock = await sql<{ locked: boolean }>`
       select pg_try_advisory_xact_lock(hashtextextended(${`${scope} ${key}`}, 0)) as locked`.execute(trx);
     if (!lock.rows[0]?.locked) {
-      throw new AppError('IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed.', { retryAfterSeconds: 1 });
+      throw new AppError('IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed.', {
+        retryAfterSeconds: 1,
+      });
     }
 
     const stored = await trx
@@ -128,7 +131,8 @@ export async function idempotent<T>(
     } catch (err) {
       const rejection = isAppError(err) ? err : fromDatabaseError(err);
       // Only a decided business outcome is worth remembering; transient states are retried.
-      if (!rejection || rejection.status >= 500 || rejection.details?.retryable || rejection.code === 'IDEMPOTENCY_IN_FLIGHT') throw err;
+      if (!rejection || rejection.status >= 500 || rejection.details?.retryable || rejection.code === 'IDEMPOTENCY_IN_FLIGHT')
+        throw err;
       await sql`rollback to savepoint moa_idempotent`.execute(trx);
       const body = JSON.stringify(toProblem(rejection, req.url, req.id));
       result = { status: rejection.status, body, problem: true, replayed: false };
@@ -138,7 +142,14 @@ export async function idempotent<T>(
     const saved = options.secret ? pii!.seal(result.body) : result.body;
     await trx
       .insertInto('idempotency_key')
-      .values({ tenant_id: scope, key, request_hash: hash, response_status: result.status, response_body: saved, expires_at: expires })
+      .values({
+        tenant_id: scope,
+        key,
+        request_hash: hash,
+        response_status: result.status,
+        response_body: saved,
+        expires_at: expires,
+      })
       .onConflict((oc) =>
         // Only an expired record can be here (the live one was found above, under the lock).
         oc.columns(['tenant_id', 'key']).doUpdateSet({

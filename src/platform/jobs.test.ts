@@ -21,7 +21,8 @@ test('a job that keeps failing (its database away) backs off, then runs at its p
       name: 'flaky',
       everyMs: 5,
       run: async () => {
-        if (outcomes[runs++] === 'fail') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        if (outcomes[runs++] === 'fail')
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
       },
     },
   ]);

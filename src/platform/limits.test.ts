@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../app.ts';
 import { bearer, newTenant, testConfig, testDeps } from '../../test/helpers.ts';
+import { buildApp } from '../app.ts';
 import { fixedClock } from './clock.ts';
 import type { Deps } from './deps.ts';
 import { claimAttempt, purgeLimitRows, takeWindow } from './limits.ts';
@@ -18,16 +18,26 @@ before(async () => {
 test('a fixed window: 50 parallel takes with a limit of 10 allow exactly 10', async () => {
   const t = await newTenant(deps);
   const now = new Date();
-  const rs = await Promise.all(Array.from({ length: 50 }, () => takeWindow(deps.db, t.tenant.id, { key: 'k', limit: 10, windowSeconds: 60 }, now)));
+  const rs = await Promise.all(
+    Array.from({ length: 50 }, () => takeWindow(deps.db, t.tenant.id, { key: 'k', limit: 10, windowSeconds: 60 }, now)),
+  );
   assert.equal(rs.filter((r) => r.allowed).length, 10);
-  assert.deepEqual(rs.filter((r) => r.allowed).map((r) => r.count).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(
+    rs
+      .filter((r) => r.allowed)
+      .map((r) => r.count)
+      .sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
 });
 
 test('attempts: 50 parallel claims with a maximum of 5 claim exactly 5; a lapsed lock starts again', async () => {
   const t = await newTenant(deps);
   const now = new Date();
   const rule = { max: 5, lockoutMs: 60_000 };
-  const rs = await Promise.all(Array.from({ length: 50 }, () => claimAttempt(deps.db, t.tenant.id, 'test', 'subject', rule, now)));
+  const rs = await Promise.all(
+    Array.from({ length: 50 }, () => claimAttempt(deps.db, t.tenant.id, 'test', 'subject', rule, now)),
+  );
   assert.equal(rs.filter((r) => !r.locked).length, 5);
   const locked = rs.find((r) => r.locked);
   assert.ok(locked?.locked && locked.retryAfterSeconds === 60);
@@ -45,8 +55,15 @@ test('the purge removes ended windows and idle attempts, and keeps locks that st
   await purgeLimitRows(deps.db, new Date());
   const windows = await deps.db.selectFrom('rate_limit_window').select('key').where('tenant_id', '=', t.tenant.id).execute();
   const attempts = await deps.db.selectFrom('secret_attempt').select('subject').where('tenant_id', '=', t.tenant.id).execute();
-  assert.deepEqual(windows.map((r) => r.key), ['new']);
-  assert.deepEqual(attempts.map((r) => r.subject), ['card'], 'a lock until unlocked stays');
+  assert.deepEqual(
+    windows.map((r) => r.key),
+    ['new'],
+  );
+  assert.deepEqual(
+    attempts.map((r) => r.subject),
+    ['card'],
+    'a lock until unlocked stays',
+  );
 });
 
 test('API requests: RateLimit-* headers on every /v1 answer; past the limit 429 with Retry-After, per key', async () => {
@@ -56,8 +73,14 @@ test('API requests: RateLimit-* headers on every /v1 answer; past the limit 429 
     const t = await newTenant(deps);
     const get = (key: string) => app.inject({ url: '/v1/stores', headers: bearer(key) });
     const rs = [await get(t.keys.server), await get(t.keys.server), await get(t.keys.server), await get(t.keys.server)];
-    assert.deepEqual(rs.map((r) => r.statusCode), [200, 200, 200, 429]);
-    assert.deepEqual(rs.map((r) => r.headers['ratelimit-remaining']), ['2', '1', '0', '0']);
+    assert.deepEqual(
+      rs.map((r) => r.statusCode),
+      [200, 200, 200, 429],
+    );
+    assert.deepEqual(
+      rs.map((r) => r.headers['ratelimit-remaining']),
+      ['2', '1', '0', '0'],
+    );
     assert.ok(rs.every((r) => r.headers['ratelimit-limit'] === '3' && r.headers['ratelimit-reset'] === '45'));
     assert.equal(rs[3]!.json().code, 'RATE_LIMITED');
     assert.equal(rs[3]!.headers['retry-after'], '45');
@@ -76,7 +99,13 @@ test('the client address: X-Forwarded-For counts only with TRUST_PROXY', async (
     const t = await newTenant(deps);
     const out = [];
     for (let i = 0; i < 3; i++) {
-      const r = await app.inject({ method: 'POST', url: '/v1/members/login', headers: { ...bearer(t.keys.app), 'x-forwarded-for': `198.51.100.${i}` }, payload: { loginId: `user${i}x`, password: 'wrong-pass-1' }, remoteAddress: '10.0.0.1' });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/members/login',
+        headers: { ...bearer(t.keys.app), 'x-forwarded-for': `198.51.100.${i}` },
+        payload: { loginId: `user${i}x`, password: 'wrong-pass-1' },
+        remoteAddress: '10.0.0.1',
+      });
       out.push(r.statusCode);
     }
     return out;
@@ -91,4 +120,3 @@ test('the client address: X-Forwarded-For counts only with TRUST_PROXY', async (
     await proxied.close();
   }
 });
-

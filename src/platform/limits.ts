@@ -28,7 +28,14 @@ const secondsUntil = (until: Date, now: Date) => Math.max(1, Math.ceil((until.ge
  * claim that reaches `max` sets the lock (lockoutMs, or until unlocked when null) and may still be
  * checked. A lock that has run out starts the count again.
  */
-export async function claimAttempt(db: Db, tenantId: string, kind: string, subject: string, rule: AttemptRule, now: Date): Promise<Claim> {
+export async function claimAttempt(
+  db: Db,
+  tenantId: string,
+  kind: string,
+  subject: string,
+  rule: AttemptRule,
+  now: Date,
+): Promise<Claim> {
   const lockUntil = rule.lockoutMs === null ? LOCKED_UNTIL_UNLOCKED : new Date(now.getTime() + rule.lockoutMs);
   const lapsed = sql<boolean>`(a.locked_until is not null and a.locked_until <= ${now})`;
   const next = sql<number>`(case when ${lapsed} then 1 else a.claimed + 1 end)`;
@@ -42,14 +49,25 @@ export async function claimAttempt(db: Db, tenantId: string, kind: string, subje
     where a.locked_until is null or a.locked_until <= ${now}
     returning claimed`.execute(db);
   if (rows[0]) return { locked: false, claimed: rows[0].claimed };
-  const row = await db.selectFrom('secret_attempt').select('locked_until').where('tenant_id', '=', tenantId).where('kind', '=', kind).where('subject', '=', subject).executeTakeFirst();
+  const row = await db
+    .selectFrom('secret_attempt')
+    .select('locked_until')
+    .where('tenant_id', '=', tenantId)
+    .where('kind', '=', kind)
+    .where('subject', '=', subject)
+    .executeTakeFirst();
   const until = row?.locked_until ?? now;
   return { locked: true, until, retryAfterSeconds: secondsUntil(until, now) };
 }
 
 /** A right secret, or the brand unlocking it: the count starts again and any lock lifts. */
 export async function resetAttempts(db: Db, tenantId: string, kind: string, subject: string): Promise<void> {
-  await db.deleteFrom('secret_attempt').where('tenant_id', '=', tenantId).where('kind', '=', kind).where('subject', '=', subject).execute();
+  await db
+    .deleteFrom('secret_attempt')
+    .where('tenant_id', '=', tenantId)
+    .where('kind', '=', kind)
+    .where('subject', '=', subject)
+    .execute();
 }
 
 export type Window = { key: string; limit: number; windowSeconds: number };
@@ -106,13 +124,27 @@ export async function limitSecretCheck(deps: LimitDeps, tenantId: string, check:
   const now = deps.clock.now();
   // An IP address is personal data: only its keyed hash is kept.
   const windows: Window[] = [
-    ...(check.ip && secretPerIp > 0 ? [{ key: `ip:${piiFor(deps.masterKey).hash(tenantId, 'client-ip', check.ip)}`, limit: secretPerIp, windowSeconds: secretWindowSeconds }] : []),
-    ...(secretPerCredential > 0 ? [{ key: `${check.kind}:${check.credential}`, limit: secretPerCredential, windowSeconds: secretWindowSeconds }] : []),
+    ...(check.ip && secretPerIp > 0
+      ? [
+          {
+            key: `ip:${piiFor(deps.masterKey).hash(tenantId, 'client-ip', check.ip)}`,
+            limit: secretPerIp,
+            windowSeconds: secretWindowSeconds,
+          },
+        ]
+      : []),
+    ...(secretPerCredential > 0
+      ? [{ key: `${check.kind}:${check.credential}`, limit: secretPerCredential, windowSeconds: secretWindowSeconds }]
+      : []),
   ];
   for (const w of windows) {
     const taken = await takeWindow(deps.db, tenantId, w, now);
     if (!taken.allowed) {
-      throw rateLimited(`Too many attempts: retry after ${secondsUntil(taken.resetAt, now)} seconds.`, taken.resetAt, now, { limit: w.limit, windowSeconds: w.windowSeconds, per: w.key.startsWith('ip:') ? 'ip' : 'credential' });
+      throw rateLimited(`Too many attempts: retry after ${secondsUntil(taken.resetAt, now)} seconds.`, taken.resetAt, now, {
+        limit: w.limit,
+        windowSeconds: w.windowSeconds,
+        per: w.key.startsWith('ip:') ? 'ip' : 'credential',
+      });
     }
   }
 }
@@ -157,6 +189,11 @@ export function apiRateLimit(deps: Pick<Deps, 'config' | 'clock'>) {
     reply.header('ratelimit-limit', String(limit));
     reply.header('ratelimit-remaining', String(Math.max(0, limit - n)));
     reply.header('ratelimit-reset', String(secondsUntil(resetAt, now)));
-    if (n > limit) throw rateLimited(`More than ${limit} requests a minute with this API key.`, resetAt, now, { limit, windowSeconds: 60, per: 'api_key' });
+    if (n > limit)
+      throw rateLimited(`More than ${limit} requests a minute with this API key.`, resetAt, now, {
+        limit,
+        windowSeconds: 60,
+        per: 'api_key',
+      });
   };
 }

@@ -7,6 +7,9 @@ export function createLogger(level: string): Logger {
     level,
     base: { service: 'moa' },
     // Credentials never reach the logs, whichever object carries them.
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.password', '*.key', '*.secret'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', '*.password', '*.key', '*.secret'],
+      censor: '[redacted]',
+    },
   });
 }

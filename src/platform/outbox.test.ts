@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import pino from 'pino';
@@ -39,7 +39,12 @@ test('a row is delivered only if its transaction commits, and then exactly once'
   assert.equal(seen.length, 1);
   assert.deepEqual(seen[0]!.payload, { n: 2 });
   assert.equal(seen[0]!.tenantId, tenant.id);
-  const row = await deps.db.selectFrom('outbox').selectAll().where('tenant_id', '=', tenant.id).where('topic', '=', t).executeTakeFirstOrThrow();
+  const row = await deps.db
+    .selectFrom('outbox')
+    .selectAll()
+    .where('tenant_id', '=', tenant.id)
+    .where('topic', '=', t)
+    .executeTakeFirstOrThrow();
   assert.equal(row.status, 'delivered');
   assert.ok(row.delivered_at);
 });
@@ -65,7 +70,12 @@ test('a failing handler is retried with backoff, then dead-lettered; handlers th
   await drain(worker);
   assert.equal(bad, 3, 'tried maxAttempts times');
   assert.equal(good, 1, 'the handler that succeeded ran once');
-  const row = await deps.db.selectFrom('outbox').selectAll().where('tenant_id', '=', tenant.id).where('topic', '=', t).executeTakeFirstOrThrow();
+  const row = await deps.db
+    .selectFrom('outbox')
+    .selectAll()
+    .where('tenant_id', '=', tenant.id)
+    .where('topic', '=', t)
+    .executeTakeFirstOrThrow();
   assert.equal(row.status, 'dead');
   assert.equal(row.attempts, 3);
   assert.deepEqual(row.handlers_done, ['good']);
@@ -86,7 +96,12 @@ test('a handler that recovers delivers on a later attempt', async () => {
     await worker.runOnce();
     await new Promise((r) => setTimeout(r, 10));
   }
-  const row = await deps.db.selectFrom('outbox').selectAll().where('tenant_id', '=', tenant.id).where('topic', '=', t).executeTakeFirstOrThrow();
+  const row = await deps.db
+    .selectFrom('outbox')
+    .selectAll()
+    .where('tenant_id', '=', tenant.id)
+    .where('topic', '=', t)
+    .executeTakeFirstOrThrow();
   assert.equal(row.status, 'delivered');
   assert.equal(row.attempts, 3);
   assert.equal(row.last_error, null);
@@ -110,7 +125,10 @@ test('several workers at once deliver every row exactly once', async () => {
   });
   await Promise.all(workers.map((w) => drain(w, 100)));
   assert.equal(deliveries.size, 200);
-  assert.ok([...deliveries.values()].every((n) => n === 1), 'no row delivered twice');
+  assert.ok(
+    [...deliveries.values()].every((n) => n === 1),
+    'no row delivered twice',
+  );
 });
 
 test('the running worker picks up new rows by itself and stops cleanly', async () => {
@@ -130,7 +148,9 @@ test('the running worker picks up new rows by itself and stops cleanly', async (
 });
 
 test('while the database is unreachable the running worker backs off instead of spinning, and delivers once it is back', {
-  skip: process.env.MOA_TEST_DB_URL ? false : 'PostgreSQL only (TEST_DATABASE_URL): the database is cut off at a TCP gate in front of it',
+  skip: process.env.MOA_TEST_DB_URL
+    ? false
+    : 'PostgreSQL only (TEST_DATABASE_URL): the database is cut off at a TCP gate in front of it',
 }, async () => {
   const deps = await testDeps();
   const { tenant } = await newTenant(deps);
@@ -150,7 +170,12 @@ test('while the database is unreachable the running worker backs off instead of 
   await new Promise((r) => gate.close(r));
   const url = new URL(server);
   url.port = String(port);
-  const database = await createDatabase({ databaseUrl: url.toString(), poolSize: 2, connectTimeoutMs: 1_000, unscoped: 'system' });
+  const database = await createDatabase({
+    databaseUrl: url.toString(),
+    poolSize: 2,
+    connectTimeoutMs: 1_000,
+    unscoped: 'system',
+  });
 
   const failures: { failures: number; retryInMs: number }[] = [];
   const capture = new Writable({
@@ -179,5 +204,8 @@ test('while the database is unreachable the running worker backs off instead of 
   await worker.stop();
   await database.close();
   await new Promise((r) => gate.close(r));
-  assert.deepEqual(seen.map((m) => m.payload), [{ n: 1 }]);
+  assert.deepEqual(
+    seen.map((m) => m.payload),
+    [{ n: 1 }],
+  );
 });

@@ -86,7 +86,8 @@ export function createOutboxWorker(deps: { db: Db; log: Logger }, options: Outbo
   async function claim(): Promise<ClaimedRow[]> {
     const topics = [...handlers.keys()];
     if (topics.length === 0) return [];
-    const result = await asSystem(() => sql<ClaimedRow>`
+    const result = await asSystem(() =>
+      sql<ClaimedRow>`
       with due as (
         select tenant_id, id from outbox
         where status = 'pending' and topic = any(${topics}) and available_at <= now()
@@ -98,7 +99,8 @@ export function createOutboxWorker(deps: { db: Db; log: Logger }, options: Outbo
       set available_at = now() + make_interval(secs => ${leaseMs / 1000}), attempts = o.attempts + 1
       from due
       where o.tenant_id = due.tenant_id and o.id = due.id
-      returning o.tenant_id, o.id, o.topic, o.payload, o.attempts, o.handlers_done`.execute(deps.db));
+      returning o.tenant_id, o.id, o.topic, o.payload, o.attempts, o.handlers_done`.execute(deps.db),
+    );
     return result.rows;
   }
 
@@ -119,12 +121,14 @@ export function createOutboxWorker(deps: { db: Db; log: Logger }, options: Outbo
         done.push(name);
       } catch (err) {
         failure = `${name}: ${(err as Error).message ?? String(err)}`.slice(0, 2000);
-        log.warn({ err, topic: row.topic, outboxId: row.id, tenantId: row.tenant_id, attempt: row.attempts }, 'outbox handler failed');
+        log.warn(
+          { err, topic: row.topic, outboxId: row.id, tenantId: row.tenant_id, attempt: row.attempts },
+          'outbox handler failed',
+        );
       }
     }
 
-    const where = (qb: Db) =>
-      qb.updateTable('outbox').where('tenant_id', '=', row.tenant_id).where('id', '=', row.id);
+    const where = (qb: Db) => qb.updateTable('outbox').where('tenant_id', '=', row.tenant_id).where('id', '=', row.id);
     if (failure === undefined) {
       await where(deps.db)
         .set({ status: 'delivered', delivered_at: sql<Date>`now()`, handlers_done: done, last_error: null })

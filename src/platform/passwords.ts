@@ -1,4 +1,4 @@
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 
 // Password hashing for members and operators: scrypt (memory-hard, in node:crypto, no native
 // add-on). Stored as scrypt$N$r$p$salt$hash so the cost can rise later without a flag day.
@@ -8,7 +8,9 @@ const KEY_LENGTH = 32;
 
 const derive = (password: string, salt: Buffer, o: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) =>
-    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { ...o, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))),
+    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { ...o, maxmem: 64 * 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
   );
 
 export async function hashPassword(password: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { withTransaction, type Db } from './db.ts';
-import { piiFor, unwrapKey, wrapKey, type PiiDomain } from './pii.ts';
+import { type Db, withTransaction } from './db.ts';
+import { type PiiDomain, piiFor, unwrapKey, wrapKey } from './pii.ts';
 
 // Key rotation for personal data. `moa keys rotate` adds a random data key (stored wrapped by the
 // master key), makes it current, and re-seals every sealed column under it. Old keys stay to open
@@ -32,7 +32,10 @@ export async function rotatePiiKey(db: Db, masterKey: Buffer, domain: PiiDomain)
     await sql`select pg_advisory_xact_lock(hashtextextended(${`pii_key ${domain}`}, 0))`.execute(trx);
     const rows = await trx.selectFrom('pii_key').select('id').where('domain', '=', domain).execute();
     const next = `k${Math.max(1, ...rows.map((r) => Number(r.id.slice(1)))) + 1}`;
-    await trx.insertInto('pii_key').values({ domain, id: next, wrapped: wrapKey(masterKey, randomBytes(32)) }).execute();
+    await trx
+      .insertInto('pii_key')
+      .values({ domain, id: next, wrapped: wrapKey(masterKey, randomBytes(32)) })
+      .execute();
     await trx
       .insertInto('pii_key_current')
       .values({ domain, id: next })
@@ -45,7 +48,12 @@ export async function rotatePiiKey(db: Db, masterKey: Buffer, domain: PiiDomain)
 }
 
 /** Re-seals, in chunks, every value of the columns not sealed under its domain's current key. */
-export async function resealColumns(db: Db, masterKey: Buffer, columns: readonly SealedColumn[], chunk = 500): Promise<Record<string, number>> {
+export async function resealColumns(
+  db: Db,
+  masterKey: Buffer,
+  columns: readonly SealedColumn[],
+  chunk = 500,
+): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const c of columns) {
     const pii = piiFor(masterKey, c.domain);
@@ -60,7 +68,10 @@ export async function resealColumns(db: Db, masterKey: Buffer, columns: readonly
       if (rows.rows.length === 0) break;
       await withTransaction(db, async (trx) => {
         for (const r of rows.rows) {
-          const where = sql.join(c.keys.map((k) => sql`${sql.ref(k)} = ${r[k]}`), sql` and `);
+          const where = sql.join(
+            c.keys.map((k) => sql`${sql.ref(k)} = ${r[k]}`),
+            sql` and `,
+          );
           // Only if unchanged meanwhile: a concurrent write already sealed it afresh.
           await sql`update ${sql.table(c.table)} set ${sql.ref(c.column)} = ${pii.seal(pii.open(r.sealed!))}
             where ${where} and ${sql.ref(c.column)} = ${r.sealed}`.execute(trx);

@@ -44,7 +44,8 @@ function aesOpen(key: Buffer, raw: Buffer): Buffer {
 
 /** A data key wrapped by the master key (AES-256-GCM under a key-encryption key derived from it). */
 export const wrapKey = (masterKey: Buffer, key: Buffer) => aesSeal(derive(masterKey, 'moa:kek:v1'), key).toString('base64url');
-export const unwrapKey = (masterKey: Buffer, wrapped: string) => aesOpen(derive(masterKey, 'moa:kek:v1'), Buffer.from(wrapped, 'base64url'));
+export const unwrapKey = (masterKey: Buffer, wrapped: string) =>
+  aesOpen(derive(masterKey, 'moa:kek:v1'), Buffer.from(wrapped, 'base64url'));
 
 /**
  * domain separates stores that must not share a key: 'pii' for live data, 'dormant' for dormant
@@ -63,7 +64,8 @@ export function createPii(masterKey: Buffer, domain: PiiDomain = 'pii'): Pii {
     open<T>(sealed: string): T {
       const [version, keyId, data] = sealed.split('.');
       const key = keyId === undefined ? undefined : keys.get(keyId);
-      if (version !== VERSION || !key || !data) throw new Error(`sealed value with an unknown format or key (${version}.${keyId})`);
+      if (version !== VERSION || !key || !data)
+        throw new Error(`sealed value with an unknown format or key (${version}.${keyId})`);
       return JSON.parse(aesOpen(key, Buffer.from(data, 'base64url')).toString('utf8')) as T;
     },
     hash(tenantId, kind, value) {

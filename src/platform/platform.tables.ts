@@ -27,7 +27,14 @@ export type OutboxTable = {
 export type PiiKeyTable = { domain: 'pii' | 'dormant'; id: string; wrapped: string; created_at: Generated<Date> };
 export type PiiKeyCurrentTable = { domain: 'pii' | 'dormant'; id: string };
 
-export type SecretAttemptTable = { tenant_id: string; kind: string; subject: string; claimed: number; locked_until: Date | null; updated_at: Date };
+export type SecretAttemptTable = {
+  tenant_id: string;
+  kind: string;
+  subject: string;
+  claimed: number;
+  locked_until: Date | null;
+  updated_at: Date;
+};
 export type RateLimitWindowTable = { tenant_id: string; key: string; window_start: Date; n: number; expires_at: Date };
 
 export type PlatformTables = {

@@ -56,9 +56,14 @@ export function portoneApi(options: PortOneOptions) {
       }
       if (res.ok) return { ok: true, status: res.status, data: json as T };
       const type = (json as { type?: unknown } | null)?.type;
-      if (typeof type !== 'string') throw new PortOneUnreachable(`PortOne ${method} ${path}: HTTP ${res.status} without an error type`);
+      if (typeof type !== 'string')
+        throw new PortOneUnreachable(`PortOne ${method} ${path}: HTTP ${res.status} without an error type`);
       const message = (json as { message?: unknown }).message;
-      return { ok: false, status: res.status, error: { ...(json as object), type, message: typeof message === 'string' ? message : undefined } };
+      return {
+        ok: false,
+        status: res.status,
+        error: { ...(json as object), type, message: typeof message === 'string' ? message : undefined },
+      };
     },
   };
 }

@@ -27,9 +27,7 @@ export const SCOPES = {
 export const SESSION_HEADERS = { member: 'x-member-token', manager: 'x-manager-token' } as const;
 export type SessionKind = keyof typeof SESSION_HEADERS;
 
-export type AuthContext =
-  | { kind: 'api_key'; tenantId: string; keyId: string; scope: ApiKeyScope }
-  | { kind: 'platform' };
+export type AuthContext = { kind: 'api_key'; tenantId: string; keyId: string; scope: ApiKeyScope } | { kind: 'platform' };
 
 /** The idempotency scope of platform-operator requests, which belong to no tenant. */
 export const PLATFORM_SCOPE = '_platform';
@@ -82,6 +80,7 @@ export function checkScope(req: FastifyRequest): void {
 export async function requireSessionToken(req: FastifyRequest): Promise<void> {
   const session = req.routeOptions.config.session;
   if (!session || req.headers[SESSION_HEADERS[session]]) return;
-  const who = session === 'member' ? 'a member session token in X-Member-Token' : 'a store manager session token in X-Manager-Token';
+  const who =
+    session === 'member' ? 'a member session token in X-Member-Token' : 'a store manager session token in X-Manager-Token';
   throw new AppError('UNAUTHENTICATED', `Send ${who}.`);
 }

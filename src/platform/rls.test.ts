@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, test } from 'node:test';
-import { sql, type KyselyPlugin } from 'kysely';
+import { type KyselyPlugin, sql } from 'kysely';
 import { bearer, newTenant, platform, testApp, testDeps } from '../../test/helpers.ts';
-import { APP_ROLE, asSystem, currentDbContext, SYSTEM_ROLE, withoutTenant, withTenant, type DbContext } from './db-context.ts';
-import { withTransaction, type Db } from './db.ts';
+import { type Db, withTransaction } from './db.ts';
+import { APP_ROLE, asSystem, currentDbContext, type DbContext, SYSTEM_ROLE, withoutTenant, withTenant } from './db-context.ts';
 import type { Deps } from './deps.ts';
 import { purgeExpiredIdempotencyKeys } from './idempotency.ts';
 import { startJobs } from './jobs.ts';
@@ -53,7 +53,10 @@ test('catalogue: every tenant table has RLS enabled and forced; the application 
     where n.nspname = 'public' and c.relname in (${sql.join(tables.map((t) => t.name))})`.execute(deps.db);
   for (const t of tables) {
     const row = rows.find((r) => r.name === t.name)!;
-    assert.ok(row.enabled && row.forced, `${t.name}: row-level security must be enabled and forced (select moa_enable_tenant_rls('${t.name}'))`);
+    assert.ok(
+      row.enabled && row.forced,
+      `${t.name}: row-level security must be enabled and forced (select moa_enable_tenant_rls('${t.name}'))`,
+    );
     const app = (row.policies ?? []).filter((p) => p.includes(`:${APP_ROLE}:`));
     assert.ok(app.length === 1 && app[0]!.includes('moa.tenant_id') && app[0]!.includes(t.column), `${t.name}: ${row.policies}`);
   }
@@ -63,14 +66,15 @@ test('catalogue: every tenant table has RLS enabled and forced; the application 
     [APP_ROLE, (fn: () => Promise<unknown>) => withTenant('tnt_catalogue', fn)],
     [SYSTEM_ROLE, asSystem],
   ] as const) {
-    const me = await run(async () =>
-      (
-        await sql<{ user: string; superuser: boolean; bypassrls: boolean; owned: number }>`
+    const me = await run(
+      async () =>
+        (
+          await sql<{ user: string; superuser: boolean; bypassrls: boolean; owned: number }>`
           select current_user as user, r.rolsuper as superuser, r.rolbypassrls as bypassrls,
             (select count(*)::int from pg_class c join pg_namespace n on n.oid = c.relnamespace
              where n.nspname = 'public' and pg_has_role(current_user, c.relowner, 'MEMBER')) as owned
           from pg_roles r where r.rolname = current_user`.execute(deps.db)
-      ).rows[0],
+        ).rows[0],
     );
     assert.deepEqual(me, { user: expected, superuser: false, bypassrls: false, owned: 0 });
   }
@@ -96,7 +100,10 @@ test("a query under tenant A never sees, changes or writes tenant B's rows", asy
     for (const t of tables) assert.equal(await count(deps.db, t.name, sql`${sql.ref(t.column)} <> ${a}`), 0, t.name);
     // No where clause at all: only A's keys and A's own tenant row.
     assert.equal(await count(deps.db, 'api_key'), 3);
-    assert.deepEqual((await deps.db.selectFrom('tenant').select('id').execute()).map((r) => r.id), [a]);
+    assert.deepEqual(
+      (await deps.db.selectFrom('tenant').select('id').execute()).map((r) => r.id),
+      [a],
+    );
     await withTransaction(deps.db, async (trx) => {
       assert.equal(await count(trx, 'api_key', sql`tenant_id = ${b}`), 0);
       const changed = await trx.updateTable('api_key').set({ name: 'taken' }).where('tenant_id', '=', b).executeTakeFirst();
@@ -119,13 +126,19 @@ test('every query of a /v1 request runs under the tenant of its API key, and a p
   };
   const { app, deps: appDeps } = await testApp({ db: (await testDeps()).db.withPlugin(probe) });
   const { a, b, keys } = await twoTenants();
-  for (const [tenant, key] of [[a, keys.a], [b, keys.b]] as const) {
+  for (const [tenant, key] of [
+    [a, keys.a],
+    [b, keys.b],
+  ] as const) {
     seen.length = 0;
     const res = await withoutTenant(() => app.inject({ method: 'GET', url: '/v1/tenant', headers: bearer(key) }));
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(res.json().id, tenant);
     assert.ok(seen.length >= 2, 'the key lookup and the handler');
-    assert.deepEqual(new Set(seen.map((c) => JSON.stringify(c))), new Set([JSON.stringify({ kind: 'tenant', tenantId: tenant })]));
+    assert.deepEqual(
+      new Set(seen.map((c) => JSON.stringify(c))),
+      new Set([JSON.stringify({ kind: 'tenant', tenantId: tenant })]),
+    );
   }
   seen.length = 0;
   const list = await withoutTenant(() => app.inject({ method: 'GET', url: '/platform/v1/tenants?limit=200', headers: platform }));
@@ -153,7 +166,10 @@ test('the outbox claims across tenants as moa_system and delivers each row under
     [a, b].sort().map((t) => ({ tenantId: t, setting: t, tenants: [t] })),
   );
   const statuses = await asSystem(() => deps.db.selectFrom('outbox').select('status').where('topic', '=', topic).execute());
-  assert.deepEqual(statuses.map((r) => r.status), ['delivered', 'delivered']);
+  assert.deepEqual(
+    statuses.map((r) => r.status),
+    ['delivered', 'delivered'],
+  );
 });
 
 test('a job sweeps every tenant as moa_system, while the same call without a context touches nothing', async () => {
@@ -166,7 +182,12 @@ test('a job sweeps every tenant as moa_system, while the same call without a con
     response_body: '{}',
     expires_at: new Date(Date.now() - 1000),
   });
-  await asSystem(() => deps.db.insertInto('idempotency_key').values([expired(a), expired(b)]).execute());
+  await asSystem(() =>
+    deps.db
+      .insertInto('idempotency_key')
+      .values([expired(a), expired(b)])
+      .execute(),
+  );
   const left = () => asSystem(() => count(deps.db, 'idempotency_key', sql`tenant_id in (${a}, ${b}) and expires_at < now()`));
 
   assert.equal(await withoutTenant(() => purgeExpiredIdempotencyKeys(deps.db)), 0);
@@ -174,7 +195,9 @@ test('a job sweeps every tenant as moa_system, while the same call without a con
 
   let ran = 0;
   const jobs = withoutTenant(() =>
-    startJobs(deps.log, [{ name: 'purge', everyMs: 60_000, run: async () => ((ran += 1), purgeExpiredIdempotencyKeys(deps.db)) }]),
+    startJobs(deps.log, [
+      { name: 'purge', everyMs: 60_000, run: async () => ((ran += 1), purgeExpiredIdempotencyKeys(deps.db)) },
+    ]),
   );
   for (let i = 0; i < 100 && ran === 0; i++) await new Promise((r) => setTimeout(r, 60));
   await jobs.stop();

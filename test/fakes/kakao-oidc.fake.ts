@@ -40,12 +40,23 @@ export async function startKakaoFake(client: { clientId: string; clientSecret: s
     const details = await provider.interactionDetails(req, res);
     const login = req.headers['x-fake-kakao-login'];
     if (typeof login !== 'string' || !accounts.has(login)) {
-      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'User denied access' }, { mergeWithLastSubmission: false });
+      return provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'User denied access' },
+        { mergeWithLastSubmission: false },
+      );
     }
-    if (details.prompt.name === 'login') return provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+    if (details.prompt.name === 'login')
+      return provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
     const grant = new provider.Grant({ accountId: details.session!.accountId!, clientId: client.clientId });
     grant.addOIDCScope(String(details.params.scope ?? 'openid'));
-    return provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+    return provider.interactionFinished(
+      req,
+      res,
+      { consent: { grantId: await grant.save() } },
+      { mergeWithLastSubmission: true },
+    );
   }
 
   async function userMe(req: IncomingMessage, res: ServerResponse) {
@@ -111,7 +122,10 @@ export async function startKakaoFake(client: { clientId: string; clientSecret: s
         if (client.redirectUris.some((r) => url.href.startsWith(r))) return url;
         const res = await fetch(url, {
           redirect: 'manual',
-          headers: { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...(sub ? { 'x-fake-kakao-login': sub } : {}) },
+          headers: {
+            cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+            ...(sub ? { 'x-fake-kakao-login': sub } : {}),
+          },
         });
         for (const c of res.headers.getSetCookie()) {
           const [pair] = c.split(';');

@@ -36,7 +36,12 @@ export async function startNaverFake(client: { clientId: string; clientSecret: s
     const url = new URL(req.url ?? '/', 'http://fake');
     if (url.pathname === '/oauth2.0/authorize' && req.method === 'GET') {
       const q = url.searchParams;
-      if (q.get('response_type') !== 'code' || q.get('client_id') !== client.clientId || !q.get('state') || !q.get('redirect_uri')) {
+      if (
+        q.get('response_type') !== 'code' ||
+        q.get('client_id') !== client.clientId ||
+        !q.get('state') ||
+        !q.get('redirect_uri')
+      ) {
         return json(res, 200, { error: 'invalid_request', error_description: 'invalid authorize parameters' });
       }
       const back = new URL(q.get('redirect_uri')!);
@@ -84,7 +89,9 @@ export async function startNaverFake(client: { clientId: string; clientSecret: s
 
   const listen = async (handler: (req: IncomingMessage, res: ServerResponse) => unknown) => {
     const server = createServer((req, res) => {
-      Promise.resolve(handler(req, res)).catch((err: Error) => json(res, 500, { error: 'server_error', error_description: err.message }));
+      Promise.resolve(handler(req, res)).catch((err: Error) =>
+        json(res, 500, { error: 'server_error', error_description: err.message }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };

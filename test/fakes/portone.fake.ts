@@ -42,7 +42,8 @@ export async function startPortOneFake(opts: { secret: string; storeId: string }
       res.end(f.body);
       return;
     }
-    if (req.headers.authorization !== `PortOne ${opts.secret}`) return error(res, 401, 'UNAUTHORIZED', '인증 정보가 올바르지 않습니다.');
+    if (req.headers.authorization !== `PortOne ${opts.secret}`)
+      return error(res, 401, 'UNAUTHORIZED', '인증 정보가 올바르지 않습니다.');
     const storeId = url.searchParams.get('storeId') ?? (body?.storeId as string | undefined);
     if (storeId !== undefined && storeId !== opts.storeId) return error(res, 403, 'FORBIDDEN', '요청이 거절되었습니다.');
 
@@ -67,7 +68,12 @@ export async function startPortOneFake(opts: { secret: string; storeId: string }
 
   function payWithBillingKey(res: ServerResponse, id: string, body: Json) {
     const total = (body.amount as { total?: unknown } | undefined)?.total;
-    if (typeof body.billingKey !== 'string' || typeof body.orderName !== 'string' || !Number.isInteger(total) || typeof body.currency !== 'string') {
+    if (
+      typeof body.billingKey !== 'string' ||
+      typeof body.orderName !== 'string' ||
+      !Number.isInteger(total) ||
+      typeof body.currency !== 'string'
+    ) {
       return error(res, 400, 'INVALID_REQUEST', 'billingKey, orderName, amount.total and currency are required.');
     }
     if (payments.get(id)?.status === 'PAID') return error(res, 409, 'ALREADY_PAID', '이미 결제가 완료되었습니다.');
@@ -75,12 +81,20 @@ export async function startPortOneFake(opts: { secret: string; storeId: string }
     if (!key) return error(res, 404, 'BILLING_KEY_NOT_FOUND', '빌링키가 존재하지 않습니다.');
     if (key.deleted) return error(res, 409, 'BILLING_KEY_ALREADY_DELETED', '빌링키가 이미 삭제되었습니다.');
     if (key.declineWith) return send(res, 502, { type: 'PG_PROVIDER', message: key.declineWith.pgMessage, ...key.declineWith });
-    record(id, { total: total as number, currency: body.currency, billingKey: body.billingKey, ...(body.customer ? { customer: body.customer } : {}) });
+    record(id, {
+      total: total as number,
+      currency: body.currency,
+      billingKey: body.billingKey,
+      ...(body.customer ? { customer: body.customer } : {}),
+    });
     const p = payments.get(id)!;
     return send(res, 200, { payment: { pgTxId: `pg-${id}`, paidAt: p.paidAt } });
   }
 
-  function record(id: string, p: { total: number; currency?: string; customData?: string; storeId?: string; billingKey?: string; customer?: unknown }) {
+  function record(
+    id: string,
+    p: { total: number; currency?: string; customData?: string; storeId?: string; billingKey?: string; customer?: unknown },
+  ) {
     payments.set(id, {
       status: 'PAID',
       id,
@@ -93,7 +107,16 @@ export async function startPortOneFake(opts: { secret: string; storeId: string }
       updatedAt: now(),
       statusChangedAt: now(),
       orderName: '선불카드 충전',
-      amount: { total: p.total, taxFree: 0, vat: Math.round(p.total / 11), supply: p.total - Math.round(p.total / 11), discount: 0, paid: p.total, cancelled: 0, cancelledTaxFree: 0 },
+      amount: {
+        total: p.total,
+        taxFree: 0,
+        vat: Math.round(p.total / 11),
+        supply: p.total - Math.round(p.total / 11),
+        discount: 0,
+        paid: p.total,
+        cancelled: 0,
+        cancelledTaxFree: 0,
+      },
       currency: p.currency ?? 'KRW',
       customer: p.customer ?? {},
       ...(p.customData !== undefined ? { customData: p.customData } : {}),
@@ -111,14 +134,16 @@ export async function startPortOneFake(opts: { secret: string; storeId: string }
     const p = payments.get(id);
     if (!p) return error(res, 404, 'PAYMENT_NOT_FOUND', '결제 건이 존재하지 않습니다.');
     if (p.status === 'CANCELLED') return error(res, 409, 'PAYMENT_ALREADY_CANCELLED', '결제가 이미 취소되었습니다.');
-    if (p.status !== 'PAID' && p.status !== 'PARTIAL_CANCELLED') return error(res, 409, 'PAYMENT_NOT_PAID', '결제가 완료되지 않았습니다.');
+    if (p.status !== 'PAID' && p.status !== 'PARTIAL_CANCELLED')
+      return error(res, 409, 'PAYMENT_NOT_PAID', '결제가 완료되지 않았습니다.');
     const amount = p.amount as { total: number; cancelled: number };
     const cancellable = amount.total - amount.cancelled;
     if (body.currentCancellableAmount !== undefined && body.currentCancellableAmount !== cancellable) {
       return error(res, 409, 'CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN', '취소 가능 잔액 검증에 실패했습니다.');
     }
     const total = (body.amount as number | undefined) ?? cancellable;
-    if (total > cancellable) return error(res, 409, 'CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT', '결제 취소 금액이 취소 가능 금액을 초과했습니다.');
+    if (total > cancellable)
+      return error(res, 409, 'CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT', '결제 취소 금액이 취소 가능 금액을 초과했습니다.');
     const cancellation: PaymentCancellation = {
       status: 'SUCCEEDED',
       id: `cancel-${id}-${amount.cancelled + total}`,
@@ -156,7 +181,15 @@ export async function startPortOneFake(opts: { secret: string; storeId: string }
     },
     /** The person opened PortOne's window and has not finished. */
     ready(id: string) {
-      identities.set(id, { status: 'READY', id, requestedCustomer, requestedAt: now(), updatedAt: now(), statusChangedAt: now(), version });
+      identities.set(id, {
+        status: 'READY',
+        id,
+        requestedCustomer,
+        requestedAt: now(),
+        updatedAt: now(),
+        statusChangedAt: now(),
+        version,
+      });
     },
     /** The person finished with the carrier: PortOne holds their verified details. */
     verified(id: string, verifiedCustomer: IdentityVerificationVerifiedCustomer) {
@@ -174,7 +207,16 @@ export async function startPortOneFake(opts: { secret: string; storeId: string }
       });
     },
     failed(id: string, failure: { reason?: string; pgCode?: string; pgMessage?: string }) {
-      identities.set(id, { status: 'FAILED', id, requestedCustomer, failure, requestedAt: now(), updatedAt: now(), statusChangedAt: now(), version });
+      identities.set(id, {
+        status: 'FAILED',
+        id,
+        requestedCustomer,
+        failure,
+        requestedAt: now(),
+        updatedAt: now(),
+        statusChangedAt: now(),
+        version,
+      });
     },
     /** A payment the person completed in PortOne's window. */
     paid(id: string, p: { total: number; currency?: string; customData?: string; storeId?: string }) {

@@ -47,10 +47,24 @@ test('a checkout whose total passes the safe-integer range is a 400 naming the f
   const before = await tenantRows(deps, t.tenant.id);
   for (const [items, extra, field] of [
     // Beyond any maximum a deployment may set: refused by the schema.
-    [[[1, 9_007_199_254_740_991], [1, 9_007_199_254_740_991]], {}, 'body.items.0.unitPrice'],
+    [
+      [
+        [1, 9_007_199_254_740_991],
+        [1, 9_007_199_254_740_991],
+      ],
+      {},
+      'body.items.0.unitPrice',
+    ],
     // Within the schema, beyond MOA_MAX_AMOUNT (10^12): a line, the sum of the lines, the order with its fee.
     [[[2, 1_000_000_000_000]], {}, 'items.0'],
-    [[[1, 600_000_000_000], [1, 600_000_000_000]], {}, 'items'],
+    [
+      [
+        [1, 600_000_000_000],
+        [1, 600_000_000_000],
+      ],
+      {},
+      'items',
+    ],
     [[[1, 1_000_000_000_000]], { deliveryFee: 1 }, 'orderAmount'],
   ] as [[number, number][], object, string][]) {
     const req = basket(member, items, extra);
@@ -68,7 +82,15 @@ test('a checkout whose total passes the safe-integer range is a 400 naming the f
 
 test('MOA_MAX_AMOUNT bounds every total, and earning never passes it', async () => {
   const { t, member } = await brand(smallDeps);
-  const over = await post(small, t.keys.pos, '/v1/checkout/commit', basket(member, [[1, 60_000], [1, 40_001]]));
+  const over = await post(
+    small,
+    t.keys.pos,
+    '/v1/checkout/commit',
+    basket(member, [
+      [1, 60_000],
+      [1, 40_001],
+    ]),
+  );
   assert.equal(over.statusCode, 400, over.body);
   assert.equal(over.json().errors[0].field, 'items');
   const points = await post(small, t.keys.pos, '/v1/checkout/commit', basket(member, [[1, 10]], { points: 100_001 }));
@@ -77,7 +99,10 @@ test('MOA_MAX_AMOUNT bounds every total, and earning never passes it', async () 
   const at = await post(small, t.keys.pos, '/v1/checkout/commit', basket(member, [[2, 50_000]]));
   assert.equal(at.statusCode, 200, at.body);
   assert.deepEqual([at.json().orderAmount, at.json().pointsEarned], [100_000, 100_000]);
-  assert.equal((await small.inject({ url: `/v1/checkout/${at.json().checkoutId}`, headers: bearer(t.keys.pos) })).statusCode, 200);
+  assert.equal(
+    (await small.inject({ url: `/v1/checkout/${at.json().checkoutId}`, headers: bearer(t.keys.pos) })).statusCode,
+    200,
+  );
 });
 
 test('a checkout at a store that does not exist or is another brand’s is NOT_FOUND and writes nothing', async () => {

@@ -17,7 +17,8 @@ export function checkoutRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: SCOPES.pos },
       schema: {
         tags,
-        summary: 'Quote a basket: coupons with their discount or the rule each breaks, the best combination, usable points and prepaid, what it earns',
+        summary:
+          'Quote a basket: coupons with their discount or the rule each breaks, the best combination, usable points and prepaid, what it earns',
         description: 'Nothing is written.',
         body: ZBasket,
         response: { 200: ZQuote, ...problems(400, 401, 403, 404, 422) },
@@ -47,14 +48,18 @@ export function checkoutRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZCancelRequest,
         response: { 200: ZCheckout, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancel({ ...deps, db }, tenantIdOf(req), { checkoutId: req.params.checkoutId, ...req.body })),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) =>
+          service.cancel({ ...deps, db }, tenantIdOf(req), { checkoutId: req.params.checkoutId, ...req.body }),
+        ),
     });
     app.post('/checkout/replay', {
       config: { scopes: SCOPES.pos },
       schema: {
         tags,
         summary: 'Replay an offline POS’s checkouts: in the order they happened, each as of its own time, each answered',
-        description: 'Each checkout is committed, already committed (sent before), or rejected with the refusing rule’s code (e.g. COUPON_ALREADY_USED when the coupon was used elsewhere meanwhile). None is dropped.',
+        description:
+          'Each checkout is committed, already committed (sent before), or rejected with the refusing rule’s code (e.g. COUPON_ALREADY_USED when the coupon was used elsewhere meanwhile). None is dropped.',
         body: ZReplayRequest,
         response: { 200: ZReplayResult, ...problems(400, 401, 403) },
       },
@@ -62,7 +67,12 @@ export function checkoutRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.get('/checkout/:checkoutId', {
       config: { scopes: SCOPES.pos },
-      schema: { tags, summary: 'A checkout and what it did', params: ZCheckoutParams, response: { 200: ZCheckout, ...problems(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'A checkout and what it did',
+        params: ZCheckoutParams,
+        response: { 200: ZCheckout, ...problems(401, 403, 404) },
+      },
       handler: (req) => service.getCheckout(deps, tenantIdOf(req), req.params.checkoutId),
     });
   };

@@ -9,22 +9,37 @@ export function bestCombination(options: CouponOption[], orderAmount: number): {
   const byDiscount = [...options].sort((a, b) => b.discount - a.discount || a.couponId.localeCompare(b.couponId));
   const exclusive = byDiscount.find((o) => o.stacking === 'exclusive');
   const stackable: CouponOption[] = [];
-  for (const o of byDiscount) if (o.stacking === 'stackable' && !stackable.some((s) => s.definitionId === o.definitionId)) stackable.push(o);
-  const together = Math.min(orderAmount, stackable.reduce((s, o) => s + o.discount, 0));
+  for (const o of byDiscount)
+    if (o.stacking === 'stackable' && !stackable.some((s) => s.definitionId === o.definitionId)) stackable.push(o);
+  const together = Math.min(
+    orderAmount,
+    stackable.reduce((s, o) => s + o.discount, 0),
+  );
   const alone = exclusive ? Math.min(orderAmount, exclusive.discount) : 0;
   // On a tie, fewer coupons: the member keeps the others for later.
-  if (exclusive && (alone > together || (alone === together && stackable.length > 1))) return { couponIds: [exclusive.couponId], discount: alone };
+  if (exclusive && (alone > together || (alone === together && stackable.length > 1)))
+    return { couponIds: [exclusive.couponId], discount: alone };
   return { couponIds: stackable.filter((o) => o.discount > 0).map((o) => o.couponId), discount: together };
 }
 
 /** Why a chosen set of coupons cannot be used together, or null. */
-export function combinationProblem(chosen: Pick<CouponOption, 'couponId' | 'definitionId' | 'stacking'>[]): { message: string; details: Record<string, unknown> } | null {
+export function combinationProblem(
+  chosen: Pick<CouponOption, 'couponId' | 'definitionId' | 'stacking'>[],
+): { message: string; details: Record<string, unknown> } | null {
   const exclusive = chosen.find((c) => c.stacking === 'exclusive');
-  if (exclusive && chosen.length > 1) return { message: 'An exclusive coupon is used alone.', details: { exclusive: exclusive.couponId, chosen: chosen.map((c) => c.couponId) } };
+  if (exclusive && chosen.length > 1)
+    return {
+      message: 'An exclusive coupon is used alone.',
+      details: { exclusive: exclusive.couponId, chosen: chosen.map((c) => c.couponId) },
+    };
   const seen = new Map<string, string>();
   for (const c of chosen) {
     const other = seen.get(c.definitionId);
-    if (other) return { message: 'One coupon of a kind per order.', details: { definitionId: c.definitionId, coupons: [other, c.couponId] } };
+    if (other)
+      return {
+        message: 'One coupon of a kind per order.',
+        details: { definitionId: c.definitionId, coupons: [other, c.couponId] },
+      };
     seen.set(c.definitionId, c.couponId);
   }
   return null;
@@ -38,13 +53,16 @@ export function combinationProblem(chosen: Pick<CouponOption, 'couponId' | 'defi
  */
 export function apportion(amount: number, left: number[]): number[] {
   const total = left.reduce((s, x) => s + x, 0);
-  if (amount < 0 || amount > total || left.some((x) => x < 0)) throw new RangeError(`Cannot split ${amount} over ${left.join(', ')}.`);
+  if (amount < 0 || amount > total || left.some((x) => x < 0))
+    throw new RangeError(`Cannot split ${amount} over ${left.join(', ')}.`);
   if (total === 0) return left.map(() => 0);
   // BigInt: an amount times a part may pass 2^53.
   const exact = left.map((x) => BigInt(x) * BigInt(amount));
   const shares = exact.map((e) => Number(e / BigInt(total)));
   let rest = amount - shares.reduce((s, x) => s + x, 0);
-  const byRemainder = exact.map((e, i) => ({ i, r: e % BigInt(total) })).sort((a, b) => (a.r === b.r ? a.i - b.i : a.r > b.r ? -1 : 1));
+  const byRemainder = exact
+    .map((e, i) => ({ i, r: e % BigInt(total) }))
+    .sort((a, b) => (a.r === b.r ? a.i - b.i : a.r > b.r ? -1 : 1));
   for (const { i } of byRemainder) {
     if (rest === 0) break;
     shares[i]! += 1;
@@ -57,10 +75,35 @@ export function apportion(amount: number, left: number[]): number[] {
 export type CancelLine = { line: number; quantity: number };
 
 /** What a checkout's cancels have given back so far (kept on the checkout, cumulative). */
-export type Cancelled = { quantities: number[]; amount: number; discount: number; points: number; prepaid: number; paid: number; pointsEarned: number; stamps: number };
-export const nothingCancelled = (lines: number): Cancelled => ({ quantities: Array(lines).fill(0), amount: 0, discount: 0, points: 0, prepaid: 0, paid: 0, pointsEarned: 0, stamps: 0 });
+export type Cancelled = {
+  quantities: number[];
+  amount: number;
+  discount: number;
+  points: number;
+  prepaid: number;
+  paid: number;
+  pointsEarned: number;
+  stamps: number;
+};
+export const nothingCancelled = (lines: number): Cancelled => ({
+  quantities: Array(lines).fill(0),
+  amount: 0,
+  discount: 0,
+  points: 0,
+  prepaid: 0,
+  paid: 0,
+  pointsEarned: 0,
+  stamps: 0,
+});
 
-type Committed = { orderAmount: number; discount: number; pointsUsed: number; prepaidUsed: number; paidAmount: number; pointsEarned: number };
+type Committed = {
+  orderAmount: number;
+  discount: number;
+  pointsUsed: number;
+  prepaidUsed: number;
+  paidAmount: number;
+  pointsEarned: number;
+};
 
 /**
  * The share of a checkout that `amount` of its order stands for, out of what earlier cancels left:
@@ -72,9 +115,14 @@ export function cancelShare(c: Committed, was: Cancelled, amount: number) {
   const orderLeft = c.orderAmount - was.amount;
   const discountLeft = c.discount - was.discount;
   const [discount, net] = apportion(amount, [discountLeft, orderLeft - discountLeft]) as [number, number];
-  const [points, prepaid, paid] = apportion(net, [c.pointsUsed - was.points, c.prepaidUsed - was.prepaid, c.paidAmount - was.paid]) as [number, number, number];
+  const [points, prepaid, paid] = apportion(net, [
+    c.pointsUsed - was.points,
+    c.prepaidUsed - was.prepaid,
+    c.paidAmount - was.paid,
+  ]) as [number, number, number];
   const earnedLeft = c.pointsEarned - was.pointsEarned;
-  const pointsEarned = amount === orderLeft ? earnedLeft : Number((BigInt(earnedLeft) * BigInt(amount)) / BigInt(Math.max(orderLeft, 1)));
+  const pointsEarned =
+    amount === orderLeft ? earnedLeft : Number((BigInt(earnedLeft) * BigInt(amount)) / BigInt(Math.max(orderLeft, 1)));
   return { amount, discount, points, prepaid, paid, pointsEarned };
 }
 

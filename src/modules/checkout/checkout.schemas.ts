@@ -8,43 +8,74 @@ export const ZBasket = z.object({
   storeId: z.string().max(40).optional(),
   channel: z.enum(['app', 'web', 'offline']),
   serviceType: z.enum(['pickup', 'in_store', 'delivery', 'parcel']).optional(),
-  items: z.array(z.object({ productId: z.string().max(60), quantity: ZQuantity, unitPrice: ZAmount })).min(1).max(200),
+  items: z
+    .array(z.object({ productId: z.string().max(60), quantity: ZQuantity, unitPrice: ZAmount }))
+    .min(1)
+    .max(200),
   deliveryFee: ZAmount.default(0),
   paymentMethods: z.array(z.string().max(30)).max(10).default([]),
 });
 export type TBasket = z.infer<typeof ZBasket>;
 
 export const ZCommitRequest = ZBasket.extend({
-  checkoutId: ZOpId.meta({ description: 'The caller’s id for this checkout (the POS or app order number): a retry with it returns the first answer.' }),
+  checkoutId: ZOpId.meta({
+    description: 'The caller’s id for this checkout (the POS or app order number): a retry with it returns the first answer.',
+  }),
   couponIds: z.array(z.string().max(40)).max(10).default([]),
   points: ZAmount.default(0),
   prepaid: z.object({ cardId: z.string().max(40), amount: ZAmount.min(1) }).optional(),
-  holdId: z.string().max(100).optional().meta({ description: 'The coupon hold (POST /v1/coupons/holds) taken for this payment.' }),
-  occurredAt: z.iso.datetime().optional().meta({ description: 'When the sale happened, for a checkout replayed by a POS that was offline.' }),
+  holdId: z
+    .string()
+    .max(100)
+    .optional()
+    .meta({ description: 'The coupon hold (POST /v1/coupons/holds) taken for this payment.' }),
+  occurredAt: z.iso
+    .datetime()
+    .optional()
+    .meta({ description: 'When the sale happened, for a checkout replayed by a POS that was offline.' }),
 });
 export type TCommitRequest = z.infer<typeof ZCommitRequest>;
 
-const ZCouponOption = z.object({ couponId: z.string(), definitionId: z.string(), name: z.string(), stacking: z.enum(['exclusive', 'stackable']) });
+const ZCouponOption = z.object({
+  couponId: z.string(),
+  definitionId: z.string(),
+  name: z.string(),
+  stacking: z.enum(['exclusive', 'stackable']),
+});
 
 export const ZQuote = z
   .object({
     orderAmount: z.number().int().meta({ description: 'Items plus the delivery fee, before any discount.' }),
     coupons: z.object({
       applicable: z.array(ZCouponOption.extend({ discount: z.number().int() })),
-      inapplicable: z.array(ZCouponOption.extend({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) })),
-      best: z.object({ couponIds: z.array(z.string()), discount: z.number().int() }).meta({ description: 'The combination that takes off the most under the stacking rules.' }),
+      inapplicable: z.array(
+        ZCouponOption.extend({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }),
+      ),
+      best: z
+        .object({ couponIds: z.array(z.string()), discount: z.number().int() })
+        .meta({ description: 'The combination that takes off the most under the stacking rules.' }),
     }),
-    payable: z.number().int().meta({ description: 'The order amount less the best combination: what points, prepaid and other payments cover.' }),
+    payable: z
+      .number()
+      .int()
+      .meta({ description: 'The order amount less the best combination: what points, prepaid and other payments cover.' }),
     points: z.object({
       balance: z.number().int(),
       usable: z.number().int().meta({ description: 'The most points usable on this order under the policy.' }),
       rule: z.string().nullable().meta({ description: 'Why no point can be used, if so.' }),
       useUnit: z.number().int(),
-      earn: z.number().int().meta({ description: 'Points the payable amount earns at the member’s rate (less if points are used).' }),
+      earn: z
+        .number()
+        .int()
+        .meta({ description: 'Points the payable amount earns at the member’s rate (less if points are used).' }),
       earnRateBp: z.number().int(),
     }),
-    prepaid: z.object({ cards: z.array(z.object({ cardId: z.string(), nickname: z.string(), main: z.boolean(), balance: z.number().int() })) }),
-    stamps: z.array(z.object({ cardId: z.string(), name: z.string(), count: z.number().int(), rule: z.string().nullable() })).meta({ description: 'Per stamp card, what the order earns (before the daily maximum), or the rule that excludes it.' }),
+    prepaid: z.object({
+      cards: z.array(z.object({ cardId: z.string(), nickname: z.string(), main: z.boolean(), balance: z.number().int() })),
+    }),
+    stamps: z
+      .array(z.object({ cardId: z.string(), name: z.string(), count: z.number().int(), rule: z.string().nullable() }))
+      .meta({ description: 'Per stamp card, what the order earns (before the daily maximum), or the rule that excludes it.' }),
   })
   .meta({ id: 'CheckoutQuote' });
 export type TQuote = z.infer<typeof ZQuote>;
@@ -63,7 +94,9 @@ const ZCheckoutCancel = z
   .object({
     cancelId: z.string(),
     lines: z.array(z.object({ line: z.number().int(), quantity: z.number().int() })),
-    full: z.boolean().meta({ description: 'This cancel took the last lines: the delivery fee and the coupons came back with it.' }),
+    full: z
+      .boolean()
+      .meta({ description: 'This cancel took the last lines: the delivery fee and the coupons came back with it.' }),
     amount: z.number().int().meta({ description: 'The cancelled lines’ price (plus the delivery fee on the last cancel).' }),
     discount: z.number().int().meta({ description: 'The coupon discount those lines had: not given back.' }),
     pointsRestored: z.number().int(),
@@ -93,8 +126,18 @@ export const ZCheckout = z
     occurredAt: z.iso.datetime().nullable(),
     createdAt: z.iso.datetime(),
     items: z
-      .array(z.object({ line: z.number().int(), productId: z.string(), quantity: z.number().int(), unitPrice: z.number().int(), cancelledQuantity: z.number().int() }))
-      .meta({ description: 'The order’s lines, numbered from 0 (a partial cancel names them), with what was cancelled of each.' }),
+      .array(
+        z.object({
+          line: z.number().int(),
+          productId: z.string(),
+          quantity: z.number().int(),
+          unitPrice: z.number().int(),
+          cancelledQuantity: z.number().int(),
+        }),
+      )
+      .meta({
+        description: 'The order’s lines, numbered from 0 (a partial cancel names them), with what was cancelled of each.',
+      }),
     cancels: z.array(ZCheckoutCancel),
     cancelledAt: z.iso.datetime().nullable().meta({ description: 'When the last line was cancelled.' }),
   })
@@ -102,7 +145,11 @@ export const ZCheckout = z
 export type TCheckout = z.infer<typeof ZCheckout>;
 
 export const ZReplayRequest = z.object({
-  checkouts: z.array(ZCommitRequest.required({ occurredAt: true })).min(1).max(500).meta({ description: 'A POS’s offline checkouts with their original ids and times; applied in the order of occurredAt.' }),
+  checkouts: z
+    .array(ZCommitRequest.required({ occurredAt: true }))
+    .min(1)
+    .max(500)
+    .meta({ description: 'A POS’s offline checkouts with their original ids and times; applied in the order of occurredAt.' }),
 });
 export const ZReplayResult = z
   .object({
@@ -112,7 +159,10 @@ export const ZReplayResult = z
         occurredAt: z.iso.datetime(),
         outcome: z.enum(['committed', 'already_committed', 'rejected']),
         checkout: ZCheckout.optional(),
-        rejection: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).optional().meta({ description: 'Why this checkout did not apply, with the refusing rule’s code.' }),
+        rejection: z
+          .object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
+          .optional()
+          .meta({ description: 'Why this checkout did not apply, with the refusing rule’s code.' }),
       }),
     ),
   })

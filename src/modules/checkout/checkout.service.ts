@@ -1,18 +1,26 @@
 import { createHash } from 'node:crypto';
 import { requireAmounts, requireBasketTotal } from '../../platform/amounts.ts';
 import { fixedClock } from '../../platform/clock.ts';
-import { withTransaction, type Db } from '../../platform/db.ts';
+import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { stableStringify } from '../../platform/idempotency.ts';
-import { cancelRedemption, memberCoupons, redeemCoupon, validateMemberCoupons, type TCouponOrder } from '../coupons/index.ts';
+import { enqueueOutbox } from '../../platform/outbox.ts';
+import { cancelRedemption, memberCoupons, redeemCoupon, type TCouponOrder, validateMemberCoupons } from '../coupons/index.ts';
 import { requireActiveMember } from '../members/index.ts';
 import { cancelPoints, earnPoints, pointsQuote, usePoints } from '../points/index.ts';
 import { cancelUse, listCards, useCard } from '../prepaid/index.ts';
 import { cancelOrderStamps, earnForOrder, previewOrderStamps, reduceOrderStamps } from '../stamps/index.ts';
 import { requireStore } from '../stores/index.ts';
-import { addShare, bestCombination, cancelShare, combinationProblem, nothingCancelled, type CancelLine, type Cancelled } from './checkout.rules.ts';
+import {
+  addShare,
+  bestCombination,
+  type CancelLine,
+  type Cancelled,
+  cancelShare,
+  combinationProblem,
+  nothingCancelled,
+} from './checkout.rules.ts';
 import type { TBasket, TCheckout, TCheckoutCancel, TCommitRequest, TQuote } from './checkout.schemas.ts';
 import type { CheckoutRow } from './checkout.tables.ts';
 
@@ -28,9 +36,17 @@ type CheckoutDeps = Pick<Deps, 'db' | 'clock' | 'config'>;
 const orderAmountOf = (b: TBasket) => b.items.reduce((s, i) => s + i.quantity * i.unitPrice, 0) + b.deliveryFee;
 
 /** Every line, the delivery fee, the order amount and what the member pays with, within the maximum: checked before anything is written. */
-function requireOrderAmounts(deps: Pick<Deps, 'config'>, b: TBasket & Partial<Pick<TCommitRequest, 'points' | 'prepaid'>>): number {
+function requireOrderAmounts(
+  deps: Pick<Deps, 'config'>,
+  b: TBasket & Partial<Pick<TCommitRequest, 'points' | 'prepaid'>>,
+): number {
   const items = requireBasketTotal(deps.config, b.items);
-  requireAmounts(deps.config, { deliveryFee: b.deliveryFee, orderAmount: items + b.deliveryFee, points: b.points, 'prepaid.amount': b.prepaid?.amount });
+  requireAmounts(deps.config, {
+    deliveryFee: b.deliveryFee,
+    orderAmount: items + b.deliveryFee,
+    points: b.points,
+    'prepaid.amount': b.prepaid?.amount,
+  });
   return items + b.deliveryFee;
 }
 const couponOrder = (b: TBasket, orderId: string): TCouponOrder => ({
@@ -67,9 +83,18 @@ export async function quote(deps: CheckoutDeps, tenantId: string, basket: TBaske
   }
   const best = bestCombination(applicable, orderAmount);
   const payable = orderAmount - best.discount;
-  const points = await pointsQuote(deps, tenantId, { memberId: basket.memberId, orderAmount: payable, paidAmount: payable, channel: basket.channel });
+  const points = await pointsQuote(deps, tenantId, {
+    memberId: basket.memberId,
+    orderAmount: payable,
+    paidAmount: payable,
+    channel: basket.channel,
+  });
   const cards = (await listCards(deps, tenantId, basket.memberId)).filter((c) => c.status === 'active');
-  const stamps = await previewOrderStamps(deps, tenantId, stampOrder(basket, 'quote', payable, best.couponIds.length > 0, basket.paymentMethods));
+  const stamps = await previewOrderStamps(
+    deps,
+    tenantId,
+    stampOrder(basket, 'quote', payable, best.couponIds.length > 0, basket.paymentMethods),
+  );
   return {
     orderAmount,
     coupons: { applicable, inapplicable, best },
@@ -93,7 +118,13 @@ const toCheckout = (row: CheckoutRow, cancels: TCheckoutCancel[]): TCheckout => 
   return {
     ...(row.result as Committed),
     status: row.status,
-    items: linesOf(row).map((i, line) => ({ line, productId: i.productId, quantity: i.quantity, unitPrice: i.unitPrice, cancelledQuantity: cancelled.quantities[line] ?? 0 })),
+    items: linesOf(row).map((i, line) => ({
+      line,
+      productId: i.productId,
+      quantity: i.quantity,
+      unitPrice: i.unitPrice,
+      cancelledQuantity: cancelled.quantities[line] ?? 0,
+    })),
     cancels,
     cancelledAt: row.cancelled_at?.toISOString() ?? null,
   };
@@ -101,8 +132,21 @@ const toCheckout = (row: CheckoutRow, cancels: TCheckoutCancel[]): TCheckout => 
 
 /** The checkout with its cancels, oldest first. */
 async function withCancels(db: Db, tenantId: string, row: CheckoutRow): Promise<TCheckout> {
-  const cancels = row.status === 'committed' ? [] : await db.selectFrom('checkout_cancel').select('detail').where('tenant_id', '=', tenantId).where('checkout_id', '=', row.id).orderBy('created_at').orderBy('id').execute();
-  return toCheckout(row, cancels.map((c) => c.detail as TCheckoutCancel));
+  const cancels =
+    row.status === 'committed'
+      ? []
+      : await db
+          .selectFrom('checkout_cancel')
+          .select('detail')
+          .where('tenant_id', '=', tenantId)
+          .where('checkout_id', '=', row.id)
+          .orderBy('created_at')
+          .orderBy('id')
+          .execute();
+  return toCheckout(
+    row,
+    cancels.map((c) => c.detail as TCheckoutCancel),
+  );
 }
 
 /**
@@ -142,8 +186,16 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
       .returning('id')
       .executeTakeFirst();
     if (!claimed) {
-      const existing = await trx.selectFrom('checkout').selectAll().where('tenant_id', '=', tenantId).where('id', '=', req.checkoutId).executeTakeFirstOrThrow();
-      if (existing.request_hash !== hash) throw new AppError('CONFLICT', `Checkout ${req.checkoutId} was committed with other content.`, { checkoutId: req.checkoutId });
+      const existing = await trx
+        .selectFrom('checkout')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', req.checkoutId)
+        .executeTakeFirstOrThrow();
+      if (existing.request_hash !== hash)
+        throw new AppError('CONFLICT', `Checkout ${req.checkoutId} was committed with other content.`, {
+          checkoutId: req.checkoutId,
+        });
       return withCancels(trx, tenantId, existing);
     }
     await requireActiveMember(d, tenantId, req.memberId);
@@ -162,36 +214,71 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
     const coupons: TCheckout['coupons'] = [];
     let discount = 0;
     for (const c of chosen) {
-      const use = await redeemCoupon(d, tenantId, { memberId: req.memberId, couponId: c.couponId, order: couponOrder(req, req.checkoutId), cap: orderAmount - discount, holdId: req.holdId });
+      const use = await redeemCoupon(d, tenantId, {
+        memberId: req.memberId,
+        couponId: c.couponId,
+        order: couponOrder(req, req.checkoutId),
+        cap: orderAmount - discount,
+        holdId: req.holdId,
+      });
       coupons.push({ couponId: c.couponId, useId: use.id, discount: use.discount });
       discount += use.discount;
     }
     const prepaidUsed = req.prepaid?.amount ?? 0;
     if (discount + req.points + prepaidUsed > orderAmount) {
-      throw new AppError('CHECKOUT_EXCEEDS_TOTAL', `Coupons ${discount}, points ${req.points} and prepaid ${prepaidUsed} exceed the order's ${orderAmount}.`, {
-        orderAmount,
-        discount,
-        points: req.points,
-        prepaid: prepaidUsed,
-      });
+      throw new AppError(
+        'CHECKOUT_EXCEEDS_TOTAL',
+        `Coupons ${discount}, points ${req.points} and prepaid ${prepaidUsed} exceed the order's ${orderAmount}.`,
+        {
+          orderAmount,
+          discount,
+          points: req.points,
+          prepaid: prepaidUsed,
+        },
+      );
     }
-    if (req.points > 0) await usePoints(d, tenantId, { memberId: req.memberId, orderId: req.checkoutId, amount: req.points, orderAmount: orderAmount - discount, channel: req.channel, storeId: req.storeId });
+    if (req.points > 0)
+      await usePoints(d, tenantId, {
+        memberId: req.memberId,
+        orderId: req.checkoutId,
+        amount: req.points,
+        orderAmount: orderAmount - discount,
+        channel: req.channel,
+        storeId: req.storeId,
+      });
     if (req.prepaid) {
-      if (!(await listCards(d, tenantId, req.memberId)).some((c) => c.id === req.prepaid!.cardId)) throw new AppError('NOT_FOUND', `No prepaid card ${req.prepaid.cardId}.`);
-      await useCard(d, tenantId, { orderId: req.checkoutId, cardId: req.prepaid.cardId, amount: prepaidUsed, channel: req.channel, storeId: req.storeId });
+      if (!(await listCards(d, tenantId, req.memberId)).some((c) => c.id === req.prepaid!.cardId))
+        throw new AppError('NOT_FOUND', `No prepaid card ${req.prepaid.cardId}.`);
+      await useCard(d, tenantId, {
+        orderId: req.checkoutId,
+        cardId: req.prepaid.cardId,
+        amount: prepaidUsed,
+        channel: req.channel,
+        storeId: req.storeId,
+      });
     }
 
     // Earned on what was paid: after coupons and points (prepaid is a payment).
     const paid = orderAmount - discount - req.points;
     let pointsEarned = 0;
     try {
-      pointsEarned = (await earnPoints(d, tenantId, { memberId: req.memberId, orderId: req.checkoutId, paidAmount: paid, channel: req.channel, storeId: req.storeId })).amount;
+      pointsEarned = (
+        await earnPoints(d, tenantId, {
+          memberId: req.memberId,
+          orderId: req.checkoutId,
+          paidAmount: paid,
+          channel: req.channel,
+          storeId: req.storeId,
+        })
+      ).amount;
     } catch (err) {
       // A channel that earns no points is not a reason to refuse the order (checked before anything is written).
       if (!isAppError(err) || err.code !== 'POINTS_CHANNEL_NOT_ALLOWED') throw err;
     }
     const methods = [...req.paymentMethods, ...(req.points > 0 ? ['points'] : []), ...(req.prepaid ? ['prepaid'] : [])];
-    const stamps = (await earnForOrder(d, tenantId, stampOrder(req, req.checkoutId, paid, coupons.length > 0, methods))).map((s) => ({ cardId: s.cardId, earned: s.earned, skipped: s.skipped?.code ?? null }));
+    const stamps = (await earnForOrder(d, tenantId, stampOrder(req, req.checkoutId, paid, coupons.length > 0, methods))).map(
+      (s) => ({ cardId: s.cardId, earned: s.earned, skipped: s.skipped?.code ?? null }),
+    );
 
     const result = {
       checkoutId: req.checkoutId,
@@ -209,16 +296,36 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
     };
     const row = await trx
       .updateTable('checkout')
-      .set({ discount, points_used: req.points, prepaid_used: prepaidUsed, paid_amount: result.paidAmount, result: JSON.stringify(result) })
+      .set({
+        discount,
+        points_used: req.points,
+        prepaid_used: prepaidUsed,
+        paid_amount: result.paidAmount,
+        result: JSON.stringify(result),
+      })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', req.checkoutId)
       .returningAll()
       .executeTakeFirstOrThrow();
     // The member's first checkout (first-order coupons): no other checkout of theirs exists.
-    const earlier = await trx.selectFrom('checkout').select('id').where('tenant_id', '=', tenantId).where('member_id', '=', req.memberId).where('id', '<>', req.checkoutId).limit(1).executeTakeFirst();
+    const earlier = await trx
+      .selectFrom('checkout')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('member_id', '=', req.memberId)
+      .where('id', '<>', req.checkoutId)
+      .limit(1)
+      .executeTakeFirst();
     await enqueueOutbox(trx, tenantId, {
       topic: 'checkout.committed',
-      payload: { checkoutId: req.checkoutId, memberId: req.memberId, orderAmount, discount, paidAmount: result.paidAmount, firstOrder: !earlier },
+      payload: {
+        checkoutId: req.checkoutId,
+        memberId: req.memberId,
+        orderAmount,
+        discount,
+        paidAmount: result.paidAmount,
+        firstOrder: !earlier,
+      },
     });
     return toCheckout(row, []);
   });
@@ -234,31 +341,64 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
  * earned_points_used) or earned stamps went into a completed board. The same cancel id again
  * returns the checkout as it is.
  */
-export async function cancel(deps: CheckoutDeps, tenantId: string, input: { checkoutId: string; cancelId: string; lines?: CancelLine[] | undefined }): Promise<TCheckout> {
+export async function cancel(
+  deps: CheckoutDeps,
+  tenantId: string,
+  input: { checkoutId: string; cancelId: string; lines?: CancelLine[] | undefined },
+): Promise<TCheckout> {
   const hash = requestHash({ checkoutId: input.checkoutId, lines: input.lines ?? null });
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
-    const row = await trx.selectFrom('checkout').selectAll().where('tenant_id', '=', tenantId).where('id', '=', input.checkoutId).forUpdate().executeTakeFirst();
+    const row = await trx
+      .selectFrom('checkout')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', input.checkoutId)
+      .forUpdate()
+      .executeTakeFirst();
     if (!row) throw new AppError('NOT_FOUND', `No checkout ${input.checkoutId}.`);
-    const prior = await trx.selectFrom('checkout_cancel').select(['checkout_id', 'request_hash']).where('tenant_id', '=', tenantId).where('id', '=', input.cancelId).executeTakeFirst();
+    const prior = await trx
+      .selectFrom('checkout_cancel')
+      .select(['checkout_id', 'request_hash'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', input.cancelId)
+      .executeTakeFirst();
     if (prior) {
-      if (prior.checkout_id !== row.id || prior.request_hash !== hash) throw new AppError('CONFLICT', `Cancel ${input.cancelId} was made with other content.`, { cancelId: input.cancelId });
+      if (prior.checkout_id !== row.id || prior.request_hash !== hash)
+        throw new AppError('CONFLICT', `Cancel ${input.cancelId} was made with other content.`, { cancelId: input.cancelId });
       return withCancels(trx, tenantId, row);
     }
-    if (row.status === 'cancelled') throw new AppError('OPERATION_NOT_CANCELLABLE', `Checkout ${input.checkoutId} is cancelled already.`, { why: 'cancelled' });
+    if (row.status === 'cancelled')
+      throw new AppError('OPERATION_NOT_CANCELLABLE', `Checkout ${input.checkoutId} is cancelled already.`, { why: 'cancelled' });
     const done = row.result as Committed;
     const items = linesOf(row);
-    if (input.lines && items.length === 0) throw new AppError('OPERATION_NOT_CANCELLABLE', `Checkout ${row.id} was committed before lines were kept: cancel it whole.`, { why: 'no_lines' });
+    if (input.lines && items.length === 0)
+      throw new AppError(
+        'OPERATION_NOT_CANCELLABLE',
+        `Checkout ${row.id} was committed before lines were kept: cancel it whole.`,
+        { why: 'no_lines' },
+      );
     const was = cancelledOf(row);
 
     const quantities = [...was.quantities];
-    const lines = input.lines ?? items.map((i, line) => ({ line, quantity: i.quantity - was.quantities[line]! })).filter((l) => l.quantity > 0);
+    const lines =
+      input.lines ??
+      items.map((i, line) => ({ line, quantity: i.quantity - was.quantities[line]! })).filter((l) => l.quantity > 0);
     for (const l of lines) {
       const item = items[l.line];
-      if (!item) throw new AppError('OPERATION_NOT_CANCELLABLE', `Checkout ${row.id} has no line ${l.line}.`, { why: 'no_such_line', line: l.line, lines: items.length });
+      if (!item)
+        throw new AppError('OPERATION_NOT_CANCELLABLE', `Checkout ${row.id} has no line ${l.line}.`, {
+          why: 'no_such_line',
+          line: l.line,
+          lines: items.length,
+        });
       quantities[l.line]! += l.quantity;
       if (quantities[l.line]! > item.quantity) {
-        throw new AppError('OPERATION_NOT_CANCELLABLE', `Line ${l.line} has ${item.quantity - was.quantities[l.line]!} left to cancel.`, { why: 'exceeds_line', line: l.line, left: item.quantity - was.quantities[l.line]! });
+        throw new AppError(
+          'OPERATION_NOT_CANCELLABLE',
+          `Line ${l.line} has ${item.quantity - was.quantities[l.line]!} left to cancel.`,
+          { why: 'exceeds_line', line: l.line, left: item.quantity - was.quantities[l.line]! },
+        );
       }
     }
     const full = quantities.every((q, i) => q === items[i]!.quantity);
@@ -268,18 +408,31 @@ export async function cancel(deps: CheckoutDeps, tenantId: string, input: { chec
     const id = (part: string) => `co.${input.cancelId}.${part}`;
     let stamps: { cardId: string; count: number }[] = [];
     if (done.stamps.reduce((s, x) => s + x.earned, 0) > was.stamps) {
-      const stampsBase = done.orderAmount - done.discount - done.pointsUsed - (was.prepaid + was.paid + share.prepaid + share.paid);
-      const remaining = { items: items.map((i, line) => ({ ...i, quantity: i.quantity - quantities[line]! })).filter((i) => i.quantity > 0), amount: stampsBase };
-      const taken = full ? await cancelOrderStamps(d, tenantId, { cancelId: id('stamps'), orderId: row.id }) : await reduceOrderStamps(d, tenantId, { cancelId: id('stamps'), orderId: row.id, remaining });
+      const stampsBase =
+        done.orderAmount - done.discount - done.pointsUsed - (was.prepaid + was.paid + share.prepaid + share.paid);
+      const remaining = {
+        items: items.map((i, line) => ({ ...i, quantity: i.quantity - quantities[line]! })).filter((i) => i.quantity > 0),
+        amount: stampsBase,
+      };
+      const taken = full
+        ? await cancelOrderStamps(d, tenantId, { cancelId: id('stamps'), orderId: row.id })
+        : await reduceOrderStamps(d, tenantId, { cancelId: id('stamps'), orderId: row.id, remaining });
       stamps = taken.cancelled;
     }
-    if (share.pointsEarned > 0) await cancelPoints(d, tenantId, { cancelId: id('earn'), operationId: `pt.earn.${row.id}`, amount: share.pointsEarned });
-    if (share.prepaid > 0) await cancelUse(d, tenantId, { cancelId: id('prepaid'), operationId: `pp.use.${row.id}`, amount: share.prepaid });
-    if (share.points > 0) await cancelPoints(d, tenantId, { cancelId: id('use'), operationId: `pt.use.${row.id}`, amount: share.points });
+    if (share.pointsEarned > 0)
+      await cancelPoints(d, tenantId, { cancelId: id('earn'), operationId: `pt.earn.${row.id}`, amount: share.pointsEarned });
+    if (share.prepaid > 0)
+      await cancelUse(d, tenantId, { cancelId: id('prepaid'), operationId: `pp.use.${row.id}`, amount: share.prepaid });
+    if (share.points > 0)
+      await cancelPoints(d, tenantId, { cancelId: id('use'), operationId: `pt.use.${row.id}`, amount: share.points });
     if (full) for (const c of done.coupons) await cancelRedemption(d, tenantId, c.useId);
 
     const now = deps.clock.now();
-    const cancelled: Cancelled = { ...addShare(was, share), quantities, stamps: was.stamps + stamps.reduce((s, x) => s + x.count, 0) };
+    const cancelled: Cancelled = {
+      ...addShare(was, share),
+      quantities,
+      stamps: was.stamps + stamps.reduce((s, x) => s + x.count, 0),
+    };
     const detail: TCheckoutCancel = {
       cancelId: input.cancelId,
       lines,
@@ -294,26 +447,61 @@ export async function cancel(deps: CheckoutDeps, tenantId: string, input: { chec
       couponsRestored: full ? done.coupons.map((c) => c.couponId) : [],
       createdAt: now.toISOString(),
     };
-    await trx.insertInto('checkout_cancel').values({ tenant_id: tenantId, id: input.cancelId, checkout_id: row.id, request_hash: hash, detail: JSON.stringify(detail), created_at: now }).execute();
+    await trx
+      .insertInto('checkout_cancel')
+      .values({
+        tenant_id: tenantId,
+        id: input.cancelId,
+        checkout_id: row.id,
+        request_hash: hash,
+        detail: JSON.stringify(detail),
+        created_at: now,
+      })
+      .execute();
     const updated = await trx
       .updateTable('checkout')
-      .set({ status: full ? 'cancelled' : 'partially_cancelled', cancelled: JSON.stringify(cancelled), cancelled_at: full ? now : null })
+      .set({
+        status: full ? 'cancelled' : 'partially_cancelled',
+        cancelled: JSON.stringify(cancelled),
+        cancelled_at: full ? now : null,
+      })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', row.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, { topic: 'checkout.cancelled', payload: { checkoutId: row.id, memberId: row.member_id, cancelId: input.cancelId, full, amount: share.amount, paidRefund: share.paid } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'checkout.cancelled',
+      payload: {
+        checkoutId: row.id,
+        memberId: row.member_id,
+        cancelId: input.cancelId,
+        full,
+        amount: share.amount,
+        paidRefund: share.paid,
+      },
+    });
     return withCancels(trx, tenantId, updated);
   });
 }
 
 export async function getCheckout(deps: Pick<Deps, 'db'>, tenantId: string, checkoutId: string): Promise<TCheckout> {
-  const row = await deps.db.selectFrom('checkout').selectAll().where('tenant_id', '=', tenantId).where('id', '=', checkoutId).executeTakeFirst();
+  const row = await deps.db
+    .selectFrom('checkout')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', checkoutId)
+    .executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No checkout ${checkoutId}.`);
   return withCancels(deps.db, tenantId, row);
 }
 
-type ReplayItem = { checkoutId: string; occurredAt: string; outcome: 'committed' | 'already_committed' | 'rejected'; checkout?: TCheckout; rejection?: { code: string; message: string; details?: Record<string, unknown> } };
+type ReplayItem = {
+  checkoutId: string;
+  occurredAt: string;
+  outcome: 'committed' | 'already_committed' | 'rejected';
+  checkout?: TCheckout;
+  rejection?: { code: string; message: string; details?: Record<string, unknown> };
+};
 
 /**
  * A POS that was offline sends its checkouts later, with their original ids and times. They apply
@@ -322,23 +510,42 @@ type ReplayItem = { checkoutId: string; occurredAt: string; outcome: 'committed'
  * rejected with the refusing rule's code (a coupon used elsewhere meanwhile, points spent, …).
  * None is dropped silently.
  */
-export async function replay(deps: CheckoutDeps, tenantId: string, checkouts: (TCommitRequest & { occurredAt: string })[]): Promise<{ items: ReplayItem[] }> {
+export async function replay(
+  deps: CheckoutDeps,
+  tenantId: string,
+  checkouts: (TCommitRequest & { occurredAt: string })[],
+): Promise<{ items: ReplayItem[] }> {
   const now = deps.clock.now().getTime();
-  const ordered = checkouts.map((c, i) => ({ c, i })).sort((a, b) => Date.parse(a.c.occurredAt) - Date.parse(b.c.occurredAt) || a.i - b.i);
+  const ordered = checkouts
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => Date.parse(a.c.occurredAt) - Date.parse(b.c.occurredAt) || a.i - b.i);
   const items: ReplayItem[] = [];
   for (const { c } of ordered) {
     const item = { checkoutId: c.checkoutId, occurredAt: c.occurredAt };
     if (Date.parse(c.occurredAt) > now + 300_000) {
-      items.push({ ...item, outcome: 'rejected', rejection: { code: 'VALIDATION_FAILED', message: 'occurredAt is in the future.' } });
+      items.push({
+        ...item,
+        outcome: 'rejected',
+        rejection: { code: 'VALIDATION_FAILED', message: 'occurredAt is in the future.' },
+      });
       continue;
     }
-    const before = await deps.db.selectFrom('checkout').select('request_hash').where('tenant_id', '=', tenantId).where('id', '=', c.checkoutId).executeTakeFirst();
+    const before = await deps.db
+      .selectFrom('checkout')
+      .select('request_hash')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', c.checkoutId)
+      .executeTakeFirst();
     try {
       const checkout = await commit({ ...deps, clock: fixedClock(new Date(c.occurredAt)) }, tenantId, c);
       items.push({ ...item, outcome: before ? 'already_committed' : 'committed', checkout });
     } catch (err) {
       if (!isAppError(err) || err.status >= 500) throw err;
-      items.push({ ...item, outcome: 'rejected', rejection: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+      items.push({
+        ...item,
+        outcome: 'rejected',
+        rejection: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+      });
     }
   }
   return { items };

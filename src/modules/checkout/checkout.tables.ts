@@ -19,7 +19,14 @@ export type CheckoutTable = {
   cancelled_at: Date | null;
 };
 
-export type CheckoutCancelTable = { tenant_id: string; id: string; checkout_id: string; request_hash: string; detail: unknown; created_at: Generated<Date> };
+export type CheckoutCancelTable = {
+  tenant_id: string;
+  id: string;
+  checkout_id: string;
+  request_hash: string;
+  detail: unknown;
+  created_at: Generated<Date>;
+};
 
 export type CheckoutRow = Selectable<CheckoutTable>;
 export type CheckoutTables = { checkout: CheckoutTable; checkout_cancel: CheckoutCancelTable };

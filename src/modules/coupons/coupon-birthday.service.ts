@@ -15,10 +15,17 @@ const CATCH_UP_DAYS = 3;
 const PAGE = 500;
 
 /** The birthday job (hourly): issues every active birthday definition to the members whose birthday is due. Returns how many were issued. */
-export async function runBirthdayCoupons(deps: Pick<Deps, 'db' | 'clock' | 'log' | 'masterKey'>, options: { tenantId?: string } = {}): Promise<number> {
+export async function runBirthdayCoupons(
+  deps: Pick<Deps, 'db' | 'clock' | 'log' | 'masterKey'>,
+  options: { tenantId?: string } = {},
+): Promise<number> {
   // Members from before the index was kept get their month-day first (a chunk at a time).
   while ((await fillBirthDays(deps)) > 0);
-  let q = deps.db.selectFrom('coupon_definition').select(['tenant_id', 'id', 'auto_issue_days_before']).where('auto_issue', '=', 'birthday').where('status', '=', 'active');
+  let q = deps.db
+    .selectFrom('coupon_definition')
+    .select(['tenant_id', 'id', 'auto_issue_days_before'])
+    .where('auto_issue', '=', 'birthday')
+    .where('status', '=', 'active');
   if (options.tenantId) q = q.where('tenant_id', '=', options.tenantId);
   let issued = 0;
   for (const def of await q.execute()) {
@@ -40,7 +47,16 @@ export async function runBirthdayCoupons(deps: Pick<Deps, 'db' | 'clock' | 'log'
           .execute();
         const done = new Set(have.map((r) => r.source_ref));
         for (const memberId of ids) {
-          if (!done.has(ref(memberId)) && (await issueFromEvent(deps, def.tenant_id, { definitionId: def.id, memberId, source: 'birthday', sourceRef: ref(memberId) }))) issued++;
+          if (
+            !done.has(ref(memberId)) &&
+            (await issueFromEvent(deps, def.tenant_id, {
+              definitionId: def.id,
+              memberId,
+              source: 'birthday',
+              sourceRef: ref(memberId),
+            }))
+          )
+            issued++;
         }
       }
     }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { readCsv } from '../../platform/csv.ts';
-import { withTransaction, type Tx } from '../../platform/db.ts';
+import { type Tx, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
@@ -19,10 +19,24 @@ import { ZCouponRules } from './coupons.schemas.ts';
 type BulkDeps = Pick<Deps, 'db' | 'clock'>;
 const CHUNK = 1_000;
 
-export type BulkSummary = { id: string; definitionId: string; status: 'running' | 'done'; rowsDone: number; issued: number; rejected: Record<string, number>; startedAt: string; finishedAt: string | null };
+export type BulkSummary = {
+  id: string;
+  definitionId: string;
+  status: 'running' | 'done';
+  rowsDone: number;
+  issued: number;
+  rejected: Record<string, number>;
+  startedAt: string;
+  finishedAt: string | null;
+};
 
 async function summary(db: BulkDeps['db'], tenantId: string, id: string): Promise<BulkSummary> {
-  const r = await db.selectFrom('coupon_bulk_issue').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  const r = await db
+    .selectFrom('coupon_bulk_issue')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (!r) throw new AppError('NOT_FOUND', `No bulk issue ${id}.`);
   return {
     id: r.id,
@@ -39,7 +53,14 @@ async function summary(db: BulkDeps['db'], tenantId: string, id: string): Promis
 export const getBulkIssue = (deps: Pick<Deps, 'db'>, tenantId: string, id: string) => summary(deps.db, tenantId, id);
 
 /** One chunk, all or nothing with its checkpoint: returns how many were issued and why the rest were not. */
-async function issueChunk(trx: Tx, tenantId: string, bulkId: string, definitionId: string, memberIds: string[], validity: { from: Date; until: Date }) {
+async function issueChunk(
+  trx: Tx,
+  tenantId: string,
+  bulkId: string,
+  definitionId: string,
+  memberIds: string[],
+  validity: { from: Date; until: Date },
+) {
   const rejected: Record<string, number> = {};
   const reject = (code: string, n: number) => {
     if (n > 0) rejected[code] = (rejected[code] ?? 0) + n;
@@ -47,11 +68,25 @@ async function issueChunk(trx: Tx, tenantId: string, bulkId: string, definitionI
   const unique = [...new Set(memberIds)];
   reject('DUPLICATE_IN_LIST', memberIds.length - unique.length);
   const active = new Set(
-    (await trx.selectFrom('member').select('id').where('tenant_id', '=', tenantId).where('id', 'in', unique).where('status', '=', 'active').execute()).map((r) => r.id),
+    (
+      await trx
+        .selectFrom('member')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('id', 'in', unique)
+        .where('status', '=', 'active')
+        .execute()
+    ).map((r) => r.id),
   );
   const candidates = unique.filter((id) => active.has(id));
   reject('MEMBER_NOT_ACTIVE', unique.length - candidates.length);
-  const def = await trx.selectFrom('coupon_definition').select(['issued', 'total_quantity', 'per_member_limit']).where('tenant_id', '=', tenantId).where('id', '=', definitionId).forUpdate().executeTakeFirstOrThrow();
+  const def = await trx
+    .selectFrom('coupon_definition')
+    .select(['issued', 'total_quantity', 'per_member_limit'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', definitionId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
   const room = def.total_quantity === null ? Infinity : def.total_quantity - def.issued;
   // Under the per-member limit, in list order, until the first-come total is reached.
   const granted: string[] = [];
@@ -70,7 +105,12 @@ async function issueChunk(trx: Tx, tenantId: string, bulkId: string, definitionI
   }
   reject('COUPON_EXHAUSTED', candidates.length - granted.length - (rejected.COUPON_MEMBER_LIMIT ?? 0));
   if (granted.length) {
-    await trx.updateTable('coupon_definition').set((eb) => ({ issued: eb('issued', '+', granted.length) })).where('tenant_id', '=', tenantId).where('id', '=', definitionId).execute();
+    await trx
+      .updateTable('coupon_definition')
+      .set((eb) => ({ issued: eb('issued', '+', granted.length) }))
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', definitionId)
+      .execute();
     await trx
       .insertInto('coupon')
       .values(
@@ -98,9 +138,21 @@ async function issueChunk(trx: Tx, tenantId: string, bulkId: string, definitionI
  * Run again with the same id after an interruption, it resumes; after it finished, it returns the
  * summary.
  */
-export async function bulkIssue(deps: BulkDeps, tenantId: string, definitionId: string, bulkId: string, source: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): Promise<BulkSummary> {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(bulkId)) throw new AppError('VALIDATION_FAILED', 'The bulk issue id must be 1-64 letters, digits, _ . -');
-  const def = await deps.db.selectFrom('coupon_definition').selectAll().where('tenant_id', '=', tenantId).where('id', '=', definitionId).executeTakeFirst();
+export async function bulkIssue(
+  deps: BulkDeps,
+  tenantId: string,
+  definitionId: string,
+  bulkId: string,
+  source: AsyncIterable<string | Buffer> | Iterable<string | Buffer>,
+): Promise<BulkSummary> {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(bulkId))
+    throw new AppError('VALIDATION_FAILED', 'The bulk issue id must be 1-64 letters, digits, _ . -');
+  const def = await deps.db
+    .selectFrom('coupon_definition')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', definitionId)
+    .executeTakeFirst();
   if (!def) throw new AppError('NOT_FOUND', `No coupon definition ${definitionId}.`);
   if (def.status !== 'active') throw new AppError('COUPON_NOT_ISSUING', `${def.name} is ${def.status}.`, { status: def.status });
   // The row is created with the first chunk (or the finish): a list refused before then writes nothing.
@@ -108,11 +160,16 @@ export async function bulkIssue(deps: BulkDeps, tenantId: string, definitionId: 
     if (isAppError(err) && err.code === 'NOT_FOUND') return undefined;
     throw err;
   });
-  if (state && state.definitionId !== definitionId) throw new AppError('CONFLICT', `Bulk issue ${bulkId} is for ${state.definitionId}.`);
+  if (state && state.definitionId !== definitionId)
+    throw new AppError('CONFLICT', `Bulk issue ${bulkId} is for ${state.definitionId}.`);
   if (state?.status === 'done') return state;
   const rowsDone = state?.rowsDone ?? 0;
   const create = (trx: Tx) =>
-    trx.insertInto('coupon_bulk_issue').values({ tenant_id: tenantId, id: bulkId, definition_id: definitionId, finished_at: null }).onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing()).execute();
+    trx
+      .insertInto('coupon_bulk_issue')
+      .values({ tenant_id: tenantId, id: bulkId, definition_id: definitionId, finished_at: null })
+      .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
+      .execute();
   const validity = validityOf(ZCouponRules.parse(def.rules), deps.clock.now(), (await getTenant(deps, tenantId)).timeZone);
 
   let column: number | undefined;
@@ -123,8 +180,15 @@ export async function bulkIssue(deps: BulkDeps, tenantId: string, definitionId: 
     chunk = [];
     await withTransaction(deps.db, async (trx) => {
       if (!state) await create(trx);
-      const b = await trx.selectFrom('coupon_bulk_issue').select(['definition_id', 'rows_done', 'rejected']).where('tenant_id', '=', tenantId).where('id', '=', bulkId).forUpdate().executeTakeFirstOrThrow();
-      if (b.definition_id !== definitionId || Number(b.rows_done) !== lastRow - ids.length) throw new AppError('CONFLICT', 'This bulk issue is being run by another process.', { bulkId });
+      const b = await trx
+        .selectFrom('coupon_bulk_issue')
+        .select(['definition_id', 'rows_done', 'rejected'])
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', bulkId)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      if (b.definition_id !== definitionId || Number(b.rows_done) !== lastRow - ids.length)
+        throw new AppError('CONFLICT', 'This bulk issue is being run by another process.', { bulkId });
       const done = await issueChunk(trx, tenantId, bulkId, definitionId, ids, validity);
       const rejected = { ...(b.rejected as Record<string, number>) };
       for (const [code, n] of Object.entries(done.rejected)) rejected[code] = (rejected[code] ?? 0) + n;
@@ -160,7 +224,11 @@ export async function bulkIssue(deps: BulkDeps, tenantId: string, definitionId: 
       .where('status', '=', 'running')
       .returning(['issued'])
       .executeTakeFirst();
-    if (finished) await enqueueOutbox(trx, tenantId, { topic: 'coupons.bulk_issued', payload: { bulkId, definitionId, issued: Number(finished.issued) } });
+    if (finished)
+      await enqueueOutbox(trx, tenantId, {
+        topic: 'coupons.bulk_issued',
+        payload: { bulkId, definitionId, issued: Number(finished.issued) },
+      });
   });
   return summary(deps.db, tenantId, bulkId);
 }

@@ -12,7 +12,14 @@ let deps: Deps;
 const clock = fixedClock(new Date());
 
 before(async () => {
-  ({ app, deps } = await testApp({ clock, config: testConfig({ SECRET_RATE_LIMIT_PER_CREDENTIAL: '3', SECRET_RATE_LIMIT_PER_IP: '1000', SECRET_RATE_LIMIT_WINDOW_SECONDS: '60' }) }));
+  ({ app, deps } = await testApp({
+    clock,
+    config: testConfig({
+      SECRET_RATE_LIMIT_PER_CREDENTIAL: '3',
+      SECRET_RATE_LIMIT_PER_IP: '1000',
+      SECRET_RATE_LIMIT_WINDOW_SECONDS: '60',
+    }),
+  }));
 });
 after(() => app.close());
 
@@ -21,7 +28,12 @@ test('wrong coupon PINs: the fourth in a window is 429 with Retry-After, not sto
   const [m] = await newMembers(deps, t.tenant.id, 1);
   const token = await memberToken(deps, t.tenant.id, m!);
   const register = (key: string, pin: string) =>
-    app.inject({ method: 'POST', url: '/v1/me/coupons/pins', headers: { ...bearer(t.keys.app), 'x-member-token': token, 'idempotency-key': key }, payload: { pin } });
+    app.inject({
+      method: 'POST',
+      url: '/v1/me/coupons/pins',
+      headers: { ...bearer(t.keys.app), 'x-member-token': token, 'idempotency-key': key },
+      payload: { pin },
+    });
   for (let i = 0; i < 3; i++) assert.equal((await register(`p${i}`, `AAAA-BBBB-CCC${i}`)).json().code, 'COUPON_PIN_INVALID');
   const limited = await register('p3', 'AAAA-BBBB-CCC3');
   assert.equal(limited.statusCode, 429, limited.body);
@@ -29,5 +41,9 @@ test('wrong coupon PINs: the fourth in a window is 429 with Retry-After, not sto
   assert.match(String(limited.headers['content-type']), /^application\/problem\+json/);
   assert.ok(Number(limited.headers['retry-after']) >= 1);
   clock.advance(61_000);
-  assert.equal((await register('p3', 'AAAA-BBBB-CCC3')).json().code, 'COUPON_PIN_INVALID', 'the retry is checked in the next window');
+  assert.equal(
+    (await register('p3', 'AAAA-BBBB-CCC3')).json().code,
+    'COUPON_PIN_INVALID',
+    'the retry is checked in the next window',
+  );
 });

@@ -15,7 +15,10 @@ export const ZBenefit = z
       maxDiscount: ZAmount.min(1).nullable().default(null).meta({ description: 'The most it takes off.' }),
     }),
     z.object({ kind: z.literal('free_item'), productId: z.string().max(60), maxQuantity: z.number().int().min(1).default(1) }),
-    z.object({ kind: z.literal('delivery'), amount: ZAmount.min(1).nullable().default(null).meta({ description: 'Won off the delivery fee; null: all of it.' }) }),
+    z.object({
+      kind: z.literal('delivery'),
+      amount: ZAmount.min(1).nullable().default(null).meta({ description: 'Won off the delivery fee; null: all of it.' }),
+    }),
   ])
   .meta({ id: 'CouponBenefit' });
 export type TBenefit = z.infer<typeof ZBenefit>;
@@ -23,31 +26,68 @@ export type TBenefit = z.infer<typeof ZBenefit>;
 export const ZValidity = z
   .discriminatedUnion('kind', [
     z.object({ kind: z.literal('fixed'), from: z.iso.datetime(), until: z.iso.datetime() }),
-    z.object({ kind: z.literal('days'), days: z.number().int().min(1).max(3_650).meta({ description: 'Valid for N days from issue, to the end of the last day (tenant time zone).' }) }),
+    z.object({
+      kind: z.literal('days'),
+      days: z
+        .number()
+        .int()
+        .min(1)
+        .max(3_650)
+        .meta({ description: 'Valid for N days from issue, to the end of the last day (tenant time zone).' }),
+    }),
   ])
   .meta({ id: 'CouponValidity' });
 
 export const ZCouponRules = z
   .object({
     benefit: ZBenefit,
-    target: z.enum(['order', 'products']).default('order').meta({ description: 'What the benefit applies to: the order, or the target products’ lines.' }),
+    target: z
+      .enum(['order', 'products'])
+      .default('order')
+      .meta({ description: 'What the benefit applies to: the order, or the target products’ lines.' }),
     targetProducts: z.array(z.string().max(60)).max(500).default([]),
     minOrderAmount: ZAmount.default(0),
-    conditionProducts: z.array(z.string().max(60)).max(500).default([]).meta({ description: 'Empty: any. Otherwise the order must contain one.' }),
+    conditionProducts: z
+      .array(z.string().max(60))
+      .max(500)
+      .default([])
+      .meta({ description: 'Empty: any. Otherwise the order must contain one.' }),
     channels: z.array(ZChannel).min(1).default(['app', 'web', 'offline']),
     serviceTypes: z.array(ZServiceType).default([]).meta({ description: 'Empty: any.' }),
     grades: z.array(z.string().max(30)).default([]).meta({ description: 'Empty: any grade (or none).' }),
-    usesPerMember: z.number().int().min(1).nullable().default(null).meta({ description: 'How many coupons of this definition one member may use; null: each issued one.' }),
-    weekdays: z.array(z.number().int().min(0).max(6)).default([]).meta({ description: '0 = Sunday … 6 = Saturday, tenant time zone. Empty: every day.' }),
-    hours: z.array(z.object({ from: ZHhMm, to: ZHhMm })).max(10).default([]).meta({ description: 'Time windows, tenant time zone. Empty: all day.' }),
+    usesPerMember: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .default(null)
+      .meta({ description: 'How many coupons of this definition one member may use; null: each issued one.' }),
+    weekdays: z
+      .array(z.number().int().min(0).max(6))
+      .default([])
+      .meta({ description: '0 = Sunday … 6 = Saturday, tenant time zone. Empty: every day.' }),
+    hours: z
+      .array(z.object({ from: ZHhMm, to: ZHhMm }))
+      .max(10)
+      .default([])
+      .meta({ description: 'Time windows, tenant time zone. Empty: all day.' }),
     regions: z.array(z.string().max(30)).default([]).meta({ description: 'Store regions. Empty: any.' }),
     stores: z.union([z.literal('all'), z.array(z.string().max(40)).min(1)]).default('all'),
     stacking: z.enum(['exclusive', 'stackable']).default('stackable').meta({ description: 'An exclusive coupon is used alone.' }),
     validity: ZValidity,
-    hqShareBp: z.number().int().min(0).max(10_000).default(10_000).meta({ description: 'The share of the discount HQ bears (the store the rest), for settlement.' }),
+    hqShareBp: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(10_000)
+      .meta({ description: 'The share of the discount HQ bears (the store the rest), for settlement.' }),
     giftable: z.boolean().default(true),
   })
-  .refine((r) => r.target === 'order' || r.targetProducts.length > 0, { message: 'target products needs targetProducts', path: ['targetProducts'] })
+  .refine((r) => r.target === 'order' || r.targetProducts.length > 0, {
+    message: 'target products needs targetProducts',
+    path: ['targetProducts'],
+  })
   .meta({ id: 'CouponRules' });
 export type TCouponRules = z.infer<typeof ZCouponRules>;
 
@@ -56,14 +96,26 @@ export const ZDefinitionRequest = z.object({
   name: z.string().trim().min(1).max(100),
   rules: ZCouponRules,
   downloadable: z.boolean().default(false),
-  autoIssue: z
-    .enum(['signup', 'grade_up', 'birthday', 'first_order'])
+  autoIssue: z.enum(['signup', 'grade_up', 'birthday', 'first_order']).nullable().default(null).meta({
+    description:
+      'Issued by itself: on sign-up, on reaching a grade, on the birthday (once a year), or on the member’s first checkout.',
+  }),
+  autoIssueGrade: z.string().max(30).nullable().default(null).meta({ description: 'grade_up: only on reaching this grade.' }),
+  autoIssueDaysBefore: z
+    .number()
+    .int()
+    .min(0)
+    .max(60)
+    .default(0)
+    .meta({ description: 'birthday: issued this many days before the birthday (0: on the day).' }),
+  totalQuantity: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000_000)
     .nullable()
     .default(null)
-    .meta({ description: 'Issued by itself: on sign-up, on reaching a grade, on the birthday (once a year), or on the member’s first checkout.' }),
-  autoIssueGrade: z.string().max(30).nullable().default(null).meta({ description: 'grade_up: only on reaching this grade.' }),
-  autoIssueDaysBefore: z.number().int().min(0).max(60).default(0).meta({ description: 'birthday: issued this many days before the birthday (0: on the day).' }),
-  totalQuantity: z.number().int().min(1).max(1_000_000_000).nullable().default(null).meta({ description: 'First-come: never more are issued. Null: unlimited.' }),
+    .meta({ description: 'First-come: never more are issued. Null: unlimited.' }),
   perMemberLimit: z.number().int().min(1).max(1000).default(1),
   issueFrom: z.iso.datetime().nullable().default(null),
   issueUntil: z.iso.datetime().nullable().default(null),
@@ -102,7 +154,10 @@ export const ZOrderContext = z
     channel: ZChannel,
     storeId: z.string().max(40).optional(),
     serviceType: ZServiceType.optional(),
-    items: z.array(z.object({ productId: z.string().max(60), quantity: ZQuantity, unitPrice: ZAmount })).max(200).default([]),
+    items: z
+      .array(z.object({ productId: z.string().max(60), quantity: ZQuantity, unitPrice: ZAmount }))
+      .max(200)
+      .default([]),
     amount: ZAmount.optional().meta({ description: 'The order amount before discounts; omitted: the sum of the items.' }),
     deliveryFee: ZAmount.default(0),
   })

@@ -1,18 +1,25 @@
 import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
 import { requireAmounts, requireBasketTotal } from '../../platform/amounts.ts';
-import { withTransaction, type Db } from '../../platform/db.ts';
+import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
+import { type LimitDeps, limitSecretCheck } from '../../platform/limits.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
-import { limitSecretCheck, type LimitDeps } from '../../platform/limits.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { memberGrade, requireActiveMember, requireMember } from '../members/index.ts';
 import { activeStore, requireStore } from '../stores/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { checkCoupon, hqShareOf, validityOf } from './coupons.rules.ts';
-import { ZCouponRules, type TCoupon, type TDefinition, type TDefinitionRequest, type TOrderContext, type TRedemption } from './coupons.schemas.ts';
+import {
+  type TCoupon,
+  type TDefinition,
+  type TDefinitionRequest,
+  type TOrderContext,
+  type TRedemption,
+  ZCouponRules,
+} from './coupons.schemas.ts';
 import type { CouponDefinitionRow, CouponRow, CouponSource } from './coupons.tables.ts';
 
 // Coupons. Exactness lives in three conditional updates, each under one row lock:
@@ -28,7 +35,11 @@ type CouponDeps = Pick<Deps, 'db' | 'clock'>;
 /** An order's lines, amount and delivery fee within the maximum (before anything is written). */
 function requireOrderAmounts(deps: Pick<Deps, 'config'>, order: TOrderContext): void {
   const items = requireBasketTotal(deps.config, order.items, 'order.items');
-  requireAmounts(deps.config, { 'order.amount': order.amount, 'order.deliveryFee': order.deliveryFee, 'order.total': (order.amount ?? items) + order.deliveryFee });
+  requireAmounts(deps.config, {
+    'order.amount': order.amount,
+    'order.deliveryFee': order.deliveryFee,
+    'order.total': (order.amount ?? items) + order.deliveryFee,
+  });
 }
 
 const toDefinition = (r: CouponDefinitionRow): TDefinition => ({
@@ -67,7 +78,11 @@ function toCoupon(r: CouponRow, d: Pick<TDefinition, 'name' | 'rules'>, now: Dat
 
 // ---- definitions
 
-export async function createDefinition(deps: CouponDeps & Pick<Deps, 'config'>, tenantId: string, input: TDefinitionRequest): Promise<TDefinition> {
+export async function createDefinition(
+  deps: CouponDeps & Pick<Deps, 'config'>,
+  tenantId: string,
+  input: TDefinitionRequest,
+): Promise<TDefinition> {
   const b = input.rules.benefit;
   requireAmounts(deps.config, {
     'rules.benefit.amount': b.kind === 'amount' || b.kind === 'delivery' ? b.amount : undefined,
@@ -76,8 +91,10 @@ export async function createDefinition(deps: CouponDeps & Pick<Deps, 'config'>, 
   });
   const v = input.rules.validity;
   if (v.kind === 'fixed' && v.until <= v.from) throw fieldError('rules.validity.until', 'must be after from');
-  if (input.issueFrom && input.issueUntil && input.issueUntil <= input.issueFrom) throw fieldError('issueUntil', 'must be after issueFrom');
-  if (input.autoIssue === 'grade_up' && !input.autoIssueGrade) throw fieldError('autoIssueGrade', 'grade_up needs the grade it is issued on reaching');
+  if (input.issueFrom && input.issueUntil && input.issueUntil <= input.issueFrom)
+    throw fieldError('issueUntil', 'must be after issueFrom');
+  if (input.autoIssue === 'grade_up' && !input.autoIssueGrade)
+    throw fieldError('autoIssueGrade', 'grade_up needs the grade it is issued on reaching');
   const row = await deps.db
     .insertInto('coupon_definition')
     .values({
@@ -102,12 +119,18 @@ export async function createDefinition(deps: CouponDeps & Pick<Deps, 'config'>, 
 }
 
 async function definitionRow(db: Db, tenantId: string, id: string): Promise<CouponDefinitionRow> {
-  const row = await db.selectFrom('coupon_definition').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('coupon_definition')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No coupon definition ${id}.`);
   return row;
 }
 
-export const getDefinition = async (deps: Pick<Deps, 'db'>, tenantId: string, id: string) => toDefinition(await definitionRow(deps.db, tenantId, id));
+export const getDefinition = async (deps: Pick<Deps, 'db'>, tenantId: string, id: string) =>
+  toDefinition(await definitionRow(deps.db, tenantId, id));
 
 /** A page of definitions, newest first (optionally of one status); the cursor is the last item's. */
 export async function listDefinitions(
@@ -115,9 +138,17 @@ export async function listDefinitions(
   tenantId: string,
   page: { limit: number; cursor?: string | undefined; status?: CouponDefinitionRow['status'] | undefined },
 ): Promise<{ items: TDefinition[]; nextCursor: string | null }> {
-  let q = deps.db.selectFrom('coupon_definition as d').selectAll('d').where('d.tenant_id', '=', tenantId).where(await afterDefinition(deps.db, tenantId, page.cursor));
+  let q = deps.db
+    .selectFrom('coupon_definition as d')
+    .selectAll('d')
+    .where('d.tenant_id', '=', tenantId)
+    .where(await afterDefinition(deps.db, tenantId, page.cursor));
   if (page.status) q = q.where('d.status', '=', page.status);
-  const rows = await q.orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(page.limit + 1).execute();
+  const rows = await q
+    .orderBy('d.created_at', 'desc')
+    .orderBy('d.id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
   return pageOf(rows, page.limit, toDefinition);
 }
 
@@ -127,19 +158,33 @@ export async function listDefinitions(
  */
 async function afterDefinition(db: Db, tenantId: string, cursor: string | undefined) {
   if (cursor === undefined) return sql<boolean>`true`;
-  const known = await db.selectFrom('coupon_definition').select('id').where('tenant_id', '=', tenantId).where('id', '=', cursor).executeTakeFirst();
+  const known = await db
+    .selectFrom('coupon_definition')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', cursor)
+    .executeTakeFirst();
   if (!known) throw new AppError('VALIDATION_FAILED', 'Invalid cursor.');
   return sql<boolean>`(d.created_at, d.id) < (select created_at, id from coupon_definition where tenant_id = ${tenantId} and id = ${cursor})`;
 }
 
 /** A page from `limit + 1` rows: the next cursor only when there is more. */
-function pageOf<R extends { id: string }, T>(rows: R[], limit: number, map: (r: R) => T): { items: T[]; nextCursor: string | null } {
+function pageOf<R extends { id: string }, T>(
+  rows: R[],
+  limit: number,
+  map: (r: R) => T,
+): { items: T[]; nextCursor: string | null } {
   const items = rows.slice(0, limit);
   return { items: items.map(map), nextCursor: rows.length > limit ? items.at(-1)!.id : null };
 }
 
 /** Pauses, resumes or ends a definition: paused or ended, its coupons are neither issued nor used. */
-export async function setDefinitionStatus(deps: CouponDeps, tenantId: string, id: string, status: CouponDefinitionRow['status']): Promise<TDefinition> {
+export async function setDefinitionStatus(
+  deps: CouponDeps,
+  tenantId: string,
+  id: string,
+  status: CouponDefinitionRow['status'],
+): Promise<TDefinition> {
   const row = await deps.db
     .updateTable('coupon_definition')
     .set({ status, updated_at: deps.clock.now() })
@@ -166,13 +211,24 @@ export async function issueCoupon(deps: CouponDeps, tenantId: string, req: Issue
     const def = await definitionRow(trx, tenantId, req.definitionId);
     const d = toDefinition(def);
     if (req.sourceRef) {
-      const existing = await trx.selectFrom('coupon').selectAll().where('tenant_id', '=', tenantId).where('definition_id', '=', def.id).where('source_ref', '=', req.sourceRef).executeTakeFirst();
+      const existing = await trx
+        .selectFrom('coupon')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('definition_id', '=', def.id)
+        .where('source_ref', '=', req.sourceRef)
+        .executeTakeFirst();
       if (existing) return toCoupon(existing, d, now);
     }
     await requireActiveMember({ db: trx }, tenantId, req.memberId);
-    if (req.source === 'download' && !def.downloadable) throw new AppError('COUPON_NOT_DOWNLOADABLE', `${def.name} is not offered for download.`, { definitionId: def.id });
+    if (req.source === 'download' && !def.downloadable)
+      throw new AppError('COUPON_NOT_DOWNLOADABLE', `${def.name} is not offered for download.`, { definitionId: def.id });
     if (def.status !== 'active' || (def.issue_from && now < def.issue_from) || (def.issue_until && now >= def.issue_until)) {
-      throw new AppError('COUPON_NOT_ISSUING', `${def.name} is not being issued now.`, { status: def.status, issueFrom: d.issueFrom, issueUntil: d.issueUntil });
+      throw new AppError('COUPON_NOT_ISSUING', `${def.name} is not being issued now.`, {
+        status: def.status,
+        issueFrom: d.issueFrom,
+        issueUntil: d.issueUntil,
+      });
     }
     const counted = await trx
       .insertInto('coupon_member')
@@ -185,7 +241,10 @@ export async function issueCoupon(deps: CouponDeps, tenantId: string, req: Issue
       )
       .returning('issued')
       .executeTakeFirst();
-    if (!counted) throw new AppError('COUPON_MEMBER_LIMIT', `A member is issued at most ${def.per_member_limit} of ${def.name}.`, { perMemberLimit: def.per_member_limit });
+    if (!counted)
+      throw new AppError('COUPON_MEMBER_LIMIT', `A member is issued at most ${def.per_member_limit} of ${def.name}.`, {
+        perMemberLimit: def.per_member_limit,
+      });
     const taken = await trx
       .updateTable('coupon_definition')
       .set((eb) => ({ issued: eb('issued', '+', 1) }))
@@ -194,14 +253,38 @@ export async function issueCoupon(deps: CouponDeps, tenantId: string, req: Issue
       .where((eb) => eb.or([eb('total_quantity', 'is', null), eb('issued', '<', eb.ref('total_quantity'))]))
       .returning('issued')
       .executeTakeFirst();
-    if (!taken) throw new AppError('COUPON_EXHAUSTED', `All ${def.total_quantity} of ${def.name} are issued.`, { totalQuantity: def.total_quantity });
+    if (!taken)
+      throw new AppError('COUPON_EXHAUSTED', `All ${def.total_quantity} of ${def.name} are issued.`, {
+        totalQuantity: def.total_quantity,
+      });
     const { from, until } = validityOf(d.rules, now, (await getTenant({ db: trx }, tenantId)).timeZone);
     const row = await trx
       .insertInto('coupon')
-      .values({ tenant_id: tenantId, id: newId('cpn'), definition_id: def.id, member_id: req.memberId, valid_from: from, valid_until: until, source: req.source, source_ref: req.sourceRef ?? null, use_id: null, used_at: null, issued_at: now })
+      .values({
+        tenant_id: tenantId,
+        id: newId('cpn'),
+        definition_id: def.id,
+        member_id: req.memberId,
+        valid_from: from,
+        valid_until: until,
+        source: req.source,
+        source_ref: req.sourceRef ?? null,
+        use_id: null,
+        used_at: null,
+        issued_at: now,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, { topic: 'coupons.issued', payload: { couponId: row.id, definitionId: def.id, memberId: req.memberId, source: req.source, validUntil: until.toISOString() } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'coupons.issued',
+      payload: {
+        couponId: row.id,
+        definitionId: def.id,
+        memberId: req.memberId,
+        source: req.source,
+        validUntil: until.toISOString(),
+      },
+    });
     return toCoupon(row, d, now);
   });
 }
@@ -216,27 +299,42 @@ export async function downloadable(
   const now = deps.clock.now();
   const rows = await deps.db
     .selectFrom('coupon_definition as d')
-    .leftJoin('coupon_member as m', (j) => j.onRef('m.tenant_id', '=', 'd.tenant_id').onRef('m.definition_id', '=', 'd.id').on('m.member_id', '=', memberId))
+    .leftJoin('coupon_member as m', (j) =>
+      j.onRef('m.tenant_id', '=', 'd.tenant_id').onRef('m.definition_id', '=', 'd.id').on('m.member_id', '=', memberId),
+    )
     .selectAll('d')
     .select('m.issued as member_issued')
     .where('d.tenant_id', '=', tenantId)
     .where('d.downloadable', '=', true)
     .where('d.status', '=', 'active')
-    .where((eb) => eb.and([eb.or([eb('d.issue_from', 'is', null), eb('d.issue_from', '<=', now)]), eb.or([eb('d.issue_until', 'is', null), eb('d.issue_until', '>', now)])]))
+    .where((eb) =>
+      eb.and([
+        eb.or([eb('d.issue_from', 'is', null), eb('d.issue_from', '<=', now)]),
+        eb.or([eb('d.issue_until', 'is', null), eb('d.issue_until', '>', now)]),
+      ]),
+    )
     .where((eb) => eb.or([eb('d.total_quantity', 'is', null), eb('d.issued', '<', eb.ref('d.total_quantity'))]))
     .where(await afterDefinition(deps.db, tenantId, page.cursor))
     .orderBy('d.created_at', 'desc')
     .orderBy('d.id', 'desc')
     .limit(page.limit + 1)
     .execute();
-  return pageOf(rows, page.limit, (r) => ({ ...toDefinition(r), remaining: Math.max(0, r.per_member_limit - (r.member_issued ?? 0)) }));
+  return pageOf(rows, page.limit, (r) => ({
+    ...toDefinition(r),
+    remaining: Math.max(0, r.per_member_limit - (r.member_issued ?? 0)),
+  }));
 }
 
 const PIN_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const normalizePin = (pin: string) => pin.toUpperCase().replace(/[^A-Z0-9]/g, '');
 
 /** A batch of PIN codes for a definition, shown this once (only their keyed hashes are kept). */
-export async function generatePins(deps: CouponDeps & Pick<Deps, 'masterKey'>, tenantId: string, definitionId: string, count: number): Promise<{ batchId: string; definitionId: string; pins: string[] }> {
+export async function generatePins(
+  deps: CouponDeps & Pick<Deps, 'masterKey'>,
+  tenantId: string,
+  definitionId: string,
+  count: number,
+): Promise<{ batchId: string; definitionId: string; pins: string[] }> {
   await definitionRow(deps.db, tenantId, definitionId);
   const pii = piiFor(deps.masterKey);
   const batchId = newId('pinb');
@@ -247,7 +345,16 @@ export async function generatePins(deps: CouponDeps & Pick<Deps, 'masterKey'>, t
     for (let i = 0; i < list.length; i += 1_000) {
       await trx
         .insertInto('coupon_pin')
-        .values(list.slice(i, i + 1_000).map((p) => ({ tenant_id: tenantId, pin_hash: pii.hash(tenantId, 'coupon-pin', normalizePin(p)), definition_id: definitionId, batch_id: batchId, coupon_id: null, registered_at: null })))
+        .values(
+          list.slice(i, i + 1_000).map((p) => ({
+            tenant_id: tenantId,
+            pin_hash: pii.hash(tenantId, 'coupon-pin', normalizePin(p)),
+            definition_id: definitionId,
+            batch_id: batchId,
+            coupon_id: null,
+            registered_at: null,
+          })),
+        )
         .execute();
     }
   });
@@ -265,13 +372,34 @@ export async function limitPinRegistration(deps: LimitDeps, tenantId: string, me
 }
 
 /** A member registers a PIN code and receives its coupon; a PIN works once (COUPON_PIN_INVALID otherwise). */
-export async function registerPin(deps: CouponDeps & Pick<Deps, 'masterKey'>, tenantId: string, memberId: string, pin: string): Promise<TCoupon> {
+export async function registerPin(
+  deps: CouponDeps & Pick<Deps, 'masterKey'>,
+  tenantId: string,
+  memberId: string,
+  pin: string,
+): Promise<TCoupon> {
   const hash = piiFor(deps.masterKey).hash(tenantId, 'coupon-pin', normalizePin(pin));
   return withTransaction(deps.db, async (trx) => {
-    const row = await trx.selectFrom('coupon_pin').selectAll().where('tenant_id', '=', tenantId).where('pin_hash', '=', hash).forUpdate().executeTakeFirst();
+    const row = await trx
+      .selectFrom('coupon_pin')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('pin_hash', '=', hash)
+      .forUpdate()
+      .executeTakeFirst();
     if (!row || row.coupon_id !== null) throw new AppError('COUPON_PIN_INVALID', 'No unregistered coupon PIN matches.');
-    const coupon = await issueCoupon({ ...deps, db: trx }, tenantId, { definitionId: row.definition_id, memberId, source: 'pin', sourceRef: `pin.${hash.slice(0, 40)}` });
-    await trx.updateTable('coupon_pin').set({ coupon_id: coupon.id, registered_at: deps.clock.now() }).where('tenant_id', '=', tenantId).where('pin_hash', '=', hash).execute();
+    const coupon = await issueCoupon({ ...deps, db: trx }, tenantId, {
+      definitionId: row.definition_id,
+      memberId,
+      source: 'pin',
+      sourceRef: `pin.${hash.slice(0, 40)}`,
+    });
+    await trx
+      .updateTable('coupon_pin')
+      .set({ coupon_id: coupon.id, registered_at: deps.clock.now() })
+      .where('tenant_id', '=', tenantId)
+      .where('pin_hash', '=', hash)
+      .execute();
     return coupon;
   });
 }
@@ -279,7 +407,12 @@ export async function registerPin(deps: CouponDeps & Pick<Deps, 'masterKey'>, te
 // ---- the member's coupons
 
 /** A member's coupons, newest first: all, the usable ones, or the given ones. */
-export async function memberCoupons(deps: CouponDeps, tenantId: string, memberId: string, options: { usableOnly?: boolean; ids?: string[] } = {}): Promise<TCoupon[]> {
+export async function memberCoupons(
+  deps: CouponDeps,
+  tenantId: string,
+  memberId: string,
+  options: { usableOnly?: boolean; ids?: string[] } = {},
+): Promise<TCoupon[]> {
   if (options.ids?.length === 0) return [];
   const now = deps.clock.now();
   let q = deps.db
@@ -296,13 +429,24 @@ export async function memberCoupons(deps: CouponDeps, tenantId: string, memberId
 }
 
 /** A member's coupons for /v1/members/{id}/coupons: NOT_FOUND for an unknown member (or one of another tenant). */
-export async function couponsOfMember(deps: CouponDeps, tenantId: string, memberId: string, options: { usableOnly?: boolean } = {}): Promise<TCoupon[]> {
+export async function couponsOfMember(
+  deps: CouponDeps,
+  tenantId: string,
+  memberId: string,
+  options: { usableOnly?: boolean } = {},
+): Promise<TCoupon[]> {
   await requireMember(deps, tenantId, memberId);
   return memberCoupons(deps, tenantId, memberId, options);
 }
 
 async function lockCoupon(db: Db, tenantId: string, couponId: string, memberId?: string): Promise<CouponRow> {
-  const row = await db.selectFrom('coupon').selectAll().where('tenant_id', '=', tenantId).where('id', '=', couponId).forUpdate().executeTakeFirst();
+  const row = await db
+    .selectFrom('coupon')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', couponId)
+    .forUpdate()
+    .executeTakeFirst();
   if (!row || (memberId !== undefined && row.member_id !== memberId)) throw new AppError('NOT_FOUND', `No coupon ${couponId}.`);
   return row;
 }
@@ -318,9 +462,22 @@ async function contextFor(deps: CouponDeps, tenantId: string, memberId: string, 
 }
 
 const usesOf = (db: Db, tenantId: string, memberId: string, definitionIds: string[]) =>
-  db.selectFrom('coupon_member').select(['definition_id', 'used']).where('tenant_id', '=', tenantId).where('member_id', '=', memberId).where('definition_id', 'in', definitionIds).execute();
+  db
+    .selectFrom('coupon_member')
+    .select(['definition_id', 'used'])
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .where('definition_id', 'in', definitionIds)
+    .execute();
 
-const checkWith = (ctx: Awaited<ReturnType<typeof contextFor>>, d: TDefinition, coupon: CouponRow, memberUses: number, order: TOrderContext, holdId?: string) =>
+const checkWith = (
+  ctx: Awaited<ReturnType<typeof contextFor>>,
+  d: TDefinition,
+  coupon: CouponRow,
+  memberUses: number,
+  order: TOrderContext,
+  holdId?: string,
+) =>
   checkCoupon(d.rules, {
     now: ctx.now,
     timeZone: ctx.timeZone,
@@ -334,7 +491,14 @@ const checkWith = (ctx: Awaited<ReturnType<typeof contextFor>>, d: TDefinition, 
   });
 
 /** Everything the rules need about a member's coupon and an order, read in the caller's transaction. */
-async function checkFor(deps: CouponDeps, tenantId: string, coupon: CouponRow, def: CouponDefinitionRow, order: TOrderContext, holdId?: string) {
+async function checkFor(
+  deps: CouponDeps,
+  tenantId: string,
+  coupon: CouponRow,
+  def: CouponDefinitionRow,
+  order: TOrderContext,
+  holdId?: string,
+) {
   const d = toDefinition(def);
   const ctx = await contextFor(deps, tenantId, coupon.member_id, order, d.rules.regions.length > 0);
   const [uses] = await usesOf(deps.db, tenantId, coupon.member_id, [def.id]);
@@ -359,9 +523,19 @@ export async function validateMemberCoupons(deps: CouponDeps, tenantId: string, 
     .execute();
   if (coupons.length === 0) return [];
   const ids = [...new Set(coupons.map((c) => c.definition_id))];
-  const defs = new Map((await deps.db.selectFrom('coupon_definition').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', ids).execute()).map((r) => [r.id, toDefinition(r)]));
+  const defs = new Map(
+    (
+      await deps.db.selectFrom('coupon_definition').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', ids).execute()
+    ).map((r) => [r.id, toDefinition(r)]),
+  );
   const uses = new Map((await usesOf(deps.db, tenantId, memberId, ids)).map((u) => [u.definition_id, u.used]));
-  const ctx = await contextFor(deps, tenantId, memberId, order, [...defs.values()].some((d) => d.rules.regions.length > 0));
+  const ctx = await contextFor(
+    deps,
+    tenantId,
+    memberId,
+    order,
+    [...defs.values()].some((d) => d.rules.regions.length > 0),
+  );
   return coupons.map((c) => {
     const d = defs.get(c.definition_id)!;
     const check = checkWith(ctx, d, c, uses.get(d.id) ?? 0, order);
@@ -370,19 +544,45 @@ export async function validateMemberCoupons(deps: CouponDeps, tenantId: string, 
 }
 
 /** Whether a member's coupon applies to an order and what it takes off; nothing is written. */
-export async function validateCoupon(deps: CouponDeps & Pick<Deps, 'config'>, tenantId: string, input: { memberId: string; couponId: string; order: TOrderContext }) {
+export async function validateCoupon(
+  deps: CouponDeps & Pick<Deps, 'config'>,
+  tenantId: string,
+  input: { memberId: string; couponId: string; order: TOrderContext },
+) {
   requireOrderAmounts(deps, input.order);
-  const coupon = await deps.db.selectFrom('coupon').selectAll().where('tenant_id', '=', tenantId).where('id', '=', input.couponId).executeTakeFirst();
+  const coupon = await deps.db
+    .selectFrom('coupon')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', input.couponId)
+    .executeTakeFirst();
   if (!coupon || coupon.member_id !== input.memberId) throw new AppError('NOT_FOUND', `No coupon ${input.couponId}.`);
-  const { check } = await checkFor(deps, tenantId, coupon, await definitionRow(deps.db, tenantId, coupon.definition_id), input.order);
+  const { check } = await checkFor(
+    deps,
+    tenantId,
+    coupon,
+    await definitionRow(deps.db, tenantId, coupon.definition_id),
+    input.order,
+  );
   return outcomeOf(check);
 }
 
 /** A check as an answer: the discount, or the refusing rule. */
 const outcomeOf = (check: ReturnType<typeof checkWith>) =>
-  check.ok ? { applicable: true, discount: check.discount } : { applicable: false, discount: 0, rejection: { code: check.code, message: check.message, details: check.details } };
+  check.ok
+    ? { applicable: true, discount: check.discount }
+    : { applicable: false, discount: 0, rejection: { code: check.code, message: check.message, details: check.details } };
 
-const toRedemption = (r: { id: string; coupon_id: string; definition_id: string; order_id: string; discount: number; hq_share: number; cancelled_at: Date | null; created_at: Date }): TRedemption => ({
+const toRedemption = (r: {
+  id: string;
+  coupon_id: string;
+  definition_id: string;
+  order_id: string;
+  discount: number;
+  hq_share: number;
+  cancelled_at: Date | null;
+  created_at: Date;
+}): TRedemption => ({
   id: r.id,
   couponId: r.coupon_id,
   definitionId: r.definition_id,
@@ -422,15 +622,31 @@ export async function redeemCoupon(
         .where('used', '<', d.rules.usesPerMember)
         .returning('used')
         .executeTakeFirst();
-      if (!counted) throw new AppError('COUPON_MEMBER_USE_LIMIT', `A member uses at most ${d.rules.usesPerMember} of these coupons.`, { couponId: coupon.id, usesPerMember: d.rules.usesPerMember });
+      if (!counted)
+        throw new AppError('COUPON_MEMBER_USE_LIMIT', `A member uses at most ${d.rules.usesPerMember} of these coupons.`, {
+          couponId: coupon.id,
+          usesPerMember: d.rules.usesPerMember,
+        });
     } else {
-      await trx.updateTable('coupon_member').set((eb) => ({ used: eb('used', '+', 1) })).where('tenant_id', '=', tenantId).where('definition_id', '=', def.id).where('member_id', '=', coupon.member_id).execute();
+      await trx
+        .updateTable('coupon_member')
+        .set((eb) => ({ used: eb('used', '+', 1) }))
+        .where('tenant_id', '=', tenantId)
+        .where('definition_id', '=', def.id)
+        .where('member_id', '=', coupon.member_id)
+        .execute();
     }
     const useId = `cp.use.${input.order.orderId}.${coupon.id}`;
     const now = deps.clock.now();
     // Stacked with others (a checkout), it takes off no more than the order has left.
     const discount = Math.min(check.discount, input.cap ?? Infinity);
-    await trx.updateTable('coupon').set({ status: 'used', use_id: useId, used_at: now, hold_id: null, held_until: null }).where('tenant_id', '=', tenantId).where('id', '=', coupon.id).where('status', '=', 'active').execute();
+    await trx
+      .updateTable('coupon')
+      .set({ status: 'used', use_id: useId, used_at: now, hold_id: null, held_until: null })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', coupon.id)
+      .where('status', '=', 'active')
+      .execute();
     const row = await trx
       .insertInto('coupon_use')
       .values({
@@ -448,7 +664,10 @@ export async function redeemCoupon(
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, { topic: 'coupons.used', payload: { couponId: coupon.id, memberId: coupon.member_id, useId, orderId: input.order.orderId, discount } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'coupons.used',
+      payload: { couponId: coupon.id, memberId: coupon.member_id, useId, orderId: input.order.orderId, discount },
+    });
     return toRedemption(row);
   });
 }
@@ -458,37 +677,74 @@ export async function redeemCoupon(
  * this hold can use them (COUPON_HELD for anyone else). Holding again with the same id extends it;
  * a hold that times out simply ends.
  */
-export async function holdCoupons(deps: CouponDeps, tenantId: string, input: { holdId: string; memberId: string; couponIds: string[]; ttlSeconds: number }) {
+export async function holdCoupons(
+  deps: CouponDeps,
+  tenantId: string,
+  input: { holdId: string; memberId: string; couponIds: string[]; ttlSeconds: number },
+) {
   return withTransaction(deps.db, async (trx) => {
     const now = deps.clock.now();
     const heldUntil = new Date(now.getTime() + input.ttlSeconds * 1000);
     for (const id of [...new Set(input.couponIds)].sort()) {
       const c = await lockCoupon(trx, tenantId, id, input.memberId);
-      const refuse = (code: 'COUPON_ALREADY_USED' | 'COUPON_REVOKED' | 'COUPON_EXPIRED' | 'COUPON_HELD', message: string, details: Record<string, unknown> = {}) => new AppError(code, message, { couponId: id, ...details });
+      const refuse = (
+        code: 'COUPON_ALREADY_USED' | 'COUPON_REVOKED' | 'COUPON_EXPIRED' | 'COUPON_HELD',
+        message: string,
+        details: Record<string, unknown> = {},
+      ) => new AppError(code, message, { couponId: id, ...details });
       if (c.status === 'used') throw refuse('COUPON_ALREADY_USED', 'The coupon has been used.');
       if (c.status === 'revoked') throw refuse('COUPON_REVOKED', 'The coupon was taken back.');
-      if (now >= c.valid_until) throw refuse('COUPON_EXPIRED', 'The coupon has expired.', { validUntil: c.valid_until.toISOString() });
-      if (c.held_until && c.held_until > now && c.hold_id !== input.holdId) throw refuse('COUPON_HELD', 'The coupon is held for another payment.', { heldUntil: c.held_until.toISOString() });
-      await trx.updateTable('coupon').set({ hold_id: input.holdId, held_until: heldUntil }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+      if (now >= c.valid_until)
+        throw refuse('COUPON_EXPIRED', 'The coupon has expired.', { validUntil: c.valid_until.toISOString() });
+      if (c.held_until && c.held_until > now && c.hold_id !== input.holdId)
+        throw refuse('COUPON_HELD', 'The coupon is held for another payment.', { heldUntil: c.held_until.toISOString() });
+      await trx
+        .updateTable('coupon')
+        .set({ hold_id: input.holdId, held_until: heldUntil })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .execute();
     }
     return { holdId: input.holdId, couponIds: [...new Set(input.couponIds)].sort(), heldUntil: heldUntil.toISOString() };
   });
 }
 
 /** Ends a hold before its time (the payment failed or was abandoned): its coupons are free again. */
-export async function releaseHold(deps: CouponDeps, tenantId: string, holdId: string): Promise<{ holdId: string; released: number }> {
-  const rows = await deps.db.updateTable('coupon').set({ hold_id: null, held_until: null }).where('tenant_id', '=', tenantId).where('hold_id', '=', holdId).returning('id').execute();
+export async function releaseHold(
+  deps: CouponDeps,
+  tenantId: string,
+  holdId: string,
+): Promise<{ holdId: string; released: number }> {
+  const rows = await deps.db
+    .updateTable('coupon')
+    .set({ hold_id: null, held_until: null })
+    .where('tenant_id', '=', tenantId)
+    .where('hold_id', '=', holdId)
+    .returning('id')
+    .execute();
   return { holdId, released: rows.length };
 }
 
 /** Cancels a use: the coupon is active again (expired if its validity has ended) and the member's use is given back. */
 export async function cancelRedemption(deps: CouponDeps, tenantId: string, useId: string): Promise<TRedemption> {
   return withTransaction(deps.db, async (trx) => {
-    const use = await trx.selectFrom('coupon_use').selectAll().where('tenant_id', '=', tenantId).where('id', '=', useId).forUpdate().executeTakeFirst();
+    const use = await trx
+      .selectFrom('coupon_use')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', useId)
+      .forUpdate()
+      .executeTakeFirst();
     if (!use) throw new AppError('NOT_FOUND', `No coupon use ${useId}.`);
     if (use.cancelled_at) throw new AppError('OPERATION_NOT_CANCELLABLE', 'The use is cancelled already.', { why: 'cancelled' });
     const now = deps.clock.now();
-    await trx.updateTable('coupon').set({ status: 'active', use_id: null, used_at: null }).where('tenant_id', '=', tenantId).where('id', '=', use.coupon_id).where('use_id', '=', useId).execute();
+    await trx
+      .updateTable('coupon')
+      .set({ status: 'active', use_id: null, used_at: null })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', use.coupon_id)
+      .where('use_id', '=', useId)
+      .execute();
     await trx
       .updateTable('coupon_member')
       .set((eb) => ({ used: eb('used', '-', 1) }))
@@ -497,26 +753,63 @@ export async function cancelRedemption(deps: CouponDeps, tenantId: string, useId
       .where('member_id', '=', use.member_id)
       .where('used', '>', 0)
       .execute();
-    const row = await trx.updateTable('coupon_use').set({ cancelled_at: now }).where('tenant_id', '=', tenantId).where('id', '=', useId).returningAll().executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, { topic: 'coupons.use_cancelled', payload: { couponId: use.coupon_id, memberId: use.member_id, useId } });
+    const row = await trx
+      .updateTable('coupon_use')
+      .set({ cancelled_at: now })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', useId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'coupons.use_cancelled',
+      payload: { couponId: use.coupon_id, memberId: use.member_id, useId },
+    });
     return toRedemption(row);
   });
 }
 
 /** Gives an active, giftable coupon to another member. */
-export async function giftCoupon(deps: CouponDeps, tenantId: string, memberId: string, couponId: string, input: { giftId: string; toMemberId: string }): Promise<TCoupon> {
+export async function giftCoupon(
+  deps: CouponDeps,
+  tenantId: string,
+  memberId: string,
+  couponId: string,
+  input: { giftId: string; toMemberId: string },
+): Promise<TCoupon> {
   if (input.toMemberId === memberId) throw fieldError('toMemberId', 'must be another member');
   return withTransaction(deps.db, async (trx) => {
     const coupon = await lockCoupon(trx, tenantId, couponId, memberId);
     const d = toDefinition(await definitionRow(trx, tenantId, coupon.definition_id));
     const now = deps.clock.now();
     if (!d.rules.giftable || coupon.status !== 'active' || now >= coupon.valid_until) {
-      throw new AppError('COUPON_NOT_GIFTABLE', d.rules.giftable ? 'Only an active, unexpired coupon can be given.' : `${d.name} cannot be given.`, { giftable: d.rules.giftable, status: toCoupon(coupon, d, now).status });
+      throw new AppError(
+        'COUPON_NOT_GIFTABLE',
+        d.rules.giftable ? 'Only an active, unexpired coupon can be given.' : `${d.name} cannot be given.`,
+        { giftable: d.rules.giftable, status: toCoupon(coupon, d, now).status },
+      );
     }
     await requireActiveMember({ db: trx }, tenantId, input.toMemberId);
-    await trx.insertInto('coupon_gift').values({ tenant_id: tenantId, id: input.giftId, coupon_id: couponId, from_member_id: memberId, to_member_id: input.toMemberId }).execute();
-    const row = await trx.updateTable('coupon').set({ member_id: input.toMemberId }).where('tenant_id', '=', tenantId).where('id', '=', couponId).returningAll().executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, { topic: 'coupons.gift_received', payload: { couponId, fromMemberId: memberId, toMemberId: input.toMemberId } });
+    await trx
+      .insertInto('coupon_gift')
+      .values({
+        tenant_id: tenantId,
+        id: input.giftId,
+        coupon_id: couponId,
+        from_member_id: memberId,
+        to_member_id: input.toMemberId,
+      })
+      .execute();
+    const row = await trx
+      .updateTable('coupon')
+      .set({ member_id: input.toMemberId })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', couponId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'coupons.gift_received',
+      payload: { couponId, fromMemberId: memberId, toMemberId: input.toMemberId },
+    });
     return toCoupon(row, d, now);
   });
 }
@@ -524,7 +817,11 @@ export async function giftCoupon(deps: CouponDeps, tenantId: string, memberId: s
 // ---- events from other modules
 
 /** Issues from an event, at least once: a refusal by the rules (sold out, limit) is final, not retried. Whether it was issued (or had been). */
-export async function issueFromEvent(deps: CouponDeps & Pick<Deps, 'log'>, tenantId: string, req: IssueRequest): Promise<boolean> {
+export async function issueFromEvent(
+  deps: CouponDeps & Pick<Deps, 'log'>,
+  tenantId: string,
+  req: IssueRequest,
+): Promise<boolean> {
   try {
     await issueCoupon(deps, tenantId, req);
     return true;
@@ -535,17 +832,31 @@ export async function issueFromEvent(deps: CouponDeps & Pick<Deps, 'log'>, tenan
   }
 }
 
-async function autoIssue(deps: CouponDeps & Pick<Deps, 'log'>, tenantId: string, memberId: string, trigger: 'signup' | 'grade_up' | 'first_order', grade?: string) {
-  let q = deps.db.selectFrom('coupon_definition').select('id').where('tenant_id', '=', tenantId).where('auto_issue', '=', trigger).where('status', '=', 'active');
+async function autoIssue(
+  deps: CouponDeps & Pick<Deps, 'log'>,
+  tenantId: string,
+  memberId: string,
+  trigger: 'signup' | 'grade_up' | 'first_order',
+  grade?: string,
+) {
+  let q = deps.db
+    .selectFrom('coupon_definition')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('auto_issue', '=', trigger)
+    .where('status', '=', 'active');
   if (grade !== undefined) q = q.where('auto_issue_grade', '=', grade);
   // The reference names the member: one coupon per member and occasion, however often the event comes.
   const sourceRef = [trigger, grade, memberId].filter(Boolean).join('.');
-  for (const d of await q.execute()) await issueFromEvent(deps, tenantId, { definitionId: d.id, memberId, source: trigger, sourceRef });
+  for (const d of await q.execute())
+    await issueFromEvent(deps, tenantId, { definitionId: d.id, memberId, source: trigger, sourceRef });
 }
 
 export function registerCouponHandlers(deps: CouponDeps & Pick<Deps, 'log' | 'outbox'>): void {
   const payload = <T>(m: OutboxMessage) => m.payload as T;
-  deps.outbox.register('member.joined', 'coupons.signup', (m) => autoIssue(deps, m.tenantId, payload<{ memberId: string }>(m).memberId, 'signup'));
+  deps.outbox.register('member.joined', 'coupons.signup', (m) =>
+    autoIssue(deps, m.tenantId, payload<{ memberId: string }>(m).memberId, 'signup'),
+  );
   deps.outbox.register('member.grade_changed', 'coupons.grade-up', (m) => {
     const p = payload<{ memberId: string; to: string | null }>(m);
     return p.to ? autoIssue(deps, m.tenantId, p.memberId, 'grade_up', p.to) : Promise.resolve();
@@ -556,16 +867,35 @@ export function registerCouponHandlers(deps: CouponDeps & Pick<Deps, 'log' | 'ou
   });
   deps.outbox.register('coupons.issue_requested', 'coupons.issue', async (m) => {
     const p = payload<{ definitionId: string; memberId: string; reference: string }>(m);
-    await issueFromEvent(deps, m.tenantId, { definitionId: p.definitionId, memberId: p.memberId, source: 'promotion', sourceRef: p.reference });
+    await issueFromEvent(deps, m.tenantId, {
+      definitionId: p.definitionId,
+      memberId: p.memberId,
+      source: 'promotion',
+      sourceRef: p.reference,
+    });
   });
   deps.outbox.register('coupons.revoke_requested', 'coupons.revoke', async (m) => {
     const p = payload<{ definitionId: string; reference: string }>(m);
     // A coupon already used stays used: the order it discounted happened.
-    await deps.db.updateTable('coupon').set({ status: 'revoked' }).where('tenant_id', '=', m.tenantId).where('definition_id', '=', p.definitionId).where('source_ref', '=', p.reference).where('status', '=', 'active').execute();
+    await deps.db
+      .updateTable('coupon')
+      .set({ status: 'revoked' })
+      .where('tenant_id', '=', m.tenantId)
+      .where('definition_id', '=', p.definitionId)
+      .where('source_ref', '=', p.reference)
+      .where('status', '=', 'active')
+      .execute();
   });
   deps.outbox.register('stamps.board_completed', 'coupons.stamp-reward', async (m) => {
-    const p = payload<{ cardId: string; memberId: string; board: number; reward: { type: string; couponDefinitionId?: string } }>(m);
+    const p = payload<{ cardId: string; memberId: string; board: number; reward: { type: string; couponDefinitionId?: string } }>(
+      m,
+    );
     if (p.reward.type !== 'coupon' || !p.reward.couponDefinitionId) return;
-    await issueFromEvent(deps, m.tenantId, { definitionId: p.reward.couponDefinitionId, memberId: p.memberId, source: 'stamps', sourceRef: `stamps.${p.cardId}.${p.memberId}.${p.board}` });
+    await issueFromEvent(deps, m.tenantId, {
+      definitionId: p.reward.couponDefinitionId,
+      memberId: p.memberId,
+      source: 'stamps',
+      sourceRef: `stamps.${p.cardId}.${p.memberId}.${p.board}`,
+    });
   });
 }

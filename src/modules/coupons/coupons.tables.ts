@@ -2,7 +2,17 @@ import type { Generated, Selectable } from 'kysely';
 
 export type CouponDefinitionStatus = 'active' | 'paused' | 'ended';
 export type CouponStatus = 'active' | 'used' | 'revoked';
-export type CouponSource = 'download' | 'operator' | 'bulk' | 'pin' | 'signup' | 'grade_up' | 'birthday' | 'first_order' | 'promotion' | 'stamps';
+export type CouponSource =
+  | 'download'
+  | 'operator'
+  | 'bulk'
+  | 'pin'
+  | 'signup'
+  | 'grade_up'
+  | 'birthday'
+  | 'first_order'
+  | 'promotion'
+  | 'stamps';
 
 export type CouponDefinitionTable = {
   tenant_id: string;
@@ -40,7 +50,13 @@ export type CouponTable = {
   issued_at: Generated<Date>;
 };
 
-export type CouponMemberTable = { tenant_id: string; definition_id: string; member_id: string; issued: Generated<number>; used: Generated<number> };
+export type CouponMemberTable = {
+  tenant_id: string;
+  definition_id: string;
+  member_id: string;
+  issued: Generated<number>;
+  used: Generated<number>;
+};
 
 export type CouponUseTable = {
   tenant_id: string;
@@ -57,9 +73,23 @@ export type CouponUseTable = {
   created_at: Generated<Date>;
 };
 
-export type CouponGiftTable = { tenant_id: string; id: string; coupon_id: string; from_member_id: string; to_member_id: string; created_at: Generated<Date> };
+export type CouponGiftTable = {
+  tenant_id: string;
+  id: string;
+  coupon_id: string;
+  from_member_id: string;
+  to_member_id: string;
+  created_at: Generated<Date>;
+};
 
-export type CouponPinTable = { tenant_id: string; pin_hash: string; definition_id: string; batch_id: string; coupon_id: string | null; registered_at: Date | null };
+export type CouponPinTable = {
+  tenant_id: string;
+  pin_hash: string;
+  definition_id: string;
+  batch_id: string;
+  coupon_id: string | null;
+  registered_at: Date | null;
+};
 
 export type CouponBulkIssueTable = {
   tenant_id: string;

@@ -24,8 +24,17 @@ test('a purchase beyond MOA_MAX_AMOUNT either way is a 400 naming the amount; no
   const t = await newTenant(deps, 'Grades Purchase Brand');
   const [m] = await newMembers(deps, t.tenant.id, 1);
   const before = await tenantRows(deps, t.tenant.id);
-  for (const [amount, field] of [[1_000_000_000_001, 'amount'], [-1_000_000_000_001, 'amount'], [9_007_199_254_740_991, 'body.amount']] as const) {
-    const res = await app.inject({ method: 'POST', url: '/v1/grades/purchases', headers: { ...bearer(t.keys.pos), 'idempotency-key': `k-${++seq}` }, payload: { memberId: m, amount } });
+  for (const [amount, field] of [
+    [1_000_000_000_001, 'amount'],
+    [-1_000_000_000_001, 'amount'],
+    [9_007_199_254_740_991, 'body.amount'],
+  ] as const) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/grades/purchases',
+      headers: { ...bearer(t.keys.pos), 'idempotency-key': `k-${++seq}` },
+      payload: { memberId: m, amount },
+    });
     assert.equal(res.statusCode, 400, res.body);
     assert.deepEqual([res.json().code, res.json().errors[0].field], ['VALIDATION_FAILED', field]);
   }

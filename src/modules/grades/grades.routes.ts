@@ -14,7 +14,11 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/grades', {
       config: { scopes: SCOPES.all },
-      schema: { tags: ['Grades'], summary: 'The grade levels and the review cycle', response: { 200: ZGradeSettingsView, ...problems(401, 403) } },
+      schema: {
+        tags: ['Grades'],
+        summary: 'The grade levels and the review cycle',
+        response: { 200: ZGradeSettingsView, ...problems(401, 403) },
+      },
       handler: (req) => service.gradeSettings(deps, tenantIdOf(req)),
     });
 
@@ -26,7 +30,8 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZGradeSettings,
         response: { 200: ZGradeSettings, ...problems(400, 401, 403) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.setGradeSettings({ ...deps, db }, tenantIdOf(req), req.body)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.setGradeSettings({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     app.post('/grades/purchases', {
@@ -44,7 +49,10 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
           req,
           reply,
           async (db) => {
-            await service.recordPurchase({ ...deps, db }, tenantIdOf(req), { ...req.body, at: req.body.at ? new Date(req.body.at) : undefined });
+            await service.recordPurchase({ ...deps, db }, tenantIdOf(req), {
+              ...req.body,
+              at: req.body.at ? new Date(req.body.at) : undefined,
+            });
             return null;
           },
           { status: 204 },
@@ -59,7 +67,8 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
         params: ZMemberParams,
         response: { 200: ZMemberGrade, ...problems(401, 403, 404, 409) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.evaluateMember({ ...deps, db }, tenantIdOf(req), req.params.id)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.evaluateMember({ ...deps, db }, tenantIdOf(req), req.params.id)),
     });
 
     app.put('/members/:id/grade', {
@@ -68,10 +77,15 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
         tags: ['Grades'],
         summary: 'Change a member’s grade by hand, with a reason',
         params: ZMemberParams,
-        body: z.object({ grade: z.string().max(30), reason: z.string().trim().min(1).max(200), actor: z.string().max(100).optional() }),
+        body: z.object({
+          grade: z.string().max(30),
+          reason: z.string().trim().min(1).max(200),
+          actor: z.string().max(100).optional(),
+        }),
         response: { 200: ZMemberGrade, ...problems(400, 401, 403, 404) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.changeGrade({ ...deps, db }, tenantIdOf(req), req.params.id, req.body)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.changeGrade({ ...deps, db }, tenantIdOf(req), req.params.id, req.body)),
     });
 
     app.get('/members/:id/grade-history', {

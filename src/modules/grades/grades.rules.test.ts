@@ -16,12 +16,21 @@ test('the highest level met, each in its own window; the lowest needs nothing', 
   assert.equal(qualifiedLevel(LEVELS, three, '2027-03-01').code, 'BASIC', 'out of the 90-day window');
   const big = [...three, { day: '2026-01-10', orders: 2, amount: 300_000 }];
   assert.equal(qualifiedLevel(LEVELS, big, '2026-11-23').code, 'GOLD');
-  assert.equal(qualifiedLevel(LEVELS, [{ day: '2026-12-01', orders: 9, amount: 9e6 }], '2026-11-23').code, 'BASIC', 'the future does not count');
+  assert.equal(
+    qualifiedLevel(LEVELS, [{ day: '2026-12-01', orders: 9, amount: 9e6 }], '2026-11-23').code,
+    'BASIC',
+    'the future does not count',
+  );
 });
 
 test('property: more purchases never lower the grade', () => {
-  const day = fc.integer({ min: 0, max: 400 }).map((n) => new Date(Date.UTC(2026, 0, 1) + n * 86_400_000).toISOString().slice(0, 10));
-  const activity = fc.array(fc.record({ day, orders: fc.integer({ min: 0, max: 3 }), amount: fc.integer({ min: 0, max: 100_000 }) }), { maxLength: 20 });
+  const day = fc
+    .integer({ min: 0, max: 400 })
+    .map((n) => new Date(Date.UTC(2026, 0, 1) + n * 86_400_000).toISOString().slice(0, 10));
+  const activity = fc.array(
+    fc.record({ day, orders: fc.integer({ min: 0, max: 3 }), amount: fc.integer({ min: 0, max: 100_000 }) }),
+    { maxLength: 20 },
+  );
   fc.assert(
     fc.property(activity, activity, (a, more) => {
       const today = '2026-12-31';

@@ -34,6 +34,7 @@ export function qualifiedLevel<L extends Level>(levels: readonly L[], activity: 
 export function reviewDue(cycle: ReviewCycle, lastReviewDay: string | null, today: string): boolean {
   if (!lastReviewDay) return true;
   if (cycle === 'daily') return lastReviewDay < today;
-  const period = (d: string) => (cycle === 'monthly' ? d.slice(0, 7) : `${d.slice(0, 4)}Q${Math.floor((Number(d.slice(5, 7)) - 1) / 3)}`);
+  const period = (d: string) =>
+    cycle === 'monthly' ? d.slice(0, 7) : `${d.slice(0, 4)}Q${Math.floor((Number(d.slice(5, 7)) - 1) / 3)}`;
   return period(lastReviewDay) !== period(today);
 }

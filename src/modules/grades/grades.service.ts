@@ -30,12 +30,20 @@ async function levelRows(deps: Pick<Deps, 'db'>, tenantId: string) {
 }
 
 export async function gradeSettings(deps: Pick<Deps, 'db'>, tenantId: string): Promise<TGradeSettings> {
-  const policy = await deps.db.selectFrom('grade_policy').select('review_cycle').where('tenant_id', '=', tenantId).executeTakeFirst();
+  const policy = await deps.db
+    .selectFrom('grade_policy')
+    .select('review_cycle')
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
   return { levels: (await levelRows(deps, tenantId)).map(toLevel), reviewCycle: policy?.review_cycle ?? 'monthly' };
 }
 
 /** Replaces the tenant's levels (applied at the next review or evaluation; history stays). */
-export async function setGradeSettings(deps: Pick<Deps, 'db' | 'config'>, tenantId: string, s: TGradeSettings): Promise<TGradeSettings> {
+export async function setGradeSettings(
+  deps: Pick<Deps, 'db' | 'config'>,
+  tenantId: string,
+  s: TGradeSettings,
+): Promise<TGradeSettings> {
   requireAmounts(deps.config, Object.fromEntries(s.levels.map((l, i) => [`levels.${i}.minAmount`, l.minAmount])));
   const codes = new Set(s.levels.map((l) => l.code));
   if (codes.size !== s.levels.length) throw fieldError('levels', 'codes must be unique');
@@ -68,7 +76,11 @@ export async function setGradeSettings(deps: Pick<Deps, 'db' | 'config'>, tenant
 }
 
 /** Counts a purchase (or, negative, a cancellation) on the member's day in the tenant's time zone. */
-export async function recordPurchase(deps: GradesDeps & Pick<Deps, 'config'>, tenantId: string, p: { memberId: string; amount: number; orders: number; at?: Date | undefined }) {
+export async function recordPurchase(
+  deps: GradesDeps & Pick<Deps, 'config'>,
+  tenantId: string,
+  p: { memberId: string; amount: number; orders: number; at?: Date | undefined },
+) {
   requireAmounts(deps.config, { amount: p.amount });
   await memberGrade(deps, tenantId, p.memberId); // the member must exist
   const tenant = await getTenant(deps, tenantId);
@@ -96,9 +108,21 @@ async function changeTo(
   await setMemberGrade(deps, tenantId, memberId, to);
   await deps.db
     .insertInto('grade_change')
-    .values({ tenant_id: tenantId, id: newId('grc'), member_id: memberId, from_grade: from, to_grade: to, source: change.source, reason: change.reason, actor: change.actor ?? null })
+    .values({
+      tenant_id: tenantId,
+      id: newId('grc'),
+      member_id: memberId,
+      from_grade: from,
+      to_grade: to,
+      source: change.source,
+      reason: change.reason,
+      actor: change.actor ?? null,
+    })
     .execute();
-  await enqueueOutbox(deps.db, tenantId, { topic: 'member.grade_changed', payload: { memberId, from, to, source: change.source } });
+  await enqueueOutbox(deps.db, tenantId, {
+    topic: 'member.grade_changed',
+    payload: { memberId, from, to, source: change.source },
+  });
 }
 
 type Review = { levels: GradeLevelRow[]; today: string };
@@ -140,7 +164,12 @@ export async function evaluateMember(deps: GradesDeps, tenantId: string, memberI
 }
 
 /** An operator's change, with a mandatory reason; the next review may change it again. */
-export async function changeGrade(deps: GradesDeps, tenantId: string, memberId: string, input: { grade: string; reason: string; actor?: string | undefined }) {
+export async function changeGrade(
+  deps: GradesDeps,
+  tenantId: string,
+  memberId: string,
+  input: { grade: string; reason: string; actor?: string | undefined },
+) {
   const levels = await levelRows(deps, tenantId);
   const level = levels.find((l) => l.code === input.grade);
   if (!level) throw fieldError('grade', `one of ${levels.map((l) => l.code).join(', ') || '(no levels yet)'}`);
@@ -148,7 +177,12 @@ export async function changeGrade(deps: GradesDeps, tenantId: string, memberId: 
     const d = { ...deps, db: trx };
     const current = await memberGrade(d, tenantId, memberId, { forUpdate: true });
     const changed = current.grade !== level.code;
-    if (changed) await changeTo(d, tenantId, memberId, current.grade, level.code, { source: 'manual', reason: input.reason, actor: input.actor });
+    if (changed)
+      await changeTo(d, tenantId, memberId, current.grade, level.code, {
+        source: 'manual',
+        reason: input.reason,
+        actor: input.actor,
+      });
     return { memberId, grade: level.code, changed, level: toLevel(level) };
   });
 }
@@ -164,7 +198,15 @@ export async function gradeHistory(deps: Pick<Deps, 'db'>, tenantId: string, mem
     .orderBy('id', 'desc')
     .limit(100)
     .execute();
-  return rows.map((r) => ({ id: r.id, from: r.from_grade, to: r.to_grade, source: r.source, reason: r.reason, actor: r.actor, changedAt: r.changed_at.toISOString() }));
+  return rows.map((r) => ({
+    id: r.id,
+    from: r.from_grade,
+    to: r.to_grade,
+    source: r.source,
+    reason: r.reason,
+    actor: r.actor,
+    changedAt: r.changed_at.toISOString(),
+  }));
 }
 
 /**
@@ -187,7 +229,11 @@ export async function runGradeReviews(deps: GradesDeps, options: { tenantId?: st
       for (const id of ids) await evaluate(deps, p.tenant_id, id, review);
       evaluated += ids.length;
     }
-    await deps.db.updateTable('grade_policy').set({ last_review_at: deps.clock.now() }).where('tenant_id', '=', p.tenant_id).execute();
+    await deps.db
+      .updateTable('grade_policy')
+      .set({ last_review_at: deps.clock.now() })
+      .where('tenant_id', '=', p.tenant_id)
+      .execute();
   }
   return evaluated;
 }

@@ -17,7 +17,13 @@ export type GradeLevelTable = {
 
 export type GradePolicyTable = { tenant_id: string; review_cycle: Generated<ReviewCycle>; last_review_at: Date | null };
 
-export type GradeActivityTable = { tenant_id: string; member_id: string; day: string; orders: Generated<number>; amount: Generated<number> };
+export type GradeActivityTable = {
+  tenant_id: string;
+  member_id: string;
+  day: string;
+  orders: Generated<number>;
+  amount: Generated<number>;
+};
 
 export type GradeChangeTable = {
   tenant_id: string;

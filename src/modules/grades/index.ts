@@ -1,17 +1,18 @@
 // Public API of the grades module: levels, the purchases they are judged on, and members' grades.
-export type { GradesTables } from './grades.tables.ts';
+
+export { gradeRoutes } from './grades.routes.ts';
 export type { TGradeLevel } from './grades.schemas.ts';
 export {
-  gradeSettings,
-  setGradeSettings,
-  /** Counts a purchase or cancellation towards the member's grade. */
-  recordPurchase,
-  /** Evaluates one member now; emits member.grade_changed on a change. */
-  evaluateMember,
   /** An operator's change with a reason. */
   changeGrade,
+  /** Evaluates one member now; emits member.grade_changed on a change. */
+  evaluateMember,
   gradeHistory,
+  gradeSettings,
+  /** Counts a purchase or cancellation towards the member's grade. */
+  recordPurchase,
   /** The review job: tenants whose cycle is due have every active member evaluated. */
   runGradeReviews,
+  setGradeSettings,
 } from './grades.service.ts';
-export { gradeRoutes } from './grades.routes.ts';
+export type { GradesTables } from './grades.tables.ts';

@@ -1,7 +1,7 @@
 // The PortOne identity adapter against a local PortOne API (test/fakes/portone.fake.ts).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startPortOneFake, type PortOneFake } from '../../../test/fakes/portone.fake.ts';
+import { type PortOneFake, startPortOneFake } from '../../../test/fakes/portone.fake.ts';
 import { bearer, grantUnits, newTenant, testApp, testConfig } from '../../../test/helpers.ts';
 import { AppError } from '../../platform/errors.ts';
 import { portoneIdentityProvider } from './identity.portone.ts';
@@ -34,7 +34,16 @@ async function rejects(p: Promise<unknown>, code: string, details: Record<string
 
 test('a VERIFIED lookup gives the person as PortOne vouches for them: CI, DI, name, birth date, gender, carrier, phone', async () => {
   const id = newId();
-  fake.verified(id, { name: '홍길동', birthDate: '1990-01-15', gender: 'MALE', phoneNumber: '01012345678', operator: 'KT_MVNO', isForeigner: false, ci: CI, di: DI });
+  fake.verified(id, {
+    name: '홍길동',
+    birthDate: '1990-01-15',
+    gender: 'MALE',
+    phoneNumber: '01012345678',
+    operator: 'KT_MVNO',
+    isForeigner: false,
+    ci: CI,
+    di: DI,
+  });
   const outcome = await provider().fetchResult(id);
   assert.equal(outcome.status, 'verified');
   assert.ok(outcome.status === 'verified');
@@ -84,8 +93,14 @@ test('FAILED is a failed verification the person may retry', async () => {
 test('a wrong secret (UNAUTHORIZED) and another store (FORBIDDEN) are provider errors, never a result', async () => {
   const id = newId();
   fake.verified(id, { name: '홍길동', birthDate: '1990-01-15', gender: 'MALE', ci: CI, di: DI });
-  await rejects(provider({ apiSecret: 'wrong' }).fetchResult(id), 'PROVIDER_ERROR', { providerError: 'UNAUTHORIZED', providerStatus: 401 });
-  await rejects(provider({ storeId: 'store-other' }).fetchResult(id), 'PROVIDER_ERROR', { providerError: 'FORBIDDEN', providerStatus: 403 });
+  await rejects(provider({ apiSecret: 'wrong' }).fetchResult(id), 'PROVIDER_ERROR', {
+    providerError: 'UNAUTHORIZED',
+    providerStatus: 401,
+  });
+  await rejects(provider({ storeId: 'store-other' }).fetchResult(id), 'PROVIDER_ERROR', {
+    providerError: 'FORBIDDEN',
+    providerStatus: 403,
+  });
 });
 
 test('a result without CI or DI cannot anchor a member: a provider error naming what is missing', async () => {
@@ -108,7 +123,12 @@ test('the page hint names the PortOne browser call with our request number', () 
 
 // End to end through the HTTP API, with IDENTITY_PROVIDER=portone in the configuration.
 test('HTTP: IDENTITY_PROVIDER=portone verifies through PortOne and the verification signs a member up', async () => {
-  const config = testConfig({ IDENTITY_PROVIDER: 'portone', PORTONE_API_SECRET: SECRET, PORTONE_API_BASE_URL: fake.baseUrl, PORTONE_STORE_ID: STORE });
+  const config = testConfig({
+    IDENTITY_PROVIDER: 'portone',
+    PORTONE_API_SECRET: SECRET,
+    PORTONE_API_BASE_URL: fake.baseUrl,
+    PORTONE_STORE_ID: STORE,
+  });
   const { app, deps } = await testApp({ config });
   try {
     const t = await newTenant(deps, 'PortOne Identity Brand');
@@ -123,13 +143,23 @@ test('HTTP: IDENTITY_PROVIDER=portone verifies through PortOne and the verificat
     const v = started.json();
     assert.equal(v.provider, 'portone');
     assert.match(v.redirectUrl, /^portone:requestIdentityVerification\?identityVerificationId=/);
-    const complete = () => app.inject({ method: 'POST', url: `/v1/identity/verifications/${v.id}/complete`, headers: bearer(t.keys.app) });
+    const complete = () =>
+      app.inject({ method: 'POST', url: `/v1/identity/verifications/${v.id}/complete`, headers: bearer(t.keys.app) });
     // Nothing done in the browser yet: PortOne does not know it, the verification stays pending.
     assert.equal((await complete()).json().status, 'pending');
     // The sandbox page is not mounted with a real provider.
     assert.equal((await app.inject({ url: `/sandbox/identity/${v.requestNo}` })).statusCode, 404);
 
-    fake.verified(v.requestNo, { name: '김포원', birthDate: '1992-03-04', gender: 'FEMALE', phoneNumber: '01055556666', operator: 'SKT', isForeigner: false, ci: `${'P'.repeat(86)}==`, di: 'Q'.repeat(64) });
+    fake.verified(v.requestNo, {
+      name: '김포원',
+      birthDate: '1992-03-04',
+      gender: 'FEMALE',
+      phoneNumber: '01055556666',
+      operator: 'SKT',
+      isForeigner: false,
+      ci: `${'P'.repeat(86)}==`,
+      di: 'Q'.repeat(64),
+    });
     const done = await complete();
     assert.equal(done.statusCode, 200, done.body);
     assert.equal(done.json().status, 'verified');
@@ -139,7 +169,12 @@ test('HTTP: IDENTITY_PROVIDER=portone verifies through PortOne and the verificat
       method: 'POST',
       url: '/v1/members',
       headers: bearer(t.keys.app),
-      payload: { loginId: `portone${Date.now()}`, password: 'portone-pass-77', verificationId: v.id, consents: { terms: true, privacy: true, age14: true } },
+      payload: {
+        loginId: `portone${Date.now()}`,
+        password: 'portone-pass-77',
+        verificationId: v.id,
+        consents: { terms: true, privacy: true, age14: true },
+      },
     });
     assert.equal(member.statusCode, 201, member.body);
   } finally {
@@ -148,14 +183,30 @@ test('HTTP: IDENTITY_PROVIDER=portone verifies through PortOne and the verificat
 });
 
 test('HTTP: a wrong PortOne secret answers 502 PROVIDER_ERROR as problem+json and settles nothing', async () => {
-  const config = testConfig({ IDENTITY_PROVIDER: 'portone', PORTONE_API_SECRET: 'not-the-secret', PORTONE_API_BASE_URL: fake.baseUrl, PORTONE_STORE_ID: STORE });
+  const config = testConfig({
+    IDENTITY_PROVIDER: 'portone',
+    PORTONE_API_SECRET: 'not-the-secret',
+    PORTONE_API_BASE_URL: fake.baseUrl,
+    PORTONE_STORE_ID: STORE,
+  });
   const { app, deps } = await testApp({ config });
   try {
     const t = await newTenant(deps, 'PortOne Identity Brand');
     await grantUnits(app, t.tenant.id, 1);
-    const v = (await app.inject({ method: 'POST', url: '/v1/identity/verifications', headers: bearer(t.keys.app), payload: { purpose: 'signup', returnUrl: 'https://shop.example.com/back' } })).json();
+    const v = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/identity/verifications',
+        headers: bearer(t.keys.app),
+        payload: { purpose: 'signup', returnUrl: 'https://shop.example.com/back' },
+      })
+    ).json();
     fake.verified(v.requestNo, { name: '김포원', birthDate: '1992-03-04', gender: 'FEMALE', ci: CI, di: DI });
-    const res = await app.inject({ method: 'POST', url: `/v1/identity/verifications/${v.id}/complete`, headers: bearer(t.keys.app) });
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/identity/verifications/${v.id}/complete`,
+      headers: bearer(t.keys.app),
+    });
     assert.equal(res.statusCode, 502);
     assert.match(String(res.headers['content-type']), /application\/problem\+json/);
     assert.equal(res.json().code, 'PROVIDER_ERROR');

@@ -1,6 +1,12 @@
 import type { IdentityVerification, IdentityVerificationVerifiedCustomer } from '@portone/server-sdk/identityVerification';
 import { AppError } from '../../platform/errors.ts';
-import { portoneApi, PortOneUnreachable, storeQuery, type PortOneErrorBody, type PortOneOptions } from '../../platform/portone-api.ts';
+import {
+  type PortOneErrorBody,
+  type PortOneOptions,
+  PortOneUnreachable,
+  portoneApi,
+  storeQuery,
+} from '../../platform/portone-api.ts';
 import type { IdentityProvider, ProviderOutcome } from './identity.provider.ts';
 import { CARRIERS, type Carrier, type VerifiedIdentity } from './identity.rules.ts';
 
@@ -72,7 +78,10 @@ export function portoneIdentityProvider(options: PortOneIdentityOptions): Identi
     async fetchResult(requestNo): Promise<ProviderOutcome> {
       let res;
       try {
-        res = await api.request<IdentityVerification>('GET', `/identity-verifications/${encodeURIComponent(requestNo)}${storeQuery(api.storeId)}`);
+        res = await api.request<IdentityVerification>(
+          'GET',
+          `/identity-verifications/${encodeURIComponent(requestNo)}${storeQuery(api.storeId)}`,
+        );
       } catch (err) {
         if (!(err instanceof PortOneUnreachable)) throw err;
         throw new AppError('PROVIDER_ERROR', 'PortOne could not be reached; try again.', { provider: 'portone', requestNo });
@@ -85,7 +94,10 @@ export function portoneIdentityProvider(options: PortOneIdentityOptions): Identi
       }
       const v = res.data;
       if (!('id' in v) || v.id !== requestNo) {
-        throw new AppError('PROVIDER_ERROR', 'PortOne answered for another identity verification.', { provider: 'portone', requestNo });
+        throw new AppError('PROVIDER_ERROR', 'PortOne answered for another identity verification.', {
+          provider: 'portone',
+          requestNo,
+        });
       }
       switch (v.status) {
         case 'READY':
@@ -98,16 +110,24 @@ export function portoneIdentityProvider(options: PortOneIdentityOptions): Identi
           const identity = toVerifiedIdentity(v.verifiedCustomer);
           if ('missing' in identity) {
             // A channel that does not return CI/DI (e.g. a contract without them) cannot anchor a member.
-            throw new AppError('PROVIDER_ERROR', `PortOne's result lacks ${identity.missing.join(', ')}: check the channel's contract.`, {
-              provider: 'portone',
-              requestNo,
-              missing: identity.missing,
-            });
+            throw new AppError(
+              'PROVIDER_ERROR',
+              `PortOne's result lacks ${identity.missing.join(', ')}: check the channel's contract.`,
+              {
+                provider: 'portone',
+                requestNo,
+                missing: identity.missing,
+              },
+            );
           }
           return { status: 'verified', identity, decidedAt: new Date(v.verifiedAt) };
         }
         default:
-          throw new AppError('PROVIDER_ERROR', `PortOne reported an unknown status ${String((v as { status: unknown }).status)}.`, { provider: 'portone', requestNo });
+          throw new AppError(
+            'PROVIDER_ERROR',
+            `PortOne reported an unknown status ${String((v as { status: unknown }).status)}.`,
+            { provider: 'portone', requestNo },
+          );
       }
     },
   };

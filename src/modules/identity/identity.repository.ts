@@ -1,4 +1,4 @@
-import { sql, type Insertable } from 'kysely';
+import { type Insertable, sql } from 'kysely';
 import type { Db } from '../../platform/db.ts';
 import type { IdentityVerificationRow, IdentityVerificationTable, VerificationStatus } from './identity.tables.ts';
 
@@ -23,7 +23,12 @@ export async function settleVerification(
   db: Db,
   tenantId: string,
   id: string,
-  outcome: { status: Exclude<VerificationStatus, 'pending'>; reason: string | null; identitySealed: string | null; ciHash: string | null },
+  outcome: {
+    status: Exclude<VerificationStatus, 'pending'>;
+    reason: string | null;
+    identitySealed: string | null;
+    ciHash: string | null;
+  },
 ): Promise<IdentityVerificationRow> {
   return db
     .updateTable('identity_verification')
@@ -66,7 +71,12 @@ export async function verifiedCounts(db: Db, tenantId: string): Promise<{ live: 
   return { live: Number(row.live), preview: Number(row.preview) };
 }
 
-export async function recordSandboxResult(db: Db, requestNo: string, outcome: string, identitySealed: string | null): Promise<boolean> {
+export async function recordSandboxResult(
+  db: Db,
+  requestNo: string,
+  outcome: string,
+  identitySealed: string | null,
+): Promise<boolean> {
   const inserted = await db
     .insertInto('identity_sandbox_result')
     .values({ request_no: requestNo, outcome, identity_sealed: identitySealed })

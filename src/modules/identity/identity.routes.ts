@@ -8,9 +8,15 @@ import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { getTenant } from '../tenants/index.ts';
-import { submitSandbox, sandboxRequest, type SandboxSubmission } from './identity.sandbox.ts';
 import { sandboxErrorHtml, sandboxFormHtml } from './identity.sandbox.page.ts';
-import { ZGrantUnitsRequest, ZStartVerificationRequest, ZVerification, ZVerificationId, ZVerificationUnits } from './identity.schemas.ts';
+import { type SandboxSubmission, sandboxRequest, submitSandbox } from './identity.sandbox.ts';
+import {
+  ZGrantUnitsRequest,
+  ZStartVerificationRequest,
+  ZVerification,
+  ZVerificationId,
+  ZVerificationUnits,
+} from './identity.schemas.ts';
 import * as service from './identity.service.ts';
 
 const ZParams = z.object({ id: ZVerificationId });
@@ -30,7 +36,9 @@ export function identityRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 201: ZVerification, ...problems(400, 401, 403, 409, 422) },
       },
       handler: (req, reply) =>
-        idempotent(deps, req, reply, (db) => service.startVerification({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
+        idempotent(deps, req, reply, (db) => service.startVerification({ ...deps, db }, tenantIdOf(req), req.body), {
+          status: 201,
+        }),
     });
 
     app.get('/identity/verifications/:id', {
@@ -118,14 +126,18 @@ export function sandboxRoutes(deps: Deps): FastifyPluginAsyncZod {
       }
     });
 
-    app.post('/sandbox/identity/:requestNo', { schema: { hide: true, params, body: z.record(z.string(), z.string()) } }, async (req, reply) => {
-      try {
-        const to = await submitSandbox(deps, req.params.requestNo, req.body as SandboxSubmission);
-        return reply.code(303).header('location', to).send();
-      } catch (err) {
-        if (isAppError(err) && err.code === 'VALIDATION_FAILED') return form(reply, req.params.requestNo, 422, err.message);
-        return failure(reply, err);
-      }
-    });
+    app.post(
+      '/sandbox/identity/:requestNo',
+      { schema: { hide: true, params, body: z.record(z.string(), z.string()) } },
+      async (req, reply) => {
+        try {
+          const to = await submitSandbox(deps, req.params.requestNo, req.body as SandboxSubmission);
+          return reply.code(303).header('location', to).send();
+        } catch (err) {
+          if (isAppError(err) && err.code === 'VALIDATION_FAILED') return form(reply, req.params.requestNo, 422, err.message);
+          return failure(reply, err);
+        }
+      },
+    );
   };
 }

@@ -48,7 +48,6 @@ export function ageOn(birthDate: string, day: string): number {
 /** Age in full years at an instant, counted in Korea, where the age rules apply. */
 export const koreanAge = (birthDate: string, at: Date) => ageOn(birthDate, localDate(at, 'Asia/Seoul'));
 
-
 // The sandbox's stand-ins for CI and DI: derived from the person (and, for DI, the site), so the
 // same test person always gets the same CI, in every tenant, and the same DI within one tenant.
 type Person = Pick<VerifiedIdentity, 'name' | 'birthDate' | 'gender' | 'nationality'>;

@@ -6,7 +6,6 @@ import type { IdentityVerificationRow } from './identity.tables.ts';
 // The sandbox provider's page, in Korean and English. Plain HTML, no script: it must work in any
 // browser a tester has, and in a test that only posts the form.
 
-
 const PURPOSE_LABEL: Record<string, string> = {
   signup: '회원가입 Sign-up',
   find_id: '아이디 찾기 Find ID',
@@ -46,7 +45,8 @@ export function sandboxFormHtml(v: IdentityVerificationRow, tenantName: string, 
       `<label><input type="radio" name="person" value="${p.key}"${i === 0 ? ' checked' : ''}> ${escapeHtml(p.name)} · ${p.birthDate} · ${p.gender === 'male' ? '남 M' : '여 F'} · ${p.nationality === 'domestic' ? '내국인' : '외국인 foreign'} · ${p.carrier}</label>`,
   ).join('');
   const outcomes = SANDBOX_OUTCOMES.map(
-    (o, i) => `<label><input type="radio" name="outcome" value="${o}"${i === 0 ? ' checked' : ''}> ${escapeHtml(OUTCOME_LABEL[o]!)}</label>`,
+    (o, i) =>
+      `<label><input type="radio" name="outcome" value="${o}"${i === 0 ? ' checked' : ''}> ${escapeHtml(OUTCOME_LABEL[o]!)}</label>`,
   ).join('');
   const carriers = CARRIERS.map((c) => `<option>${c}</option>`).join('');
   return pageHtml(

@@ -1,11 +1,19 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { isIsoDate } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
 import { piiFor } from '../../platform/pii.ts';
-import * as repo from './identity.repository.ts';
-import { isIsoDate } from '../../platform/clock.ts';
 import type { IdentityProvider } from './identity.provider.ts';
-import { CARRIERS, PROVIDER_FAILURES, sandboxCi, sandboxDi, type Carrier, type ProviderFailure, type VerifiedIdentity } from './identity.rules.ts';
+import * as repo from './identity.repository.ts';
+import {
+  CARRIERS,
+  type Carrier,
+  PROVIDER_FAILURES,
+  type ProviderFailure,
+  sandboxCi,
+  sandboxDi,
+  type VerifiedIdentity,
+} from './identity.rules.ts';
 
 // The sandbox provider's side: its test people, and what happens when a tester submits its page.
 // It is mounted only when IDENTITY_PROVIDER=sandbox (see config.ts: never with DATABASE_URL unless
@@ -23,8 +31,13 @@ export function sandboxIdentityProvider(deps: Pick<Deps, 'db' | 'masterKey'>): I
     async fetchResult(requestNo) {
       const row = await repo.findSandboxResult(deps.db, requestNo);
       if (!row) return { status: 'pending' };
-      if (row.outcome !== 'success') return { status: 'failed', reason: row.outcome as ProviderFailure, decidedAt: row.decided_at };
-      return { status: 'verified', identity: piiFor(deps.masterKey).open<VerifiedIdentity>(row.identity_sealed!), decidedAt: row.decided_at };
+      if (row.outcome !== 'success')
+        return { status: 'failed', reason: row.outcome as ProviderFailure, decidedAt: row.decided_at };
+      return {
+        status: 'verified',
+        identity: piiFor(deps.masterKey).open<VerifiedIdentity>(row.identity_sealed!),
+        decidedAt: row.decided_at,
+      };
     },
   };
 }
@@ -40,13 +53,69 @@ export type SandboxPerson = Omit<VerifiedIdentity, 'ci' | 'di'> & { key: string 
  * from these fixed details, so anyone can be them: they stand for nobody real.
  */
 export const SANDBOX_PEOPLE: readonly SandboxPerson[] = [
-  { key: 'hong', name: '홍길동', birthDate: '1990-01-01', gender: 'male', nationality: 'domestic', carrier: 'SKT', phone: '01012345678' },
-  { key: 'kim', name: '김민지', birthDate: '1985-07-15', gender: 'female', nationality: 'domestic', carrier: 'KT', phone: '01023456789' },
-  { key: 'park', name: '박서연', birthDate: '2001-03-09', gender: 'female', nationality: 'domestic', carrier: 'LGU_MVNO', phone: '01034567890' },
-  { key: 'smith', name: 'John Smith', birthDate: '1992-11-30', gender: 'male', nationality: 'foreign', carrier: 'LGU', phone: '01045678901' },
-  { key: 'choi', name: '최지우', birthDate: '1978-09-21', gender: 'female', nationality: 'domestic', carrier: 'SKT_MVNO', phone: '01067890123' },
-  { key: 'lee-child', name: '이서준', birthDate: '2016-05-05', gender: 'male', nationality: 'domestic', carrier: 'SKT', phone: '01056789012' },
-  { key: 'hong-new-phone', name: '홍길동', birthDate: '1990-01-01', gender: 'male', nationality: 'domestic', carrier: 'KT', phone: '01098765432' },
+  {
+    key: 'hong',
+    name: '홍길동',
+    birthDate: '1990-01-01',
+    gender: 'male',
+    nationality: 'domestic',
+    carrier: 'SKT',
+    phone: '01012345678',
+  },
+  {
+    key: 'kim',
+    name: '김민지',
+    birthDate: '1985-07-15',
+    gender: 'female',
+    nationality: 'domestic',
+    carrier: 'KT',
+    phone: '01023456789',
+  },
+  {
+    key: 'park',
+    name: '박서연',
+    birthDate: '2001-03-09',
+    gender: 'female',
+    nationality: 'domestic',
+    carrier: 'LGU_MVNO',
+    phone: '01034567890',
+  },
+  {
+    key: 'smith',
+    name: 'John Smith',
+    birthDate: '1992-11-30',
+    gender: 'male',
+    nationality: 'foreign',
+    carrier: 'LGU',
+    phone: '01045678901',
+  },
+  {
+    key: 'choi',
+    name: '최지우',
+    birthDate: '1978-09-21',
+    gender: 'female',
+    nationality: 'domestic',
+    carrier: 'SKT_MVNO',
+    phone: '01067890123',
+  },
+  {
+    key: 'lee-child',
+    name: '이서준',
+    birthDate: '2016-05-05',
+    gender: 'male',
+    nationality: 'domestic',
+    carrier: 'SKT',
+    phone: '01056789012',
+  },
+  {
+    key: 'hong-new-phone',
+    name: '홍길동',
+    birthDate: '1990-01-01',
+    gender: 'male',
+    nationality: 'domestic',
+    carrier: 'KT',
+    phone: '01098765432',
+  },
 ];
 
 export type SandboxSubmission = {
@@ -62,7 +131,7 @@ export type SandboxSubmission = {
 /** The pending verification behind a sandbox page, or why the page cannot be used. */
 export async function sandboxRequest(deps: Pick<Deps, 'db' | 'clock'>, requestNo: string) {
   const v = await repo.findByRequestNo(deps.db, requestNo);
-  if (!v || v.provider !== 'sandbox') throw new AppError('NOT_FOUND', 'No verification request with this number.');
+  if (v?.provider !== 'sandbox') throw new AppError('NOT_FOUND', 'No verification request with this number.');
   if (v.status !== 'pending' || v.expires_at <= deps.clock.now() || (await repo.findSandboxResult(deps.db, requestNo))) {
     throw new AppError('VERIFICATION_NOT_PENDING', 'This verification request was already used or has expired.', { requestNo });
   }
@@ -97,7 +166,11 @@ function newPerson(s: SandboxSubmission): VerifiedIdentity {
  * Records the tester's choice for a request number (the first one counts) and returns where the
  * browser goes next: the return URL, carrying only the verification id and the request number.
  */
-export async function submitSandbox(deps: Pick<Deps, 'db' | 'clock' | 'masterKey'>, requestNo: string, s: SandboxSubmission): Promise<string> {
+export async function submitSandbox(
+  deps: Pick<Deps, 'db' | 'clock' | 'masterKey'>,
+  requestNo: string,
+  s: SandboxSubmission,
+): Promise<string> {
   const v = await sandboxRequest(deps, requestNo);
   if (!SANDBOX_OUTCOMES.includes(s.outcome as SandboxOutcome)) throw fieldError('outcome', SANDBOX_OUTCOMES.join(', '));
   let sealed: string | null = null;

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { CARRIERS, FAILURE_REASONS } from './identity.rules.ts';
 
-export const PURPOSES = ['signup', 'find_id', 'reset_password', 'change_phone', 'age_check', 'promotion_entry', 'reactivate'] as const;
+export const PURPOSES = [
+  'signup',
+  'find_id',
+  'reset_password',
+  'change_phone',
+  'age_check',
+  'promotion_entry',
+  'reactivate',
+] as const;
 
 export const ZStartVerificationRequest = z
   .object({
@@ -11,11 +19,16 @@ export const ZStartVerificationRequest = z
       .url({ protocol: /^https?$/ })
       .max(2000)
       .meta({ description: 'Where the person’s browser is sent back to, with verificationId and requestNo in the query.' }),
-    minAge: z.number().int().min(0).max(100).default(14).meta({ description: 'Below this age (만 나이, in Korea) the verification fails with UNDER_AGE.' }),
-    preview: z
-      .boolean()
-      .default(false)
-      .meta({ description: 'A console try-out with the sandbox’s test identities: free, and counted apart from live verifications.' }),
+    minAge: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(14)
+      .meta({ description: 'Below this age (만 나이, in Korea) the verification fails with UNDER_AGE.' }),
+    preview: z.boolean().default(false).meta({
+      description: 'A console try-out with the sandbox’s test identities: free, and counted apart from live verifications.',
+    }),
   })
   .meta({ id: 'StartVerificationRequest' });
 export type TStartVerificationRequest = z.infer<typeof ZStartVerificationRequest>;

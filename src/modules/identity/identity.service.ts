@@ -7,7 +7,7 @@ import { getAccount, inTransaction, openAccount, systemAccount } from '../ledger
 import { getTenant } from '../tenants/index.ts';
 import type { IdentityProvider } from './identity.provider.ts';
 import * as repo from './identity.repository.ts';
-import { koreanAge, type FailureReason, type VerifiedIdentity } from './identity.rules.ts';
+import { type FailureReason, koreanAge, type VerifiedIdentity } from './identity.rules.ts';
 import type { TStartVerificationRequest, TVerification, TVerificationUnits } from './identity.schemas.ts';
 import type { IdentityVerificationRow, VerificationPurpose } from './identity.tables.ts';
 
@@ -29,11 +29,21 @@ const unitLeg = async (deps: Pick<Deps, 'db'>, tenantId: string) => ({
 
 /** The tenant's VERIFICATION account: one unit per successful live verification. */
 export const unitsAccount = (deps: Pick<Deps, 'db'>, tenantId: string) =>
-  openAccount(deps, tenantId, { ledger: 'VERIFICATION', ownerType: 'tenant', ownerId: tenantId, kind: 'units', debitsMustNotExceedCredits: true });
+  openAccount(deps, tenantId, {
+    ledger: 'VERIFICATION',
+    ownerType: 'tenant',
+    ownerId: tenantId,
+    kind: 'units',
+    debitsMustNotExceedCredits: true,
+  });
 
 const holdId = (id: string) => `${id}:hold`;
 
-export function toVerificationDto(row: IdentityVerificationRow, deps: Pick<Deps, 'masterKey' | 'clock'>, provider: IdentityProvider): TVerification {
+export function toVerificationDto(
+  row: IdentityVerificationRow,
+  deps: Pick<Deps, 'masterKey' | 'clock'>,
+  provider: IdentityProvider,
+): TVerification {
   let identity: TVerification['identity'] = null;
   if (row.identity_sealed) {
     const p = piiFor(deps.masterKey).open<VerifiedIdentity>(row.identity_sealed);
@@ -70,7 +80,11 @@ export function toVerificationDto(row: IdentityVerificationRow, deps: Pick<Deps,
  * held, so that two verifications can never both use the last unit. With no unit left it fails
  * with VERIFICATION_QUOTA_EXHAUSTED before the person is sent anywhere.
  */
-export async function startVerification(deps: IdentityDeps, tenantId: string, input: TStartVerificationRequest): Promise<TVerification> {
+export async function startVerification(
+  deps: IdentityDeps,
+  tenantId: string,
+  input: TStartVerificationRequest,
+): Promise<TVerification> {
   const provider = providerFor(deps);
   return withTransaction(deps.db, async (trx) => {
     const id = newId('idv');
@@ -86,9 +100,13 @@ export async function startVerification(deps: IdentityDeps, tenantId: string, in
         timeoutSeconds: HOLD_TIMEOUT_SECONDS,
       });
       if (held.status === 'rejected') {
-        throw new AppError('VERIFICATION_QUOTA_EXHAUSTED', 'No verification units are left. Top up to start live verifications.', {
-          available: held.rejection.available ?? 0,
-        });
+        throw new AppError(
+          'VERIFICATION_QUOTA_EXHAUSTED',
+          'No verification units are left. Top up to start live verifications.',
+          {
+            available: held.rejection.available ?? 0,
+          },
+        );
       }
     }
     const row = await repo.insertVerification(trx, {
@@ -152,7 +170,13 @@ export async function completeVerification(deps: IdentityDeps, tenantId: string,
       const result =
         'identity' in settled
           ? await ledger.captureHold({ tenantId, id: `${id}:use`, holdId: holdId(id), code: 'VERIFICATION_USE', reference: id })
-          : await ledger.voidHold({ tenantId, id: `${id}:release`, holdId: holdId(id), code: 'VERIFICATION_RELEASE', reference: id });
+          : await ledger.voidHold({
+              tenantId,
+              id: `${id}:release`,
+              holdId: holdId(id),
+              code: 'VERIFICATION_RELEASE',
+              reference: id,
+            });
       if (result.status === 'rejected') {
         // Only if the settle job did not run for a day: the hold was released by the ledger's expiry.
         deps.log.warn({ verificationId: id, rejection: result.rejection }, 'verification unit hold already released');
@@ -165,7 +189,12 @@ export async function completeVerification(deps: IdentityDeps, tenantId: string,
       tenantId,
       id,
       'identity' in settled
-        ? { status: 'verified', reason: null, identitySealed: pii.seal(settled.identity), ciHash: pii.hash(tenantId, 'ci', settled.identity.ci) }
+        ? {
+            status: 'verified',
+            reason: null,
+            identitySealed: pii.seal(settled.identity),
+            ciHash: pii.hash(tenantId, 'ci', settled.identity.ci),
+          }
         : { status: 'failed', reason: settled.reason, identitySealed: null, ciHash: null },
     );
     return toVerificationDto(updated, deps, provider);
@@ -192,8 +221,10 @@ export async function useVerification(
 ): Promise<UsedVerification> {
   const row = await repo.findVerification(deps.db, tenantId, id, { forUpdate: true });
   if (!row) throw new AppError('NOT_FOUND', `No verification ${id}.`);
-  if (row.status === 'failed') throw new AppError(row.reason as FailureReason, `Verification ${id} failed: ${row.reason}.`, { verificationId: id });
-  const unusable = (why: string, message: string) => new AppError('VERIFICATION_NOT_USABLE', message, { verificationId: id, why });
+  if (row.status === 'failed')
+    throw new AppError(row.reason as FailureReason, `Verification ${id} failed: ${row.reason}.`, { verificationId: id });
+  const unusable = (why: string, message: string) =>
+    new AppError('VERIFICATION_NOT_USABLE', message, { verificationId: id, why });
   if (row.status !== 'verified') throw unusable('pending', 'The verification is not complete: call complete first.');
   if (row.purpose !== purpose) throw unusable('purpose', `The verification was made for ${row.purpose}, not ${purpose}.`);
   if (row.mode === 'preview') throw unusable('preview', 'A preview verification cannot be used.');
@@ -229,7 +260,8 @@ export async function grantVerificationUnits(
       memo: grant.memo,
       legs: [{ debit: issuance.id, credit: units.id, amount: grant.units, ledger: 'VERIFICATION' }],
     });
-    if (result.status === 'rejected') throw new AppError('CONFLICT', 'The grant was rejected by the ledger.', { ...result.rejection });
+    if (result.status === 'rejected')
+      throw new AppError('CONFLICT', 'The grant was rejected by the ledger.', { ...result.rejection });
   });
   return verificationUnits(deps, tenantId);
 }

@@ -1,6 +1,13 @@
 import type { Generated, Selectable } from 'kysely';
 
-export type VerificationPurpose = 'signup' | 'find_id' | 'reset_password' | 'change_phone' | 'age_check' | 'promotion_entry' | 'reactivate';
+export type VerificationPurpose =
+  | 'signup'
+  | 'find_id'
+  | 'reset_password'
+  | 'change_phone'
+  | 'age_check'
+  | 'promotion_entry'
+  | 'reactivate';
 export type VerificationMethod = 'phone' | 'ipin';
 export type VerificationMode = 'live' | 'preview';
 export type VerificationStatus = 'pending' | 'verified' | 'failed';

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { bearer, newTenant, platform, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { bearer, newTenant, platform, type TestTenant, testApp } from '../../../test/helpers.ts';
 import { fixedClock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { accountHistory } from '../ledger/index.ts';
 import { sandboxPayments } from '../prepaid/index.ts';
-import { completeVerification, settleDueVerifications, startVerification, VERIFICATION_TTL_SECONDS } from './index.ts';
 import { sandboxCi } from './identity.rules.ts';
 import { SANDBOX_PEOPLE } from './identity.sandbox.ts';
+import { completeVerification, settleDueVerifications, startVerification, VERIFICATION_TTL_SECONDS } from './index.ts';
 
 let app: FastifyInstance;
 let deps: Deps;
@@ -100,7 +100,15 @@ test('a live verification: the sandbox page, the server-to-server result, one un
   assert.equal(done.status, 'verified');
   assert.equal(done.reason, null);
   assert.equal(done.redirectUrl, null);
-  assert.deepEqual(done.identity, { name: '홍*동', birthYear: 1990, age: done.identity.age, gender: 'male', nationality: 'domestic', carrier: 'SKT', phone: '010-****-5678' });
+  assert.deepEqual(done.identity, {
+    name: '홍*동',
+    birthYear: 1990,
+    age: done.identity.age,
+    gender: 'male',
+    nationality: 'domestic',
+    carrier: 'SKT',
+    phone: '010-****-5678',
+  });
   assert.ok(done.identity.age >= 36);
   assert.deepEqual(await units(t), { ...(await units(t)), available: 4, held: 0, used: 1, previewVerified: 0 });
 
@@ -113,7 +121,11 @@ test('a live verification: the sandbox page, the server-to-server result, one un
   const history = await accountHistory(deps, t.tenant.id, (await units(t)).accountId, { limit: 10 });
   assert.deepEqual(
     history.items.map((e) => [e.code, e.amount, e.pending]),
-    [['VERIFICATION_USE', -1, false], ['VERIFICATION_RESERVE', -1, true], ['VERIFICATION_GRANT', 5, false]],
+    [
+      ['VERIFICATION_USE', -1, false],
+      ['VERIFICATION_RESERVE', -1, true],
+      ['VERIFICATION_GRANT', 5, false],
+    ],
   );
 });
 
@@ -137,7 +149,10 @@ test('every failure mode reaches the caller as its code and costs nothing', asyn
   assert.deepEqual(await units(t), { ...(await units(t)), available: 2, held: 0, used: 0 });
 
   // The minimum age is the caller's: a 10-year-old passes an age check of 0 and fails one of 14.
-  assert.equal((await verifyAs(t, { person: 'lee-child', outcome: 'success' }, { purpose: 'age_check', minAge: 0 })).status, 'verified');
+  assert.equal(
+    (await verifyAs(t, { person: 'lee-child', outcome: 'success' }, { purpose: 'age_check', minAge: 0 })).status,
+    'verified',
+  );
   assert.equal((await units(t)).used, 1);
 });
 
@@ -172,35 +187,79 @@ test('past the deadline with no answer: timed out, unit released (by a late comp
   const t = await tenantWithUnits(2);
   const clock = fixedClock(new Date());
   const d = { ...deps, clock };
-  const a = await startVerification(d, t.tenant.id, { purpose: 'signup', method: 'phone', returnUrl: RETURN_URL, minAge: 14, preview: false });
-  const b = await startVerification(d, t.tenant.id, { purpose: 'signup', method: 'phone', returnUrl: RETURN_URL, minAge: 14, preview: false });
+  const a = await startVerification(d, t.tenant.id, {
+    purpose: 'signup',
+    method: 'phone',
+    returnUrl: RETURN_URL,
+    minAge: 14,
+    preview: false,
+  });
+  const b = await startVerification(d, t.tenant.id, {
+    purpose: 'signup',
+    method: 'phone',
+    returnUrl: RETURN_URL,
+    minAge: 14,
+    preview: false,
+  });
   assert.equal((await units(t)).held, 2);
   clock.advance((VERIFICATION_TTL_SECONDS + 1) * 1000);
   // The page refuses a late tester, and the result fetched late is a time-out.
   assert.equal((await completeVerification(d, t.tenant.id, a.id)).reason, 'VERIFICATION_TIMED_OUT');
   assert.ok((await settleDueVerifications(d)) >= 1);
-  assert.equal((await app.inject({ url: `/v1/identity/verifications/${b.id}`, headers: bearer(t.keys.app) })).json().reason, 'VERIFICATION_TIMED_OUT');
+  assert.equal(
+    (await app.inject({ url: `/v1/identity/verifications/${b.id}`, headers: bearer(t.keys.app) })).json().reason,
+    'VERIFICATION_TIMED_OUT',
+  );
   assert.deepEqual(await units(t), { ...(await units(t)), available: 2, held: 0, used: 0 });
 });
 
 test('a new test person: validated on the page; i-PIN proves no phone; the provider issues CI and phone, never derived from what is typed', async () => {
   const t = await tenantWithUnits(5);
   const started = (await start(t, { method: 'ipin' })).json();
-  const bad = await submit(started.requestNo, { person: 'new', outcome: 'success', name: '최유나', birthDate: '1999-02-30', gender: 'female', nationality: 'domestic', carrier: 'KT' });
+  const bad = await submit(started.requestNo, {
+    person: 'new',
+    outcome: 'success',
+    name: '최유나',
+    birthDate: '1999-02-30',
+    gender: 'female',
+    nationality: 'domestic',
+    carrier: 'KT',
+  });
   assert.equal(bad.statusCode, 422);
   assert.match(bad.body, /birthDate/);
-  const form = { person: 'new', outcome: 'success', name: '최유나', birthDate: '1999-02-28', gender: 'female', nationality: 'domestic', carrier: 'KT', phone: '010-9999-8888' };
+  const form = {
+    person: 'new',
+    outcome: 'success',
+    name: '최유나',
+    birthDate: '1999-02-28',
+    gender: 'female',
+    nationality: 'domestic',
+    carrier: 'KT',
+    phone: '010-9999-8888',
+  };
   assert.equal((await submit(started.requestNo, form)).statusCode, 303);
   const v = (await complete(t, started.id)).json();
-  assert.deepEqual([v.status, v.method, v.identity.name, v.identity.carrier, v.identity.phone], ['verified', 'ipin', '최*나', null, null]);
+  assert.deepEqual(
+    [v.status, v.method, v.identity.name, v.identity.carrier, v.identity.phone],
+    ['verified', 'ipin', '최*나', null, null],
+  );
 
   // The same details typed again are a new person: another CI, and a phone the provider issued.
   const again = await verifyAs(t, form);
   assert.equal(again.status, 'verified');
   assert.notEqual(again.identity.phone, '010-****-8888', 'a typed phone is not vouched for');
-  const hashes = await deps.db.selectFrom('identity_verification').select('ci_hash').where('id', 'in', [v.id, again.id]).execute();
+  const hashes = await deps.db
+    .selectFrom('identity_verification')
+    .select('ci_hash')
+    .where('id', 'in', [v.id, again.id])
+    .execute();
   assert.equal(new Set(hashes.map((h) => h.ci_hash)).size, 2, 'typed details never give a CI');
-  const sealed = await deps.db.selectFrom('identity_verification').select('identity_sealed').where('tenant_id', '=', t.tenant.id).where('id', '=', again.id).executeTakeFirstOrThrow();
+  const sealed = await deps.db
+    .selectFrom('identity_verification')
+    .select('identity_sealed')
+    .where('tenant_id', '=', t.tenant.id)
+    .where('id', '=', again.id)
+    .executeTakeFirstOrThrow();
   const person = piiFor(deps.masterKey).open<{ ci: string; di: string }>(sealed.identity_sealed!);
   assert.equal(person.ci.length, 88);
   assert.notEqual(person.ci, sandboxCi({ name: '최유나', birthDate: '1999-02-28', gender: 'female', nationality: 'domestic' }));
@@ -211,12 +270,28 @@ test('a new test person: validated on the page; i-PIN proves no phone; the provi
 });
 
 test('with IDENTITY_PROVIDER other than sandbox the sandbox page is not mounted (404)', async () => {
-  const portoneLike = { name: 'portone', pageFor: (n: string) => `https://provider.example/${n}`, fetchResult: async () => ({ status: 'pending' as const }) };
+  const portoneLike = {
+    name: 'portone',
+    pageFor: (n: string) => `https://provider.example/${n}`,
+    fetchResult: async () => ({ status: 'pending' as const }),
+  };
   const other = await testApp({ providers: { identity: portoneLike, social: {}, payment: sandboxPayments } });
   try {
     const t = await newTenant(other.deps, 'Real Identity Brand');
-    await other.app.inject({ method: 'POST', url: `/platform/v1/tenants/${t.tenant.id}/verification-units`, headers: { ...platform, 'idempotency-key': `g-${t.tenant.id}` }, payload: { units: 1 } });
-    const v = (await other.app.inject({ method: 'POST', url: '/v1/identity/verifications', headers: bearer(t.keys.app), payload: { purpose: 'signup', method: 'phone', returnUrl: RETURN_URL } })).json();
+    await other.app.inject({
+      method: 'POST',
+      url: `/platform/v1/tenants/${t.tenant.id}/verification-units`,
+      headers: { ...platform, 'idempotency-key': `g-${t.tenant.id}` },
+      payload: { units: 1 },
+    });
+    const v = (
+      await other.app.inject({
+        method: 'POST',
+        url: '/v1/identity/verifications',
+        headers: bearer(t.keys.app),
+        payload: { purpose: 'signup', method: 'phone', returnUrl: RETURN_URL },
+      })
+    ).json();
     assert.equal(v.redirectUrl, `https://provider.example/${v.requestNo}`);
     assert.equal((await other.app.inject({ url: `/sandbox/identity/${v.requestNo}` })).statusCode, 404);
     const post = await other.app.inject({
@@ -226,7 +301,16 @@ test('with IDENTITY_PROVIDER other than sandbox the sandbox page is not mounted 
       payload: 'outcome=success&person=hong',
     });
     assert.equal(post.statusCode, 404);
-    assert.equal((await other.app.inject({ method: 'POST', url: `/v1/identity/verifications/${v.id}/complete`, headers: bearer(t.keys.app) })).json().status, 'pending');
+    assert.equal(
+      (
+        await other.app.inject({
+          method: 'POST',
+          url: `/v1/identity/verifications/${v.id}/complete`,
+          headers: bearer(t.keys.app),
+        })
+      ).json().status,
+      'pending',
+    );
   } finally {
     await other.app.close();
   }
@@ -243,7 +327,8 @@ test('no plaintext personal data in the database after a verification', async ()
     select s::text from identity_sandbox_result s where request_no = ${v.requestNo}`.execute(deps.db);
   assert.equal(rows.rows.length, 2);
   for (const { row } of rows.rows) {
-    for (const secret of [hong.name, hong.phone!, ci, '1990-01-01']) assert.ok(!row.includes(secret), `no ${secret} in ${row.slice(0, 80)}…`);
+    for (const secret of [hong.name, hong.phone!, ci, '1990-01-01'])
+      assert.ok(!row.includes(secret), `no ${secret} in ${row.slice(0, 80)}…`);
   }
 });
 
@@ -255,9 +340,16 @@ test('the sandbox page: unknown numbers are 404, a bad outcome re-shows the form
   const bad = await submit(v.requestNo, { person: 'hong', outcome: 'MAYBE' });
   assert.equal(bad.statusCode, 422);
   assert.match(bad.body, /outcome/);
-  assert.equal((await app.inject({ url: `/v1/identity/verifications/${v.id}`, headers: bearer(other.keys.app) })).statusCode, 404);
+  assert.equal(
+    (await app.inject({ url: `/v1/identity/verifications/${v.id}`, headers: bearer(other.keys.app) })).statusCode,
+    404,
+  );
   assert.equal((await complete(other, v.id)).statusCode, 404);
-  assert.equal((await app.inject({ url: '/v1/identity/units', headers: bearer(t.keys.app) })).statusCode, 403, 'units are for the server key');
+  assert.equal(
+    (await app.inject({ url: '/v1/identity/units', headers: bearer(t.keys.app) })).statusCode,
+    403,
+    'units are for the server key',
+  );
   const badStart = await start(t, { returnUrl: 'javascript:alert(1)' });
   assert.equal(badStart.statusCode, 400);
   const grant = await app.inject({

@@ -1,6 +1,6 @@
 import type { Db } from '../../platform/db.ts';
 import { asSystem, currentTenant } from '../../platform/db-context.ts';
-import { postBatch, type BatchItem, type BatchResult } from './ledger.repository.ts';
+import { type BatchItem, type BatchResult, postBatch } from './ledger.repository.ts';
 
 // Group commit: concurrent post() calls are gathered and sent to the database as one batch: one
 // round trip, one commit, one WAL flush for all of them. Each transaction in the batch still succeeds
@@ -59,7 +59,12 @@ export function createCommitter(db: Db, options: CommitterOptions = {}): Committ
 
   async function send(taken: Waiting[]): Promise<void> {
     try {
-      const results = await asSystem(() => postBatch(db, taken.map((w) => w.item)));
+      const results = await asSystem(() =>
+        postBatch(
+          db,
+          taken.map((w) => w.item),
+        ),
+      );
       taken.forEach((w, i) => w.resolve(results[i]!));
     } catch (err) {
       // The whole batch rolled back: nothing of it happened, and a retry with the same ids is safe.

@@ -12,13 +12,13 @@ import {
   getAccount,
   hold,
   openAccount,
+  type PostResult,
   post,
   reverse,
   rollupDeferred,
   systemAccount,
   trialBalance,
   voidHold,
-  type PostResult,
 } from './index.ts';
 
 let deps: Deps;
@@ -34,9 +34,18 @@ async function setup() {
   const issuance = await systemAccount(deps, t, 'PREPAID', 'issuance');
   const revenue = await systemAccount(deps, t, 'PREPAID', 'revenue');
   const wallet = (owner: string) =>
-    openAccount(deps, t, { ledger: 'PREPAID', ownerType: 'member', ownerId: owner, kind: 'wallet', debitsMustNotExceedCredits: true });
+    openAccount(deps, t, {
+      ledger: 'PREPAID',
+      ownerType: 'member',
+      ownerId: owner,
+      kind: 'wallet',
+      debitsMustNotExceedCredits: true,
+    });
   const fund = async (accountId: string, amount: number) =>
-    expectStatus(await post(deps, { tenantId: t, id: `fund-${uid()}`, code: 'CHARGE', legs: [leg(issuance.id, accountId, amount)] }), 'posted');
+    expectStatus(
+      await post(deps, { tenantId: t, id: `fund-${uid()}`, code: 'CHARGE', legs: [leg(issuance.id, accountId, amount)] }),
+      'posted',
+    );
   return { t, issuance, revenue, wallet, fund };
 }
 
@@ -55,9 +64,16 @@ test('a hold reserves: available drops, posted does not; a partial capture posts
   const m = await wallet('m');
   await fund(m.id, 100);
   const holdId = `hold-${uid()}`;
-  expectStatus(await hold(deps, { tenantId: t, id: holdId, code: 'AUTHORIZE', legs: [leg(m.id, revenue.id, 60)], timeoutSeconds: 600 }), 'pending');
+  expectStatus(
+    await hold(deps, { tenantId: t, id: holdId, code: 'AUTHORIZE', legs: [leg(m.id, revenue.id, 60)], timeoutSeconds: 600 }),
+    'pending',
+  );
   assert.deepEqual(
-    { posted: (await balance(t, m.id)).posted, available: (await balance(t, m.id)).available, pending: (await balance(t, m.id)).pending },
+    {
+      posted: (await balance(t, m.id)).posted,
+      available: (await balance(t, m.id)).available,
+      pending: (await balance(t, m.id)).pending,
+    },
     { posted: 100, available: 40, pending: -60 },
   );
   const spend = await post(deps, { tenantId: t, id: uid(), code: 'USE', legs: [leg(m.id, revenue.id, 50)] });
@@ -73,7 +89,11 @@ test('a hold reserves: available drops, posted does not; a partial capture posts
 
   expectStatus(await captureHold(deps, { tenantId: t, id: `cap-${uid()}`, holdId }), 'rejected', 'HOLD_NOT_PENDING');
   expectStatus(await voidHold(deps, { tenantId: t, id: `void-${uid()}`, holdId }), 'rejected', 'HOLD_NOT_PENDING');
-  expectStatus(await captureHold(deps, { tenantId: t, id: `cap-${uid()}`, holdId: 'no-such-hold' }), 'rejected', 'HOLD_NOT_FOUND');
+  expectStatus(
+    await captureHold(deps, { tenantId: t, id: `cap-${uid()}`, holdId: 'no-such-hold' }),
+    'rejected',
+    'HOLD_NOT_FOUND',
+  );
 
   const history = await accountHistory(deps, t, m.id, { limit: 10 });
   assert.deepEqual(
@@ -93,7 +113,10 @@ test('a void releases everything; a capture above the hold is refused and change
   const m = await wallet('m');
   await fund(m.id, 30);
   const holdId = `hold-${uid()}`;
-  expectStatus(await hold(deps, { tenantId: t, id: holdId, code: 'AUTHORIZE', legs: [leg(m.id, revenue.id, 30)], timeoutSeconds: 60 }), 'pending');
+  expectStatus(
+    await hold(deps, { tenantId: t, id: holdId, code: 'AUTHORIZE', legs: [leg(m.id, revenue.id, 30)], timeoutSeconds: 60 }),
+    'pending',
+  );
   expectStatus(await captureHold(deps, { tenantId: t, id: uid(), holdId, amounts: [31] }), 'rejected', 'CAPTURE_EXCEEDS_HOLD');
   assert.equal((await balance(t, m.id)).available, 0);
   expectStatus(await voidHold(deps, { tenantId: t, id: uid(), holdId }), 'posted');
@@ -107,12 +130,21 @@ test('concurrent captures and voids of one hold: exactly one resolves it', async
   const m = await wallet('m');
   await fund(m.id, 100);
   const holdId = `hold-${uid()}`;
-  expectStatus(await hold(deps, { tenantId: t, id: holdId, code: 'AUTHORIZE', legs: [leg(m.id, revenue.id, 100)], timeoutSeconds: 60 }), 'pending');
+  expectStatus(
+    await hold(deps, { tenantId: t, id: holdId, code: 'AUTHORIZE', legs: [leg(m.id, revenue.id, 100)], timeoutSeconds: 60 }),
+    'pending',
+  );
   const results = await Promise.all(
-    Array.from({ length: 20 }, (_, i) => (i % 2 ? captureHold : voidHold)(deps, { tenantId: t, id: `resolve-${i}-${uid()}`, holdId })),
+    Array.from({ length: 20 }, (_, i) =>
+      (i % 2 ? captureHold : voidHold)(deps, { tenantId: t, id: `resolve-${i}-${uid()}`, holdId }),
+    ),
   );
   assert.equal(results.filter((r) => r.status === 'posted').length, 1);
-  assert.ok(results.filter((r) => r.status === 'rejected').every((r) => r.status === 'rejected' && r.rejection.code === 'HOLD_NOT_PENDING'));
+  assert.ok(
+    results
+      .filter((r) => r.status === 'rejected')
+      .every((r) => r.status === 'rejected' && r.rejection.code === 'HOLD_NOT_PENDING'),
+  );
   const b = await balance(t, m.id);
   assert.ok((b.posted === 0 && b.available === 0) || (b.posted === 100 && b.available === 100));
   assert.equal(b.pending, 0);
@@ -123,7 +155,10 @@ test('an expired hold cannot be captured and is released once by the expiry job'
   const m = await wallet('m');
   await fund(m.id, 50);
   const holdId = `hold-${uid()}`;
-  expectStatus(await hold(deps, { tenantId: t, id: holdId, code: 'AUTHORIZE', legs: [leg(m.id, revenue.id, 20)], timeoutSeconds: 60 }), 'pending');
+  expectStatus(
+    await hold(deps, { tenantId: t, id: holdId, code: 'AUTHORIZE', legs: [leg(m.id, revenue.id, 20)], timeoutSeconds: 60 }),
+    'pending',
+  );
   await deps.db
     .updateTable('ledger_transaction')
     .set({ timeout_at: sql<Date>`now() - interval '1 second'` })
@@ -136,7 +171,12 @@ test('an expired hold cannot be captured and is released once by the expiry job'
   const [a, b] = await Promise.all([expireHolds(deps, { tenantId: t }), expireHolds(deps, { tenantId: t })]);
   assert.ok(a + b >= 1);
   assert.equal((await balance(t, m.id)).available, 50);
-  const row = await deps.db.selectFrom('ledger_transaction').select('status').where('tenant_id', '=', t).where('id', '=', holdId).executeTakeFirstOrThrow();
+  const row = await deps.db
+    .selectFrom('ledger_transaction')
+    .select('status')
+    .where('tenant_id', '=', t)
+    .where('id', '=', holdId)
+    .executeTakeFirstOrThrow();
   assert.equal(row.status, 'expired');
   assert.equal(await expireHolds(deps, { tenantId: t }), 0, 'a second run releases nothing more');
   assert.equal((await balance(t, m.id)).available, 50);
@@ -174,7 +214,9 @@ test('concurrent partial reversals never add up to more than the original', asyn
   const earn = `earn-${uid()}`;
   await post(deps, { tenantId: t, id: earn, code: 'EARN', legs: [leg(issuance.id, m.id, 100)] });
   const results = await Promise.all(
-    Array.from({ length: 12 }, (_, i) => reverse(deps, { tenantId: t, id: `rev-${i}-${uid()}`, transactionId: earn, amounts: [20] })),
+    Array.from({ length: 12 }, (_, i) =>
+      reverse(deps, { tenantId: t, id: `rev-${i}-${uid()}`, transactionId: earn, amounts: [20] }),
+    ),
   );
   assert.equal(results.filter((r) => r.status === 'posted').length, 5);
   assert.equal((await balance(t, m.id)).posted, 0);
@@ -208,7 +250,15 @@ test('property: posts, holds, captures, voids and reversals match a model; ledge
       posted.set(issuance.id, -200);
       posted.set(accounts[2]!, 100);
       posted.set(accounts[3]!, 100);
-      const txs: { id: string; kind: 'post' | 'hold'; debit: string; credit: string; amount: number; state: string; reversed: number }[] = [];
+      const txs: {
+        id: string;
+        kind: 'post' | 'hold';
+        debit: string;
+        credit: string;
+        amount: number;
+        state: string;
+        reversed: number;
+      }[] = [];
       const available = (a: string) => posted.get(a)! - debitsPending.get(a)!;
 
       for (const [i, op] of ops.entries()) {
@@ -229,7 +279,15 @@ test('property: posts, holds, captures, voids and reversals match a model; ledge
           } else {
             debitsPending.set(debit, debitsPending.get(debit)! + op.amount);
           }
-          txs.push({ id, kind: op.k, debit, credit, amount: op.amount, state: op.k === 'hold' ? 'pending' : 'posted', reversed: 0 });
+          txs.push({
+            id,
+            kind: op.k,
+            debit,
+            credit,
+            amount: op.amount,
+            state: op.k === 'hold' ? 'pending' : 'posted',
+            reversed: 0,
+          });
         } else {
           const target = txs[op.of % Math.max(1, txs.length)];
           if (!target) continue;
@@ -245,7 +303,8 @@ test('property: posts, holds, captures, voids and reversals match a model; ledge
             posted.set(target.debit, posted.get(target.debit)! - amount);
             posted.set(target.credit, posted.get(target.credit)! + amount);
             target.state = op.k === 'capture' ? 'captured' : 'voided';
-            if (amount > 0) txs.push({ id, kind: 'post', debit: target.debit, credit: target.credit, amount, state: 'posted', reversed: 0 });
+            if (amount > 0)
+              txs.push({ id, kind: 'post', debit: target.debit, credit: target.credit, amount, state: 'posted', reversed: 0 });
           } else {
             const result = await reverse(deps, { tenantId: t, id, transactionId: target.id, amounts: [op.amount] });
             const left = target.amount - target.reversed;
@@ -268,7 +327,11 @@ test('property: posts, holds, captures, voids and reversals match a model; ledge
         assert.equal(b.available, available(a), `available ${a}`);
         if (constrained.has(a)) assert.ok(b.available >= 0);
         const history = await accountHistory(deps, t, a, { limit: 200 });
-        assert.equal(history.items.filter((e) => !e.pending).reduce((s, e) => s + e.amount, 0), b.posted, 'posted history adds up');
+        assert.equal(
+          history.items.filter((e) => !e.pending).reduce((s, e) => s + e.amount, 0),
+          b.posted,
+          'posted history adds up',
+        );
       }
       await rollupDeferred(deps);
       assert.ok((await trialBalance(deps, t)).every((l) => l.total === 0));

@@ -14,13 +14,13 @@ import {
   getAccount,
   hold,
   openAccount,
+  type PostResult,
   post,
   reverse,
   rollupDeferred,
   systemAccount,
   trialBalance,
   voidHold,
-  type PostResult,
 } from './index.ts';
 
 let deps: Deps;
@@ -38,13 +38,34 @@ async function setup() {
   const issuance = await systemAccount(deps, t, 'POINT', 'issuance');
   const revenue = await systemAccount(deps, t, 'POINT', 'revenue');
   const wallet = (owner: string) =>
-    openAccount(deps, t, { ledger: 'POINT', ownerType: 'member', ownerId: owner, kind: 'wallet', debitsMustNotExceedCredits: true, hasLots: true });
+    openAccount(deps, t, {
+      ledger: 'POINT',
+      ownerType: 'member',
+      ownerId: owner,
+      kind: 'wallet',
+      debitsMustNotExceedCredits: true,
+      hasLots: true,
+    });
   const earn = async (accountId: string, amount: number, expiresAt: Date | undefined, id = `earn-${uid()}`) => {
-    ok(await post(deps, { tenantId: t, id, code: 'EARN', legs: [{ debit: issuance.id, credit: accountId, amount, ledger: 'POINT', expiresAt }] }));
+    ok(
+      await post(deps, {
+        tenantId: t,
+        id,
+        code: 'EARN',
+        legs: [{ debit: issuance.id, credit: accountId, amount, ledger: 'POINT', expiresAt }],
+      }),
+    );
     return id;
   };
   const use = async (accountId: string, amount: number, id = `use-${uid()}`) => {
-    ok(await post(deps, { tenantId: t, id, code: 'USE', legs: [{ debit: accountId, credit: revenue.id, amount, ledger: 'POINT' }] }));
+    ok(
+      await post(deps, {
+        tenantId: t,
+        id,
+        code: 'USE',
+        legs: [{ debit: accountId, credit: revenue.id, amount, ledger: 'POINT' }],
+      }),
+    );
     return id;
   };
   return { t, issuance, revenue, wallet, earn, use };
@@ -64,7 +85,11 @@ async function remaining(t: string, accountId: string) {
 async function assertLotsMatchBalance(t: string, accountId: string) {
   const lots = await accountLots(deps, t, accountId);
   const available = (await getAccount(deps, t, accountId)).balance.available;
-  assert.equal(lots.reduce((s, l) => s + l.remaining, 0), available, 'sum of open lots = available balance');
+  assert.equal(
+    lots.reduce((s, l) => s + l.remaining, 0),
+    available,
+    'sum of open lots = available balance',
+  );
 }
 
 test('a debit draws lots first-expiring-first; lots without expiry come last', async () => {
@@ -76,7 +101,14 @@ test('a debit draws lots first-expiring-first; lots without expiry come last', a
   await use(m.id, 60);
   assert.deepEqual(await remaining(t, m.id), { [late]: 90, [never]: 20 });
   const all = await accountLots(deps, t, m.id, true);
-  assert.deepEqual(all.map((l) => [l.transactionId, l.remaining]), [[early, 0], [late, 90], [never, 20]]);
+  assert.deepEqual(
+    all.map((l) => [l.transactionId, l.remaining]),
+    [
+      [early, 0],
+      [late, 90],
+      [never, 20],
+    ],
+  );
   await assertLotsMatchBalance(t, m.id);
 });
 
@@ -110,7 +142,12 @@ test('a lot that had expired when restored is restored, then expired again: both
   const m = await wallet('m');
   const lot = await earn(m.id, 40, inDays(3));
   const spend = await use(m.id, 40);
-  await deps.db.updateTable('ledger_lot').set({ expires_at: sql<Date>`now() - interval '1 day'` }).where('tenant_id', '=', t).where('transaction_id', '=', lot).execute();
+  await deps.db
+    .updateTable('ledger_lot')
+    .set({ expires_at: sql<Date>`now() - interval '1 day'` })
+    .where('tenant_id', '=', t)
+    .where('transaction_id', '=', lot)
+    .execute();
   ok(await reverse(deps, { tenantId: t, id: `cancel-${uid()}`, transactionId: spend }));
   assert.deepEqual(await remaining(t, m.id), { [lot]: 40 }, 'restored into the same, expired lot');
   const run = await expireLots(deps, { tenantId: t });
@@ -131,7 +168,15 @@ test('holds draw lots at once; a partial capture gives back the rest latest-expi
   const a = await earn(m.id, 30, inDays(10));
   const b = await earn(m.id, 30, inDays(20));
   const holdId = `hold-${uid()}`;
-  ok(await hold(deps, { tenantId: t, id: holdId, code: 'AUTHORIZE', legs: [{ debit: m.id, credit: revenue.id, amount: 50, ledger: 'POINT' }], timeoutSeconds: 60 }));
+  ok(
+    await hold(deps, {
+      tenantId: t,
+      id: holdId,
+      code: 'AUTHORIZE',
+      legs: [{ debit: m.id, credit: revenue.id, amount: 50, ledger: 'POINT' }],
+      timeoutSeconds: 60,
+    }),
+  );
   assert.deepEqual(await remaining(t, m.id), { [b]: 10 });
   await assertLotsMatchBalance(t, m.id);
   ok(await captureHold(deps, { tenantId: t, id: `cap-${uid()}`, holdId, amounts: [35] }));
@@ -139,12 +184,23 @@ test('holds draw lots at once; a partial capture gives back the rest latest-expi
   await assertLotsMatchBalance(t, m.id);
 
   const second = `hold-${uid()}`;
-  ok(await hold(deps, { tenantId: t, id: second, code: 'AUTHORIZE', legs: [{ debit: m.id, credit: revenue.id, amount: 20, ledger: 'POINT' }], timeoutSeconds: 60 }));
+  ok(
+    await hold(deps, {
+      tenantId: t,
+      id: second,
+      code: 'AUTHORIZE',
+      legs: [{ debit: m.id, credit: revenue.id, amount: 20, ledger: 'POINT' }],
+      timeoutSeconds: 60,
+    }),
+  );
   ok(await voidHold(deps, { tenantId: t, id: uid(), holdId: second }));
   assert.deepEqual(await remaining(t, m.id), { [b]: 25 });
   assert.deepEqual(
     (await accountLots(deps, t, m.id, true)).map((l) => [l.transactionId, l.remaining]),
-    [[a, 0], [b, 25]],
+    [
+      [a, 0],
+      [b, 25],
+    ],
   );
 });
 
@@ -177,7 +233,10 @@ test('"expiring within N days" sums what will expire, per account', async () => 
   await earn(m.id, 40, inDays(45));
   await use(m.id, 4);
   const within30 = await expiringWithin(deps, t, 30, { accountId: m.id });
-  assert.deepEqual(within30.map((r) => [r.accountId, r.amount]), [[m.id, 26]]);
+  assert.deepEqual(
+    within30.map((r) => [r.accountId, r.amount]),
+    [[m.id, 26]],
+  );
   assert.deepEqual((await expiringWithin(deps, t, 1, { accountId: m.id })).length, 0);
 });
 
@@ -198,7 +257,13 @@ test('expiry job: 100,000 lots with mixed dates; exactly the due ones expire; a 
         }
         // Due lots expired up to 100 days ago; the others expire up to 100 days ahead.
         const days = 1 + ((i + 3 * j) % 100);
-        return { debit: issuance.id, credit: m.id, amount, ledger: 'POINT', expiresAt: new Date(cutoff.getTime() + (due ? -days : days) * DAY) };
+        return {
+          debit: issuance.id,
+          credit: m.id,
+          amount,
+          ledger: 'POINT',
+          expiresAt: new Date(cutoff.getTime() + (due ? -days : days) * DAY),
+        };
       });
       return post(deps, { tenantId: t, id: `bulk-${i}`, code: 'EARN', legs }).then(ok);
     }),
@@ -244,7 +309,11 @@ test('property: lots follow first-expiring-first draws, exact restoration and ex
     fc.asyncProperty(
       fc.array(
         fc.oneof(
-          fc.record({ k: fc.constant('earn' as const), amount: fc.integer({ min: 1, max: 40 }), days: fc.option(fc.integer({ min: 1, max: 60 }), { nil: null }) }),
+          fc.record({
+            k: fc.constant('earn' as const),
+            amount: fc.integer({ min: 1, max: 40 }),
+            days: fc.option(fc.integer({ min: 1, max: 60 }), { nil: null }),
+          }),
           fc.record({ k: fc.constant('use' as const), amount: fc.integer({ min: 1, max: 60 }) }),
           fc.record({ k: fc.constant('reverse' as const), of: fc.nat(20), amount: fc.integer({ min: 1, max: 40 }) }),
           fc.record({ k: fc.constant('expire' as const), days: fc.integer({ min: 1, max: 60 }) }),
@@ -262,11 +331,23 @@ test('property: lots follow first-expiring-first draws, exact restoration and ex
           const id = `o${i}`;
           if (op.k === 'earn') {
             const expiresAt = op.days === null ? undefined : inDays(op.days);
-            ok(await post(deps, { tenantId: t, id, code: 'EARN', legs: [{ debit: issuance.id, credit: m.id, amount: op.amount, ledger: 'POINT', expiresAt }] }));
+            ok(
+              await post(deps, {
+                tenantId: t,
+                id,
+                code: 'EARN',
+                legs: [{ debit: issuance.id, credit: m.id, amount: op.amount, ledger: 'POINT', expiresAt }],
+              }),
+            );
             lots.push({ id, expires: op.days ?? Number.MAX_SAFE_INTEGER, remaining: op.amount });
           } else if (op.k === 'use') {
             const total = lots.reduce((s, l) => s + l.remaining, 0);
-            const r = await post(deps, { tenantId: t, id, code: 'USE', legs: [{ debit: m.id, credit: revenue.id, amount: op.amount, ledger: 'POINT' }] });
+            const r = await post(deps, {
+              tenantId: t,
+              id,
+              code: 'USE',
+              legs: [{ debit: m.id, credit: revenue.id, amount: op.amount, ledger: 'POINT' }],
+            });
             assert.equal(r.status, op.amount <= total ? 'posted' : 'rejected');
             if (r.status !== 'posted') continue;
             let left = op.amount;
@@ -295,7 +376,9 @@ test('property: lots follow first-expiring-first draws, exact restoration and ex
             if (r.status !== 'posted') continue;
             u.left -= op.amount;
             let left = op.amount;
-            const drawn = lots.filter((l) => (u.draws.get(l.id) ?? 0) > 0).sort((a, b) => order(b)[0]! - order(a)[0]! || order(b)[1]! - order(a)[1]!);
+            const drawn = lots
+              .filter((l) => (u.draws.get(l.id) ?? 0) > 0)
+              .sort((a, b) => order(b)[0]! - order(a)[0]! || order(b)[1]! - order(a)[1]!);
             for (const l of drawn) {
               const give = Math.min(left, u.draws.get(l.id)!);
               l.remaining += give;

@@ -1,4 +1,4 @@
-import { sql, type Insertable } from 'kysely';
+import { type Insertable, sql } from 'kysely';
 import type { Db } from '../../platform/db.ts';
 import type { LedgerAccountRow, LedgerAccountTable } from './ledger.tables.ts';
 
@@ -147,11 +147,31 @@ export type HistoryRow = {
 };
 
 /** Newest first; `before` is the seq of the last entry of the previous page. */
-export async function history(db: Db, tenantId: string, accountId: string, limit: number, before?: number): Promise<HistoryRow[]> {
+export async function history(
+  db: Db,
+  tenantId: string,
+  accountId: string,
+  limit: number,
+  before?: number,
+): Promise<HistoryRow[]> {
   return db
     .selectFrom('ledger_posting as p')
-    .innerJoin('ledger_transaction as t', (j) => j.onRef('t.tenant_id', '=', 'p.tenant_id').onRef('t.id', '=', 'p.transaction_id'))
-    .select(['p.seq', 'p.transaction_id', 'p.leg', 'p.amount', 'p.pending', 'p.balance_after', 'p.created_at', 't.code', 't.reference', 't.memo', 't.event_at'])
+    .innerJoin('ledger_transaction as t', (j) =>
+      j.onRef('t.tenant_id', '=', 'p.tenant_id').onRef('t.id', '=', 'p.transaction_id'),
+    )
+    .select([
+      'p.seq',
+      'p.transaction_id',
+      'p.leg',
+      'p.amount',
+      'p.pending',
+      'p.balance_after',
+      'p.created_at',
+      't.code',
+      't.reference',
+      't.memo',
+      't.event_at',
+    ])
     .where('p.tenant_id', '=', tenantId)
     .where('p.account_id', '=', accountId)
     .$if(before !== undefined, (qb) => qb.where('p.seq', '<', before!))
@@ -199,11 +219,22 @@ export async function lots(db: Db, tenantId: string, accountId: string, all: boo
 }
 
 /** Per account, what expires in (now, until]: for notices ahead of expiry. */
-export async function expiringWithin(db: Db, tenantId: string, until: Date, filter: { accountId?: string | undefined; ledger?: string | undefined }) {
+export async function expiringWithin(
+  db: Db,
+  tenantId: string,
+  until: Date,
+  filter: { accountId?: string | undefined; ledger?: string | undefined },
+) {
   return db
     .selectFrom('ledger_lot as l')
     .innerJoin('ledger_account as a', (j) => j.onRef('a.tenant_id', '=', 'l.tenant_id').onRef('a.id', '=', 'l.account_id'))
-    .select((eb) => ['l.account_id', 'a.owner_type', 'a.owner_id', eb.fn.sum<number>('l.remaining').as('amount'), eb.fn.min<Date>('l.expires_at').as('first_expiry')])
+    .select((eb) => [
+      'l.account_id',
+      'a.owner_type',
+      'a.owner_id',
+      eb.fn.sum<number>('l.remaining').as('amount'),
+      eb.fn.min<Date>('l.expires_at').as('first_expiry'),
+    ])
     .where('l.tenant_id', '=', tenantId)
     .where('l.remaining', '>', 0)
     .where('l.expires_at', '>', sql<Date>`now()`)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { bearer, newTenant, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { bearer, newTenant, type TestTenant, testApp } from '../../../test/helpers.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { openAccount, post, systemAccount } from './index.ts';
 
@@ -17,7 +17,14 @@ before(async () => {
   b = await newTenant(deps, 'Ledger B');
   const issuance = await systemAccount(deps, a.tenant.id, 'POINT', 'issuance');
   wallet = (
-    await openAccount(deps, a.tenant.id, { ledger: 'POINT', ownerType: 'member', ownerId: 'm1', kind: 'wallet', debitsMustNotExceedCredits: true, hasLots: true })
+    await openAccount(deps, a.tenant.id, {
+      ledger: 'POINT',
+      ownerType: 'member',
+      ownerId: 'm1',
+      kind: 'wallet',
+      debitsMustNotExceedCredits: true,
+      hasLots: true,
+    })
   ).id;
   for (let i = 0; i < 3; i++) {
     await post(deps, {
@@ -25,7 +32,15 @@ before(async () => {
       id: `earn-${i}`,
       code: 'EARN',
       reference: `order-${i}`,
-      legs: [{ debit: issuance.id, credit: wallet, amount: 100 * (i + 1), ledger: 'POINT', expiresAt: new Date(Date.now() + (i + 1) * 86_400_000) }],
+      legs: [
+        {
+          debit: issuance.id,
+          credit: wallet,
+          amount: 100 * (i + 1),
+          ledger: 'POINT',
+          expiresAt: new Date(Date.now() + (i + 1) * 86_400_000),
+        },
+      ],
     });
   }
 });
@@ -61,28 +76,45 @@ test('entries come newest first with reason and resulting balance, paged by curs
   assert.equal(first.statusCode, 200);
   const page = first.json();
   assert.deepEqual(
-    page.items.map((e: { transactionId: string; amount: number; balanceAfter: number; reference: string }) => [e.transactionId, e.amount, e.balanceAfter, e.reference]),
+    page.items.map((e: { transactionId: string; amount: number; balanceAfter: number; reference: string }) => [
+      e.transactionId,
+      e.amount,
+      e.balanceAfter,
+      e.reference,
+    ]),
     [
       ['earn-2', 300, 600, 'order-2'],
       ['earn-1', 200, 300, 'order-1'],
     ],
   );
-  const next = await app.inject({ url: `/v1/ledger/accounts/${wallet}/entries?limit=2&cursor=${page.nextCursor}`, headers: bearer(a.key) });
-  assert.deepEqual(next.json().items.map((e: { transactionId: string }) => e.transactionId), ['earn-0']);
+  const next = await app.inject({
+    url: `/v1/ledger/accounts/${wallet}/entries?limit=2&cursor=${page.nextCursor}`,
+    headers: bearer(a.key),
+  });
+  assert.deepEqual(
+    next.json().items.map((e: { transactionId: string }) => e.transactionId),
+    ['earn-0'],
+  );
   assert.equal(next.json().nextCursor, null);
 });
 
 test('lots are listed first-expiring first; the trial balance is for server keys', async () => {
   const lots = await app.inject({ url: `/v1/ledger/accounts/${wallet}/lots`, headers: bearer(a.key) });
-  assert.deepEqual(lots.json().items.map((l: { transactionId: string; remaining: number }) => [l.transactionId, l.remaining]), [
-    ['earn-0', 100],
-    ['earn-1', 200],
-    ['earn-2', 300],
-  ]);
+  assert.deepEqual(
+    lots.json().items.map((l: { transactionId: string; remaining: number }) => [l.transactionId, l.remaining]),
+    [
+      ['earn-0', 100],
+      ['earn-1', 200],
+      ['earn-2', 300],
+    ],
+  );
   const forbidden = await app.inject({ url: '/v1/ledger/trial-balance', headers: bearer(a.keys.pos) });
   assert.equal(forbidden.statusCode, 403);
   const tb = await app.inject({ url: '/v1/ledger/trial-balance', headers: bearer(a.keys.server) });
   assert.deepEqual(tb.json().items, [{ ledger: 'POINT', accounts: 2, total: 0 }]);
-  const before = await app.inject({ url: `/v1/ledger/accounts/${wallet}/balance-at?at=2000-01-01T00:00:00Z`, headers: bearer(a.key) });
+  const before = await app.inject({
+    url: `/v1/ledger/accounts/${wallet}/balance-at?at=2000-01-01T00:00:00Z`,
+    headers: bearer(a.key),
+  });
   assert.equal(before.json().posted, 0);
 });

@@ -3,7 +3,15 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { problems } from '../../platform/http-schemas.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
-import { ZAccountParams, ZBalanceAsOfQuery, ZHistoryQuery, ZLedgerAccount, ZLedgerEntry, ZLedgerLot, ZLotsQuery } from './ledger.schemas.ts';
+import {
+  ZAccountParams,
+  ZBalanceAsOfQuery,
+  ZHistoryQuery,
+  ZLedgerAccount,
+  ZLedgerEntry,
+  ZLedgerLot,
+  ZLotsQuery,
+} from './ledger.schemas.ts';
 import * as service from './ledger.service.ts';
 
 /** /v1/ledger: read-only; value moves through the currency modules (points, prepaid, stamps…). */
@@ -27,7 +35,10 @@ export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
         summary: 'The account’s history, newest first, each entry with its reason and resulting balance',
         params: ZAccountParams,
         querystring: ZHistoryQuery,
-        response: { 200: z.object({ items: z.array(ZLedgerEntry), nextCursor: z.string().nullable() }), ...problems(400, 401, 404) },
+        response: {
+          200: z.object({ items: z.array(ZLedgerEntry), nextCursor: z.string().nullable() }),
+          ...problems(400, 401, 404),
+        },
       },
       handler: (req) => service.accountHistory(deps, tenantIdOf(req), req.params.accountId, req.query),
     });
@@ -51,7 +62,10 @@ export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
         summary: 'The posted balance as of a past instant',
         params: ZAccountParams,
         querystring: ZBalanceAsOfQuery,
-        response: { 200: z.object({ accountId: z.string(), at: z.string(), posted: z.number().int() }), ...problems(400, 401, 404) },
+        response: {
+          200: z.object({ accountId: z.string(), at: z.string(), posted: z.number().int() }),
+          ...problems(400, 401, 404),
+        },
       },
       handler: async (req) => ({
         accountId: req.params.accountId,
@@ -66,7 +80,9 @@ export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
         tags: ['Ledger'],
         summary: 'Per ledger, the sum of all account balances: zero when the books balance',
         response: {
-          200: z.object({ items: z.array(z.object({ ledger: z.string(), accounts: z.number().int(), total: z.number().int() })) }),
+          200: z.object({
+            items: z.array(z.object({ ledger: z.string(), accounts: z.number().int(), total: z.number().int() })),
+          }),
           ...problems(401, 403),
         },
       },

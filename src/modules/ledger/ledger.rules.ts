@@ -6,7 +6,7 @@ import { stableStringify } from '../../platform/idempotency.ts';
 // so that a retry with other content is told apart from a true retry.
 
 export const LEDGER_NAME = /^[A-Z][A-Z0-9_]*(:[A-Za-z0-9_.-]+)?$/;
-export const TRANSACTION_ID = /^[A-Za-z0-9_.:\-]{1,128}$/;
+export const TRANSACTION_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 export const MAX_LEGS = 64;
 
 export type PostingLeg = {
@@ -87,7 +87,8 @@ const checkAmounts = (amounts: number[] | undefined) =>
 /** Rejects malformed input before it reaches the database; nothing of it is stored. */
 export function validateOperation(op: LedgerOperation): void {
   checkId('id', op.id);
-  if (op.code !== undefined && !/^[A-Z][A-Z0-9_]{0,63}$/.test(op.code)) throw fieldError('code', 'must be an upper-case code such as EARN');
+  if (op.code !== undefined && !/^[A-Z][A-Z0-9_]{0,63}$/.test(op.code))
+    throw fieldError('code', 'must be an upper-case code such as EARN');
   if (op.reference !== undefined && op.reference.length > 200) throw fieldError('reference', 'at most 200 characters');
   if (op.memo !== undefined && op.memo.length > 500) throw fieldError('memo', 'at most 500 characters');
   switch (op.kind) {
@@ -95,11 +96,15 @@ export function validateOperation(op: LedgerOperation): void {
     case 'hold':
       if (op.legs.length === 0 || op.legs.length > MAX_LEGS) throw fieldError('legs', `1 to ${MAX_LEGS} legs`);
       op.legs.forEach((leg, i) => {
-        if (!Number.isSafeInteger(leg.amount) || leg.amount <= 0) throw fieldError(`legs.${i}.amount`, 'must be a positive integer');
+        if (!Number.isSafeInteger(leg.amount) || leg.amount <= 0)
+          throw fieldError(`legs.${i}.amount`, 'must be a positive integer');
         if (leg.debit === leg.credit) throw fieldError(`legs.${i}`, 'debit and credit must be different accounts');
         if (!LEDGER_NAME.test(leg.ledger)) throw fieldError(`legs.${i}.ledger`, 'must look like POINT or STAMP:card_1');
       });
-      if (op.kind === 'hold' && !(Number.isFinite(op.timeoutSeconds) && op.timeoutSeconds > 0 && op.timeoutSeconds <= 90 * 86400)) {
+      if (
+        op.kind === 'hold' &&
+        !(Number.isFinite(op.timeoutSeconds) && op.timeoutSeconds > 0 && op.timeoutSeconds <= 90 * 86400)
+      ) {
         throw fieldError('timeoutSeconds', 'must be between 1 second and 90 days');
       }
       return;

@@ -11,7 +11,9 @@ export const ZLedgerAccount = z
     flags: z.object({
       debitsMustNotExceedCredits: z.boolean(),
       creditsMustNotExceedDebits: z.boolean(),
-      deferred: z.boolean().meta({ description: 'A hot system account whose row is updated by rollup (reads are exact regardless).' }),
+      deferred: z
+        .boolean()
+        .meta({ description: 'A hot system account whose row is updated by rollup (reads are exact regardless).' }),
       hasLots: z.boolean().meta({ description: 'An expiring currency: credits make lots, debits draw first-expiring-first.' }),
     }),
     balance: z.object({
@@ -35,7 +37,11 @@ export const ZLedgerEntry = z
     leg: z.number().int(),
     amount: z.number().int().meta({ description: 'Positive: credited to this account; negative: debited.' }),
     pending: z.boolean().meta({ description: 'A hold (reserved, not moved); its capture appears as its own entry.' }),
-    balanceAfter: z.number().int().nullable().meta({ description: 'Posted balance after this entry (null for deferred system accounts).' }),
+    balanceAfter: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'Posted balance after this entry (null for deferred system accounts).' }),
     code: z.string().meta({ example: 'EARN' }),
     reference: z.string().nullable(),
     memo: z.string().nullable(),
@@ -57,13 +63,23 @@ export const ZLedgerLot = z
   .meta({ id: 'LedgerLot' });
 export type TLedgerLot = z.infer<typeof ZLedgerLot>;
 
-export const ZLotsQuery = z.object({ all: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') });
+export const ZLotsQuery = z.object({
+  all: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+});
 
-export const ZAccountParams = z.object({ accountId: z.string().regex(/^acc_[0-9a-z]{26}$/, 'must be a ledger account id (acc_…)') });
+export const ZAccountParams = z.object({
+  accountId: z.string().regex(/^acc_[0-9a-z]{26}$/, 'must be a ledger account id (acc_…)'),
+});
 
 export const ZHistoryQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^\d{1,18}$/).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .optional(),
 });
 
 export const ZBalanceAsOfQuery = z.object({ at: z.iso.datetime({ offset: true }) });

@@ -2,21 +2,21 @@ import type { Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
-import { createCommitter, type Committer } from './ledger.committer.ts';
+import { type Committer, createCommitter } from './ledger.committer.ts';
 import * as repo from './ledger.repository.ts';
 import {
-  deriveBalances,
-  LEDGER_NAME,
-  operationHash,
-  validateOperation,
   type CaptureHold,
+  deriveBalances,
   type HoldTransaction,
+  LEDGER_NAME,
   type LedgerOperation,
   type LedgerRejection,
+  operationHash,
   type PostingLeg,
   type PostTransaction,
   type ReverseTransaction,
   type VoidHold,
+  validateOperation,
 } from './ledger.rules.ts';
 import type { TLedgerAccount, TLedgerEntry, TLedgerLot } from './ledger.schemas.ts';
 import type { LedgerAccountRow } from './ledger.tables.ts';
@@ -90,7 +90,9 @@ function toItem(op: LedgerOperation): repo.BatchItem {
 
 function toResult(r: repo.BatchResult): PostResult {
   if (r.s === 'conflict') {
-    throw new AppError('TRANSACTION_ID_CONFLICT', `Transaction ${r.id} was already submitted with other content.`, { transactionId: r.id });
+    throw new AppError('TRANSACTION_ID_CONFLICT', `Transaction ${r.id} was already submitted with other content.`, {
+      transactionId: r.id,
+    });
   }
   if (r.s === 'rejected') return { status: 'rejected', id: r.id, replayed: r.replay === true, rejection: r.r as LedgerRejection };
   return {
@@ -151,13 +153,25 @@ export const postInTransaction = (db: Db, tx: PostTransaction): Promise<PostResu
 export async function expireHolds(deps: Pick<Deps, 'db'>, options: { limit?: number; tenantId?: string } = {}): Promise<number> {
   const due = await repo.dueHolds(deps.db, options.limit ?? 1_000, options.tenantId);
   const results = await Promise.all(
-    due.map((h) => submit(deps, { kind: 'void', tenantId: h.tenant_id, id: `expire:${h.id}`, holdId: h.id, code: 'HOLD_EXPIRED', expired: true })),
+    due.map((h) =>
+      submit(deps, {
+        kind: 'void',
+        tenantId: h.tenant_id,
+        id: `expire:${h.id}`,
+        holdId: h.id,
+        code: 'HOLD_EXPIRED',
+        expired: true,
+      }),
+    ),
   );
   return results.filter((r) => r.status === 'posted' && !r.replayed).length;
 }
 
 /** Posts and turns a rejection into an AppError with the rejection's code and values. */
-export async function postOrThrow(deps: Pick<Deps, 'db'>, tx: PostTransaction): Promise<PostResult & { status: 'posted' | 'pending' }> {
+export async function postOrThrow(
+  deps: Pick<Deps, 'db'>,
+  tx: PostTransaction,
+): Promise<PostResult & { status: 'posted' | 'pending' }> {
   const result = await post(deps, tx);
   if (result.status === 'rejected') throw rejectionError(result.rejection);
   return result;
@@ -247,7 +261,11 @@ export async function openAccount(deps: Pick<Deps, 'db'>, tenantId: string, spec
 }
 
 /** The account of a ledger, owner and kind if it was ever opened (a read: nothing is created). */
-export async function findAccount(deps: Pick<Deps, 'db'>, tenantId: string, key: { ledger: string; ownerType: string; ownerId: string; kind: string }): Promise<TLedgerAccount | undefined> {
+export async function findAccount(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  key: { ledger: string; ownerType: string; ownerId: string; kind: string },
+): Promise<TLedgerAccount | undefined> {
   const row = await repo.findAccountByOwner(deps.db, tenantId, key);
   return row && toAccountDto(row);
 }
@@ -255,12 +273,22 @@ export async function findAccount(deps: Pick<Deps, 'db'>, tenantId: string, key:
 export type SystemAccountKind = 'issuance' | 'breakage' | 'float' | 'revenue';
 
 /** A tenant's system account in a ledger: deferred (hot), unconstrained. */
-export function systemAccount(deps: Pick<Deps, 'db'>, tenantId: string, ledger: string, kind: SystemAccountKind): Promise<TLedgerAccount> {
+export function systemAccount(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  ledger: string,
+  kind: SystemAccountKind,
+): Promise<TLedgerAccount> {
   return openAccount(deps, tenantId, { ledger, ownerType: 'tenant', ownerId: tenantId, kind, deferred: true });
 }
 
 /** The accounts of an owner (e.g. a member's points, prepaid and stamp wallets), with balances. */
-export async function accountsOfOwner(deps: Pick<Deps, 'db'>, tenantId: string, ownerType: string, ownerId: string): Promise<TLedgerAccount[]> {
+export async function accountsOfOwner(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  ownerType: string,
+  ownerId: string,
+): Promise<TLedgerAccount[]> {
   return (await repo.accountsByOwner(deps.db, tenantId, ownerType, ownerId)).map(toAccountDto);
 }
 
@@ -303,7 +331,12 @@ export async function accountHistory(
   return { items, nextCursor: rows.length > page.limit ? items.at(-1)!.seq : null };
 }
 
-export async function accountLots(deps: Pick<Deps, 'db'>, tenantId: string, accountId: string, all = false): Promise<TLedgerLot[]> {
+export async function accountLots(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  accountId: string,
+  all = false,
+): Promise<TLedgerLot[]> {
   await getAccount(deps, tenantId, accountId);
   return (await repo.lots(deps.db, tenantId, accountId, all)).map((l) => ({
     id: String(l.id),

@@ -10,13 +10,13 @@ import {
   balanceAsOf,
   getAccount,
   openAccount,
+  type PostResult,
+  type PostTransaction,
   post,
   postInTransaction,
   rollupDeferred,
   systemAccount,
   trialBalance,
-  type PostResult,
-  type PostTransaction,
 } from './index.ts';
 
 let deps: Deps;
@@ -36,7 +36,15 @@ async function setup(ledger = 'POINT') {
   return { t, ledger, wallet, issuance, revenue };
 }
 
-const transfer = (t: string, id: string, code: string, debit: string, credit: string, amount: number, ledger = 'POINT'): PostTransaction => ({
+const transfer = (
+  t: string,
+  id: string,
+  code: string,
+  debit: string,
+  credit: string,
+  amount: number,
+  ledger = 'POINT',
+): PostTransaction => ({
   tenantId: t,
   id,
   code,
@@ -51,8 +59,18 @@ const posted = (r: PostResult) => {
 test('earn then spend: balances, resulting balances, and a trial balance of zero before and after rollup', async () => {
   const { t, wallet, issuance, revenue } = await setup();
   const member = await wallet('mem_1');
-  const earn = posted(await post(deps, { ...transfer(t, `earn-${uid()}`, 'EARN', issuance.id, member.id, 1000), reference: 'order-1', memo: '1% of 100,000' }));
-  assert.deepEqual(earn.balances, [{ debit: null, credit: 1000 }], 'the deferred issuance side has no resulting balance on the request path');
+  const earn = posted(
+    await post(deps, {
+      ...transfer(t, `earn-${uid()}`, 'EARN', issuance.id, member.id, 1000),
+      reference: 'order-1',
+      memo: '1% of 100,000',
+    }),
+  );
+  assert.deepEqual(
+    earn.balances,
+    [{ debit: null, credit: 1000 }],
+    'the deferred issuance side has no resulting balance on the request path',
+  );
   posted(await post(deps, transfer(t, `use-${uid()}`, 'USE', member.id, revenue.id, 300)));
 
   assert.equal((await getAccount(deps, t, member.id)).balance.posted, 700);
@@ -61,7 +79,11 @@ test('earn then spend: balances, resulting balances, and a trial balance of zero
   assert.deepEqual(await trialBalance(deps, t), [{ ledger: 'POINT', accounts: 3, total: 0 }]);
 
   await rollupDeferred(deps);
-  assert.equal((await getAccount(deps, t, issuance.id)).balance.posted, -1000, 'rollup changes where the number lives, not the number');
+  assert.equal(
+    (await getAccount(deps, t, issuance.id)).balance.posted,
+    -1000,
+    'rollup changes where the number lives, not the number',
+  );
   assert.deepEqual(await trialBalance(deps, t), [{ ledger: 'POINT', accounts: 3, total: 0 }]);
   const remaining = await deps.db.selectFrom('ledger_delta').select('id').where('tenant_id', '=', t).execute();
   assert.equal(remaining.length, 0);
@@ -74,7 +96,13 @@ test('a rejection is the stored outcome of its id: the retry gets it even after 
   const useId = `use-${uid()}`;
   const rejected = await post(deps, transfer(t, useId, 'USE', member.id, revenue.id, 150));
   assert.equal(rejected.status, 'rejected');
-  assert.deepEqual(rejected.status === 'rejected' && rejected.rejection, { code: 'INSUFFICIENT_BALANCE', leg: 0, accountId: member.id, amount: 150, available: 100 });
+  assert.deepEqual(rejected.status === 'rejected' && rejected.rejection, {
+    code: 'INSUFFICIENT_BALANCE',
+    leg: 0,
+    accountId: member.id,
+    amount: 150,
+    available: 100,
+  });
 
   posted(await post(deps, transfer(t, `earn-${uid()}`, 'EARN', issuance.id, member.id, 100)));
   const retry = await post(deps, transfer(t, useId, 'USE', member.id, revenue.id, 150));
@@ -83,7 +111,9 @@ test('a rejection is the stored outcome of its id: the retry gets it even after 
   assert.equal((await getAccount(deps, t, member.id)).balance.posted, 200, 'the retry did not spend');
 
   await assert.rejects(post(deps, transfer(t, useId, 'USE', member.id, revenue.id, 50)), { code: 'TRANSACTION_ID_CONFLICT' });
-  await assert.rejects(post(deps, { ...transfer(t, useId, 'USE', member.id, revenue.id, 150), memo: 'other' }), { code: 'TRANSACTION_ID_CONFLICT' });
+  await assert.rejects(post(deps, { ...transfer(t, useId, 'USE', member.id, revenue.id, 150), memo: 'other' }), {
+    code: 'TRANSACTION_ID_CONFLICT',
+  });
 });
 
 test('a posted id replays its outcome; ids are scoped per tenant', async () => {
@@ -155,7 +185,12 @@ test('rejections name the rule: unknown account, other ledger, inactive account,
     accountLedger: 'STAMP:card_1',
     ledger: 'POINT',
   });
-  await deps.db.updateTable('ledger_account').set({ status: 'frozen' }).where('tenant_id', '=', t).where('id', '=', member.id).execute();
+  await deps.db
+    .updateTable('ledger_account')
+    .set({ status: 'frozen' })
+    .where('tenant_id', '=', t)
+    .where('id', '=', member.id)
+    .execute();
   const frozen = await post(deps, transfer(t, uid(), 'EARN', issuance.id, member.id, 5));
   assert.equal(frozen.status === 'rejected' && frozen.rejection.code, 'ACCOUNT_NOT_ACTIVE');
 
@@ -163,7 +198,12 @@ test('rejections name the rule: unknown account, other ledger, inactive account,
   await assert.rejects(post(deps, transfer(t, uid(), 'EARN', issuance.id, member.id, 1.5)), { code: 'VALIDATION_FAILED' });
   await assert.rejects(post(deps, transfer(t, uid(), 'EARN', member.id, member.id, 1)), { code: 'VALIDATION_FAILED' });
   await assert.rejects(post(deps, transfer(t, 'bad id!', 'EARN', issuance.id, member.id, 1)), { code: 'VALIDATION_FAILED' });
-  const stored = await deps.db.selectFrom('ledger_transaction').select('id').where('tenant_id', '=', t).where('id', '=', 'bad id!').execute();
+  const stored = await deps.db
+    .selectFrom('ledger_transaction')
+    .select('id')
+    .where('tenant_id', '=', t)
+    .where('id', '=', 'bad id!')
+    .execute();
   assert.equal(stored.length, 0, 'malformed input is not stored');
 });
 
@@ -200,7 +240,9 @@ test('the same transaction id posted 50 times at once has one effect', async () 
 test('history: newest first, with the reason and the resulting balance, paged by cursor; balance as of a past time', async () => {
   const { t, wallet, issuance, revenue } = await setup();
   const member = await wallet('m');
-  posted(await post(deps, { ...transfer(t, 'h1', 'EARN', issuance.id, member.id, 100), reference: 'order-1', memo: 'first order' }));
+  posted(
+    await post(deps, { ...transfer(t, 'h1', 'EARN', issuance.id, member.id, 100), reference: 'order-1', memo: 'first order' }),
+  );
   const middle = new Date();
   await new Promise((r) => setTimeout(r, 20));
   posted(await post(deps, { ...transfer(t, 'h2', 'USE', member.id, revenue.id, 30), reference: 'order-2' }));
@@ -217,7 +259,10 @@ test('history: newest first, with the reason and the resulting balance, paged by
   assert.equal(page1.items[1]!.reference, 'order-2');
   assert.ok(page1.nextCursor);
   const page2 = await accountHistory(deps, t, member.id, { limit: 2, cursor: page1.nextCursor! });
-  assert.deepEqual(page2.items.map((e) => [e.transactionId, e.memo, e.balanceAfter]), [['h1', 'first order', 100]]);
+  assert.deepEqual(
+    page2.items.map((e) => [e.transactionId, e.memo, e.balanceAfter]),
+    [['h1', 'first order', 100]],
+  );
   assert.equal(page2.nextCursor, null);
 
   assert.equal(await balanceAsOf(deps, t, member.id, middle), 100);
@@ -232,7 +277,10 @@ test('property: random postings match a simple model; every ledger sums to zero;
     fc.asyncProperty(
       fc.array(
         fc.record({
-          legs: fc.array(fc.record({ from: fc.nat(4), to: fc.nat(4), amount: fc.integer({ min: 1, max: 60 }) }), { minLength: 1, maxLength: 3 }),
+          legs: fc.array(fc.record({ from: fc.nat(4), to: fc.nat(4), amount: fc.integer({ min: 1, max: 60 }) }), {
+            minLength: 1,
+            maxLength: 3,
+          }),
           retry: fc.boolean(),
         }),
         { minLength: 1, maxLength: 25 },
@@ -280,14 +328,24 @@ test('property: random postings match a simple model; every ledger sums to zero;
         }
         const results = concurrent
           ? await Promise.all(txs.map((tx) => post(deps, tx)))
-          : await txs.reduce<Promise<PostResult[]>>(async (acc, tx) => [...(await acc), await post(deps, tx)], Promise.resolve([]));
-        assert.deepEqual(results.map((r) => r.status), expected);
+          : await txs.reduce<Promise<PostResult[]>>(
+              async (acc, tx) => [...(await acc), await post(deps, tx)],
+              Promise.resolve([]),
+            );
+        assert.deepEqual(
+          results.map((r) => r.status),
+          expected,
+        );
         for (const a of accounts) {
           const balance = (await getAccount(deps, t, a.id)).balance.posted;
           assert.equal(balance, model.get(a.id), a.id);
           if (a.constrained) assert.ok(balance >= 0);
           const entries = await accountHistory(deps, t, a.id, { limit: 200 });
-          assert.equal(entries.items.reduce((s, e) => s + e.amount, 0), balance, 'history adds up to the balance');
+          assert.equal(
+            entries.items.reduce((s, e) => s + e.amount, 0),
+            balance,
+            'history adds up to the balance',
+          );
         }
         const tb = await trialBalance(deps, t);
         assert.ok(tb.every((l) => l.total === 0));

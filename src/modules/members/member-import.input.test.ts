@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { bearer, newTenant, tenantRows, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { bearer, newTenant, type TestTenant, tenantRows, testApp } from '../../../test/helpers.ts';
 import type { Deps } from '../../platform/deps.ts';
 
 // A CSV import refused before its first row is committed writes nothing, not even its member_import row.
@@ -14,7 +14,13 @@ before(async () => {
 });
 after(() => app.close());
 
-const put = (t: TestTenant, id: string, csv: string) => app.inject({ method: 'PUT', url: `/v1/members/imports/${id}`, headers: { ...bearer(t.keys.server), 'content-type': 'text/csv' }, payload: csv });
+const put = (t: TestTenant, id: string, csv: string) =>
+  app.inject({
+    method: 'PUT',
+    url: `/v1/members/imports/${id}`,
+    headers: { ...bearer(t.keys.server), 'content-type': 'text/csv' },
+    payload: csv,
+  });
 
 test('an import refused for its header or an empty file writes nothing; the same id then imports', async () => {
   const t = await newTenant(deps, 'Import Input Brand');

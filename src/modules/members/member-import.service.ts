@@ -1,7 +1,7 @@
-import { sql, type Insertable, type Selectable } from 'kysely';
+import { type Insertable, type Selectable, sql } from 'kysely';
 import { addDays, isIsoDate, localDate, zonedMidnight } from '../../platform/clock.ts';
 import { readCsv } from '../../platform/csv.ts';
-import { withTransaction, type Db } from '../../platform/db.ts';
+import { type Db, withTransaction } from '../../platform/db.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
@@ -9,7 +9,7 @@ import { isKoreanMobile, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { ageOn } from '../identity/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { LOGIN_ID, normalizeLoginId } from './members.rules.ts';
-import { profileIndexes, type MembersDeps, type Profile } from './members.service.ts';
+import { type MembersDeps, type Profile, profileIndexes } from './members.service.ts';
 import type { Consents, MemberImportTable, MemberTable } from './members.tables.ts';
 
 // Member import from CSV (a brand moving its members to Moa). The file is streamed; rows are
@@ -69,7 +69,10 @@ const MAX_LOTS = 50;
  */
 function openingLots(raw: string, now: Date, timeZone: string): OpeningLot[] | string {
   const lots: OpeningLot[] = [];
-  for (const part of raw.split(';').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(';')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d{1,10})(?:@(\d{4}-\d{2}-\d{2}))?$/.exec(part);
     if (!m || Number(m[1]) <= 0 || (m[2] && !isIsoDate(m[2]))) return `points: "${part}" is not amount@YYYY-MM-DD`;
     const expiresAt = m[2] ? zonedMidnight(addDays(m[2], 1), timeZone) : null;
@@ -92,7 +95,8 @@ function candidate(
   const { minAge, now, today } = context;
   const reject = (code: string, message: string): Reject => ({ row, code, message });
   const loginId = normalizeLoginId(get('login_id') ?? '');
-  if (!LOGIN_ID.test(loginId)) return reject('INVALID_LOGIN_ID', 'login_id: 4-20 characters, a letter first, then letters, digits, _ . -');
+  if (!LOGIN_ID.test(loginId))
+    return reject('INVALID_LOGIN_ID', 'login_id: 4-20 characters, a letter first, then letters, digits, _ . -');
   const name = (get('name') ?? '').trim();
   if (name.length < 1 || name.length > 50) return reject('INVALID_NAME', 'name: 1-50 characters');
   const phone = normalizePhone(get('phone') ?? '');
@@ -102,7 +106,8 @@ function candidate(
   if (birthDate && ageOn(birthDate, today) < minAge) return reject('UNDER_AGE', `younger than ${minAge}`);
   const email = (get('email') ?? '').trim() || null;
   if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) return reject('INVALID_EMAIL', 'email: not an e-mail address');
-  if (!yes(get('consent_terms')) || !yes(get('consent_privacy'))) return reject('CONSENT_REQUIRED', 'consent_terms and consent_privacy must be Y');
+  if (!yes(get('consent_terms')) || !yes(get('consent_privacy')))
+    return reject('CONSENT_REQUIRED', 'consent_terms and consent_privacy must be Y');
   const joinedRaw = (get('joined_at') ?? '').trim();
   const joinedAt = joinedRaw ? new Date(joinedRaw) : now;
   if (Number.isNaN(joinedAt.getTime()) || joinedAt > now) return reject('INVALID_DATE', 'joined_at: a past date or date-time');
@@ -162,8 +167,15 @@ async function commitChunk(
 ) {
   await withTransaction(db, async (trx) => {
     await create?.(trx);
-    const imp = await trx.selectFrom('member_import').select('rows_done').where('tenant_id', '=', tenantId).where('id', '=', importId).forUpdate().executeTakeFirstOrThrow();
-    if (Number(imp.rows_done) !== expectRowsDone) throw new AppError('CONFLICT', 'This import is being run by another process.', { importId });
+    const imp = await trx
+      .selectFrom('member_import')
+      .select('rows_done')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', importId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    if (Number(imp.rows_done) !== expectRowsDone)
+      throw new AppError('CONFLICT', 'This import is being run by another process.', { importId });
     let inserted = new Set<string>();
     if (ok.length) {
       const rows = await trx
@@ -178,7 +190,18 @@ async function commitChunk(
     if (lost.length) {
       // Which rule each row broke: its login ID is taken, or the same name + phone is a member already.
       const taken = new Set(
-        (await trx.selectFrom('member').select('login_id').where('tenant_id', '=', tenantId).where('login_id', 'in', lost.map((c) => c.member.login_id as string)).execute()).map((r) => r.login_id),
+        (
+          await trx
+            .selectFrom('member')
+            .select('login_id')
+            .where('tenant_id', '=', tenantId)
+            .where(
+              'login_id',
+              'in',
+              lost.map((c) => c.member.login_id as string),
+            )
+            .execute()
+        ).map((r) => r.login_id),
       );
       for (const c of lost) {
         rejects.push(
@@ -191,12 +214,17 @@ async function commitChunk(
     // Opening point lots become the points module's business once the member exists.
     for (const c of ok) {
       if (!c.lots.length || !inserted.has(c.member.id as string)) continue;
-      await enqueueOutbox(trx, tenantId, { topic: 'member.points_imported', payload: { memberId: c.member.id as string, importId, row: c.row, lots: c.lots } });
+      await enqueueOutbox(trx, tenantId, {
+        topic: 'member.points_imported',
+        payload: { memberId: c.member.id as string, importId, row: c.row, lots: c.lots },
+      });
     }
     if (rejects.length) {
       await trx
         .insertInto('member_import_reject')
-        .values(rejects.map((r) => ({ tenant_id: tenantId, import_id: importId, row_no: r.row, code: r.code, message: r.message })))
+        .values(
+          rejects.map((r) => ({ tenant_id: tenantId, import_id: importId, row_no: r.row, code: r.code, message: r.message })),
+        )
         .execute();
     }
     await trx
@@ -225,7 +253,8 @@ export async function importMembers(
   source: AsyncIterable<string | Buffer> | Iterable<string | Buffer>,
   options: { fileName?: string } = {},
 ): Promise<ImportSummary> {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(importId)) throw new AppError('VALIDATION_FAILED', 'The import id must be 1-64 letters, digits, _ . -');
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(importId))
+    throw new AppError('VALIDATION_FAILED', 'The import id must be 1-64 letters, digits, _ . -');
   // The row is created with the first chunk (or the finish): a file refused before then (no header,
   // a header without the required columns, bad CSV) writes nothing.
   const state = await getImport(deps, tenantId, importId).catch((err) => {
@@ -233,12 +262,14 @@ export async function importMembers(
     throw err;
   });
   if (state?.status === 'done') return state;
-  const create = state ? undefined : (trx: Db) =>
-    trx
-      .insertInto('member_import')
-      .values({ tenant_id: tenantId, id: importId, file_name: options.fileName ?? null, finished_at: null })
-      .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
-      .execute();
+  const create = state
+    ? undefined
+    : (trx: Db) =>
+        trx
+          .insertInto('member_import')
+          .values({ tenant_id: tenantId, id: importId, file_name: options.fileName ?? null, finished_at: null })
+          .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
+          .execute();
 
   const policy = await deps.db.selectFrom('member_policy').select('min_age').where('tenant_id', '=', tenantId).executeTakeFirst();
   const minAge = policy?.min_age ?? 14;
@@ -267,7 +298,8 @@ export async function importMembers(
       if (!index) {
         index = new Map(fields.map((f, i) => [f.trim().toLowerCase(), i]));
         const missing = REQUIRED.filter((c) => !index!.has(c));
-        if (missing.length) throw new AppError('VALIDATION_FAILED', `The CSV header lacks ${missing.join(', ')}.`, { expected: IMPORT_COLUMNS });
+        if (missing.length)
+          throw new AppError('VALIDATION_FAILED', `The CSV header lacks ${missing.join(', ')}.`, { expected: IMPORT_COLUMNS });
         continue;
       }
       row++;
@@ -300,7 +332,10 @@ export async function importMembers(
       .returningAll()
       .executeTakeFirst();
     if (finished) {
-      await enqueueOutbox(trx, tenantId, { topic: 'members.imported', payload: { importId, imported: Number(finished.imported), rejected: Number(finished.rejected) } });
+      await enqueueOutbox(trx, tenantId, {
+        topic: 'members.imported',
+        payload: { importId, imported: Number(finished.imported), rejected: Number(finished.rejected) },
+      });
     }
     return finished;
   });
@@ -308,13 +343,23 @@ export async function importMembers(
 }
 
 export async function getImport(deps: Pick<MembersDeps, 'db'>, tenantId: string, importId: string): Promise<ImportSummary> {
-  const row = await deps.db.selectFrom('member_import').selectAll().where('tenant_id', '=', tenantId).where('id', '=', importId).executeTakeFirst();
+  const row = await deps.db
+    .selectFrom('member_import')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', importId)
+    .executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No import ${importId}.`);
   return toSummary(row);
 }
 
 /** The rejected rows, in row order, by cursor (the last row number seen). */
-export async function importRejects(deps: Pick<MembersDeps, 'db'>, tenantId: string, importId: string, page: { limit: number; after?: number | undefined }) {
+export async function importRejects(
+  deps: Pick<MembersDeps, 'db'>,
+  tenantId: string,
+  importId: string,
+  page: { limit: number; after?: number | undefined },
+) {
   await getImport(deps, tenantId, importId);
   const rows = await deps.db
     .selectFrom('member_import_reject')

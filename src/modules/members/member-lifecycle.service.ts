@@ -4,12 +4,12 @@ import { enqueueOutbox } from '../../platform/outbox.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { useVerification } from '../identity/index.ts';
 import { accountsOfOwner } from '../ledger/index.ts';
-import { checkCredentials, openSession, type CredentialsDeps, type LoginResult } from './member-sessions.service.ts';
+import { type CredentialsDeps, checkCredentials, type LoginResult, openSession } from './member-sessions.service.ts';
 import * as socialRepo from './member-social.repository.ts';
 import * as repo from './members.repository.ts';
 import { birthMonthDay } from './members.rules.ts';
 import type { TWithdrawalPreview } from './members.schemas.ts';
-import { profileIndexes, toMemberDto, type MembersDeps, type Profile } from './members.service.ts';
+import { type MembersDeps, type Profile, profileIndexes, toMemberDto } from './members.service.ts';
 import type { MemberRow } from './members.tables.ts';
 
 // Withdrawal, purge, dormancy and reactivation: where personal data moves and goes.
@@ -41,13 +41,14 @@ export async function withdrawalPreview(deps: MembersDeps, tenantId: string, mem
 export async function withdraw(deps: MembersDeps, tenantId: string, memberId: string, reason?: string) {
   return withTransaction(deps.db, async (trx) => {
     const row = await repo.findMember(trx, tenantId, memberId, { forUpdate: true });
-    if (!row || row.status !== 'active') throw new AppError('MEMBER_NOT_ACTIVE', 'Only an active member can withdraw.');
+    if (row?.status !== 'active') throw new AppError('MEMBER_NOT_ACTIVE', 'Only an active member can withdraw.');
     const policy = await repo.policy(trx, tenantId);
     const now = deps.clock.now();
     const updated = await repo.updateMember(trx, tenantId, memberId, { status: 'withdrawn', withdrawn_at: now });
     await repo.revokeSessions(trx, tenantId, memberId);
     await socialRepo.deleteLinks(trx, tenantId, memberId);
-    if (row.ci_hash) await repo.upsertRejoinBlock(trx, tenantId, row.ci_hash, now, new Date(now.getTime() + policy.rejoin_block_days * DAY));
+    if (row.ci_hash)
+      await repo.upsertRejoinBlock(trx, tenantId, row.ci_hash, now, new Date(now.getTime() + policy.rejoin_block_days * DAY));
     await enqueueOutbox(trx, tenantId, { topic: 'member.withdrawn', payload: { memberId, reason: reason ?? null } });
     return toMemberDto(updated, deps);
   });
@@ -127,7 +128,8 @@ export async function reactivate(
   input: { loginId: string; password: string; verificationId: string; userAgent?: string | undefined; ip?: string },
 ): Promise<LoginResult> {
   const row = await checkCredentials(deps, tenantId, input.loginId, input.password, input.ip);
-  if (row.status !== 'dormant') throw new AppError('CONFLICT', 'The account is not dormant: log in as usual.', { status: row.status });
+  if (row.status !== 'dormant')
+    throw new AppError('CONFLICT', 'The account is not dormant: log in as usual.', { status: row.status });
   await withTransaction(deps.db, async (trx) => {
     const member = (await repo.findMember(trx, tenantId, row.id, { forUpdate: true }))!;
     if (member.status !== 'dormant') return; // reactivated meanwhile
@@ -136,8 +138,13 @@ export async function reactivate(
     const profile = piiFor(deps.masterKey, 'dormant').open<Profile>(sealed!);
     const samePerson = member.ci_hash
       ? member.ci_hash === used.ciHash
-      : member.name_phone_hash === profileIndexes(deps, tenantId, { ...profile, name: used.identity.name, phone: used.identity.phone }).name_phone_hash;
-    if (!samePerson) throw new AppError('VERIFICATION_NOT_USABLE', 'The verified person is not this member.', { verificationId: input.verificationId, why: 'other_person' });
+      : member.name_phone_hash ===
+        profileIndexes(deps, tenantId, { ...profile, name: used.identity.name, phone: used.identity.phone }).name_phone_hash;
+    if (!samePerson)
+      throw new AppError('VERIFICATION_NOT_USABLE', 'The verified person is not this member.', {
+        verificationId: input.verificationId,
+        why: 'other_person',
+      });
     await repo.updateMember(trx, tenantId, member.id, {
       status: 'active',
       dormant_at: null,

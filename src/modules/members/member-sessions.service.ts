@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
+import type { Deps } from '../../platform/deps.ts';
 import { AppError } from '../../platform/errors.ts';
 import { newId, randomToken } from '../../platform/ids.ts';
-import type { Deps } from '../../platform/deps.ts';
 import { claimAttempt, limitSecretCheck, resetAttempts } from '../../platform/limits.ts';
 import { verifyPasswordOrDummy } from '../../platform/passwords.ts';
 import * as repo from './members.repository.ts';
 import { normalizeLoginId } from './members.rules.ts';
 import type { TMember, TSession } from './members.schemas.ts';
-import { LOGIN_ATTEMPTS, loginAttemptSubject, toMemberDto, type MembersDeps } from './members.service.ts';
+import { LOGIN_ATTEMPTS, loginAttemptSubject, type MembersDeps, toMemberDto } from './members.service.ts';
 import type { MemberRow, MemberSessionRow } from './members.tables.ts';
 
 // Member login and sessions. A session token is shown once; only its SHA-256 is stored.
@@ -37,20 +37,38 @@ export type CredentialsDeps = MembersDeps & Pick<Deps, 'config'>;
  * login ID whether or not it exists, and an unknown ID is checked against a dummy hash: the same
  * answers, the same lock, the same work.
  */
-export async function checkCredentials(deps: CredentialsDeps, tenantId: string, loginId: string, password: string, ip?: string): Promise<MemberRow> {
+export async function checkCredentials(
+  deps: CredentialsDeps,
+  tenantId: string,
+  loginId: string,
+  password: string,
+  ip?: string,
+): Promise<MemberRow> {
   const now = deps.clock.now();
   const subject = loginAttemptSubject(deps, tenantId, loginId);
   await limitSecretCheck(deps, tenantId, { kind: LOGIN_ATTEMPTS, credential: subject, ip });
   const policy = await repo.policy(deps.db, tenantId);
-  const claim = await claimAttempt(deps.db, tenantId, LOGIN_ATTEMPTS, subject, { max: policy.max_failed_logins, lockoutMs: policy.lockout_minutes * 60_000 }, now);
+  const claim = await claimAttempt(
+    deps.db,
+    tenantId,
+    LOGIN_ATTEMPTS,
+    subject,
+    { max: policy.max_failed_logins, lockoutMs: policy.lockout_minutes * 60_000 },
+    now,
+  );
   if (claim.locked) {
-    throw new AppError('LOGIN_LOCKED', `Too many wrong passwords: try again in ${Math.ceil(claim.retryAfterSeconds / 60)} minutes.`, { retryAfterSeconds: claim.retryAfterSeconds });
+    throw new AppError(
+      'LOGIN_LOCKED',
+      `Too many wrong passwords: try again in ${Math.ceil(claim.retryAfterSeconds / 60)} minutes.`,
+      { retryAfterSeconds: claim.retryAfterSeconds },
+    );
   }
   const row = await repo.findByLoginId(deps.db, tenantId, normalizeLoginId(loginId));
   const usable = row?.password_hash && row.status !== 'withdrawn' ? row : undefined;
   const ok = await verifyPasswordOrDummy(password, usable?.password_hash);
   if (!ok || !usable) {
-    if (claim.claimed === policy.max_failed_logins) deps.log.info({ tenantId, memberId: usable?.id, failed: claim.claimed }, 'member login locked');
+    if (claim.claimed === policy.max_failed_logins)
+      deps.log.info({ tenantId, memberId: usable?.id, failed: claim.claimed }, 'member login locked');
     throw new AppError('INVALID_CREDENTIALS', 'The login ID or the password is wrong.');
   }
   await resetAttempts(deps.db, tenantId, LOGIN_ATTEMPTS, subject);
@@ -60,9 +78,19 @@ export async function checkCredentials(deps: CredentialsDeps, tenantId: string, 
 export type LoginResult = { token: string; session: TSession; member: TMember };
 
 /** Opens a session for a member whose credentials were checked; counts as activity. */
-export async function openSession(deps: MembersDeps, tenantId: string, memberId: string, userAgent: string | undefined): Promise<LoginResult> {
+export async function openSession(
+  deps: MembersDeps,
+  tenantId: string,
+  memberId: string,
+  userAgent: string | undefined,
+): Promise<LoginResult> {
   const now = deps.clock.now();
-  const member = await repo.updateMember(deps.db, tenantId, memberId, { failed_logins: 0, locked_until: null, last_active_at: now, dormancy_noticed_at: null });
+  const member = await repo.updateMember(deps.db, tenantId, memberId, {
+    failed_logins: 0,
+    locked_until: null,
+    last_active_at: now,
+    dormancy_noticed_at: null,
+  });
   const token = `mst_${randomToken(43)}`;
   const session = await repo.insertSession(deps.db, {
     tenant_id: tenantId,
@@ -77,9 +105,14 @@ export async function openSession(deps: MembersDeps, tenantId: string, memberId:
 }
 
 /** Login by ID and password; a dormant account answers MEMBER_DORMANT (reactivate it). */
-export async function login(deps: CredentialsDeps, tenantId: string, input: { loginId: string; password: string; userAgent?: string | undefined; ip?: string }): Promise<LoginResult> {
+export async function login(
+  deps: CredentialsDeps,
+  tenantId: string,
+  input: { loginId: string; password: string; userAgent?: string | undefined; ip?: string },
+): Promise<LoginResult> {
   const row = await checkCredentials(deps, tenantId, input.loginId, input.password, input.ip);
-  if (row.status === 'dormant') throw new AppError('MEMBER_DORMANT', 'The account is dormant: reactivate it with an identity verification.');
+  if (row.status === 'dormant')
+    throw new AppError('MEMBER_DORMANT', 'The account is dormant: reactivate it with an identity verification.');
   return openSession(deps, tenantId, row.id, input.userAgent);
 }
 
@@ -93,7 +126,7 @@ export async function authenticateMember(deps: MembersDeps, tenantId: string, to
   const session = await repo.findSessionByToken(deps.db, tokenHash(token));
   if (!session || session.tenant_id !== tenantId || session.revoked_at || session.expires_at <= now) throw unauthenticated();
   const member = await repo.findMember(deps.db, tenantId, session.member_id);
-  if (!member || member.status !== 'active') throw new AppError('MEMBER_NOT_ACTIVE', 'The member has withdrawn or is dormant.');
+  if (member?.status !== 'active') throw new AppError('MEMBER_NOT_ACTIVE', 'The member has withdrawn or is dormant.');
   if (now.getTime() - session.last_seen_at.getTime() > TOUCH_EVERY_MS) {
     await repo.touchSession(deps.db, tenantId, session.id);
     await repo.updateMember(deps.db, tenantId, member.id, { last_active_at: now, dormancy_noticed_at: null });

@@ -1,7 +1,7 @@
 // The Naver adapter against a local Naver Login (test/fakes/naver.fake.ts).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startNaverFake, type NaverFake } from '../../../test/fakes/naver.fake.ts';
+import { type NaverFake, startNaverFake } from '../../../test/fakes/naver.fake.ts';
 import { AppError } from '../../platform/errors.ts';
 import { randomToken } from '../../platform/ids.ts';
 import { naverSocialProvider } from './member-social.naver.ts';
@@ -12,12 +12,22 @@ let fake: NaverFake;
 
 before(async () => {
   fake = await startNaverFake(CLIENT);
-  fake.addUser({ id: 'nv-32742776', email: 'openapi@naver.com', name: '오픈 API', nickname: 'OPENAPI', mobile: '010-0000-0000', birthday: '10-01', birthyear: '1990', gender: 'F' });
+  fake.addUser({
+    id: 'nv-32742776',
+    email: 'openapi@naver.com',
+    name: '오픈 API',
+    nickname: 'OPENAPI',
+    mobile: '010-0000-0000',
+    birthday: '10-01',
+    birthyear: '1990',
+    gender: 'F',
+  });
   fake.addUser({ id: 'nv-min', nickname: '닉네임만' });
 });
 after(() => fake.close());
 
-const naver = (over: Partial<typeof CLIENT> = {}) => naverSocialProvider({ ...CLIENT, ...over, authBaseUrl: fake.authBaseUrl, apiBaseUrl: fake.apiBaseUrl });
+const naver = (over: Partial<typeof CLIENT> = {}) =>
+  naverSocialProvider({ ...CLIENT, ...over, authBaseUrl: fake.authBaseUrl, apiBaseUrl: fake.apiBaseUrl });
 
 async function rejects(p: Promise<unknown>, code: string) {
   await assert.rejects(p, (err: unknown) => {
@@ -78,7 +88,10 @@ test('a used code, or a code with another state, is SOCIAL_CODE_INVALID (Naver a
 
 test('a wrong client secret is SOCIAL_PROVIDER_ERROR', async () => {
   const { state, code } = await loginAs('nv-min');
-  await rejects(naver({ clientSecret: 'wrong' }).exchange({ code: code!, state, redirectUri: REDIRECT }), 'SOCIAL_PROVIDER_ERROR');
+  await rejects(
+    naver({ clientSecret: 'wrong' }).exchange({ code: code!, state, redirectUri: REDIRECT }),
+    'SOCIAL_PROVIDER_ERROR',
+  );
 });
 
 test('a token the profile API refuses (resultcode 024) is SOCIAL_PROVIDER_ERROR', async () => {

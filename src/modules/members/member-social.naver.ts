@@ -70,7 +70,8 @@ export function naverSocialProvider(options: NaverOptions): SocialProvider {
 
   return {
     name,
-    authorizeUrl: async (state, redirectUri) => oidc.buildAuthorizationUrl(config, { response_type: 'code', redirect_uri: redirectUri, state }).href,
+    authorizeUrl: async (state, redirectUri) =>
+      oidc.buildAuthorizationUrl(config, { response_type: 'code', redirect_uri: redirectUri, state }).href,
 
     async exchange({ code, state, redirectUri }) {
       const callback = new URL(redirectUri);
@@ -80,7 +81,12 @@ export function naverSocialProvider(options: NaverOptions): SocialProvider {
       let accessToken: string;
       try {
         // Naver's token endpoint wants the state too.
-        const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: state, idTokenExpected: false }, { state });
+        const tokens = await oidc.authorizationCodeGrant(
+          config,
+          callback,
+          { expectedState: state, idTokenExpected: false },
+          { state },
+        );
         accessToken = tokens.access_token;
       } catch (err) {
         throw naverTokenFailure(err);
@@ -93,10 +99,14 @@ export function naverSocialProvider(options: NaverOptions): SocialProvider {
         throw oauthFailure(name, err);
       }
       if (profile.resultcode !== '00' || !profile.response?.id) {
-        throw new AppError('SOCIAL_PROVIDER_ERROR', `naver: the profile API answered ${profile.resultcode} (${profile.message}).`, {
-          provider: name,
-          providerError: profile.resultcode,
-        });
+        throw new AppError(
+          'SOCIAL_PROVIDER_ERROR',
+          `naver: the profile API answered ${profile.resultcode} (${profile.message}).`,
+          {
+            provider: name,
+            providerError: profile.resultcode,
+          },
+        );
       }
       return naverAccount(profile.response);
     },
@@ -115,6 +125,10 @@ function naverTokenFailure(err: unknown): AppError {
   if (error === 'invalid_request' || error === 'invalid_grant') {
     return new AppError('SOCIAL_CODE_INVALID', 'The authorization code is unknown, used or expired.', { provider: 'naver' });
   }
-  if (error) return new AppError('SOCIAL_PROVIDER_ERROR', `naver: the token endpoint refused (${error}).`, { provider: 'naver', providerError: error });
+  if (error)
+    return new AppError('SOCIAL_PROVIDER_ERROR', `naver: the token endpoint refused (${error}).`, {
+      provider: 'naver',
+      providerError: error,
+    });
   return oauthFailure('naver', err);
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { startKakaoFake, type KakaoFake } from '../../../test/fakes/kakao-oidc.fake.ts';
+import { type KakaoFake, startKakaoFake } from '../../../test/fakes/kakao-oidc.fake.ts';
 import { AppError } from '../../platform/errors.ts';
 import { randomToken } from '../../platform/ids.ts';
 import { deriveFromState, kakaoSocialProvider } from './member-social.oidc.ts';
@@ -28,7 +28,10 @@ before(async () => {
       gender: 'male',
     },
   });
-  fake.addAccount({ id: 4000000002, kakao_account: { profile: { nickname: '민지' }, email: 'old@kakao.com', is_email_valid: false, is_email_verified: true } });
+  fake.addAccount({
+    id: 4000000002,
+    kakao_account: { profile: { nickname: '민지' }, email: 'old@kakao.com', is_email_valid: false, is_email_verified: true },
+  });
 });
 after(() => fake.close());
 
@@ -91,7 +94,10 @@ test('a code cannot finish another login: with another state its PKCE verifier i
   const { code } = await loginAs('4000000001');
   await rejects(kakao().exchange({ code: code!, state: randomToken(32), redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
   const second = await loginAs('4000000001');
-  await rejects(kakao({ stateSecret: randomBytes(32) }).exchange({ code: second.code!, state: second.state, redirectUri: REDIRECT }), 'SOCIAL_CODE_INVALID');
+  await rejects(
+    kakao({ stateSecret: randomBytes(32) }).exchange({ code: second.code!, state: second.state, redirectUri: REDIRECT }),
+    'SOCIAL_CODE_INVALID',
+  );
 });
 
 test('a user API answer for another account than the ID token is refused', async () => {
@@ -106,8 +112,14 @@ test('a user API answer for another account than the ID token is refused', async
 
 test('a wrong client secret, or an issuer that cannot be reached, is SOCIAL_PROVIDER_ERROR', async () => {
   const { state, code } = await loginAs('4000000001');
-  await rejects(kakao({ clientSecret: 'wrong' }).exchange({ code: code!, state, redirectUri: REDIRECT }), 'SOCIAL_PROVIDER_ERROR');
-  await rejects(kakao({ issuer: 'http://127.0.0.1:1' }).authorizeUrl(randomToken(32), REDIRECT) as Promise<string>, 'SOCIAL_PROVIDER_ERROR');
+  await rejects(
+    kakao({ clientSecret: 'wrong' }).exchange({ code: code!, state, redirectUri: REDIRECT }),
+    'SOCIAL_PROVIDER_ERROR',
+  );
+  await rejects(
+    kakao({ issuer: 'http://127.0.0.1:1' }).authorizeUrl(randomToken(32), REDIRECT) as Promise<string>,
+    'SOCIAL_PROVIDER_ERROR',
+  );
 });
 
 test('a person who cancels on Kakao’s page comes back with error=access_denied and no code', async () => {

@@ -37,11 +37,15 @@ export function oauthFailure(provider: SocialProviderName, err: unknown): AppErr
   if (err instanceof AppError) return err;
   if (err instanceof oidc.ResponseBodyError) {
     // RFC 6749 §5.2: invalid_grant is a code that is unknown, used, expired or not ours (PKCE).
-    if (err.error === 'invalid_grant') return new AppError('SOCIAL_CODE_INVALID', 'The authorization code is unknown, used or expired.', { provider });
+    if (err.error === 'invalid_grant')
+      return new AppError('SOCIAL_CODE_INVALID', 'The authorization code is unknown, used or expired.', { provider });
     return providerError(provider, `the token endpoint refused (${err.error}).`, { providerError: err.error });
   }
   const code = (err as { code?: unknown })?.code;
-  return providerError(provider, `the login could not be completed (${typeof code === 'string' ? code : (err as Error)?.message}).`);
+  return providerError(
+    provider,
+    `the login could not be completed (${typeof code === 'string' ? code : (err as Error)?.message}).`,
+  );
 }
 
 /** openid-client options: our fetch and timeout; plain http only for a loopback test server. */
@@ -137,7 +141,8 @@ export function kakaoSocialProvider(options: OidcOptions & { userMeUrl?: string 
       callback.searchParams.set('state', state);
       // RFC 9207: a server that sends `iss` back is checked for it. Our state is bound to this provider
       // in our database, which is what the iss check protects; the browser does not relay it to us.
-      if (config.serverMetadata().authorization_response_iss_parameter_supported) callback.searchParams.set('iss', config.serverMetadata().issuer);
+      if (config.serverMetadata().authorization_response_iss_parameter_supported)
+        callback.searchParams.set('iss', config.serverMetadata().issuer);
       let sub: string;
       let claims: Record<string, unknown>;
       let accessToken: string;
@@ -154,7 +159,9 @@ export function kakaoSocialProvider(options: OidcOptions & { userMeUrl?: string 
       } catch (err) {
         throw oauthFailure(name, err);
       }
-      const userMeUrl = new URL(options.userMeUrl ?? new URL('/v2/user/me', config.serverMetadata().userinfo_endpoint ?? issuer).href);
+      const userMeUrl = new URL(
+        options.userMeUrl ?? new URL('/v2/user/me', config.serverMetadata().userinfo_endpoint ?? issuer).href,
+      );
       let me: KakaoUserMe;
       try {
         const res = await oidc.fetchProtectedResource(config, accessToken, userMeUrl, 'GET');

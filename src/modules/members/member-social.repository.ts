@@ -1,4 +1,4 @@
-import { sql, type Insertable } from 'kysely';
+import { type Insertable, sql } from 'kysely';
 import type { Db } from '../../platform/db.ts';
 import type { MemberSocialStateTable } from './members.tables.ts';
 
@@ -7,7 +7,15 @@ export async function insertState(db: Db, row: Insertable<MemberSocialStateTable
 }
 
 /** Uses a state once: it must be ours, unexpired, for this provider and intent (and member). */
-export function useState(db: Db, tenantId: string, state: string, provider: string, intent: 'login' | 'link', now: Date, memberId?: string) {
+export function useState(
+  db: Db,
+  tenantId: string,
+  state: string,
+  provider: string,
+  intent: 'login' | 'link',
+  now: Date,
+  memberId?: string,
+) {
   return db
     .updateTable('member_social_state')
     .set({ used_at: now })
@@ -40,7 +48,13 @@ export function insertLink(db: Db, tenantId: string, memberId: string, provider:
 }
 
 export function linksOf(db: Db, tenantId: string, memberId: string) {
-  return db.selectFrom('member_social_link').selectAll().where('tenant_id', '=', tenantId).where('member_id', '=', memberId).orderBy('provider').execute();
+  return db
+    .selectFrom('member_social_link')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .orderBy('provider')
+    .execute();
 }
 
 export async function touchLink(db: Db, tenantId: string, provider: string, providerUserId: string) {

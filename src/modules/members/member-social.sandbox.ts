@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Deps } from '../../platform/deps.ts';
-import { escapeHtml } from '../../platform/http.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
+import { escapeHtml } from '../../platform/http.ts';
 import { randomToken } from '../../platform/ids.ts';
 import { piiFor } from '../../platform/pii.ts';
 import type { SocialAccount, SocialProvider } from './member-social.provider.ts';
@@ -60,7 +60,8 @@ export async function checkAuthorize(deps: Pick<Deps, 'db' | 'clock'>, q: Author
 
 export function authorizePageHtml(q: AuthorizeQuery, error?: string): string {
   const accounts = SANDBOX_SOCIAL_ACCOUNTS.map(
-    (a, i) => `<label><input type="radio" name="account" value="${a.key}"${i === 0 ? ' checked' : ''}> ${escapeHtml(a.name)} · ${a.email}${a.emailVerified ? ' (verified)' : ''}</label>`,
+    (a, i) =>
+      `<label><input type="radio" name="account" value="${a.key}"${i === 0 ? ' checked' : ''}> ${escapeHtml(a.name)} · ${a.email}${a.emailVerified ? ' (verified)' : ''}</label>`,
   ).join('');
   return `<!doctype html><html lang="ko"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Moa SNS 로그인 샌드박스</title><style>body{font:15px/1.5 system-ui,sans-serif;max-width:560px;margin:2rem auto;padding:0 1rem}

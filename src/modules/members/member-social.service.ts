@@ -1,12 +1,18 @@
 import { withTransaction } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
 import { AppError, fromDatabaseError } from '../../platform/errors.ts';
 import { randomToken } from '../../platform/ids.ts';
-import * as socialRepo from './member-social.repository.ts';
+import {
+  type CredentialsDeps,
+  checkCredentials,
+  type LoginResult,
+  type MemberAuth,
+  openSession,
+} from './member-sessions.service.ts';
 import type { SocialProvider, SocialProviderName } from './member-social.provider.ts';
-import { checkCredentials, openSession, type CredentialsDeps, type LoginResult, type MemberAuth } from './member-sessions.service.ts';
+import * as socialRepo from './member-social.repository.ts';
 import * as repo from './members.repository.ts';
 import type { MembersDeps as BaseDeps } from './members.service.ts';
-import type { Deps } from '../../platform/deps.ts';
 
 // SNS login and linking. A link is made only from a signed-in session whose member re-entered the
 // password (fresh authentication), with the provider's consent; never because an e-mail matches.
@@ -24,7 +30,13 @@ export function socialProvider(deps: Pick<Deps, 'providers'>, name: SocialProvid
 
 export type SocialStart = { state: string; authorizeUrl: string; expiresAt: string };
 
-async function start(deps: MembersDeps, tenantId: string, provider: SocialProviderName, redirectUri: string, memberId: string | null): Promise<SocialStart> {
+async function start(
+  deps: MembersDeps,
+  tenantId: string,
+  provider: SocialProviderName,
+  redirectUri: string,
+  memberId: string | null,
+): Promise<SocialStart> {
   const adapter = socialProvider(deps, provider);
   const state = randomToken(32);
   const expiresAt = new Date(deps.clock.now().getTime() + STATE_TTL_MS);
@@ -46,7 +58,15 @@ export const startSocialLogin = (deps: MembersDeps, tenantId: string, provider: 
   start(deps, tenantId, provider, redirectUri, null);
 
 /** Starts linking an SNS account to the signed-in member, after the password is entered again. */
-export async function startSocialLink(deps: MembersDeps & CredentialsDeps, tenantId: string, auth: MemberAuth, provider: SocialProviderName, redirectUri: string, password: string, ip?: string) {
+export async function startSocialLink(
+  deps: MembersDeps & CredentialsDeps,
+  tenantId: string,
+  auth: MemberAuth,
+  provider: SocialProviderName,
+  redirectUri: string,
+  password: string,
+  ip?: string,
+) {
   socialProvider(deps, provider);
   if (!auth.member.login_id) throw new AppError('INVALID_CREDENTIALS', 'The password is wrong.');
   await checkCredentials(deps, tenantId, auth.member.login_id, password, ip);
@@ -57,11 +77,13 @@ type Callback = { state: string; code?: string | undefined; error?: string | und
 
 /** The account the provider issued for this code; the subject comes from the provider, never the browser. */
 async function exchange(deps: MembersDeps, provider: SocialProviderName, cb: Callback, redirectUri: string) {
-  if (cb.error || !cb.code) throw new AppError('SOCIAL_DENIED', `The person did not approve on ${provider}${cb.error ? ` (${cb.error})` : ''}.`);
+  if (cb.error || !cb.code)
+    throw new AppError('SOCIAL_DENIED', `The person did not approve on ${provider}${cb.error ? ` (${cb.error})` : ''}.`);
   return socialProvider(deps, provider).exchange({ code: cb.code, state: cb.state, redirectUri });
 }
 
-const stateInvalid = () => new AppError('SOCIAL_STATE_INVALID', 'The SNS login state is unknown, expired or already used: start again.');
+const stateInvalid = () =>
+  new AppError('SOCIAL_STATE_INVALID', 'The SNS login state is unknown, expired or already used: start again.');
 
 /** Finishes an SNS login: the linked member is logged in; an unlinked account is SOCIAL_NOT_LINKED. */
 export async function finishSocialLogin(
@@ -77,27 +99,40 @@ export async function finishSocialLogin(
   const link = await socialRepo.findLink(deps.db, tenantId, provider, account.providerUserId);
   if (!link) throw new AppError('SOCIAL_NOT_LINKED', `No member is linked to this ${provider} account.`, { provider });
   const member = await repo.findMember(deps.db, tenantId, link.member_id);
-  if (member?.status === 'dormant') throw new AppError('MEMBER_DORMANT', 'The account is dormant: reactivate it with an identity verification.');
-  if (member?.status !== 'active') throw new AppError('SOCIAL_NOT_LINKED', `No member is linked to this ${provider} account.`, { provider });
+  if (member?.status === 'dormant')
+    throw new AppError('MEMBER_DORMANT', 'The account is dormant: reactivate it with an identity verification.');
+  if (member?.status !== 'active')
+    throw new AppError('SOCIAL_NOT_LINKED', `No member is linked to this ${provider} account.`, { provider });
   await socialRepo.touchLink(deps.db, tenantId, provider, account.providerUserId);
   return openSession(deps, tenantId, member.id, cb.userAgent);
 }
 
 /** Finishes linking: the state must be the one this member started. */
-export async function finishSocialLink(deps: MembersDeps, tenantId: string, auth: MemberAuth, provider: SocialProviderName, cb: Callback) {
+export async function finishSocialLink(
+  deps: MembersDeps,
+  tenantId: string,
+  auth: MemberAuth,
+  provider: SocialProviderName,
+  cb: Callback,
+) {
   socialProvider(deps, provider);
   const state = await socialRepo.useState(deps.db, tenantId, cb.state, provider, 'link', deps.clock.now(), auth.member.id);
   if (!state) throw stateInvalid();
   const account = await exchange(deps, provider, cb, state.redirect_uri);
   const existing = await socialRepo.findLink(deps.db, tenantId, provider, account.providerUserId);
   if (existing) {
-    throw new AppError('SOCIAL_ALREADY_LINKED', `This ${provider} account is linked to ${existing.member_id === auth.member.id ? 'you' : 'another member'} already.`, { provider });
+    throw new AppError(
+      'SOCIAL_ALREADY_LINKED',
+      `This ${provider} account is linked to ${existing.member_id === auth.member.id ? 'you' : 'another member'} already.`,
+      { provider },
+    );
   }
   try {
     await socialRepo.insertLink(deps.db, tenantId, auth.member.id, provider, account.providerUserId);
   } catch (err) {
     // The unique keys: another request linked the same account, or this member already has this provider.
-    if (fromDatabaseError(err)?.details?.constraint) throw new AppError('SOCIAL_ALREADY_LINKED', `You have a ${provider} link already.`, { provider });
+    if (fromDatabaseError(err)?.details?.constraint)
+      throw new AppError('SOCIAL_ALREADY_LINKED', `You have a ${provider} link already.`, { provider });
     throw err;
   }
   return listSocialLinks(deps, tenantId, auth.member.id);
@@ -118,7 +153,10 @@ export async function unlinkSocial(deps: MembersDeps, tenantId: string, auth: Me
     const links = await socialRepo.linksOf(trx, tenantId, member.id);
     if (!links.some((l) => l.provider === provider)) throw new AppError('NOT_FOUND', `No ${provider} link.`);
     if (!member.password_hash && links.length === 1) {
-      throw new AppError('SOCIAL_LAST_LOGIN_METHOD', 'This is the member’s only way to log in: set a password or link another account first.');
+      throw new AppError(
+        'SOCIAL_LAST_LOGIN_METHOD',
+        'This is the member’s only way to log in: set a password or link another account first.',
+      );
     }
     await socialRepo.deleteLinks(trx, tenantId, member.id, provider);
     return listSocialLinks({ ...deps, db: trx }, tenantId, member.id);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { bearer, grantUnits, newTenant, sandboxVerified, testApp, testConfig, type TestTenant } from '../../../test/helpers.ts';
+import { bearer, grantUnits, newTenant, sandboxVerified, type TestTenant, testApp, testConfig } from '../../../test/helpers.ts';
 import type { Deps } from '../../platform/deps.ts';
 
 let app: FastifyInstance;
@@ -31,7 +31,14 @@ async function member(t: TestTenant, loginId: string, person: string, email?: st
     payload: { loginId, password: PASSWORD, verificationId, email, consents: { terms: true, privacy: true, age14: true } },
   });
   assert.equal(res.statusCode, 201, res.body);
-  const token = (await app.inject({ method: 'POST', url: '/v1/members/login', headers: bearer(t.keys.app), payload: { loginId, password: PASSWORD } })).json().token;
+  const token = (
+    await app.inject({
+      method: 'POST',
+      url: '/v1/members/login',
+      headers: bearer(t.keys.app),
+      payload: { loginId, password: PASSWORD },
+    })
+  ).json().token;
   return { id: res.json().id as string, headers: { ...bearer(t.keys.app), 'x-member-token': token as string } };
 }
 
@@ -53,27 +60,58 @@ async function consent(authorizeUrl: string, form: Record<string, string>) {
 }
 
 async function link(m: { headers: Record<string, string> }, provider: string, account: string) {
-  const started = await app.inject({ method: 'POST', url: `/v1/me/social/${provider}/authorize`, headers: m.headers, payload: { redirectUri: BACK, password: PASSWORD } });
+  const started = await app.inject({
+    method: 'POST',
+    url: `/v1/me/social/${provider}/authorize`,
+    headers: m.headers,
+    payload: { redirectUri: BACK, password: PASSWORD },
+  });
   assert.equal(started.statusCode, 200, started.body);
-  return app.inject({ method: 'POST', url: `/v1/me/social/${provider}`, headers: m.headers, payload: await consent(started.json().authorizeUrl, { decision: 'approve', account }) });
+  return app.inject({
+    method: 'POST',
+    url: `/v1/me/social/${provider}`,
+    headers: m.headers,
+    payload: await consent(started.json().authorizeUrl, { decision: 'approve', account }),
+  });
 }
 
 async function socialLogin(t: TestTenant, provider: string, form: Record<string, string>) {
-  const started = await app.inject({ method: 'POST', url: `/v1/members/social/${provider}/authorize`, headers: bearer(t.keys.app), payload: { redirectUri: BACK } });
+  const started = await app.inject({
+    method: 'POST',
+    url: `/v1/members/social/${provider}/authorize`,
+    headers: bearer(t.keys.app),
+    payload: { redirectUri: BACK },
+  });
   assert.equal(started.statusCode, 200, started.body);
   const back = await consent(started.json().authorizeUrl, form);
-  return { back, res: await app.inject({ method: 'POST', url: `/v1/members/social/${provider}/login`, headers: bearer(t.keys.app), payload: back }) };
+  return {
+    back,
+    res: await app.inject({
+      method: 'POST',
+      url: `/v1/members/social/${provider}/login`,
+      headers: bearer(t.keys.app),
+      payload: back,
+    }),
+  };
 }
 
 test('link after re-entering the password, then log in with the SNS account', async () => {
   const t = await brand();
   const m = await member(t, 'social1', 'hong');
-  const wrong = await app.inject({ method: 'POST', url: '/v1/me/social/sandbox/authorize', headers: m.headers, payload: { redirectUri: BACK, password: 'not-it-123' } });
+  const wrong = await app.inject({
+    method: 'POST',
+    url: '/v1/me/social/sandbox/authorize',
+    headers: m.headers,
+    payload: { redirectUri: BACK, password: 'not-it-123' },
+  });
   assert.equal(wrong.json().code, 'INVALID_CREDENTIALS', 'linking needs fresh authentication');
 
   const linked = await link(m, 'sandbox', 'hong');
   assert.equal(linked.statusCode, 200, linked.body);
-  assert.deepEqual(linked.json().items.map((l: { provider: string }) => l.provider), ['sandbox']);
+  assert.deepEqual(
+    linked.json().items.map((l: { provider: string }) => l.provider),
+    ['sandbox'],
+  );
 
   const { res } = await socialLogin(t, 'sandbox', { decision: 'approve', account: 'hong' });
   assert.equal(res.statusCode, 200, res.body);
@@ -104,9 +142,19 @@ test('states and codes are single-use; a denial is SOCIAL_DENIED; the sandbox is
   await link(m, 'sandbox', 'kim');
   const { back, res } = await socialLogin(t, 'sandbox', { decision: 'approve', account: 'kim' });
   assert.equal(res.statusCode, 200);
-  const replay = await app.inject({ method: 'POST', url: '/v1/members/social/sandbox/login', headers: bearer(t.keys.app), payload: back });
+  const replay = await app.inject({
+    method: 'POST',
+    url: '/v1/members/social/sandbox/login',
+    headers: bearer(t.keys.app),
+    payload: back,
+  });
   assert.equal(replay.json().code, 'SOCIAL_STATE_INVALID');
-  const started = await app.inject({ method: 'POST', url: '/v1/members/social/sandbox/authorize', headers: bearer(t.keys.app), payload: { redirectUri: BACK } });
+  const started = await app.inject({
+    method: 'POST',
+    url: '/v1/members/social/sandbox/authorize',
+    headers: bearer(t.keys.app),
+    payload: { redirectUri: BACK },
+  });
   const oldCode = await app.inject({
     method: 'POST',
     url: '/v1/members/social/sandbox/login',
@@ -114,17 +162,41 @@ test('states and codes are single-use; a denial is SOCIAL_DENIED; the sandbox is
     payload: { state: started.json().state, code: back.code },
   });
   assert.equal(oldCode.json().code, 'SOCIAL_CODE_INVALID');
-  const otherProvider = await app.inject({ method: 'POST', url: '/v1/members/social/naver/login', headers: bearer(t.keys.app), payload: back });
-  assert.deepEqual([otherProvider.statusCode, otherProvider.json().code], [404, 'NOT_FOUND'], 'a provider not in SOCIAL_PROVIDERS is not enabled');
+  const otherProvider = await app.inject({
+    method: 'POST',
+    url: '/v1/members/social/naver/login',
+    headers: bearer(t.keys.app),
+    payload: back,
+  });
+  assert.deepEqual(
+    [otherProvider.statusCode, otherProvider.json().code],
+    [404, 'NOT_FOUND'],
+    'a provider not in SOCIAL_PROVIDERS is not enabled',
+  );
 
   const denied = await socialLogin(t, 'sandbox', { decision: 'deny' });
   assert.equal(denied.back.error, 'access_denied');
   assert.equal(denied.res.json().code, 'SOCIAL_DENIED');
 
-  const fresh = (await app.inject({ method: 'POST', url: '/v1/members/social/sandbox/authorize', headers: bearer(t.keys.app), payload: { redirectUri: BACK } })).json();
+  const fresh = (
+    await app.inject({
+      method: 'POST',
+      url: '/v1/members/social/sandbox/authorize',
+      headers: bearer(t.keys.app),
+      payload: { redirectUri: BACK },
+    })
+  ).json();
   const elsewhere = fresh.authorizeUrl.replace(encodeURIComponent(BACK), encodeURIComponent('https://evil.example.net/'));
-  assert.equal((await app.inject({ url: elsewhere })).statusCode, 422, 'a redirect URI other than the one started with is refused');
-  assert.equal((await app.inject({ url: '/sandbox/oauth/authorize?response_type=code&state=nope&redirect_uri=https%3A%2F%2Fx.example' })).statusCode, 422);
+  assert.equal(
+    (await app.inject({ url: elsewhere })).statusCode,
+    422,
+    'a redirect URI other than the one started with is refused',
+  );
+  assert.equal(
+    (await app.inject({ url: '/sandbox/oauth/authorize?response_type=code&state=nope&redirect_uri=https%3A%2F%2Fx.example' }))
+      .statusCode,
+    422,
+  );
 });
 
 test('unlink: allowed while another way to log in remains, refused for the last one', async () => {
@@ -163,7 +235,12 @@ test('takeover: posting a victim’s provider id to the sandbox page never logs 
     { decision: 'approve', account: 'new', id: subject, providerUserId: subject, sub: subject },
   ];
   for (const form of forms) {
-    const started = await app.inject({ method: 'POST', url: '/v1/members/social/sandbox/authorize', headers: bearer(t.keys.app), payload: { redirectUri: BACK } });
+    const started = await app.inject({
+      method: 'POST',
+      url: '/v1/members/social/sandbox/authorize',
+      headers: bearer(t.keys.app),
+      payload: { redirectUri: BACK },
+    });
     const q = new URL(started.json().authorizeUrl, 'http://moa.local').searchParams;
     const page = await app.inject({
       method: 'POST',
@@ -176,12 +253,31 @@ test('takeover: posting a victim’s provider id to the sandbox page never logs 
       continue;
     }
     const back = Object.fromEntries(new URL(page.headers.location as string).searchParams);
-    const res = await app.inject({ method: 'POST', url: '/v1/members/social/sandbox/login', headers: bearer(t.keys.app), payload: back });
-    assert.deepEqual([res.statusCode, res.json().code], [404, 'SOCIAL_NOT_LINKED'], `${JSON.stringify(form)} must not log in as the victim`);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/members/social/sandbox/login',
+      headers: bearer(t.keys.app),
+      payload: back,
+    });
+    assert.deepEqual(
+      [res.statusCode, res.json().code],
+      [404, 'SOCIAL_NOT_LINKED'],
+      `${JSON.stringify(form)} must not log in as the victim`,
+    );
   }
   // A code for another state (or a forged one) is worthless.
-  const started = await app.inject({ method: 'POST', url: '/v1/members/social/sandbox/authorize', headers: bearer(t.keys.app), payload: { redirectUri: BACK } });
-  const forged = await app.inject({ method: 'POST', url: '/v1/members/social/sandbox/login', headers: bearer(t.keys.app), payload: { state: started.json().state, code: `v1.k1.${subject}` } });
+  const started = await app.inject({
+    method: 'POST',
+    url: '/v1/members/social/sandbox/authorize',
+    headers: bearer(t.keys.app),
+    payload: { redirectUri: BACK },
+  });
+  const forged = await app.inject({
+    method: 'POST',
+    url: '/v1/members/social/sandbox/login',
+    headers: bearer(t.keys.app),
+    payload: { state: started.json().state, code: `v1.k1.${subject}` },
+  });
   assert.equal(forged.json().code, 'SOCIAL_CODE_INVALID');
 });
 
@@ -189,9 +285,18 @@ test('with SNS login off (SOCIAL_PROVIDERS=none) the sandbox page is not mounted
   const off = await testApp({ config: testConfig({ SOCIAL_PROVIDERS: 'none' }) });
   try {
     const t = await newTenant(off.deps, 'No SNS Brand');
-    assert.equal((await off.app.inject({ url: '/sandbox/oauth/authorize?response_type=code&state=x&redirect_uri=https%3A%2F%2Fa.example' })).statusCode, 404);
+    assert.equal(
+      (await off.app.inject({ url: '/sandbox/oauth/authorize?response_type=code&state=x&redirect_uri=https%3A%2F%2Fa.example' }))
+        .statusCode,
+      404,
+    );
     assert.equal((await off.app.inject({ method: 'POST', url: '/sandbox/oauth/authorize', payload: {} })).statusCode, 404);
-    const start = await off.app.inject({ method: 'POST', url: '/v1/members/social/sandbox/authorize', headers: bearer(t.keys.app), payload: { redirectUri: BACK } });
+    const start = await off.app.inject({
+      method: 'POST',
+      url: '/v1/members/social/sandbox/authorize',
+      headers: bearer(t.keys.app),
+      payload: { redirectUri: BACK },
+    });
     assert.deepEqual([start.statusCode, start.json().code], [404, 'NOT_FOUND']);
   } finally {
     await off.app.close();

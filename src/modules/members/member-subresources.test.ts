@@ -28,7 +28,13 @@ test('a member sub-resource of an unknown member or another brand’s is NOT_FOU
     method: 'POST',
     url: '/v1/stamp-cards',
     headers: { ...bearer(t.keys.server), 'idempotency-key': 'card' },
-    payload: { name: '스탬프', issueFrom: new Date(Date.now() - 86_400_000).toISOString(), issueUntil: new Date(Date.now() + 86_400_000).toISOString(), stampsPerBoard: 5, reward: { type: 'points', points: 10 } },
+    payload: {
+      name: '스탬프',
+      issueFrom: new Date(Date.now() - 86_400_000).toISOString(),
+      issueUntil: new Date(Date.now() + 86_400_000).toISOString(),
+      stampsPerBoard: 5,
+      reward: { type: 'points', points: 10 },
+    },
   });
   assert.equal(card.statusCode, 201, card.body);
   const before = await tenantRows(deps, t.tenant.id);
@@ -43,5 +49,10 @@ test('a member sub-resource of an unknown member or another brand’s is NOT_FOU
     }
   }
   assert.deepEqual(await tenantRows(deps, t.tenant.id), before);
-  for (const path of SUBRESOURCES) assert.equal((await app.inject({ url: `/v1/members/${mine}/${path}`, headers: bearer(t.keys.server) })).statusCode, 200, path);
+  for (const path of SUBRESOURCES)
+    assert.equal(
+      (await app.inject({ url: `/v1/members/${mine}/${path}`, headers: bearer(t.keys.server) })).statusCode,
+      200,
+      path,
+    );
 });

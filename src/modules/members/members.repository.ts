@@ -1,4 +1,4 @@
-import { sql, type Insertable, type Updateable } from 'kysely';
+import { type Insertable, sql, type Updateable } from 'kysely';
 import type { Db } from '../../platform/db.ts';
 import { txForget } from '../../platform/tx-memo.ts';
 import type { MemberPolicyTable, MemberRow, MemberSessionTable, MemberTable } from './members.tables.ts';
@@ -6,7 +6,11 @@ import type { MemberPolicyTable, MemberRow, MemberSessionTable, MemberTable } fr
 // SQL only; every function takes the tenant.
 
 export async function policy(db: Db, tenantId: string) {
-  await db.insertInto('member_policy').values({ tenant_id: tenantId }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
+  await db
+    .insertInto('member_policy')
+    .values({ tenant_id: tenantId })
+    .onConflict((oc) => oc.column('tenant_id').doNothing())
+    .execute();
   return db.selectFrom('member_policy').selectAll().where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
 }
 
@@ -46,7 +50,12 @@ export function findByCiHash(db: Db, tenantId: string, ciHash: string, options: 
 }
 
 /** An account opened without verification (signed up unverified or imported), by name + phone. */
-export function findUnverifiedByNamePhone(db: Db, tenantId: string, namePhoneHash: string, options: { forUpdate?: boolean } = {}) {
+export function findUnverifiedByNamePhone(
+  db: Db,
+  tenantId: string,
+  namePhoneHash: string,
+  options: { forUpdate?: boolean } = {},
+) {
   let q = db
     .selectFrom('member')
     .selectAll()
@@ -63,7 +72,13 @@ export const memberMemoKey = (tenantId: string, id: string) => `member:${tenantI
 
 export function updateMember(db: Db, tenantId: string, id: string, set: Updateable<MemberTable>): Promise<MemberRow> {
   txForget(db, memberMemoKey(tenantId, id));
-  return db.updateTable('member').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  return db
+    .updateTable('member')
+    .set(set)
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 /** Counts a wrong password atomically; returns the new count. */
@@ -181,7 +196,9 @@ export async function upsertRejoinBlock(db: Db, tenantId: string, ciHash: string
   await db
     .insertInto('member_rejoin_block')
     .values({ tenant_id: tenantId, ci_hash: ciHash, withdrawn_at: withdrawnAt, blocked_until: blockedUntil })
-    .onConflict((oc) => oc.columns(['tenant_id', 'ci_hash']).doUpdateSet({ withdrawn_at: withdrawnAt, blocked_until: blockedUntil }))
+    .onConflict((oc) =>
+      oc.columns(['tenant_id', 'ci_hash']).doUpdateSet({ withdrawn_at: withdrawnAt, blocked_until: blockedUntil }),
+    )
     .execute();
 }
 

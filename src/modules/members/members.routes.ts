@@ -11,7 +11,13 @@ import * as imports from './member-import.service.ts';
 import * as lifecycle from './member-lifecycle.service.ts';
 import * as sessions from './member-sessions.service.ts';
 import { SOCIAL_PROVIDERS } from './member-social.provider.ts';
-import { authorizePageHtml, checkAuthorize, socialErrorHtml, submitAuthorize, type AuthorizeSubmission } from './member-social.sandbox.ts';
+import {
+  type AuthorizeSubmission,
+  authorizePageHtml,
+  checkAuthorize,
+  socialErrorHtml,
+  submitAuthorize,
+} from './member-social.sandbox.ts';
 import * as social from './member-social.service.ts';
 import {
   ZChangePhoneRequest,
@@ -34,7 +40,8 @@ import * as service from './members.service.ts';
 const memberToken = (req: FastifyRequest) => req.headers['x-member-token'] as string | undefined;
 
 /** The member behind a request's X-Member-Token (for /me routes, which declare `config.session: 'member'`). */
-export const currentMember = (deps: Deps, req: FastifyRequest) => sessions.authenticateMember(deps, tenantIdOf(req), memberToken(req));
+export const currentMember = (deps: Deps, req: FastifyRequest) =>
+  sessions.authenticateMember(deps, tenantIdOf(req), memberToken(req));
 
 const ZImportParams = z.object({ importId: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) });
 const ZImportSummary = z
@@ -51,15 +58,28 @@ const ZImportSummary = z
   .meta({ id: 'MemberImport' });
 
 const ZProvider = z.object({ provider: z.enum(SOCIAL_PROVIDERS) });
-const ZRedirectUri = z.url({ protocol: /^https?$/ }).max(2000).meta({ description: 'Where the provider sends the browser back, with code and state.' });
+const ZRedirectUri = z
+  .url({ protocol: /^https?$/ })
+  .max(2000)
+  .meta({ description: 'Where the provider sends the browser back, with code and state.' });
 const ZSocialStart = z
-  .object({ state: z.string(), authorizeUrl: z.string().meta({ description: 'The provider page to send the browser to.' }), expiresAt: z.iso.datetime() })
+  .object({
+    state: z.string(),
+    authorizeUrl: z.string().meta({ description: 'The provider page to send the browser to.' }),
+    expiresAt: z.iso.datetime(),
+  })
   .meta({ id: 'SocialStart' });
 const ZSocialCallback = z
   .object({ state: z.string().max(100), code: z.string().max(500).optional(), error: z.string().max(100).optional() })
   .meta({ id: 'SocialCallback', description: 'What came back to the redirect URI: state and code, or state and error.' });
 const ZSocialLinks = z.object({
-  items: z.array(z.object({ provider: z.string().meta({ description: SOCIAL_PROVIDERS.join(', ') }), linkedAt: z.iso.datetime(), lastLoginAt: z.iso.datetime().nullable() })),
+  items: z.array(
+    z.object({
+      provider: z.string().meta({ description: SOCIAL_PROVIDERS.join(', ') }),
+      linkedAt: z.iso.datetime(),
+      lastLoginAt: z.iso.datetime().nullable(),
+    }),
+  ),
 });
 
 /** /v1: sign-up, login and account recovery (the brand's app) and member lookups (its servers). */
@@ -79,12 +99,17 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZSignUpRequest,
         response: { 201: ZMember, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.signUp({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.signUp({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
     });
 
     app.get('/members/policy', {
       config: { scopes: SCOPES.server },
-      schema: { tags: ['Members'], summary: 'The brand’s member policy', response: { 200: ZMemberPolicy, ...problems(401, 403) } },
+      schema: {
+        tags: ['Members'],
+        summary: 'The brand’s member policy',
+        response: { 200: ZMemberPolicy, ...problems(401, 403) },
+      },
       handler: (req) => service.getPolicy(deps, tenantIdOf(req)),
     });
 
@@ -96,7 +121,8 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZMemberPolicy,
         response: { 200: ZMemberPolicy, ...problems(400, 401, 403) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.updatePolicy({ ...deps, db }, tenantIdOf(req), req.body)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.updatePolicy({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     app.get('/members/:id', {
@@ -128,7 +154,8 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
       handler: (req) => {
         const body = req.body as Partial<AsyncIterable<Buffer>> | undefined;
-        if (typeof body?.[Symbol.asyncIterator] !== 'function') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV file with Content-Type: text/csv.');
+        if (typeof body?.[Symbol.asyncIterator] !== 'function')
+          throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV file with Content-Type: text/csv.');
         return imports.importMembers(deps, tenantIdOf(req), req.params.importId, body as AsyncIterable<Buffer>, {
           fileName: (req.headers['x-file-name'] as string | undefined)?.slice(0, 200),
         });
@@ -137,7 +164,12 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get('/members/imports/:importId', {
       config: { scopes: SCOPES.server },
-      schema: { tags: ['Members'], summary: 'An import’s progress', params: ZImportParams, response: { 200: ZImportSummary, ...problems(401, 403, 404) } },
+      schema: {
+        tags: ['Members'],
+        summary: 'An import’s progress',
+        params: ZImportParams,
+        response: { 200: ZImportSummary, ...problems(401, 403, 404) },
+      },
       handler: (req) => imports.getImport(deps, tenantIdOf(req), req.params.importId),
     });
 
@@ -147,13 +179,20 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         tags: ['Members'],
         summary: 'The rows an import rejected, with the reason, in row order',
         params: ZImportParams,
-        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.coerce.number().int().min(0).optional() }),
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          cursor: z.coerce.number().int().min(0).optional(),
+        }),
         response: {
-          200: z.object({ items: z.array(z.object({ row: z.number().int(), code: z.string(), message: z.string() })), nextCursor: z.string().nullable() }),
+          200: z.object({
+            items: z.array(z.object({ row: z.number().int(), code: z.string(), message: z.string() })),
+            nextCursor: z.string().nullable(),
+          }),
           ...problems(400, 401, 403, 404),
         },
       },
-      handler: (req) => imports.importRejects(deps, tenantIdOf(req), req.params.importId, { limit: req.query.limit, after: req.query.cursor }),
+      handler: (req) =>
+        imports.importRejects(deps, tenantIdOf(req), req.params.importId, { limit: req.query.limit, after: req.query.cursor }),
     });
 
     app.post('/members/login', {
@@ -209,7 +248,8 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZReactivateRequest,
         response: { 200: ZLoginResponse, ...problems(400, 401, 403, 409, 422, 423, 429) },
       },
-      handler: (req) => lifecycle.reactivate(deps, tenantIdOf(req), { ...req.body, userAgent: req.headers['user-agent'], ip: req.ip }),
+      handler: (req) =>
+        lifecycle.reactivate(deps, tenantIdOf(req), { ...req.body, userAgent: req.headers['user-agent'], ip: req.ip }),
     });
 
     app.get('/me/withdrawal', {
@@ -232,7 +272,9 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
       handler: async (req, reply) => {
         const { member } = await me(req);
-        return idempotent(deps, req, reply, (db) => lifecycle.withdraw({ ...deps, db }, tenantIdOf(req), member.id, req.body.reason));
+        return idempotent(deps, req, reply, (db) =>
+          lifecycle.withdraw({ ...deps, db }, tenantIdOf(req), member.id, req.body.reason),
+        );
       },
     });
 
@@ -240,7 +282,8 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: SCOPES.app },
       schema: {
         tags: ['Members'],
-        summary: 'Start an SNS login (Kakao, Naver, or the sandbox; as SOCIAL_PROVIDERS enables): the provider page and a single-use state (10 minutes)',
+        summary:
+          'Start an SNS login (Kakao, Naver, or the sandbox; as SOCIAL_PROVIDERS enables): the provider page and a single-use state (10 minutes)',
         params: ZProvider,
         body: z.object({ redirectUri: ZRedirectUri }),
         response: { 200: ZSocialStart, ...problems(400, 401, 403, 404) },
@@ -258,7 +301,11 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZSocialCallback,
         response: { 200: ZLoginResponse, ...problems(400, 401, 403, 404, 422) },
       },
-      handler: (req) => social.finishSocialLogin(deps, tenantIdOf(req), req.params.provider, { ...req.body, userAgent: req.headers['user-agent'] }),
+      handler: (req) =>
+        social.finishSocialLogin(deps, tenantIdOf(req), req.params.provider, {
+          ...req.body,
+          userAgent: req.headers['user-agent'],
+        }),
     });
 
     app.get('/me/social', {
@@ -277,7 +324,15 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 200: ZSocialStart, ...problems(400, 401, 403, 404, 423, 429) },
       },
       handler: async (req) =>
-        social.startSocialLink(deps, tenantIdOf(req), await me(req), req.params.provider, req.body.redirectUri, req.body.password, req.ip),
+        social.startSocialLink(
+          deps,
+          tenantIdOf(req),
+          await me(req),
+          req.params.provider,
+          req.body.redirectUri,
+          req.body.password,
+          req.ip,
+        ),
     });
 
     app.post('/me/social/:provider', {
@@ -291,7 +346,9 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
       handler: async (req, reply) => {
         const auth = await me(req);
-        return idempotent(deps, req, reply, async (db) => ({ items: await social.finishSocialLink({ ...deps, db }, tenantIdOf(req), auth, req.params.provider, req.body) }));
+        return idempotent(deps, req, reply, async (db) => ({
+          items: await social.finishSocialLink({ ...deps, db }, tenantIdOf(req), auth, req.params.provider, req.body),
+        }));
       },
     });
 
@@ -305,7 +362,9 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
       handler: async (req, reply) => {
         const auth = await me(req);
-        return idempotent(deps, req, reply, async (db) => ({ items: await social.unlinkSocial({ ...deps, db }, tenantIdOf(req), auth, req.params.provider) }));
+        return idempotent(deps, req, reply, async (db) => ({
+          items: await social.unlinkSocial({ ...deps, db }, tenantIdOf(req), auth, req.params.provider),
+        }));
       },
     });
 
@@ -325,7 +384,9 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
       handler: async (req, reply) => {
         const { member } = await me(req);
-        return idempotent(deps, req, reply, (db) => service.changePhone({ ...deps, db }, tenantIdOf(req), member.id, req.body.verificationId));
+        return idempotent(deps, req, reply, (db) =>
+          service.changePhone({ ...deps, db }, tenantIdOf(req), member.id, req.body.verificationId),
+        );
       },
     });
 
@@ -372,15 +433,22 @@ export function socialSandboxRoutes(deps: Deps): FastifyPluginAsyncZod {
       }
     });
 
-    app.post('/sandbox/oauth/authorize', { schema: { hide: true, body: z.record(z.string(), z.string()) } }, async (req, reply) => {
-      const body = req.body as AuthorizeSubmission;
-      try {
-        return reply.code(303).header('location', await submitAuthorize(deps, body)).send();
-      } catch (err) {
-        if (!isAppError(err)) throw err;
-        if (err.code !== 'VALIDATION_FAILED') return html(reply, err.status, socialErrorHtml(err.message));
-        return html(reply, 422, authorizePageHtml(body, err.message), allowBack(body.redirect_uri));
-      }
-    });
+    app.post(
+      '/sandbox/oauth/authorize',
+      { schema: { hide: true, body: z.record(z.string(), z.string()) } },
+      async (req, reply) => {
+        const body = req.body as AuthorizeSubmission;
+        try {
+          return reply
+            .code(303)
+            .header('location', await submitAuthorize(deps, body))
+            .send();
+        } catch (err) {
+          if (!isAppError(err)) throw err;
+          if (err.code !== 'VALIDATION_FAILED') return html(reply, err.status, socialErrorHtml(err.message));
+          return html(reply, 422, authorizePageHtml(body, err.message), allowBack(body.redirect_uri));
+        }
+      },
+    );
   };
 }

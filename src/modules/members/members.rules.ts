@@ -15,7 +15,8 @@ export function checkPassword(password: string, loginId: string, field = 'passwo
   if (password.length < 8 || password.length > 64) throw fieldError(field, '8-64 characters', 'password_length');
   const kinds = [/[A-Za-z]/, /\d/, /[^A-Za-z\d]/].filter((re) => re.test(password)).length;
   if (kinds < 2) throw fieldError(field, 'use at least two of letters, digits and symbols', 'password_weak');
-  if (loginId && password.toLowerCase().includes(loginId.toLowerCase())) throw fieldError(field, 'must not contain the login ID', 'password_contains_id');
+  if (loginId && password.toLowerCase().includes(loginId.toLowerCase()))
+    throw fieldError(field, 'must not contain the login ID', 'password_contains_id');
   if (/^(.)\1+$/.test(password)) throw fieldError(field, 'must not repeat one character', 'password_weak');
 }
 
@@ -23,4 +24,5 @@ export function checkPassword(password: string, loginId: string, field = 'passwo
 export const maskLoginId = (id: string) => id.slice(0, 2) + '*'.repeat(Math.max(id.length - 2, 1));
 
 /** A birth date's month and day as month * 100 + day (1990-03-09 → 309); 0 when unknown. */
-export const birthMonthDay = (birthDate: string | null): number => (birthDate ? Number(birthDate.slice(5, 7)) * 100 + Number(birthDate.slice(8, 10)) : 0);
+export const birthMonthDay = (birthDate: string | null): number =>
+  birthDate ? Number(birthDate.slice(5, 7)) * 100 + Number(birthDate.slice(8, 10)) : 0;

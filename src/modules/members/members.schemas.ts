@@ -2,25 +2,40 @@ import { z } from 'zod';
 
 export const ZMemberId = z.string().regex(/^mbr_[0-9a-z]{26}$/);
 
-const ZLoginId = z.string().min(4).max(20).meta({ description: '4-20 characters: a letter, then letters, digits, _ . -; case-insensitive.' });
-const ZPassword = z.string().min(1).max(200).meta({ description: '8-64 characters with two of letters, digits and symbols, not containing the login ID.' });
+const ZLoginId = z
+  .string()
+  .min(4)
+  .max(20)
+  .meta({ description: '4-20 characters: a letter, then letters, digits, _ . -; case-insensitive.' });
+const ZPassword = z
+  .string()
+  .min(1)
+  .max(200)
+  .meta({ description: '8-64 characters with two of letters, digits and symbols, not containing the login ID.' });
 
 export const ZConsentsInput = z.object({
   terms: z.boolean().meta({ description: '이용약관 (required)' }),
   privacy: z.boolean().meta({ description: '개인정보 수집·이용 (required)' }),
   age14: z.boolean().meta({ description: '만 14세 이상 (required)' }),
-  marketing: z.object({ sms: z.boolean().default(false), email: z.boolean().default(false), push: z.boolean().default(false) }).default({ sms: false, email: false, push: false }),
+  marketing: z
+    .object({ sms: z.boolean().default(false), email: z.boolean().default(false), push: z.boolean().default(false) })
+    .default({ sms: false, email: false, push: false }),
 });
 
 export const ZSignUpRequest = z
   .object({
     loginId: ZLoginId,
     password: ZPassword,
-    verificationId: z
+    verificationId: z.string().optional().meta({
+      description: 'A verified sign-up verification: name, birth date, gender and phone come from it, not from this request.',
+    }),
+    name: z
       .string()
+      .trim()
+      .min(1)
+      .max(50)
       .optional()
-      .meta({ description: 'A verified sign-up verification: name, birth date, gender and phone come from it, not from this request.' }),
-    name: z.string().trim().min(1).max(50).optional().meta({ description: 'Unverified sign-up only (where the brand allows it).' }),
+      .meta({ description: 'Unverified sign-up only (where the brand allows it).' }),
     phone: z.string().max(20).optional().meta({ description: 'Unverified sign-up only.' }),
     birthDate: z.iso.date().optional().meta({ description: 'Unverified sign-up only (self-declared).' }),
     email: z.email().max(200).optional(),
@@ -57,7 +72,9 @@ export const ZMember = z
   .meta({ id: 'Member' });
 export type TMember = z.infer<typeof ZMember>;
 
-export const ZLoginRequest = z.object({ loginId: z.string().max(100), password: z.string().max(200) }).meta({ id: 'LoginRequest' });
+export const ZLoginRequest = z
+  .object({ loginId: z.string().max(100), password: z.string().max(200) })
+  .meta({ id: 'LoginRequest' });
 
 export const ZSession = z
   .object({
@@ -80,17 +97,36 @@ export const ZLoginResponse = z
   .meta({ id: 'LoginResponse' });
 
 export const ZFindIdRequest = z.object({ verificationId: z.string() });
-export const ZFindIdResponse = z.object({ loginId: z.string().meta({ description: 'Masked (ho*****).' }), joinedAt: ZAt }).meta({ id: 'FindIdResponse' });
+export const ZFindIdResponse = z
+  .object({ loginId: z.string().meta({ description: 'Masked (ho*****).' }), joinedAt: ZAt })
+  .meta({ id: 'FindIdResponse' });
 export const ZResetPasswordRequest = z.object({ verificationId: z.string(), newPassword: ZPassword });
 export const ZChangePhoneRequest = z.object({ verificationId: z.string() });
 
 export const ZMemberPolicy = z
   .object({
-    allowUnverified: z.boolean().meta({ description: 'Sign-up without identity verification (then one account per name + phone).' }),
+    allowUnverified: z
+      .boolean()
+      .meta({ description: 'Sign-up without identity verification (then one account per name + phone).' }),
     minAge: z.number().int().min(14).max(100),
-    rejoinBlockDays: z.number().int().min(0).max(3650).meta({ description: 'Days after withdrawal during which the same person cannot sign up again.' }),
-    dormancyDays: z.number().int().min(90).max(3650).meta({ description: 'Days without activity before the account goes dormant; the notice goes out 30 days before.' }),
-    purgeAfterDays: z.number().int().min(0).max(3650).meta({ description: 'Days after withdrawal until personal data is removed.' }),
+    rejoinBlockDays: z
+      .number()
+      .int()
+      .min(0)
+      .max(3650)
+      .meta({ description: 'Days after withdrawal during which the same person cannot sign up again.' }),
+    dormancyDays: z
+      .number()
+      .int()
+      .min(90)
+      .max(3650)
+      .meta({ description: 'Days without activity before the account goes dormant; the notice goes out 30 days before.' }),
+    purgeAfterDays: z
+      .number()
+      .int()
+      .min(0)
+      .max(3650)
+      .meta({ description: 'Days after withdrawal until personal data is removed.' }),
     maxFailedLogins: z.number().int().min(3).max(20),
     lockoutMinutes: z.number().int().min(1).max(1440),
   })
@@ -102,7 +138,9 @@ export const ZWithdrawalPreview = z
     lost: z
       .array(z.object({ accountId: z.string(), ledger: z.string(), kind: z.string(), balance: z.number().int() }))
       .meta({ description: 'What the member holds and will lose (points, prepaid, stamps), from the ledger.' }),
-    rejoinBlockedUntil: ZAt.nullable().meta({ description: 'Until when the same person cannot sign up again (verified members).' }),
+    rejoinBlockedUntil: ZAt.nullable().meta({
+      description: 'Until when the same person cannot sign up again (verified members).',
+    }),
     purgeAfter: ZAt.meta({ description: 'When the personal data will be removed.' }),
   })
   .meta({ id: 'WithdrawalPreview' });

@@ -2,12 +2,12 @@ import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError, fromDatabaseError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { resetAttempts } from '../../platform/limits.ts';
+import { enqueueOutbox } from '../../platform/outbox.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { isKoreanMobile, maskEmail, maskName, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { txMemo } from '../../platform/tx-memo.ts';
-import { koreanAge, useVerification, type UsedVerification, type VerifiedIdentity } from '../identity/index.ts';
+import { koreanAge, type UsedVerification, useVerification, type VerifiedIdentity } from '../identity/index.ts';
 import * as repo from './members.repository.ts';
 import { birthMonthDay, checkPassword, LOGIN_ID, maskLoginId, normalizeLoginId } from './members.rules.ts';
 import type { TMember, TMemberPolicy, TSignUpRequest } from './members.schemas.ts';
@@ -85,7 +85,9 @@ export function profileIndexes(deps: Pick<Deps, 'masterKey'>, tenantId: string, 
   return {
     phone_hash: p.phone ? pii.hash(tenantId, 'phone', p.phone) : null,
     email_hash: p.email ? pii.hash(tenantId, 'email', p.email.toLowerCase()) : null,
-    name_phone_hash: p.phone ? pii.hash(tenantId, 'name-phone', `${p.name.normalize('NFC').replace(/\s+/g, '')}|${p.phone}`) : null,
+    name_phone_hash: p.phone
+      ? pii.hash(tenantId, 'name-phone', `${p.name.normalize('NFC').replace(/\s+/g, '')}|${p.phone}`)
+      : null,
     birth_md: birthMonthDay(p.birthDate),
   };
 }
@@ -109,7 +111,12 @@ function consentsOf(input: TSignUpRequest['consents'], at: string): Consents {
   const missing = (['terms', 'privacy', 'age14'] as const).filter((k) => !input[k]);
   if (missing.length) throw new AppError('CONSENT_REQUIRED', `Required consents missing: ${missing.join(', ')}.`, { missing });
   const m = input.marketing;
-  return { terms: at, privacy: at, age14: at, marketing: { sms: m.sms ? at : null, email: m.email ? at : null, push: m.push ? at : null } };
+  return {
+    terms: at,
+    privacy: at,
+    age14: at,
+    marketing: { sms: m.sms ? at : null, email: m.email ? at : null, push: m.push ? at : null },
+  };
 }
 
 /**
@@ -135,21 +142,42 @@ export async function signUp(deps: MembersDeps, tenantId: string, input: TSignUp
     if (input.verificationId) {
       const used = await useVerification({ ...deps, db: trx }, tenantId, input.verificationId, 'signup', `member:${id}`);
       const v = used.identity;
-      profile = { name: v.name, phone: v.phone, email: input.email ?? null, birthDate: v.birthDate, gender: v.gender, nationality: v.nationality, carrier: v.carrier };
+      profile = {
+        name: v.name,
+        phone: v.phone,
+        email: input.email ?? null,
+        birthDate: v.birthDate,
+        gender: v.gender,
+        nationality: v.nationality,
+        carrier: v.carrier,
+      };
       ciHash = used.ciHash;
       verificationId = used.id;
       const block = await repo.activeRejoinBlock(trx, tenantId, ciHash, now);
       if (block) {
-        throw new AppError('REJOIN_BLOCKED', `This person withdrew on ${block.withdrawn_at.toISOString().slice(0, 10)}; sign-up is possible again from ${block.blocked_until.toISOString()}.`, {
-          blockedUntil: block.blocked_until.toISOString(),
-        });
+        throw new AppError(
+          'REJOIN_BLOCKED',
+          `This person withdrew on ${block.withdrawn_at.toISOString().slice(0, 10)}; sign-up is possible again from ${block.blocked_until.toISOString()}.`,
+          {
+            blockedUntil: block.blocked_until.toISOString(),
+          },
+        );
       }
     } else {
-      if (!policy.allow_unverified) throw new AppError('VERIFICATION_REQUIRED', 'This brand signs members up through identity verification only.');
+      if (!policy.allow_unverified)
+        throw new AppError('VERIFICATION_REQUIRED', 'This brand signs members up through identity verification only.');
       if (!input.name) throw fieldError('name', 'required without a verification');
       const phone = normalizePhone(input.phone ?? '');
       if (!isKoreanMobile(phone)) throw fieldError('phone', 'a Korean mobile number (010…), required without a verification');
-      profile = { name: input.name, phone, email: input.email ?? null, birthDate: input.birthDate ?? null, gender: null, nationality: null, carrier: null };
+      profile = {
+        name: input.name,
+        phone,
+        email: input.email ?? null,
+        birthDate: input.birthDate ?? null,
+        gender: null,
+        nationality: null,
+        carrier: null,
+      };
     }
     if (profile.birthDate) {
       const age = koreanAge(profile.birthDate, now);
@@ -195,10 +223,23 @@ export async function getMember(deps: Pick<Deps, 'db' | 'masterKey'>, tenantId: 
  * The verified person's account: by CI, or else an account opened without verification (an
  * unverified sign-up or an import) with the same name and phone.
  */
-async function accountOfPerson(deps: Pick<Deps, 'db' | 'masterKey'>, tenantId: string, used: UsedVerification, options: { forUpdate?: boolean } = {}) {
+async function accountOfPerson(
+  deps: Pick<Deps, 'db' | 'masterKey'>,
+  tenantId: string,
+  used: UsedVerification,
+  options: { forUpdate?: boolean } = {},
+) {
   const byCi = await repo.findByCiHash(deps.db, tenantId, used.ciHash, options);
   if (byCi || !used.identity.phone) return byCi;
-  const person: Profile = { name: used.identity.name, phone: used.identity.phone, email: null, birthDate: null, gender: null, nationality: null, carrier: null };
+  const person: Profile = {
+    name: used.identity.name,
+    phone: used.identity.phone,
+    email: null,
+    birthDate: null,
+    gender: null,
+    nationality: null,
+    carrier: null,
+  };
   return repo.findUnverifiedByNamePhone(deps.db, tenantId, profileIndexes(deps, tenantId, person).name_phone_hash!, options);
 }
 
@@ -213,7 +254,11 @@ export async function findLoginId(deps: MembersDeps, tenantId: string, verificat
 }
 
 /** Password reset through verification: sets the password, clears a lockout, ends every session. */
-export async function resetPassword(deps: MembersDeps, tenantId: string, input: { verificationId: string; newPassword: string }): Promise<void> {
+export async function resetPassword(
+  deps: MembersDeps,
+  tenantId: string,
+  input: { verificationId: string; newPassword: string },
+): Promise<void> {
   const passwordHash = await hashPassword(input.newPassword);
   await withTransaction(deps.db, async (trx) => {
     const used = await useVerification({ ...deps, db: trx }, tenantId, input.verificationId, 'reset_password', 'reset_password');
@@ -239,18 +284,34 @@ export async function resetPassword(deps: MembersDeps, tenantId: string, input: 
  * Change phone through verification: the verified person must be the member (same CI); a member who
  * signed up unverified becomes verified by it.
  */
-export async function changePhone(deps: MembersDeps, tenantId: string, memberId: string, verificationId: string): Promise<TMember> {
+export async function changePhone(
+  deps: MembersDeps,
+  tenantId: string,
+  memberId: string,
+  verificationId: string,
+): Promise<TMember> {
   return withTransaction(deps.db, async (trx) => {
     const row = await repo.findMember(trx, tenantId, memberId, { forUpdate: true });
-    if (!row || row.status !== 'active') throw new AppError('MEMBER_NOT_ACTIVE', 'Only an active member can change the phone.');
+    if (row?.status !== 'active') throw new AppError('MEMBER_NOT_ACTIVE', 'Only an active member can change the phone.');
     const used = await useVerification({ ...deps, db: trx }, tenantId, verificationId, 'change_phone', `member:${memberId}`);
     if (row.ci_hash && row.ci_hash !== used.ciHash) {
-      throw new AppError('VERIFICATION_NOT_USABLE', 'The verified person is not this member.', { verificationId, why: 'other_person' });
+      throw new AppError('VERIFICATION_NOT_USABLE', 'The verified person is not this member.', {
+        verificationId,
+        why: 'other_person',
+      });
     }
     const pii = piiFor(deps.masterKey);
     const old = pii.open<Profile>(row.profile_sealed!);
     const v = used.identity;
-    const profile: Profile = { ...old, name: v.name, phone: v.phone, birthDate: v.birthDate, gender: v.gender, nationality: v.nationality, carrier: v.carrier };
+    const profile: Profile = {
+      ...old,
+      name: v.name,
+      phone: v.phone,
+      birthDate: v.birthDate,
+      gender: v.gender,
+      nationality: v.nationality,
+      carrier: v.carrier,
+    };
     try {
       const updated = await repo.updateMember(trx, tenantId, memberId, {
         profile_sealed: pii.seal(profile),
@@ -265,7 +326,12 @@ export async function changePhone(deps: MembersDeps, tenantId: string, memberId:
 }
 
 /** The member's grade code (the grades module decides it; this module stores it). */
-export async function memberGrade(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string, options: { forUpdate?: boolean } = {}) {
+export async function memberGrade(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  memberId: string,
+  options: { forUpdate?: boolean } = {},
+) {
   const load = async () => {
     const row = await repo.findMember(deps.db, tenantId, memberId, options);
     if (!row) throw new AppError('NOT_FOUND', `No member ${memberId}.`);
@@ -301,18 +367,40 @@ export async function activeMemberIds(deps: Pick<Deps, 'db'>, tenantId: string, 
  * chunk at a time; members without a profile get 0. Returns how many it filled.
  */
 export async function fillBirthDays(deps: Pick<Deps, 'db' | 'masterKey'>, limit = 1_000): Promise<number> {
-  await deps.db.updateTable('member').set({ birth_md: 0 }).where('birth_md', 'is', null).where('profile_sealed', 'is', null).execute();
-  const rows = await deps.db.selectFrom('member').select(['tenant_id', 'id', 'profile_sealed']).where('birth_md', 'is', null).limit(limit).execute();
+  await deps.db
+    .updateTable('member')
+    .set({ birth_md: 0 })
+    .where('birth_md', 'is', null)
+    .where('profile_sealed', 'is', null)
+    .execute();
+  const rows = await deps.db
+    .selectFrom('member')
+    .select(['tenant_id', 'id', 'profile_sealed'])
+    .where('birth_md', 'is', null)
+    .limit(limit)
+    .execute();
   const pii = piiFor(deps.masterKey);
   for (const r of rows) {
     const md = r.profile_sealed ? birthMonthDay(pii.open<Profile>(r.profile_sealed).birthDate) : 0;
-    await deps.db.updateTable('member').set({ birth_md: md }).where('tenant_id', '=', r.tenant_id).where('id', '=', r.id).where('birth_md', 'is', null).execute();
+    await deps.db
+      .updateTable('member')
+      .set({ birth_md: md })
+      .where('tenant_id', '=', r.tenant_id)
+      .where('id', '=', r.id)
+      .where('birth_md', 'is', null)
+      .execute();
   }
   return rows.length;
 }
 
 /** Active members born on any of these month-days (month * 100 + day), by id after a cursor. */
-export async function membersBornOn(deps: Pick<Deps, 'db'>, tenantId: string, monthDays: number[], after = '', limit = 1_000): Promise<string[]> {
+export async function membersBornOn(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  monthDays: number[],
+  after = '',
+  limit = 1_000,
+): Promise<string[]> {
   const rows = await deps.db
     .selectFrom('member')
     .select('id')

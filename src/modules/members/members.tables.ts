@@ -85,7 +85,13 @@ export type MemberSocialStateTable = {
   used_at: Date | null;
 };
 
-export type SocialSandboxCodeTable = { code: string; provider: string; account_sealed: string; created_at: Generated<Date>; used_at: Date | null };
+export type SocialSandboxCodeTable = {
+  code: string;
+  provider: string;
+  account_sealed: string;
+  created_at: Generated<Date>;
+  used_at: Date | null;
+};
 
 export type MemberImportTable = {
   tenant_id: string;

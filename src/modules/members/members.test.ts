@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { bearer, grantUnits, newMembers, newTenant, sandboxVerified, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { bearer, grantUnits, newMembers, newTenant, sandboxVerified, type TestTenant, testApp } from '../../../test/helpers.ts';
 import { fixedClock } from '../../platform/clock.ts';
 import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
@@ -28,11 +28,20 @@ async function brand(units = 50): Promise<TestTenant> {
   return t;
 }
 
-const verified = (t: TestTenant, purpose: VerificationPurpose, person: Record<string, string> = { person: 'hong' }, minAge = 14) =>
-  sandboxVerified(app, deps, t.tenant.id, purpose, person, minAge);
+const verified = (
+  t: TestTenant,
+  purpose: VerificationPurpose,
+  person: Record<string, string> = { person: 'hong' },
+  minAge = 14,
+) => sandboxVerified(app, deps, t.tenant.id, purpose, person, minAge);
 
 const signUp = (t: TestTenant, body: Record<string, unknown>) =>
-  app.inject({ method: 'POST', url: '/v1/members', headers: bearer(t.keys.app), payload: { password: PASSWORD, consents: CONSENTS, ...body } });
+  app.inject({
+    method: 'POST',
+    url: '/v1/members',
+    headers: bearer(t.keys.app),
+    payload: { password: PASSWORD, consents: CONSENTS, ...body },
+  });
 
 const loginHttp = (t: TestTenant, loginId: string, password = PASSWORD) =>
   app.inject({ method: 'POST', url: '/v1/members/login', headers: bearer(t.keys.app), payload: { loginId, password } });
@@ -64,7 +73,11 @@ test('verified sign-up: identity from the verification, masked; the verification
   assert.equal(me.json().id, m.id);
   assert.equal((await app.inject({ url: '/v1/me', headers: bearer(t.keys.app) })).statusCode, 401);
   const other = await brand(0);
-  assert.equal((await app.inject({ url: '/v1/me', headers: asMember(other, token) })).statusCode, 401, 'a token works only for its tenant');
+  assert.equal(
+    (await app.inject({ url: '/v1/me', headers: asMember(other, token) })).statusCode,
+    401,
+    'a token works only for its tenant',
+  );
   assert.equal((await app.inject({ url: `/v1/members/${m.id}`, headers: bearer(t.keys.server) })).json().loginId, 'hong.gd');
 });
 
@@ -73,22 +86,43 @@ test('one account per person: concurrent sign-ups of one person make exactly one
   const vids = await Promise.all(Array.from({ length: 6 }, () => verified(t, 'signup', { person: 'kim' })));
   const results = await Promise.all(vids.map((vid, i) => signUp(t, { loginId: `kim${i}x`, verificationId: vid })));
   const codes = results.map((r) => (r.statusCode === 201 ? 'created' : r.json().code)).sort();
-  assert.deepEqual(codes, ['ALREADY_MEMBER', 'ALREADY_MEMBER', 'ALREADY_MEMBER', 'ALREADY_MEMBER', 'ALREADY_MEMBER', 'created'], engine);
-  const count = await deps.db.selectFrom('member').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', t.tenant.id).executeTakeFirstOrThrow();
+  assert.deepEqual(
+    codes,
+    ['ALREADY_MEMBER', 'ALREADY_MEMBER', 'ALREADY_MEMBER', 'ALREADY_MEMBER', 'ALREADY_MEMBER', 'created'],
+    engine,
+  );
+  const count = await deps.db
+    .selectFrom('member')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('tenant_id', '=', t.tenant.id)
+    .executeTakeFirstOrThrow();
   assert.equal(Number(count.n), 1);
   // The rejected sign-ups did not use their verifications.
-  const used = await deps.db.selectFrom('identity_verification').select('id').where('tenant_id', '=', t.tenant.id).where('used_at', 'is not', null).execute();
+  const used = await deps.db
+    .selectFrom('identity_verification')
+    .select('id')
+    .where('tenant_id', '=', t.tenant.id)
+    .where('used_at', 'is not', null)
+    .execute();
   assert.equal(used.length, 1);
 });
 
 test('sign-up rules: consents, login ID, password, age, and verification required by policy', async () => {
   const t = await brand();
-  const noTerms = await signUp(t, { loginId: 'park01', verificationId: await verified(t, 'signup', { person: 'park' }), consents: { ...CONSENTS, terms: false, age14: false } });
+  const noTerms = await signUp(t, {
+    loginId: 'park01',
+    verificationId: await verified(t, 'signup', { person: 'park' }),
+    consents: { ...CONSENTS, terms: false, age14: false },
+  });
   assert.equal(noTerms.json().code, 'CONSENT_REQUIRED');
   assert.deepEqual(noTerms.json().details.missing, ['terms', 'age14']);
   const badId = await signUp(t, { loginId: '1park', verificationId: 'idv_x' });
   assert.deepEqual([badId.statusCode, badId.json().errors[0].field], [400, 'loginId']);
-  for (const [password, code] of [['short1!', 'password_length'], ['onlyletters', 'password_weak'], ['park01park01!', 'password_contains_id']]) {
+  for (const [password, code] of [
+    ['short1!', 'password_length'],
+    ['onlyletters', 'password_weak'],
+    ['park01park01!', 'password_contains_id'],
+  ]) {
     const weak = await signUp(t, { loginId: 'park01', password, verificationId: 'idv_x' });
     assert.equal(weak.json().errors?.[0].code, code, password);
   }
@@ -98,15 +132,31 @@ test('sign-up rules: consents, login ID, password, age, and verification require
 
   const unverified = await signUp(t, { loginId: 'nover01', name: '정하늘', phone: '010-1111-2222' });
   assert.equal(unverified.json().code, 'VERIFICATION_REQUIRED');
-  const wrongPurpose = await signUp(t, { loginId: 'purpose1', verificationId: await verified(t, 'find_id', { person: 'smith' }) });
+  const wrongPurpose = await signUp(t, {
+    loginId: 'purpose1',
+    verificationId: await verified(t, 'find_id', { person: 'smith' }),
+  });
   assert.deepEqual([wrongPurpose.json().code, wrongPurpose.json().details.why], ['VERIFICATION_NOT_USABLE', 'purpose']);
 });
 
 test('unverified sign-up where allowed: one account per name + phone; self-declared age checked', async () => {
   const t = await brand();
   const policy = (await app.inject({ url: '/v1/members/policy', headers: bearer(t.keys.server) })).json();
-  assert.deepEqual(policy, { allowUnverified: false, minAge: 14, rejoinBlockDays: 30, dormancyDays: 365, purgeAfterDays: 30, maxFailedLogins: 5, lockoutMinutes: 15 });
-  const put = await app.inject({ method: 'PUT', url: '/v1/members/policy', headers: bearer(t.keys.server), payload: { ...policy, allowUnverified: true } });
+  assert.deepEqual(policy, {
+    allowUnverified: false,
+    minAge: 14,
+    rejoinBlockDays: 30,
+    dormancyDays: 365,
+    purgeAfterDays: 30,
+    maxFailedLogins: 5,
+    lockoutMinutes: 15,
+  });
+  const put = await app.inject({
+    method: 'PUT',
+    url: '/v1/members/policy',
+    headers: bearer(t.keys.server),
+    payload: { ...policy, allowUnverified: true },
+  });
   assert.equal(put.json().allowUnverified, true);
 
   const first = await signUp(t, { loginId: 'haneul', name: '정하늘', phone: '010-1111-2222' });
@@ -158,8 +208,15 @@ test('sessions: listed, revoked one by one, all ended by a password reset', asyn
   const list = (await app.inject({ url: '/v1/me/sessions', headers: asMember(t, a) })).json().items;
   assert.equal(list.length, 2);
   const other = list.find((s: { current: boolean }) => !s.current);
-  assert.equal((await app.inject({ method: 'DELETE', url: `/v1/me/sessions/${other.id}`, headers: asMember(t, a) })).statusCode, 204);
-  assert.equal((await app.inject({ url: '/v1/me', headers: asMember(t, b) })).statusCode, 401, 'the revoked session no longer works');
+  assert.equal(
+    (await app.inject({ method: 'DELETE', url: `/v1/me/sessions/${other.id}`, headers: asMember(t, a) })).statusCode,
+    204,
+  );
+  assert.equal(
+    (await app.inject({ url: '/v1/me', headers: asMember(t, b) })).statusCode,
+    401,
+    'the revoked session no longer works',
+  );
   assert.equal((await app.inject({ url: '/v1/me', headers: asMember(t, a) })).statusCode, 200);
 
   await app.inject({
@@ -174,9 +231,19 @@ test('sessions: listed, revoked one by one, all ended by a password reset', asyn
 test('find ID and change phone through verification; another person cannot change the phone', async () => {
   const t = await brand();
   await signUp(t, { loginId: 'gildong.h', verificationId: await verified(t, 'signup', { person: 'hong' }) });
-  const found = await app.inject({ method: 'POST', url: '/v1/members/find-id', headers: bearer(t.keys.app), payload: { verificationId: await verified(t, 'find_id', { person: 'hong' }) } });
+  const found = await app.inject({
+    method: 'POST',
+    url: '/v1/members/find-id',
+    headers: bearer(t.keys.app),
+    payload: { verificationId: await verified(t, 'find_id', { person: 'hong' }) },
+  });
   assert.equal(found.json().loginId, 'gi*******');
-  const nobody = await app.inject({ method: 'POST', url: '/v1/members/find-id', headers: bearer(t.keys.app), payload: { verificationId: await verified(t, 'find_id', { person: 'kim' }) } });
+  const nobody = await app.inject({
+    method: 'POST',
+    url: '/v1/members/find-id',
+    headers: bearer(t.keys.app),
+    payload: { verificationId: await verified(t, 'find_id', { person: 'kim' }) },
+  });
   assert.equal(nobody.statusCode, 404);
 
   const token = (await loginHttp(t, 'gildong.h')).json().token;
@@ -200,7 +267,10 @@ test('find ID and change phone through verification; another person cannot chang
 test('takeover: a victim’s name, birth date and gender typed into the sandbox page reset nothing and find nothing', async () => {
   const t = await brand();
   const details = { name: '윤지호', birthDate: '1993-04-04', gender: 'male', nationality: 'domestic', carrier: 'SKT' };
-  const joined = await signUp(t, { loginId: 'jiho.yoon', verificationId: await verified(t, 'signup', { person: 'new', ...details }) });
+  const joined = await signUp(t, {
+    loginId: 'jiho.yoon',
+    verificationId: await verified(t, 'signup', { person: 'new', ...details }),
+  });
   assert.equal(joined.statusCode, 201, joined.body);
 
   // The attack: start a reset_password verification, type the victim's details, complete, reset.
@@ -208,17 +278,30 @@ test('takeover: a victim’s name, birth date and gender typed into the sandbox 
     method: 'POST',
     url: '/v1/members/password-reset',
     headers: bearer(t.keys.app),
-    payload: { verificationId: await verified(t, 'reset_password', { person: 'new', ...details, phone: '010-7777-8888' }), newPassword: 'attacker-owns-1' },
+    payload: {
+      verificationId: await verified(t, 'reset_password', { person: 'new', ...details, phone: '010-7777-8888' }),
+      newPassword: 'attacker-owns-1',
+    },
   });
   assert.deepEqual([reset.statusCode, reset.json().code], [404, 'NOT_FOUND']);
   assert.equal((await loginHttp(t, 'jiho.yoon', 'attacker-owns-1')).json().code, 'INVALID_CREDENTIALS');
   assert.equal((await loginHttp(t, 'jiho.yoon')).statusCode, 200, 'the victim’s password still works');
-  const found = await app.inject({ method: 'POST', url: '/v1/members/find-id', headers: bearer(t.keys.app), payload: { verificationId: await verified(t, 'find_id', { person: 'new', ...details }) } });
+  const found = await app.inject({
+    method: 'POST',
+    url: '/v1/members/find-id',
+    headers: bearer(t.keys.app),
+    payload: { verificationId: await verified(t, 'find_id', { person: 'new', ...details }) },
+  });
   assert.equal(found.statusCode, 404);
 
   // A member opened without verification (an import) is found by name and phone: typed ones never match.
   const [imported] = await newMembers(deps, t.tenant.id, 1);
-  const row = await deps.db.selectFrom('member').select(['login_id', 'profile_sealed']).where('tenant_id', '=', t.tenant.id).where('id', '=', imported!).executeTakeFirstOrThrow();
+  const row = await deps.db
+    .selectFrom('member')
+    .select(['login_id', 'profile_sealed'])
+    .where('tenant_id', '=', t.tenant.id)
+    .where('id', '=', imported!)
+    .executeTakeFirstOrThrow();
   const profile = piiFor(deps.masterKey).open<{ name: string; phone: string }>(row.profile_sealed!);
   const typed = { person: 'new', ...details, name: profile.name, phone: profile.phone };
   const resetImported = await app.inject({
@@ -233,11 +316,16 @@ test('takeover: a victim’s name, birth date and gender typed into the sandbox 
 
 test('no plaintext personal data in the member tables', async () => {
   const t = await brand();
-  await signUp(t, { loginId: 'plain01', verificationId: await verified(t, 'signup', { person: 'hong' }), email: 'secret.mail@example.com' });
+  await signUp(t, {
+    loginId: 'plain01',
+    verificationId: await verified(t, 'signup', { person: 'hong' }),
+    email: 'secret.mail@example.com',
+  });
   const hong = SANDBOX_PEOPLE.find((p) => p.key === 'hong')!;
   const rows = await sql<{ row: string }>`select m::text as row from member m where tenant_id = ${t.tenant.id}`.execute(deps.db);
   assert.equal(rows.rows.length, 1);
-  for (const secret of [hong.name, hong.phone!, 'secret.mail', '1990-01-01']) assert.ok(!rows.rows[0]!.row.includes(secret), secret);
+  for (const secret of [hong.name, hong.phone!, 'secret.mail', '1990-01-01'])
+    assert.ok(!rows.rows[0]!.row.includes(secret), secret);
 });
 
 test('inside a transaction a member’s status and grade are read once, and a change in it is seen; outside, every call reads', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { addStores, bearer, newMembers, newTenant, tenantRows, testApp, type TestTenant } from '../../../test/helpers.ts';
+import { addStores, bearer, newMembers, newTenant, type TestTenant, tenantRows, testApp } from '../../../test/helpers.ts';
 import type { Deps } from '../../platform/deps.ts';
 
 // Bad point writes are a 4xx problem that writes nothing: amounts beyond MOA_MAX_AMOUNT, stores
@@ -16,7 +16,8 @@ before(async () => {
 });
 after(() => app.close());
 
-const call = (t: TestTenant, url: string, payload: object) => app.inject({ method: 'POST', url, headers: { ...bearer(t.keys.server), 'idempotency-key': `k-${++seq}` }, payload });
+const call = (t: TestTenant, url: string, payload: object) =>
+  app.inject({ method: 'POST', url, headers: { ...bearer(t.keys.server), 'idempotency-key': `k-${++seq}` }, payload });
 
 test('earn, use and adjust beyond MOA_MAX_AMOUNT are 400 naming the field; nothing is written', async () => {
   const t = await newTenant(deps, 'Points Input Brand');
@@ -43,7 +44,10 @@ test('an earning or use at a store that does not exist or is another brand’s i
   await addStores(deps, t.tenant.id, ['mine']);
   const other = await newTenant(deps, 'Other Brand');
   await addStores(deps, other.tenant.id, ['theirs']);
-  assert.equal((await call(t, '/v1/points/adjustments', { adjustmentId: 'a1', memberId: m, amount: 1_000, reason: 'start' })).statusCode, 200);
+  assert.equal(
+    (await call(t, '/v1/points/adjustments', { adjustmentId: 'a1', memberId: m, amount: 1_000, reason: 'start' })).statusCode,
+    200,
+  );
   const before = await tenantRows(deps, t.tenant.id);
   for (const storeId of ['nowhere', 'theirs']) {
     for (const [url, body] of [
@@ -56,5 +60,16 @@ test('an earning or use at a store that does not exist or is another brand’s i
     }
   }
   assert.deepEqual(await tenantRows(deps, t.tenant.id), before);
-  assert.equal((await call(t, '/v1/points/earn', { memberId: m, orderId: 'e-mine', paidAmount: 10_000, channel: 'offline', storeId: 'mine' })).statusCode, 200);
+  assert.equal(
+    (
+      await call(t, '/v1/points/earn', {
+        memberId: m,
+        orderId: 'e-mine',
+        paidAmount: 10_000,
+        channel: 'offline',
+        storeId: 'mine',
+      })
+    ).statusCode,
+    200,
+  );
 });

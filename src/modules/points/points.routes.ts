@@ -20,7 +20,8 @@ import * as service from './points.service.ts';
 const ZMemberParams = z.object({ id: z.string().max(40) });
 const ZPage = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(140).optional() });
 const ZOperations = z.object({ items: z.array(ZPointOperation), nextCursor: z.string().nullable() });
-const rejections = 'Rejections: INSUFFICIENT_POINTS, BELOW_MINIMUM_USE, POINTS_USE_UNIT, POINTS_MAX_USE_EXCEEDED, POINTS_CHANNEL_NOT_ALLOWED, ORDER_ALREADY_PROCESSED, MEMBER_NOT_ACTIVE.';
+const rejections =
+  'Rejections: INSUFFICIENT_POINTS, BELOW_MINIMUM_USE, POINTS_USE_UNIT, POINTS_MAX_USE_EXCEEDED, POINTS_CHANNEL_NOT_ALLOWED, ORDER_ALREADY_PROCESSED, MEMBER_NOT_ACTIVE.';
 
 /** /v1: the point policy, earning, use, cancellation and adjustments (POS and servers), and the member's own points. */
 export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
@@ -30,7 +31,10 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
       schema: {
         tags: ['Points'],
         summary: 'The point policy in force, and every version',
-        response: { 200: z.object({ current: ZPointPolicyVersion, versions: z.array(ZPointPolicyVersion) }), ...problems(401, 403) },
+        response: {
+          200: z.object({ current: ZPointPolicyVersion, versions: z.array(ZPointPolicyVersion) }),
+          ...problems(401, 403),
+        },
       },
       handler: async (req) => ({
         current: await service.pointPolicyAt(deps, tenantIdOf(req), deps.clock.now()),
@@ -46,7 +50,8 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZPointPolicyRequest,
         response: { 201: ZPointPolicyVersion, ...problems(400, 401, 403) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.setPointPolicy({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.setPointPolicy({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
     });
 
     app.post('/points/earn', {
@@ -58,7 +63,8 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZEarnRequest,
         response: { 200: ZPointOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.earnPoints({ ...deps, db }, tenantIdOf(req), req.body)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.earnPoints({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     app.post('/points/use', {
@@ -70,7 +76,8 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZUseRequest,
         response: { 200: ZPointOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.usePoints({ ...deps, db }, tenantIdOf(req), req.body)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.usePoints({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     app.post('/points/cancel', {
@@ -84,7 +91,8 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZCancelRequest,
         response: { 200: ZPointOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelPoints({ ...deps, db }, tenantIdOf(req), req.body)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.cancelPoints({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     app.post('/points/adjustments', {
@@ -95,31 +103,53 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZAdjustRequest,
         response: { 200: ZPointOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.adjustPoints({ ...deps, db }, tenantIdOf(req), req.body)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.adjustPoints({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     app.get('/members/:id/points', {
       config: { scopes: SCOPES.pos },
-      schema: { tags: ['Points'], summary: 'A member’s points: balance, lots and what expires within 30 days', params: ZMemberParams, response: { 200: ZPointBalance, ...problems(401, 403, 404) } },
+      schema: {
+        tags: ['Points'],
+        summary: 'A member’s points: balance, lots and what expires within 30 days',
+        params: ZMemberParams,
+        response: { 200: ZPointBalance, ...problems(401, 403, 404) },
+      },
       handler: (req) => service.pointBalance(deps, tenantIdOf(req), req.params.id),
     });
 
     app.get('/members/:id/points/operations', {
       config: { scopes: SCOPES.pos },
-      schema: { tags: ['Points'], summary: 'A member’s point operations, newest first', params: ZMemberParams, querystring: ZPage, response: { 200: ZOperations, ...problems(401, 403, 404) } },
+      schema: {
+        tags: ['Points'],
+        summary: 'A member’s point operations, newest first',
+        params: ZMemberParams,
+        querystring: ZPage,
+        response: { 200: ZOperations, ...problems(401, 403, 404) },
+      },
       handler: (req) => service.pointOperations(deps, tenantIdOf(req), req.params.id, req.query),
     });
 
     app.get('/me/points', {
       config: { scopes: SCOPES.app, session: 'member' },
-      schema: { tags: ['Points'], summary: 'My points (the member’s app)', response: { 200: ZPointBalance, ...problems(401, 403) } },
+      schema: {
+        tags: ['Points'],
+        summary: 'My points (the member’s app)',
+        response: { 200: ZPointBalance, ...problems(401, 403) },
+      },
       handler: async (req) => service.pointBalance(deps, tenantIdOf(req), (await currentMember(deps, req)).member.id),
     });
 
     app.get('/me/points/operations', {
       config: { scopes: SCOPES.app, session: 'member' },
-      schema: { tags: ['Points'], summary: 'My point history', querystring: ZPage, response: { 200: ZOperations, ...problems(401, 403) } },
-      handler: async (req) => service.pointOperations(deps, tenantIdOf(req), (await currentMember(deps, req)).member.id, req.query),
+      schema: {
+        tags: ['Points'],
+        summary: 'My point history',
+        querystring: ZPage,
+        response: { 200: ZOperations, ...problems(401, 403) },
+      },
+      handler: async (req) =>
+        service.pointOperations(deps, tenantIdOf(req), (await currentMember(deps, req)).member.id, req.query),
     });
   };
 }

@@ -26,10 +26,16 @@ test('expiry: N months on, rounded to the end of the day, month or year in the t
   assert.equal(expiryOf(at, { months: 12, roundTo: 'end_of_month' }, seoul)?.toISOString(), '2027-02-28T15:00:00.000Z');
   assert.equal(expiryOf(at, { months: 1, roundTo: 'day' }, seoul)?.toISOString(), '2026-02-28T15:00:00.000Z');
   assert.equal(expiryOf(at, { months: 1, roundTo: 'end_of_year' }, seoul)?.toISOString(), '2026-12-31T15:00:00.000Z');
-  assert.equal(expiryOf(new Date('2026-03-31T03:00:00Z'), { months: 11, roundTo: 'day' }, seoul)?.toISOString(), '2027-02-27T15:00:00.000Z');
+  assert.equal(
+    expiryOf(new Date('2026-03-31T03:00:00Z'), { months: 11, roundTo: 'day' }, seoul)?.toISOString(),
+    '2027-02-27T15:00:00.000Z',
+  );
   assert.equal(expiryOf(at, { months: 0, roundTo: 'day' }, seoul), undefined);
   // New York changes its offset in March: midnight is still local midnight.
-  assert.equal(expiryOf(new Date('2026-01-15T12:00:00Z'), { months: 2, roundTo: 'end_of_month' }, 'America/New_York')?.toISOString(), '2026-04-01T04:00:00.000Z');
+  assert.equal(
+    expiryOf(new Date('2026-01-15T12:00:00Z'), { months: 2, roundTo: 'end_of_month' }, 'America/New_York')?.toISOString(),
+    '2026-04-01T04:00:00.000Z',
+  );
 });
 
 test('a use is checked in order: channel, unit, minimum balance, maxima, balance', () => {
@@ -41,8 +47,14 @@ test('a use is checked in order: channel, unit, minimum balance, maxima, balance
   assert.equal(code({ amount: 6000, channel: 'app', orderAmount: 100_000, available: 9000 }), 'POINTS_MAX_USE_EXCEEDED');
   assert.equal(code({ amount: 600, channel: 'app', orderAmount: 1000, available: 9000 }), 'POINTS_MAX_USE_EXCEEDED');
   assert.equal(code({ amount: 3000, channel: 'app', orderAmount: 10_000, available: 2000 }), 'INSUFFICIENT_POINTS');
-  assert.equal(checkUse({ ...p, useChannels: ['app'] }, { amount: 100, channel: 'offline', orderAmount: 1000, available: 2000 })?.code, 'POINTS_CHANNEL_NOT_ALLOWED');
-  assert.deepEqual(checkUse(p, { amount: 100, channel: 'app', orderAmount: 1000, available: 999 })?.details, { minimum: 1000, available: 999 });
+  assert.equal(
+    checkUse({ ...p, useChannels: ['app'] }, { amount: 100, channel: 'offline', orderAmount: 1000, available: 2000 })?.code,
+    'POINTS_CHANNEL_NOT_ALLOWED',
+  );
+  assert.deepEqual(checkUse(p, { amount: 100, channel: 'app', orderAmount: 1000, available: 999 })?.details, {
+    minimum: 1000,
+    available: 999,
+  });
 });
 
 test('earnAmount is exact for amounts near the maximum (the product passes 2^53)', () => {

@@ -33,24 +33,41 @@ export function expiryOf(at: Date, validity: TPointPolicySettings['validity'], t
 }
 
 /** The policy's checks of a use, in the order a member would want to hear them. */
-export function checkUse(policy: TPointPolicySettings, use: { amount: number; channel: string; orderAmount?: number | undefined; available: number }): AppError | undefined {
+export function checkUse(
+  policy: TPointPolicySettings,
+  use: { amount: number; channel: string; orderAmount?: number | undefined; available: number },
+): AppError | undefined {
   if (!policy.useChannels.includes(use.channel as never)) {
-    return new AppError('POINTS_CHANNEL_NOT_ALLOWED', `Points cannot be used in channel ${use.channel}.`, { channel: use.channel, allowed: policy.useChannels });
-  }
-  if (use.amount % policy.useUnit !== 0) {
-    return new AppError('POINTS_USE_UNIT', `Points are used in multiples of ${policy.useUnit}.`, { amount: use.amount, unit: policy.useUnit });
-  }
-  if (use.available < policy.minBalanceToUse) {
-    return new AppError('BELOW_MINIMUM_USE', `Points can be used from a balance of ${policy.minBalanceToUse}; the member holds ${use.available}.`, {
-      minimum: policy.minBalanceToUse,
-      available: use.available,
+    return new AppError('POINTS_CHANNEL_NOT_ALLOWED', `Points cannot be used in channel ${use.channel}.`, {
+      channel: use.channel,
+      allowed: policy.useChannels,
     });
   }
+  if (use.amount % policy.useUnit !== 0) {
+    return new AppError('POINTS_USE_UNIT', `Points are used in multiples of ${policy.useUnit}.`, {
+      amount: use.amount,
+      unit: policy.useUnit,
+    });
+  }
+  if (use.available < policy.minBalanceToUse) {
+    return new AppError(
+      'BELOW_MINIMUM_USE',
+      `Points can be used from a balance of ${policy.minBalanceToUse}; the member holds ${use.available}.`,
+      {
+        minimum: policy.minBalanceToUse,
+        available: use.available,
+      },
+    );
+  }
   if (policy.maxUsePerOrder !== null && use.amount > policy.maxUsePerOrder) {
-    return new AppError('POINTS_MAX_USE_EXCEEDED', `At most ${policy.maxUsePerOrder} points per order.`, { amount: use.amount, maximum: policy.maxUsePerOrder });
+    return new AppError('POINTS_MAX_USE_EXCEEDED', `At most ${policy.maxUsePerOrder} points per order.`, {
+      amount: use.amount,
+      maximum: policy.maxUsePerOrder,
+    });
   }
   if (policy.maxUseRatioBp !== null) {
-    if (use.orderAmount === undefined) return new AppError('VALIDATION_FAILED', 'orderAmount is required: the policy limits points to a share of the order.');
+    if (use.orderAmount === undefined)
+      return new AppError('VALIDATION_FAILED', 'orderAmount is required: the policy limits points to a share of the order.');
     const maximum = applyBp(use.orderAmount, policy.maxUseRatioBp);
     if (use.amount > maximum) {
       return new AppError('POINTS_MAX_USE_EXCEEDED', `At most ${maximum} points on an order of ${use.orderAmount}.`, {
@@ -62,7 +79,10 @@ export function checkUse(policy: TPointPolicySettings, use: { amount: number; ch
     }
   }
   if (use.amount > use.available) {
-    return new AppError('INSUFFICIENT_POINTS', `The member holds ${use.available} points; ${use.amount} were asked.`, { available: use.available, amount: use.amount });
+    return new AppError('INSUFFICIENT_POINTS', `The member holds ${use.available} points; ${use.amount} were asked.`, {
+      available: use.available,
+      amount: use.amount,
+    });
   }
   return undefined;
 }

@@ -11,21 +11,45 @@ export const ZOperationId = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/);
 
 export const ZPointPolicySettings = z
   .object({
-    baseRateBp: z.number().int().min(0).max(10_000).default(100).meta({ description: 'Points per 10,000 won paid for a member without a grade rate: 100 = 1 %.' }),
-    gradeRates: z.boolean().default(true).meta({ description: 'Use the rate of the member’s grade level (GET /v1/grades) when it has one.' }),
+    baseRateBp: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(100)
+      .meta({ description: 'Points per 10,000 won paid for a member without a grade rate: 100 = 1 %.' }),
+    gradeRates: z
+      .boolean()
+      .default(true)
+      .meta({ description: 'Use the rate of the member’s grade level (GET /v1/grades) when it has one.' }),
     rounding: z.enum(['floor', 'round', 'ceil']).default('floor'),
     minBalanceToUse: ZAmount.default(0).meta({ description: 'Points may be used only from this balance up (e.g. 1,000).' }),
     useUnit: ZAmount.min(1).default(1).meta({ description: 'Uses are multiples of this (e.g. 10 or 100).' }),
     maxUsePerOrder: ZAmount.min(1).nullable().default(null),
-    maxUseRatioBp: z.number().int().min(1).max(10_000).nullable().default(null).meta({ description: 'At most this share of the order amount: 5000 = 50 %.' }),
+    maxUseRatioBp: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .nullable()
+      .default(null)
+      .meta({ description: 'At most this share of the order amount: 5000 = 50 %.' }),
     validity: z
       .object({
         months: z.number().int().min(0).max(120).meta({ description: '0: points never expire.' }),
-        roundTo: z.enum(['day', 'end_of_month', 'end_of_year']).meta({ description: 'Expire at the end of that day, month or year (tenant time zone).' }),
+        roundTo: z
+          .enum(['day', 'end_of_month', 'end_of_year'])
+          .meta({ description: 'Expire at the end of that day, month or year (tenant time zone).' }),
       })
       .default({ months: 12, roundTo: 'end_of_month' }),
-    earnChannels: z.array(ZChannel).min(1).default([...CHANNELS]),
-    useChannels: z.array(ZChannel).min(1).default([...CHANNELS]),
+    earnChannels: z
+      .array(ZChannel)
+      .min(1)
+      .default([...CHANNELS]),
+    useChannels: z
+      .array(ZChannel)
+      .min(1)
+      .default([...CHANNELS]),
   })
   .meta({ id: 'PointPolicySettings' });
 export type TPointPolicySettings = z.infer<typeof ZPointPolicySettings>;
@@ -35,7 +59,10 @@ export const ZPointPolicyVersion = z
   .meta({ id: 'PointPolicyVersion', description: 'Version 0 is the built-in default, in force until the brand sets its own.' });
 
 export const ZPointPolicyRequest = z.object({
-  effectiveFrom: z.iso.datetime().optional().meta({ description: 'From when it applies (now or later; default now). History is never rewritten.' }),
+  effectiveFrom: z.iso
+    .datetime()
+    .optional()
+    .meta({ description: 'From when it applies (now or later; default now). History is never rewritten.' }),
   settings: ZPointPolicySettings,
 });
 
@@ -84,7 +111,13 @@ export const ZCancelRequest = z.object({
 export const ZAdjustRequest = z.object({
   adjustmentId: ZOperationId,
   memberId: z.string().max(40),
-  amount: z.number().int().min(-AMOUNT_CEILING).max(AMOUNT_CEILING).refine((n) => n !== 0, 'must not be 0').meta({ description: 'Positive grants, negative takes away.' }),
+  amount: z
+    .number()
+    .int()
+    .min(-AMOUNT_CEILING)
+    .max(AMOUNT_CEILING)
+    .refine((n) => n !== 0, 'must not be 0')
+    .meta({ description: 'Positive grants, negative takes away.' }),
   reason: z.string().trim().min(1).max(200),
   actor: z.string().max(100).optional(),
   expiresAt: z.iso.datetime().optional().meta({ description: 'For a grant: its expiry (default: the policy’s validity).' }),

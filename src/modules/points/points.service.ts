@@ -1,16 +1,25 @@
 import { sql } from 'kysely';
 import { applyBp, requireAmounts } from '../../platform/amounts.ts';
-import { withTransaction, type Db } from '../../platform/db.ts';
+import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
 import { gradeSettings } from '../grades/index.ts';
-import { accountLots, expiringWithin, findAccount, inTransaction, openAccount, systemAccount, type LedgerRejection, type PostResult } from '../ledger/index.ts';
+import {
+  accountLots,
+  expiringWithin,
+  findAccount,
+  inTransaction,
+  type LedgerRejection,
+  openAccount,
+  type PostResult,
+  systemAccount,
+} from '../ledger/index.ts';
 import { memberGrade, requireActiveMember, requireMember } from '../members/index.ts';
 import { requireStore } from '../stores/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { checkUse, earnAmount, expiryOf } from './points.rules.ts';
-import { ZPointPolicySettings, type TPointOperation, type TPointPolicySettings } from './points.schemas.ts';
+import { type TPointOperation, type TPointPolicySettings, ZPointPolicySettings } from './points.schemas.ts';
 import type { PointOperationKind, PointOperationRow } from './points.tables.ts';
 
 // Points move only through the ledger (ledger POINT): a member's wallet is a lots account, earnings
@@ -24,7 +33,11 @@ type PointsWriteDeps = PointsDeps & Pick<Deps, 'config'>;
 export const POINT = 'POINT';
 
 export type PolicyVersion = { version: number; effectiveFrom: string; settings: TPointPolicySettings };
-const DEFAULT_POLICY: PolicyVersion = { version: 0, effectiveFrom: new Date(0).toISOString(), settings: ZPointPolicySettings.parse({}) };
+const DEFAULT_POLICY: PolicyVersion = {
+  version: 0,
+  effectiveFrom: new Date(0).toISOString(),
+  settings: ZPointPolicySettings.parse({}),
+};
 
 /** The policy in force at a moment (version 0, the default, until the brand sets one). */
 export async function pointPolicyAt(deps: Pick<Deps, 'db'>, tenantId: string, at: Date): Promise<PolicyVersion> {
@@ -38,28 +51,57 @@ export async function pointPolicyAt(deps: Pick<Deps, 'db'>, tenantId: string, at
     .limit(1)
     .executeTakeFirst();
   if (!row) return DEFAULT_POLICY;
-  return { version: row.version, effectiveFrom: row.effective_from.toISOString(), settings: ZPointPolicySettings.parse(row.settings) };
+  return {
+    version: row.version,
+    effectiveFrom: row.effective_from.toISOString(),
+    settings: ZPointPolicySettings.parse(row.settings),
+  };
 }
 
 /** Every version, newest first. */
 export async function pointPolicies(deps: Pick<Deps, 'db'>, tenantId: string): Promise<PolicyVersion[]> {
-  const rows = await deps.db.selectFrom('point_policy').selectAll().where('tenant_id', '=', tenantId).orderBy('version', 'desc').execute();
-  return rows.map((r) => ({ version: r.version, effectiveFrom: r.effective_from.toISOString(), settings: ZPointPolicySettings.parse(r.settings) }));
+  const rows = await deps.db
+    .selectFrom('point_policy')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .orderBy('version', 'desc')
+    .execute();
+  return rows.map((r) => ({
+    version: r.version,
+    effectiveFrom: r.effective_from.toISOString(),
+    settings: ZPointPolicySettings.parse(r.settings),
+  }));
 }
 
 /** Adds a policy version that applies from `effectiveFrom` (now or later); nothing earlier changes. */
-export async function setPointPolicy(deps: PointsWriteDeps, tenantId: string, input: { effectiveFrom?: string | undefined; settings: TPointPolicySettings }): Promise<PolicyVersion> {
+export async function setPointPolicy(
+  deps: PointsWriteDeps,
+  tenantId: string,
+  input: { effectiveFrom?: string | undefined; settings: TPointPolicySettings },
+): Promise<PolicyVersion> {
   const p = input.settings;
-  requireAmounts(deps.config, { 'settings.minBalanceToUse': p.minBalanceToUse, 'settings.useUnit': p.useUnit, 'settings.maxUsePerOrder': p.maxUsePerOrder });
+  requireAmounts(deps.config, {
+    'settings.minBalanceToUse': p.minBalanceToUse,
+    'settings.useUnit': p.useUnit,
+    'settings.maxUsePerOrder': p.maxUsePerOrder,
+  });
   const now = deps.clock.now();
   const from = input.effectiveFrom ? new Date(input.effectiveFrom) : now;
-  if (from.getTime() < now.getTime() - 60_000) throw fieldError('effectiveFrom', 'must be now or later: history is never rewritten');
+  if (from.getTime() < now.getTime() - 60_000)
+    throw fieldError('effectiveFrom', 'must be now or later: history is never rewritten');
   return withTransaction(deps.db, async (trx) => {
     // One writer at a time per tenant, so versions are consecutive.
     await sql`select pg_advisory_xact_lock(hashtextextended(${`point_policy ${tenantId}`}, 0))`.execute(trx);
-    const last = await trx.selectFrom('point_policy').select((eb) => eb.fn.max('version').as('v')).where('tenant_id', '=', tenantId).executeTakeFirst();
+    const last = await trx
+      .selectFrom('point_policy')
+      .select((eb) => eb.fn.max('version').as('v'))
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
     const version = Number(last?.v ?? 0) + 1;
-    await trx.insertInto('point_policy').values({ tenant_id: tenantId, version, effective_from: from, settings: JSON.stringify(input.settings) }).execute();
+    await trx
+      .insertInto('point_policy')
+      .values({ tenant_id: tenantId, version, effective_from: from, settings: JSON.stringify(input.settings) })
+      .execute();
     return { version, effectiveFrom: from.toISOString(), settings: input.settings };
   });
 }
@@ -71,7 +113,10 @@ export function pointWallet(deps: Pick<Deps, 'db'>, tenantId: string, memberId: 
   return openAccount(deps, tenantId, { ...walletKey(memberId), debitsMustNotExceedCredits: true, hasLots: true });
 }
 
-function toOperation(r: PointOperationRow, extra: { balance?: number | null | undefined; expiresAt?: Date | undefined } = {}): TPointOperation {
+function toOperation(
+  r: PointOperationRow,
+  extra: { balance?: number | null | undefined; expiresAt?: Date | undefined } = {},
+): TPointOperation {
   return {
     id: r.id,
     memberId: r.member_id,
@@ -89,7 +134,10 @@ function toOperation(r: PointOperationRow, extra: { balance?: number | null | un
   };
 }
 
-type NewOperation = Omit<PointOperationRow, 'tenant_id' | 'created_at' | 'order_id' | 'original_id' | 'channel' | 'store_id' | 'reason' | 'actor' | 'policy_version'> &
+type NewOperation = Omit<
+  PointOperationRow,
+  'tenant_id' | 'created_at' | 'order_id' | 'original_id' | 'channel' | 'store_id' | 'reason' | 'actor' | 'policy_version'
+> &
   Partial<Pick<PointOperationRow, 'order_id' | 'original_id' | 'channel' | 'store_id' | 'reason' | 'actor' | 'policy_version'>>;
 
 async function insertOperation(db: Db, tenantId: string, op: NewOperation): Promise<PointOperationRow> {
@@ -97,17 +145,37 @@ async function insertOperation(db: Db, tenantId: string, op: NewOperation): Prom
   // operation per id. A concurrent twin is waited for, then found below.
   const row = await db
     .insertInto('point_operation')
-    .values({ order_id: null, original_id: null, channel: null, store_id: null, reason: null, actor: null, policy_version: null, ...op, tenant_id: tenantId })
+    .values({
+      order_id: null,
+      original_id: null,
+      channel: null,
+      store_id: null,
+      reason: null,
+      actor: null,
+      policy_version: null,
+      ...op,
+      tenant_id: tenantId,
+    })
     .onConflict((oc) => oc.doNothing())
     .returningAll()
     .executeTakeFirst();
   if (row) return row;
   const existing = op.order_id
-    ? await db.selectFrom('point_operation').select('id').where('tenant_id', '=', tenantId).where('kind', '=', op.kind).where('order_id', '=', op.order_id).executeTakeFirst()
+    ? await db
+        .selectFrom('point_operation')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('kind', '=', op.kind)
+        .where('order_id', '=', op.order_id)
+        .executeTakeFirst()
     : undefined;
-  throw new AppError('ORDER_ALREADY_PROCESSED', op.order_id ? `Order ${op.order_id} already has its ${op.kind}.` : `Operation ${op.id} exists already.`, {
-    operationId: existing?.id ?? op.id,
-  });
+  throw new AppError(
+    'ORDER_ALREADY_PROCESSED',
+    op.order_id ? `Order ${op.order_id} already has its ${op.kind}.` : `Operation ${op.id} exists already.`,
+    {
+      operationId: existing?.id ?? op.id,
+    },
+  );
 }
 
 /** A ledger rejection as the points module's own answer. */
@@ -121,12 +189,16 @@ function pointsRejection(r: LedgerRejection, context: 'debit' | 'cancel-earn' | 
     });
   }
   if (r.code === 'REVERSAL_EXCEEDS_ORIGINAL' || r.code === 'NOTHING_TO_REVERSE') {
-    return new AppError('OPERATION_NOT_CANCELLABLE', 'More would be cancelled than is left of the operation.', { why: 'exceeds_remaining', ...r });
+    return new AppError('OPERATION_NOT_CANCELLABLE', 'More would be cancelled than is left of the operation.', {
+      why: 'exceeds_remaining',
+      ...r,
+    });
   }
   return new AppError('CONFLICT', `The ledger rejected the operation: ${r.code}.`, { ...r });
 }
 
-const walletBalance = (result: PostResult & { status: 'posted' | 'pending' }, side: 'debit' | 'credit') => result.balances[0]?.[side];
+const walletBalance = (result: PostResult & { status: 'posted' | 'pending' }, side: 'debit' | 'credit') =>
+  result.balances[0]?.[side];
 
 function posted(result: PostResult, context: 'debit' | 'cancel-earn' | 'cancel') {
   if (result.status === 'rejected') throw pointsRejection(result.rejection, context);
@@ -156,7 +228,15 @@ export async function grantPoints(deps: PointsDeps, tenantId: string, g: Grant):
     const policy = await pointPolicyAt(d, tenantId, now);
     const expiresAt = g.expiresAt ?? expiryOf(now, policy.settings.validity, (await getTenant(d, tenantId)).timeZone);
     const [wallet, issuance] = [await pointWallet(d, tenantId, g.memberId), await systemAccount(d, tenantId, POINT, 'issuance')];
-    const row = await insertOperation(trx, tenantId, { id: g.id, member_id: g.memberId, kind: g.kind, amount: g.amount, reason: g.reason, actor: g.actor ?? null, policy_version: policy.version });
+    const row = await insertOperation(trx, tenantId, {
+      id: g.id,
+      member_id: g.memberId,
+      kind: g.kind,
+      amount: g.amount,
+      reason: g.reason,
+      actor: g.actor ?? null,
+      policy_version: policy.version,
+    });
     const result = posted(
       await inTransaction(trx).post({
         tenantId,
@@ -167,14 +247,26 @@ export async function grantPoints(deps: PointsDeps, tenantId: string, g: Grant):
       }),
       'debit',
     );
-    await enqueueOutbox(trx, tenantId, { topic: 'points.earned', payload: { memberId: g.memberId, operationId: g.id, amount: g.amount, kind: g.kind, expiresAt: expiresAt?.toISOString() ?? null } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'points.earned',
+      payload: {
+        memberId: g.memberId,
+        operationId: g.id,
+        amount: g.amount,
+        kind: g.kind,
+        expiresAt: expiresAt?.toISOString() ?? null,
+      },
+    });
     return toOperation(row, { balance: walletBalance(result, 'credit'), expiresAt });
   });
 }
 
 /** The member's earning rate now: their grade's, or the policy's base rate. */
 async function earnRate(deps: PointsDeps, tenantId: string, grade: string | null, policy: TPointPolicySettings): Promise<number> {
-  const gradeRate = policy.gradeRates && grade ? (await gradeSettings(deps, tenantId)).levels.find((l) => l.code === grade)?.accrualBp : undefined;
+  const gradeRate =
+    policy.gradeRates && grade
+      ? (await gradeSettings(deps, tenantId)).levels.find((l) => l.code === grade)?.accrualBp
+      : undefined;
   return gradeRate ?? policy.baseRateBp;
 }
 
@@ -183,15 +275,27 @@ async function earnRate(deps: PointsDeps, tenantId: string, grade: string | null
  * order under the policy (0 when a rule forbids any use, named in `rule`), and what the paid amount
  * would earn.
  */
-export async function pointsQuote(deps: PointsDeps, tenantId: string, input: { memberId: string; orderAmount: number; paidAmount: number; channel: string }) {
+export async function pointsQuote(
+  deps: PointsDeps,
+  tenantId: string,
+  input: { memberId: string; orderAmount: number; paidAmount: number; channel: string },
+) {
   const member = await requireActiveMember(deps, tenantId, input.memberId);
   const p = (await pointPolicyAt(deps, tenantId, deps.clock.now())).settings;
   // A quote writes nothing: a member who never had points has no wallet yet, and 0 of them.
   const available = (await findAccount(deps, tenantId, walletKey(input.memberId)))?.balance.available ?? 0;
-  const limits = [available, p.maxUsePerOrder ?? Infinity, p.maxUseRatioBp === null ? Infinity : applyBp(input.orderAmount, p.maxUseRatioBp)];
+  const limits = [
+    available,
+    p.maxUsePerOrder ?? Infinity,
+    p.maxUseRatioBp === null ? Infinity : applyBp(input.orderAmount, p.maxUseRatioBp),
+  ];
   let usable = Math.min(...limits);
   usable -= usable % p.useUnit;
-  const rule = !p.useChannels.includes(input.channel as never) ? 'POINTS_CHANNEL_NOT_ALLOWED' : available < p.minBalanceToUse ? 'BELOW_MINIMUM_USE' : null;
+  const rule = !p.useChannels.includes(input.channel as never)
+    ? 'POINTS_CHANNEL_NOT_ALLOWED'
+    : available < p.minBalanceToUse
+      ? 'BELOW_MINIMUM_USE'
+      : null;
   const rateBp = await earnRate(deps, tenantId, member.grade, p);
   const earn = p.earnChannels.includes(input.channel as never) ? earnAmount(input.paidAmount, rateBp, p.rounding) : 0;
   return { balance: available, usable: rule ? 0 : usable, rule, useUnit: p.useUnit, earn, earnRateBp: rateBp };
@@ -212,7 +316,10 @@ export async function earnPoints(
     const policy = await pointPolicyAt(d, tenantId, now);
     const p = policy.settings;
     if (!p.earnChannels.includes(input.channel as never)) {
-      throw new AppError('POINTS_CHANNEL_NOT_ALLOWED', `Points are not earned in channel ${input.channel}.`, { channel: input.channel, allowed: p.earnChannels });
+      throw new AppError('POINTS_CHANNEL_NOT_ALLOWED', `Points are not earned in channel ${input.channel}.`, {
+        channel: input.channel,
+        allowed: p.earnChannels,
+      });
     }
     const rateBp = await earnRate(d, tenantId, member.grade, p);
     // Never beyond the maximum, whatever the rate and rounding.
@@ -231,12 +338,24 @@ export async function earnPoints(
     });
     if (amount === 0) return toOperation(row);
     const expiresAt = expiryOf(now, p.validity, (await getTenant(d, tenantId)).timeZone);
-    const [wallet, issuance] = [await pointWallet(d, tenantId, input.memberId), await systemAccount(d, tenantId, POINT, 'issuance')];
+    const [wallet, issuance] = [
+      await pointWallet(d, tenantId, input.memberId),
+      await systemAccount(d, tenantId, POINT, 'issuance'),
+    ];
     const result = posted(
-      await inTransaction(trx).post({ tenantId, id, code: 'EARN', reference: input.orderId, legs: [{ debit: issuance.id, credit: wallet.id, amount, ledger: POINT, expiresAt }] }),
+      await inTransaction(trx).post({
+        tenantId,
+        id,
+        code: 'EARN',
+        reference: input.orderId,
+        legs: [{ debit: issuance.id, credit: wallet.id, amount, ledger: POINT, expiresAt }],
+      }),
       'debit',
     );
-    await enqueueOutbox(trx, tenantId, { topic: 'points.earned', payload: { memberId: input.memberId, operationId: id, amount, kind: 'earn', expiresAt: expiresAt?.toISOString() ?? null } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'points.earned',
+      payload: { memberId: input.memberId, operationId: id, amount, kind: 'earn', expiresAt: expiresAt?.toISOString() ?? null },
+    });
     return toOperation(row, { balance: walletBalance(result, 'credit'), expiresAt });
   });
 }
@@ -245,7 +364,14 @@ export async function earnPoints(
 export async function usePoints(
   deps: PointsWriteDeps,
   tenantId: string,
-  input: { memberId: string; orderId: string; amount: number; orderAmount?: number | undefined; channel: string; storeId?: string | undefined },
+  input: {
+    memberId: string;
+    orderId: string;
+    amount: number;
+    orderAmount?: number | undefined;
+    channel: string;
+    storeId?: string | undefined;
+  },
 ): Promise<TPointOperation> {
   requireAmounts(deps.config, { amount: input.amount, orderAmount: input.orderAmount });
   return withTransaction(deps.db, async (trx) => {
@@ -270,10 +396,19 @@ export async function usePoints(
     });
     const revenue = await systemAccount(d, tenantId, POINT, 'revenue');
     const result = posted(
-      await inTransaction(trx).post({ tenantId, id, code: 'USE', reference: input.orderId, legs: [{ debit: wallet.id, credit: revenue.id, amount: input.amount, ledger: POINT }] }),
+      await inTransaction(trx).post({
+        tenantId,
+        id,
+        code: 'USE',
+        reference: input.orderId,
+        legs: [{ debit: wallet.id, credit: revenue.id, amount: input.amount, ledger: POINT }],
+      }),
       'debit',
     );
-    await enqueueOutbox(trx, tenantId, { topic: 'points.used', payload: { memberId: input.memberId, operationId: id, amount: input.amount } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'points.used',
+      payload: { memberId: input.memberId, operationId: id, amount: input.amount },
+    });
     return toOperation(row, { balance: walletBalance(result, 'debit') });
   });
 }
@@ -283,12 +418,25 @@ export async function usePoints(
  * gives back exactly the lots it drew from (latest-expiring first); a cancelled earning or grant
  * takes from its own lot first, and is refused when the points were used meanwhile.
  */
-export async function cancelPoints(deps: PointsDeps, tenantId: string, input: { cancelId: string; operationId: string; amount?: number | undefined }): Promise<TPointOperation> {
+export async function cancelPoints(
+  deps: PointsDeps,
+  tenantId: string,
+  input: { cancelId: string; operationId: string; amount?: number | undefined },
+): Promise<TPointOperation> {
   return withTransaction(deps.db, async (trx) => {
-    const original = await trx.selectFrom('point_operation').selectAll().where('tenant_id', '=', tenantId).where('id', '=', input.operationId).forUpdate().executeTakeFirst();
+    const original = await trx
+      .selectFrom('point_operation')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', input.operationId)
+      .forUpdate()
+      .executeTakeFirst();
     if (!original) throw new AppError('NOT_FOUND', `No point operation ${input.operationId}.`);
     if (original.kind !== 'earn' && original.kind !== 'use' && original.kind !== 'grant') {
-      throw new AppError('OPERATION_NOT_CANCELLABLE', `A ${original.kind} cannot be cancelled; post an adjustment instead.`, { why: 'kind', kind: original.kind });
+      throw new AppError('OPERATION_NOT_CANCELLABLE', `A ${original.kind} cannot be cancelled; post an adjustment instead.`, {
+        why: 'kind',
+        kind: original.kind,
+      });
     }
     const done = await trx
       .selectFrom('point_operation')
@@ -299,16 +447,37 @@ export async function cancelPoints(deps: PointsDeps, tenantId: string, input: { 
     const left = Math.abs(Number(original.amount)) - Math.abs(Number(done?.sum ?? 0));
     const amount = input.amount ?? left;
     if (left === 0 || amount > left) {
-      throw new AppError('OPERATION_NOT_CANCELLABLE', `${left} of ${Math.abs(Number(original.amount))} points are left to cancel.`, { why: 'exceeds_remaining', left, amount });
+      throw new AppError(
+        'OPERATION_NOT_CANCELLABLE',
+        `${left} of ${Math.abs(Number(original.amount))} points are left to cancel.`,
+        { why: 'exceeds_remaining', left, amount },
+      );
     }
     const id = `pt.cancel.${input.cancelId}`;
     const sign = original.kind === 'use' ? 1 : -1;
-    const row = await insertOperation(trx, tenantId, { id, member_id: original.member_id, kind: 'cancel', amount: sign * amount, original_id: original.id, order_id: null });
+    const row = await insertOperation(trx, tenantId, {
+      id,
+      member_id: original.member_id,
+      kind: 'cancel',
+      amount: sign * amount,
+      original_id: original.id,
+      order_id: null,
+    });
     const result = posted(
-      await inTransaction(trx).reverse({ tenantId, id, transactionId: original.id, amounts: [amount], code: `${original.kind.toUpperCase()}_CANCEL`, reference: original.order_id ?? undefined }),
+      await inTransaction(trx).reverse({
+        tenantId,
+        id,
+        transactionId: original.id,
+        amounts: [amount],
+        code: `${original.kind.toUpperCase()}_CANCEL`,
+        reference: original.order_id ?? undefined,
+      }),
       original.kind === 'use' ? 'cancel' : 'cancel-earn',
     );
-    await enqueueOutbox(trx, tenantId, { topic: 'points.cancelled', payload: { memberId: original.member_id, operationId: id, originalId: original.id, amount: sign * amount } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'points.cancelled',
+      payload: { memberId: original.member_id, operationId: id, originalId: original.id, amount: sign * amount },
+    });
     return toOperation(row, { balance: walletBalance(result, original.kind === 'use' ? 'credit' : 'debit') });
   });
 }
@@ -317,21 +486,53 @@ export async function cancelPoints(deps: PointsDeps, tenantId: string, input: { 
 export async function adjustPoints(
   deps: PointsWriteDeps,
   tenantId: string,
-  input: { adjustmentId: string; memberId: string; amount: number; reason: string; actor?: string | undefined; expiresAt?: string | undefined },
+  input: {
+    adjustmentId: string;
+    memberId: string;
+    amount: number;
+    reason: string;
+    actor?: string | undefined;
+    expiresAt?: string | undefined;
+  },
 ): Promise<TPointOperation> {
   requireAmounts(deps.config, { amount: input.amount });
   const id = `pt.adjust.${input.adjustmentId}`;
   if (input.amount > 0) {
     await memberGrade(deps, tenantId, input.memberId);
-    return grantPoints(deps, tenantId, { id, kind: 'adjust', code: 'ADJUST', memberId: input.memberId, amount: input.amount, reason: input.reason, actor: input.actor, expiresAt: input.expiresAt ? new Date(input.expiresAt) : undefined });
+    return grantPoints(deps, tenantId, {
+      id,
+      kind: 'adjust',
+      code: 'ADJUST',
+      memberId: input.memberId,
+      amount: input.amount,
+      reason: input.reason,
+      actor: input.actor,
+      expiresAt: input.expiresAt ? new Date(input.expiresAt) : undefined,
+    });
   }
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
     await memberGrade(d, tenantId, input.memberId);
-    const [wallet, issuance] = [await pointWallet(d, tenantId, input.memberId), await systemAccount(d, tenantId, POINT, 'issuance')];
-    const row = await insertOperation(trx, tenantId, { id, member_id: input.memberId, kind: 'adjust', amount: input.amount, reason: input.reason, actor: input.actor ?? null });
+    const [wallet, issuance] = [
+      await pointWallet(d, tenantId, input.memberId),
+      await systemAccount(d, tenantId, POINT, 'issuance'),
+    ];
+    const row = await insertOperation(trx, tenantId, {
+      id,
+      member_id: input.memberId,
+      kind: 'adjust',
+      amount: input.amount,
+      reason: input.reason,
+      actor: input.actor ?? null,
+    });
     const result = posted(
-      await inTransaction(trx).post({ tenantId, id, code: 'ADJUST', memo: input.reason, legs: [{ debit: wallet.id, credit: issuance.id, amount: -input.amount, ledger: POINT }] }),
+      await inTransaction(trx).post({
+        tenantId,
+        id,
+        code: 'ADJUST',
+        memo: input.reason,
+        legs: [{ debit: wallet.id, credit: issuance.id, amount: -input.amount, ledger: POINT }],
+      }),
       'debit',
     );
     return toOperation(row, { balance: walletBalance(result, 'debit') });
@@ -354,15 +555,31 @@ export async function pointBalance(deps: PointsDeps, tenantId: string, memberId:
 }
 
 /** A member's point operations, newest first; the cursor is the last item's id. */
-export async function pointOperations(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string, page: { limit: number; cursor?: string | undefined }) {
+export async function pointOperations(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  memberId: string,
+  page: { limit: number; cursor?: string | undefined },
+) {
   await requireMember(deps, tenantId, memberId);
   let q = deps.db.selectFrom('point_operation').selectAll().where('tenant_id', '=', tenantId).where('member_id', '=', memberId);
   if (page.cursor) {
-    const at = await deps.db.selectFrom('point_operation').select(['created_at', 'id']).where('tenant_id', '=', tenantId).where('id', '=', page.cursor).executeTakeFirst();
+    const at = await deps.db
+      .selectFrom('point_operation')
+      .select(['created_at', 'id'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', page.cursor)
+      .executeTakeFirst();
     if (!at) throw new AppError('VALIDATION_FAILED', 'Invalid cursor.');
-    q = q.where((eb) => eb.or([eb('created_at', '<', at.created_at), eb.and([eb('created_at', '=', at.created_at), eb('id', '<', at.id)])]));
+    q = q.where((eb) =>
+      eb.or([eb('created_at', '<', at.created_at), eb.and([eb('created_at', '=', at.created_at), eb('id', '<', at.id)])]),
+    );
   }
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
   const items = rows.slice(0, page.limit).map((r) => toOperation(r));
   return { items, nextCursor: rows.length > page.limit ? items.at(-1)!.id : null };
 }
@@ -387,7 +604,10 @@ export async function sendExpiryNotices(deps: PointsDeps, options: { tenantId?: 
           .returning('account_id')
           .executeTakeFirst();
         if (!fresh) return;
-        await enqueueOutbox(trx, tenantId, { topic: 'points.expiring', payload: { memberId: due.ownerId, amount: due.amount, firstExpiry: due.firstExpiry } });
+        await enqueueOutbox(trx, tenantId, {
+          topic: 'points.expiring',
+          payload: { memberId: due.ownerId, amount: due.amount, firstExpiry: due.firstExpiry },
+        });
         sent++;
       });
     }
@@ -397,10 +617,20 @@ export async function sendExpiryNotices(deps: PointsDeps, options: { tenantId?: 
 
 /** The outbox handler for member.points_imported: opening lots of an imported member, once each. */
 export async function importOpeningLots(deps: PointsDeps, message: OutboxMessage): Promise<void> {
-  const p = message.payload as { memberId: string; importId: string; row: number; lots: { amount: number; expiresAt: string | null }[] };
+  const p = message.payload as {
+    memberId: string;
+    importId: string;
+    row: number;
+    lots: { amount: number; expiresAt: string | null }[];
+  };
   for (const [i, lot] of p.lots.entries()) {
     const id = `pt.import.${p.importId}.${p.row}.${i}`;
-    const exists = await deps.db.selectFrom('point_operation').select('id').where('tenant_id', '=', message.tenantId).where('id', '=', id).executeTakeFirst();
+    const exists = await deps.db
+      .selectFrom('point_operation')
+      .select('id')
+      .where('tenant_id', '=', message.tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (exists) continue;
     await grantPoints(deps, message.tenantId, {
       id,
@@ -418,4 +648,3 @@ export async function importOpeningLots(deps: PointsDeps, message: OutboxMessage
 export function registerPointHandlers(deps: PointsDeps & Pick<Deps, 'outbox'>): void {
   deps.outbox.register('member.points_imported', 'points.opening-lots', (m) => importOpeningLots(deps, m));
 }
-

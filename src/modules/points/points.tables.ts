@@ -2,7 +2,13 @@ import type { Generated, Selectable } from 'kysely';
 
 export type PointOperationKind = 'earn' | 'use' | 'cancel' | 'adjust' | 'import' | 'grant';
 
-export type PointPolicyTable = { tenant_id: string; version: number; effective_from: Date; settings: unknown; created_at: Generated<Date> };
+export type PointPolicyTable = {
+  tenant_id: string;
+  version: number;
+  effective_from: Date;
+  settings: unknown;
+  created_at: Generated<Date>;
+};
 
 export type PointOperationTable = {
   tenant_id: string;

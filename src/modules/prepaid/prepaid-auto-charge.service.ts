@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { requireAmounts } from '../../platform/amounts.ts';
-import { withTransaction, type Db } from '../../platform/db.ts';
+import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
@@ -56,24 +56,38 @@ async function toAutoCharge(db: Db, r: PrepaidAutoChargeRow): Promise<TAutoCharg
 }
 
 /** Turns auto-charge on for a member's card (or changes it): the failure count starts again. */
-export async function setAutoCharge(deps: AutoChargeDeps, tenantId: string, memberId: string, cardId: string, input: TAutoChargeRequest): Promise<TAutoCharge> {
+export async function setAutoCharge(
+  deps: AutoChargeDeps,
+  tenantId: string,
+  memberId: string,
+  cardId: string,
+  input: TAutoChargeRequest,
+): Promise<TAutoCharge> {
   requireAmounts(deps.config, { amount: input.amount, threshold: input.kind === 'threshold' ? input.threshold : undefined });
   return withTransaction(deps.db, async (trx) => {
     const card = await lockCard(trx, tenantId, cardId, memberId);
     const s = await programSettings({ db: trx }, tenantId);
     if (input.amount < s.minCharge || input.amount % s.chargeUnit !== 0 || input.amount > s.maxBalance) {
-      throw new AppError('PREPAID_LIMIT_EXCEEDED', `Charges are from ${s.minCharge} in multiples of ${s.chargeUnit}, up to ${s.maxBalance}.`, {
-        amount: input.amount,
-        minCharge: s.minCharge,
-        chargeUnit: s.chargeUnit,
-        maxBalance: s.maxBalance,
-      });
+      throw new AppError(
+        'PREPAID_LIMIT_EXCEEDED',
+        `Charges are from ${s.minCharge} in multiples of ${s.chargeUnit}, up to ${s.maxBalance}.`,
+        {
+          amount: input.amount,
+          minCharge: s.minCharge,
+          chargeUnit: s.chargeUnit,
+          maxBalance: s.maxBalance,
+        },
+      );
     }
     const now = deps.clock.now();
     const threshold = input.kind === 'threshold' ? input.threshold : null;
     const dayOfMonth = input.kind === 'monthly' ? input.dayOfMonth : null;
     const dueAt =
-      dayOfMonth !== null ? nextMonthlyDue(now, dayOfMonth, (await getTenant({ db: trx }, tenantId)).timeZone) : (await available(trx, card)) < threshold! ? now : null;
+      dayOfMonth !== null
+        ? nextMonthlyDue(now, dayOfMonth, (await getTenant({ db: trx }, tenantId)).timeZone)
+        : (await available(trx, card)) < threshold!
+          ? now
+          : null;
     const values = {
       member_id: memberId,
       kind: input.kind,
@@ -103,18 +117,33 @@ export async function setAutoCharge(deps: AutoChargeDeps, tenantId: string, memb
 }
 
 async function ownRow(db: Db, tenantId: string, memberId: string, cardId: string): Promise<PrepaidAutoChargeRow> {
-  const row = await db.selectFrom('prepaid_auto_charge').selectAll().where('tenant_id', '=', tenantId).where('card_id', '=', cardId).executeTakeFirst();
+  const row = await db
+    .selectFrom('prepaid_auto_charge')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('card_id', '=', cardId)
+    .executeTakeFirst();
   if (!row || row.member_id !== memberId) throw new AppError('NOT_FOUND', `Card ${cardId} has no auto-charge.`);
   return row;
 }
 
 /** The card's auto-charge setting and its last attempts. */
-export async function autoChargeOf(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string, cardId: string): Promise<TAutoCharge> {
+export async function autoChargeOf(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  memberId: string,
+  cardId: string,
+): Promise<TAutoCharge> {
   return toAutoCharge(deps.db, await ownRow(deps.db, tenantId, memberId, cardId));
 }
 
 /** Turns auto-charge off (the setting and its history stay). */
-export async function turnOffAutoCharge(deps: AutoChargeDeps, tenantId: string, memberId: string, cardId: string): Promise<TAutoCharge> {
+export async function turnOffAutoCharge(
+  deps: AutoChargeDeps,
+  tenantId: string,
+  memberId: string,
+  cardId: string,
+): Promise<TAutoCharge> {
   return withTransaction(deps.db, async (trx) => {
     await ownRow(trx, tenantId, memberId, cardId);
     const row = await trx
@@ -136,12 +165,25 @@ export async function runAutoCharge(deps: AutoChargeDeps, tenantId: string, card
   return withTransaction(deps.db, async (trx) => {
     const now = deps.clock.now();
     // Another process running this card's charge holds the row: it is not due for us.
-    const row = await trx.selectFrom('prepaid_auto_charge').selectAll().where('tenant_id', '=', tenantId).where('card_id', '=', cardId).forUpdate().skipLocked().executeTakeFirst();
-    if (!row || !row.enabled || !row.due_at || row.due_at > now) return 'not_due';
+    const row = await trx
+      .selectFrom('prepaid_auto_charge')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('card_id', '=', cardId)
+      .forUpdate()
+      .skipLocked()
+      .executeTakeFirst();
+    if (!row?.enabled || !row.due_at || row.due_at > now) return 'not_due';
     const card = await lockCard(trx, tenantId, cardId, undefined, { active: false });
-    const nextMonthly = async () => (row.day_of_month === null ? null : nextMonthlyDue(now, row.day_of_month, (await getTenant({ db: trx }, tenantId)).timeZone));
+    const nextMonthly = async () =>
+      row.day_of_month === null ? null : nextMonthlyDue(now, row.day_of_month, (await getTenant({ db: trx }, tenantId)).timeZone);
     const update = (set: Partial<Omit<PrepaidAutoChargeRow, 'tenant_id' | 'card_id'>>) =>
-      trx.updateTable('prepaid_auto_charge').set({ ...set, updated_at: now }).where('tenant_id', '=', tenantId).where('card_id', '=', cardId).execute();
+      trx
+        .updateTable('prepaid_auto_charge')
+        .set({ ...set, updated_at: now })
+        .where('tenant_id', '=', tenantId)
+        .where('card_id', '=', cardId)
+        .execute();
     if (row.threshold !== null && (await available(trx, card)) >= Number(row.threshold)) {
       await update({ due_at: null });
       return 'not_needed';
@@ -152,12 +194,28 @@ export async function runAutoCharge(deps: AutoChargeDeps, tenantId: string, card
     const attempt = (outcome: 'charged' | 'failed' | 'disabled' | 'skipped', error?: AppError) =>
       trx
         .insertInto('prepaid_auto_charge_attempt')
-        .values({ tenant_id: tenantId, card_id: cardId, attempted_at: now, charge_id: chargeId, amount, outcome, error_code: error?.code ?? null, error_message: error?.message ?? null })
+        .values({
+          tenant_id: tenantId,
+          card_id: cardId,
+          attempted_at: now,
+          charge_id: chargeId,
+          amount,
+          outcome,
+          error_code: error?.code ?? null,
+          error_message: error?.message ?? null,
+        })
         .execute();
     await sql`savepoint moa_auto_charge`.execute(trx);
     try {
       const token = piiFor(deps.masterKey).open<string>(row.token_sealed);
-      await chargeCard({ ...deps, db: trx }, tenantId, { chargeId, cardId, amount, channel: 'app', memberId: row.member_id, payment: { method: row.payment_method, token, tokenKind: 'billing_key' } });
+      await chargeCard({ ...deps, db: trx }, tenantId, {
+        chargeId,
+        cardId,
+        amount,
+        channel: 'app',
+        memberId: row.member_id,
+        payment: { method: row.payment_method, token, tokenKind: 'billing_key' },
+      });
       await update({ failures: 0, charges: row.charges + 1, last_error: null, due_at: await nextMonthly() });
       await attempt('charged');
       return 'charged';
@@ -172,11 +230,25 @@ export async function runAutoCharge(deps: AutoChargeDeps, tenantId: string, card
       }
       const failures = row.failures + 1;
       const retryAt = nextRetry(now, failures, (await programSettings({ db: trx }, tenantId)).autoCharge);
-      await update({ failures, last_error: `${err.code}: ${err.message}`, due_at: retryAt, ...(retryAt ? {} : { enabled: false, disabled_reason: 'failures' }) });
+      await update({
+        failures,
+        last_error: `${err.code}: ${err.message}`,
+        due_at: retryAt,
+        ...(retryAt ? {} : { enabled: false, disabled_reason: 'failures' }),
+      });
       await attempt(retryAt ? 'failed' : 'disabled', err);
       await enqueueOutbox(trx, tenantId, {
         topic: retryAt ? 'prepaid.auto_charge_failed' : 'prepaid.auto_charge_disabled',
-        payload: { cardId, memberId: row.member_id, chargeId, amount, failures, code: err.code, message: err.message, nextAttemptAt: retryAt?.toISOString() ?? null },
+        payload: {
+          cardId,
+          memberId: row.member_id,
+          chargeId,
+          amount,
+          failures,
+          code: err.code,
+          message: err.message,
+          nextAttemptAt: retryAt?.toISOString() ?? null,
+        },
       });
       return retryAt ? 'failed' : 'disabled';
     }
@@ -184,7 +256,10 @@ export async function runAutoCharge(deps: AutoChargeDeps, tenantId: string, card
 }
 
 /** The job: runs every auto-charge that is due (monthly dates, retries, threshold charges whose message was lost). */
-export async function runDueAutoCharges(deps: AutoChargeDeps, options: { limit?: number } = {}): Promise<Partial<Record<AutoChargeOutcome, number>>> {
+export async function runDueAutoCharges(
+  deps: AutoChargeDeps,
+  options: { limit?: number } = {},
+): Promise<Partial<Record<AutoChargeOutcome, number>>> {
   const due = await deps.db
     .selectFrom('prepaid_auto_charge')
     .select(['tenant_id', 'card_id'])
@@ -203,7 +278,11 @@ export async function runDueAutoCharges(deps: AutoChargeDeps, options: { limit?:
 
 export function registerPrepaidHandlers(deps: AutoChargeDeps & Pick<Deps, 'outbox'>): void {
   deps.outbox.register('prepaid.payment_refund', 'prepaid.refund-payment', refundPayment(deps));
-  deps.outbox.register('prepaid.auto_charge_due', 'prepaid.auto-charge', async (m) => void (await runAutoCharge(deps, m.tenantId, (m.payload as { cardId: string }).cardId)));
+  deps.outbox.register(
+    'prepaid.auto_charge_due',
+    'prepaid.auto-charge',
+    async (m) => void (await runAutoCharge(deps, m.tenantId, (m.payload as { cardId: string }).cardId)),
+  );
 }
 
 /** The columns of this module that hold sealed personal data (for key rotation). */

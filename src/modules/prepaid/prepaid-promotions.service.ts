@@ -30,7 +30,11 @@ const toPromotion = (r: PrepaidPromotionRow, granted?: number): TPromotion => ({
   ...(granted !== undefined ? { remaining: Math.max(0, r.per_member_limit - granted) } : {}),
 });
 
-export async function createPromotion(deps: PromotionDeps & Pick<Deps, 'config'>, tenantId: string, input: TPromotionCreate): Promise<TPromotion> {
+export async function createPromotion(
+  deps: PromotionDeps & Pick<Deps, 'config'>,
+  tenantId: string,
+  input: TPromotionCreate,
+): Promise<TPromotion> {
   requireAmounts(deps.config, { minCharge: input.minCharge, rewardPoints: input.rewardPoints });
   const row = await deps.db
     .insertInto('prepaid_promotion')
@@ -78,11 +82,21 @@ const running = (db: Db, tenantId: string, at: Date) =>
 /** Every promotion (the operator's list), or the running ones with what a member has left of each. */
 export async function listPromotions(deps: PromotionDeps, tenantId: string, memberId?: string): Promise<TPromotion[]> {
   if (memberId === undefined) {
-    const rows = await deps.db.selectFrom('prepaid_promotion').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at', 'desc').execute();
+    const rows = await deps.db
+      .selectFrom('prepaid_promotion')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .orderBy('created_at', 'desc')
+      .execute();
     return rows.map((r) => toPromotion(r));
   }
   const rows = await running(deps.db, tenantId, deps.clock.now()).orderBy('min_charge').execute();
-  const counts = await deps.db.selectFrom('prepaid_promotion_member').select(['promotion_id', 'granted']).where('tenant_id', '=', tenantId).where('member_id', '=', memberId).execute();
+  const counts = await deps.db
+    .selectFrom('prepaid_promotion_member')
+    .select(['promotion_id', 'granted'])
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .execute();
   const granted = new Map(counts.map((c) => [c.promotion_id, c.granted]));
   return rows.map((r) => toPromotion(r, granted.get(r.id) ?? 0));
 }
@@ -93,7 +107,10 @@ export async function applyPromotions(
   tenantId: string,
   charge: { chargeId: string; operationId: string; memberId: string; amount: number; channel: string },
 ): Promise<TPromotionGrant[]> {
-  const promotions = await running(deps.db, tenantId, deps.clock.now()).where('min_charge', '<=', charge.amount).orderBy('id').execute();
+  const promotions = await running(deps.db, tenantId, deps.clock.now())
+    .where('min_charge', '<=', charge.amount)
+    .orderBy('id')
+    .execute();
   const grants: TPromotionGrant[] = [];
   for (const p of promotions) {
     if (p.channels && !p.channels.includes(charge.channel)) continue;
@@ -112,17 +129,37 @@ export async function applyPromotions(
     const points = p.reward_points === null ? null : Number(p.reward_points);
     const pointsOperationId = points === null ? null : `pt.promo.${p.id}.${charge.chargeId}`;
     if (pointsOperationId) {
-      await grantPoints(deps, tenantId, { id: pointsOperationId, kind: 'grant', code: 'PROMOTION', memberId: charge.memberId, amount: points!, reason: `charge promotion: ${p.name}` });
+      await grantPoints(deps, tenantId, {
+        id: pointsOperationId,
+        kind: 'grant',
+        code: 'PROMOTION',
+        memberId: charge.memberId,
+        amount: points!,
+        reason: `charge promotion: ${p.name}`,
+      });
     }
     if (p.reward_coupon_id) {
       await enqueueOutbox(deps.db, tenantId, {
         topic: 'coupons.issue_requested',
-        payload: { definitionId: p.reward_coupon_id, memberId: charge.memberId, source: 'prepaid_promotion', reference: `${charge.operationId}.${p.id}` },
+        payload: {
+          definitionId: p.reward_coupon_id,
+          memberId: charge.memberId,
+          source: 'prepaid_promotion',
+          reference: `${charge.operationId}.${p.id}`,
+        },
       });
     }
     await deps.db
       .insertInto('prepaid_promotion_grant')
-      .values({ tenant_id: tenantId, charge_id: charge.operationId, promotion_id: p.id, member_id: charge.memberId, points, points_operation_id: pointsOperationId, coupon_id: p.reward_coupon_id })
+      .values({
+        tenant_id: tenantId,
+        charge_id: charge.operationId,
+        promotion_id: p.id,
+        member_id: charge.memberId,
+        points,
+        points_operation_id: pointsOperationId,
+        coupon_id: p.reward_coupon_id,
+      })
       .execute();
     grants.push({ promotionId: p.id, name: p.name, points, couponDefinitionId: p.reward_coupon_id });
   }
@@ -134,7 +171,12 @@ export async function applyPromotions(
  * use back. Points already spent make the cancel fail (INSUFFICIENT_POINTS, why promotion_points_used):
  * the member would otherwise keep a reward for a charge they no longer paid for.
  */
-export async function revokePromotions(deps: PromotionDeps, tenantId: string, chargeOperationId: string, cancelId: string): Promise<void> {
+export async function revokePromotions(
+  deps: PromotionDeps,
+  tenantId: string,
+  chargeOperationId: string,
+  cancelId: string,
+): Promise<void> {
   const grants = await deps.db
     .selectFrom('prepaid_promotion_grant')
     .selectAll()
@@ -146,10 +188,17 @@ export async function revokePromotions(deps: PromotionDeps, tenantId: string, ch
   for (const g of grants) {
     if (g.points_operation_id) {
       try {
-        await cancelPoints(deps, tenantId, { cancelId: `promo.${cancelId}.${g.promotion_id}`, operationId: g.points_operation_id });
+        await cancelPoints(deps, tenantId, {
+          cancelId: `promo.${cancelId}.${g.promotion_id}`,
+          operationId: g.points_operation_id,
+        });
       } catch (err) {
         if (isAppError(err) && err.code === 'INSUFFICIENT_POINTS') {
-          throw new AppError('INSUFFICIENT_POINTS', `The ${g.points} points this charge earned were used: the charge cannot be cancelled.`, { ...err.details, why: 'promotion_points_used' });
+          throw new AppError(
+            'INSUFFICIENT_POINTS',
+            `The ${g.points} points this charge earned were used: the charge cannot be cancelled.`,
+            { ...err.details, why: 'promotion_points_used' },
+          );
         }
         throw err;
       }
@@ -157,7 +206,12 @@ export async function revokePromotions(deps: PromotionDeps, tenantId: string, ch
     if (g.coupon_id) {
       await enqueueOutbox(deps.db, tenantId, {
         topic: 'coupons.revoke_requested',
-        payload: { definitionId: g.coupon_id, memberId: g.member_id, source: 'prepaid_promotion', reference: `${chargeOperationId}.${g.promotion_id}` },
+        payload: {
+          definitionId: g.coupon_id,
+          memberId: g.member_id,
+          source: 'prepaid_promotion',
+          reference: `${chargeOperationId}.${g.promotion_id}`,
+        },
       });
     }
     await deps.db
@@ -167,7 +221,12 @@ export async function revokePromotions(deps: PromotionDeps, tenantId: string, ch
       .where('promotion_id', '=', g.promotion_id)
       .where('member_id', '=', g.member_id)
       .execute();
-    await deps.db.updateTable('prepaid_promotion_grant').set({ revoked: true }).where('tenant_id', '=', tenantId).where('charge_id', '=', chargeOperationId).where('promotion_id', '=', g.promotion_id).execute();
+    await deps.db
+      .updateTable('prepaid_promotion_grant')
+      .set({ revoked: true })
+      .where('tenant_id', '=', tenantId)
+      .where('charge_id', '=', chargeOperationId)
+      .where('promotion_id', '=', g.promotion_id)
+      .execute();
   }
 }
-

@@ -20,13 +20,25 @@ const key = () => ({ 'idempotency-key': `k-${++seq}` });
 
 async function brand() {
   const t = await newTenant(deps, 'Prepaid Input Brand');
-  assert.equal((await app.inject({ method: 'PUT', url: '/v1/prepaid/program', headers: bearer(t.keys.server), payload: { minCharge: 1, chargeUnit: 1, maxBalance: 1_000_000 } })).statusCode, 200);
+  assert.equal(
+    (
+      await app.inject({
+        method: 'PUT',
+        url: '/v1/prepaid/program',
+        headers: bearer(t.keys.server),
+        payload: { minCharge: 1, chargeUnit: 1, maxBalance: 1_000_000 },
+      })
+    ).statusCode,
+    200,
+  );
   const [m] = await newMembers(deps, t.tenant.id, 1);
   await addStores(deps, t.tenant.id, ['mine']);
   const token = await memberToken(deps, t.tenant.id, m!);
-  const me = (method: 'POST' | 'PATCH', url: string, payload: object) => app.inject({ method, url, headers: { ...bearer(t.keys.app), 'x-member-token': token, ...key() }, payload });
+  const me = (method: 'POST' | 'PATCH', url: string, payload: object) =>
+    app.inject({ method, url, headers: { ...bearer(t.keys.app), 'x-member-token': token, ...key() }, payload });
   const card = (await me('POST', '/v1/me/prepaid/cards', { nickname: '카드' })).json().id as string;
-  const pos = (url: string, payload: object) => app.inject({ method: 'POST', url, headers: { ...bearer(t.keys.pos), ...key() }, payload });
+  const pos = (url: string, payload: object) =>
+    app.inject({ method: 'POST', url, headers: { ...bearer(t.keys.pos), ...key() }, payload });
   return { t, me, pos, card };
 }
 
@@ -48,14 +60,75 @@ test('charges: an offline charge needs a store of the brand, amounts stay within
   await addStores(deps, other.tenant.id, ['theirs']);
   const pay = { method: 'cash', token: 'pos' };
   const before = await tenantRows(deps, t.tenant.id);
-  const cases: [() => Promise<{ statusCode: number; json: () => { code: string; errors?: { field: string }[] } }>, number, string, string?][] = [
-    [() => pos('/v1/prepaid/charges', { chargeId: 'c1', cardId: card, amount: 5_000, channel: 'offline', payment: pay }), 400, 'VALIDATION_FAILED', 'storeId'],
-    [() => pos('/v1/prepaid/charges', { chargeId: 'c2', cardId: card, amount: 5_000, channel: 'offline', storeId: 'nowhere', payment: pay }), 404, 'NOT_FOUND'],
-    [() => pos('/v1/prepaid/charges', { chargeId: 'c3', cardId: card, amount: 5_000, channel: 'offline', storeId: 'theirs', payment: pay }), 404, 'NOT_FOUND'],
-    [() => pos('/v1/prepaid/charges', { chargeId: 'c4', cardId: card, amount: 1_000_000_000_001, channel: 'offline', storeId: 'mine', payment: pay }), 400, 'VALIDATION_FAILED', 'amount'],
-    [() => me('POST', `/v1/me/prepaid/cards/${card}/charges`, { chargeId: 'c5', amount: 9_007_199_254_740_991, payment: pay }), 400, 'VALIDATION_FAILED', 'body.amount'],
-    [() => pos('/v1/prepaid/use', { orderId: 'o1', cardId: card, amount: 1_000, channel: 'offline', storeId: 'theirs' }), 404, 'NOT_FOUND'],
-    [() => pos('/v1/prepaid/use', { orderId: 'o2', cardId: card, amount: 1_000_000_000_001, channel: 'app' }), 400, 'VALIDATION_FAILED', 'amount'],
+  const cases: [
+    () => Promise<{ statusCode: number; json: () => { code: string; errors?: { field: string }[] } }>,
+    number,
+    string,
+    string?,
+  ][] = [
+    [
+      () => pos('/v1/prepaid/charges', { chargeId: 'c1', cardId: card, amount: 5_000, channel: 'offline', payment: pay }),
+      400,
+      'VALIDATION_FAILED',
+      'storeId',
+    ],
+    [
+      () =>
+        pos('/v1/prepaid/charges', {
+          chargeId: 'c2',
+          cardId: card,
+          amount: 5_000,
+          channel: 'offline',
+          storeId: 'nowhere',
+          payment: pay,
+        }),
+      404,
+      'NOT_FOUND',
+    ],
+    [
+      () =>
+        pos('/v1/prepaid/charges', {
+          chargeId: 'c3',
+          cardId: card,
+          amount: 5_000,
+          channel: 'offline',
+          storeId: 'theirs',
+          payment: pay,
+        }),
+      404,
+      'NOT_FOUND',
+    ],
+    [
+      () =>
+        pos('/v1/prepaid/charges', {
+          chargeId: 'c4',
+          cardId: card,
+          amount: 1_000_000_000_001,
+          channel: 'offline',
+          storeId: 'mine',
+          payment: pay,
+        }),
+      400,
+      'VALIDATION_FAILED',
+      'amount',
+    ],
+    [
+      () => me('POST', `/v1/me/prepaid/cards/${card}/charges`, { chargeId: 'c5', amount: 9_007_199_254_740_991, payment: pay }),
+      400,
+      'VALIDATION_FAILED',
+      'body.amount',
+    ],
+    [
+      () => pos('/v1/prepaid/use', { orderId: 'o1', cardId: card, amount: 1_000, channel: 'offline', storeId: 'theirs' }),
+      404,
+      'NOT_FOUND',
+    ],
+    [
+      () => pos('/v1/prepaid/use', { orderId: 'o2', cardId: card, amount: 1_000_000_000_001, channel: 'app' }),
+      400,
+      'VALIDATION_FAILED',
+      'amount',
+    ],
   ];
   for (const [send, status, code, field] of cases) {
     const res = await send();
@@ -64,7 +137,26 @@ test('charges: an offline charge needs a store of the brand, amounts stay within
   }
   assert.deepEqual(await tenantRows(deps, t.tenant.id), before);
   // At its own store it charges, and is cancelled there only.
-  assert.equal((await pos('/v1/prepaid/charges', { chargeId: 'ok', cardId: card, amount: 5_000, channel: 'offline', storeId: 'mine', payment: pay })).statusCode, 200);
-  assert.equal((await pos('/v1/prepaid/charges/cancel', { cancelId: 'x1', chargeId: 'ok', channel: 'offline', storeId: 'theirs' })).json().code, 'NOT_FOUND');
-  assert.equal((await pos('/v1/prepaid/charges/cancel', { cancelId: 'x2', chargeId: 'ok', channel: 'offline', storeId: 'mine' })).statusCode, 200);
+  assert.equal(
+    (
+      await pos('/v1/prepaid/charges', {
+        chargeId: 'ok',
+        cardId: card,
+        amount: 5_000,
+        channel: 'offline',
+        storeId: 'mine',
+        payment: pay,
+      })
+    ).statusCode,
+    200,
+  );
+  assert.equal(
+    (await pos('/v1/prepaid/charges/cancel', { cancelId: 'x1', chargeId: 'ok', channel: 'offline', storeId: 'theirs' })).json()
+      .code,
+    'NOT_FOUND',
+  );
+  assert.equal(
+    (await pos('/v1/prepaid/charges/cancel', { cancelId: 'x2', chargeId: 'ok', channel: 'offline', storeId: 'mine' })).statusCode,
+    200,
+  );
 });

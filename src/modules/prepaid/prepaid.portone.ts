@@ -1,6 +1,12 @@
 import type { CancelPaymentResponse, Payment, PayWithBillingKeyResponse } from '@portone/server-sdk/payment';
 import { AppError } from '../../platform/errors.ts';
-import { portoneApi, PortOneUnreachable, storeQuery, type PortOneOptions, type PortOneResponse } from '../../platform/portone-api.ts';
+import {
+  type PortOneOptions,
+  type PortOneResponse,
+  PortOneUnreachable,
+  portoneApi,
+  storeQuery,
+} from '../../platform/portone-api.ts';
 import type { PaymentApproval, PaymentCancellation, PaymentOutcome, PaymentProvider } from './prepaid.provider.ts';
 
 // PortOne V2 payments (https://developers.portone.io/api/rest-v2/payment), with the field names and
@@ -27,7 +33,11 @@ export const portoneCustomData = (tenantId: string, reference: string) => JSON.s
 /** The PortOne paymentId of a billing-key payment: unique per store across tenants, the same on a retry. */
 export const billingKeyPaymentId = (tenantId: string, paymentId: string) => `${tenantId}.${paymentId}`;
 
-const declined = (reason: string, message?: string): PaymentOutcome => ({ approved: false, reason, ...(message ? { message } : {}) });
+const declined = (reason: string, message?: string): PaymentOutcome => ({
+  approved: false,
+  reason,
+  ...(message ? { message } : {}),
+});
 
 const providerError = (what: string, details: Record<string, unknown>) =>
   new AppError('PAYMENT_PROVIDER_ERROR', `PortOne ${what}.`, { provider: 'portone', ...details });
@@ -57,20 +67,31 @@ export function portonePayments(options: PortOnePaymentsOptions): PaymentProvide
   };
   /** UNAUTHORIZED / FORBIDDEN / CHANNEL_NOT_FOUND …: our secret, store or channel is wrong, for an operator to fix. */
   const refused = (what: string, res: { status: number; error: { type: string } }, details: Record<string, unknown> = {}) =>
-    providerError(`refused ${what} (${res.error.type})`, { providerError: res.error.type, providerStatus: res.status, ...details });
-  const getPayment = (paymentId: string) => call<Payment>('GET', `/payments/${encodeURIComponent(paymentId)}${storeQuery(api.storeId)}`);
+    providerError(`refused ${what} (${res.error.type})`, {
+      providerError: res.error.type,
+      providerStatus: res.status,
+      ...details,
+    });
+  const getPayment = (paymentId: string) =>
+    call<Payment>('GET', `/payments/${encodeURIComponent(paymentId)}${storeQuery(api.storeId)}`);
 
   /** A payment PortOne holds, judged against what we expect of it. */
-  function judge(p: Payment, expected: { paymentId: string; amount: number; binding?: { tenantId: string; reference: string } }): PaymentOutcome {
-    if (!('id' in p) || p.id !== expected.paymentId) throw providerError('answered for another payment', { paymentId: expected.paymentId });
+  function judge(
+    p: Payment,
+    expected: { paymentId: string; amount: number; binding?: { tenantId: string; reference: string } },
+  ): PaymentOutcome {
+    if (!('id' in p) || p.id !== expected.paymentId)
+      throw providerError('answered for another payment', { paymentId: expected.paymentId });
     if (api.storeId && 'storeId' in p && p.storeId !== api.storeId) return declined('STORE_MISMATCH');
     if (p.status === 'CANCELLED' || p.status === 'PARTIAL_CANCELLED') return declined('PAYMENT_CANCELLED');
     if (p.status !== 'PAID') return declined('PAYMENT_NOT_PAID', `The payment is ${p.status}.`);
     if (p.currency !== 'KRW') return declined('CURRENCY_MISMATCH');
     // A payment of another amount was tampered with (or is another order's): it is not credited, and
     // stays on PortOne for the brand to look into and cancel.
-    if (p.amount.total !== expected.amount) return declined('AMOUNT_MISMATCH', `PortOne holds ${p.amount.total}, the charge is ${expected.amount}.`);
-    if (expected.binding && !boundTo(p.customData, expected.binding.tenantId, expected.binding.reference)) return declined('PAYMENT_NOT_FOR_THIS_CHARGE');
+    if (p.amount.total !== expected.amount)
+      return declined('AMOUNT_MISMATCH', `PortOne holds ${p.amount.total}, the charge is ${expected.amount}.`);
+    if (expected.binding && !boundTo(p.customData, expected.binding.tenantId, expected.binding.reference))
+      return declined('PAYMENT_NOT_FOR_THIS_CHARGE');
     return { approved: true, paymentId: p.id, transactionId: p.transactionId, paidAt: new Date(p.paidAt) };
   }
 
@@ -81,7 +102,11 @@ export function portonePayments(options: PortOnePaymentsOptions): PaymentProvide
       if (res.error.type === 'INVALID_REQUEST') return declined('INVALID_REQUEST', res.error.message);
       throw refused('the payment lookup', res);
     }
-    return judge(res.data, { paymentId: r.token.value, amount: r.amount, binding: { tenantId: r.tenantId, reference: r.paymentId } });
+    return judge(res.data, {
+      paymentId: r.token.value,
+      amount: r.amount,
+      binding: { tenantId: r.tenantId, reference: r.paymentId },
+    });
   }
 
   async function payWithBillingKey(r: PaymentApproval): Promise<PaymentOutcome> {
@@ -94,7 +119,8 @@ export function portonePayments(options: PortOnePaymentsOptions): PaymentProvide
       amount: { total: r.amount },
       currency: r.currency,
     });
-    if (res.ok) return { approved: true, paymentId, transactionId: res.data.payment.pgTxId, paidAt: new Date(res.data.payment.paidAt) };
+    if (res.ok)
+      return { approved: true, paymentId, transactionId: res.data.payment.pgTxId, paidAt: new Date(res.data.payment.paidAt) };
     switch (res.error.type) {
       case 'ALREADY_PAID': {
         // Paid by an earlier attempt whose answer we lost: confirm that payment rather than pay again.
@@ -132,8 +158,12 @@ export function portonePayments(options: PortOnePaymentsOptions): PaymentProvide
       if (!before.ok) throw refused('the payment lookup', before, { paymentId: c.paymentId });
       const p = before.data;
       const cancellations = 'cancellations' in p ? (p.cancellations ?? []) : [];
-      if (cancellations.some((x) => x.status !== 'FAILED' && 'reason' in x && x.reason.includes(cancellationMark(c.cancellationId)))) return;
-      if (p.status === 'CANCELLED') throw providerError('holds the payment as cancelled by someone else', { paymentId: c.paymentId });
+      if (
+        cancellations.some((x) => x.status !== 'FAILED' && 'reason' in x && x.reason.includes(cancellationMark(c.cancellationId)))
+      )
+        return;
+      if (p.status === 'CANCELLED')
+        throw providerError('holds the payment as cancelled by someone else', { paymentId: c.paymentId });
       if (!('amount' in p)) throw providerError('holds no amount for the payment', { paymentId: c.paymentId });
       const res = await call<CancelPaymentResponse>('POST', `/payments/${encodeURIComponent(c.paymentId)}/cancel`, {
         ...(api.storeId ? { storeId: api.storeId } : {}),
@@ -143,7 +173,8 @@ export function portonePayments(options: PortOnePaymentsOptions): PaymentProvide
         requester: 'ADMIN',
       });
       if (res.ok) {
-        if (res.data.cancellation.status === 'FAILED') throw providerError('failed to cancel the payment', { paymentId: c.paymentId });
+        if (res.data.cancellation.status === 'FAILED')
+          throw providerError('failed to cancel the payment', { paymentId: c.paymentId });
         return; // SUCCEEDED, or REQUESTED (PortOne completes it on its side)
       }
       // PAYMENT_NOT_FOUND, CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT, CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN,

@@ -66,7 +66,8 @@ export const sandboxPayments: PaymentProvider = {
   name: 'sandbox',
   async approve(r) {
     const token = r.token.value;
-    if (token.startsWith('decline')) return { approved: false, reason: token.slice('decline'.length).replace(/^[-_:]/, '') || 'CARD_DECLINED' };
+    if (token.startsWith('decline'))
+      return { approved: false, reason: token.slice('decline'.length).replace(/^[-_:]/, '') || 'CARD_DECLINED' };
     return { approved: true, paymentId: `sandbox_${r.paymentId}`, paidAt: new Date() };
   },
   async cancel() {},

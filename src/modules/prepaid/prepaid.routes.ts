@@ -5,8 +5,6 @@ import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { currentMember } from '../members/index.ts';
-import * as autoCharge from './prepaid-auto-charge.service.ts';
-import * as promotions from './prepaid-promotions.service.ts';
 import {
   ZAutoCharge,
   ZAutoChargeRequest,
@@ -30,6 +28,8 @@ import {
   ZUseRequest,
 } from './prepaid.schemas.ts';
 import * as service from './prepaid.service.ts';
+import * as autoCharge from './prepaid-auto-charge.service.ts';
+import * as promotions from './prepaid-promotions.service.ts';
 
 const ZCardParams = z.object({ cardId: z.string().max(40) });
 const ZCards = z.object({ items: z.array(ZCard) });
@@ -43,13 +43,23 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     app.get('/prepaid/program', {
       config: { scopes: SCOPES.all },
-      schema: { tags, summary: 'The prepaid program: charge limits and the refund rule', response: { 200: ZPrepaidSettings, ...problems(401, 403) } },
+      schema: {
+        tags,
+        summary: 'The prepaid program: charge limits and the refund rule',
+        response: { 200: ZPrepaidSettings, ...problems(401, 403) },
+      },
       handler: (req) => service.programSettings(deps, tenantIdOf(req)),
     });
     app.put('/prepaid/program', {
       config: { scopes: SCOPES.server, idempotency: 'optional' },
-      schema: { tags, summary: 'Set the prepaid program', body: ZPrepaidSettings, response: { 200: ZPrepaidSettings, ...problems(400, 401, 403) } },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.setProgramSettings({ ...deps, db }, tenantIdOf(req), req.body)),
+      schema: {
+        tags,
+        summary: 'Set the prepaid program',
+        body: ZPrepaidSettings,
+        response: { 200: ZPrepaidSettings, ...problems(400, 401, 403) },
+      },
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.setProgramSettings({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.get('/prepaid/liability', {
       config: { scopes: SCOPES.server },
@@ -63,7 +73,11 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.get('/prepaid/promotions', {
       config: { scopes: SCOPES.server },
-      schema: { tags, summary: 'Charge promotions', response: { 200: z.object({ items: z.array(ZPromotion) }), ...problems(401, 403) } },
+      schema: {
+        tags,
+        summary: 'Charge promotions',
+        response: { 200: z.object({ items: z.array(ZPromotion) }), ...problems(401, 403) },
+      },
       handler: async (req) => ({ items: await promotions.listPromotions(deps, tenantIdOf(req)) }),
     });
     app.post('/prepaid/promotions', {
@@ -74,12 +88,21 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZPromotionCreate,
         response: { 201: ZPromotion, ...problems(400, 401, 403, 409) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => promotions.createPromotion({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => promotions.createPromotion({ ...deps, db }, tenantIdOf(req), req.body), {
+          status: 201,
+        }),
     });
     app.post('/prepaid/promotions/:promotionId/end', {
       config: { scopes: SCOPES.server, idempotency: 'optional' },
-      schema: { tags, summary: 'End a charge promotion now', params: z.object({ promotionId: z.string().max(100) }), response: { 200: ZPromotion, ...problems(401, 403, 404) } },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => promotions.endPromotion({ ...deps, db }, tenantIdOf(req), req.params.promotionId)),
+      schema: {
+        tags,
+        summary: 'End a charge promotion now',
+        params: z.object({ promotionId: z.string().max(100) }),
+        response: { 200: ZPromotion, ...problems(401, 403, 404) },
+      },
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => promotions.endPromotion({ ...deps, db }, tenantIdOf(req), req.params.promotionId)),
     });
     app.post('/prepaid/physical-cards', {
       config: { scopes: SCOPES.server, idempotency: 'optional' },
@@ -89,21 +112,31 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZRegisterRequest.pick({ number: true, pin: true }),
         response: { 201: ZCard, ...problems(400, 401, 403, 409) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.issuePhysicalCard({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.issuePhysicalCard({ ...deps, db }, tenantIdOf(req), req.body), {
+          status: 201,
+        }),
     });
     app.post('/prepaid/physical-cards/:cardId/unlock', {
       config: { scopes: SCOPES.server, idempotency: 'optional' },
       schema: {
         tags,
-        summary: 'Lift a physical card’s PIN lock (after too many wrong PINs), e.g. once its holder has shown the card at a store',
+        summary:
+          'Lift a physical card’s PIN lock (after too many wrong PINs), e.g. once its holder has shown the card at a store',
         params: ZCardParams,
         response: { 200: ZCard, ...problems(401, 403, 404) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.unlockPhysicalCard({ ...deps, db }, tenantIdOf(req), req.params.cardId)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.unlockPhysicalCard({ ...deps, db }, tenantIdOf(req), req.params.cardId)),
     });
     app.get('/members/:id/prepaid/cards', {
       config: { scopes: SCOPES.pos },
-      schema: { tags, summary: 'A member’s prepaid cards with balances', params: z.object({ id: z.string().max(40) }), response: { 200: ZCards, ...problems(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'A member’s prepaid cards with balances',
+        params: z.object({ id: z.string().max(40) }),
+        response: { 200: ZCards, ...problems(401, 403, 404) },
+      },
       handler: async (req) => ({ items: await service.memberCards(deps, tenantIdOf(req), req.params.id) }),
     });
 
@@ -113,11 +146,13 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       schema: {
         tags,
         summary: 'Charge a card at a store or from a server (Idempotency-Key required)',
-        description: 'Value is posted only after the payment is approved. Rejections: PREPAID_LIMIT_EXCEEDED, PAYMENT_DECLINED, CARD_NOT_ACTIVE, ORDER_ALREADY_PROCESSED.',
+        description:
+          'Value is posted only after the payment is approved. Rejections: PREPAID_LIMIT_EXCEEDED, PAYMENT_DECLINED, CARD_NOT_ACTIVE, ORDER_ALREADY_PROCESSED.',
         body: ZStoreChargeRequest,
         response: { 200: ZChargeResult, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.chargeCard({ ...deps, db }, tenantIdOf(req), req.body)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.chargeCard({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/prepaid/charges/cancel', {
       config: { scopes: SCOPES.pos, idempotency: 'required' },
@@ -129,7 +164,8 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZChargeCancelRequest,
         response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelCharge({ ...deps, db }, tenantIdOf(req), req.body)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.cancelCharge({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/prepaid/use', {
       config: { scopes: SCOPES.pos, idempotency: 'required' },
@@ -144,8 +180,14 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.post('/prepaid/use/cancel', {
       config: { scopes: SCOPES.pos, idempotency: 'required' },
-      schema: { tags, summary: 'Cancel a use in full or in part', body: ZUseCancelRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelUse({ ...deps, db }, tenantIdOf(req), req.body)),
+      schema: {
+        tags,
+        summary: 'Cancel a use in full or in part',
+        body: ZUseCancelRequest,
+        response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
+      },
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.cancelUse({ ...deps, db }, tenantIdOf(req), req.body)),
     });
 
     // The member's app
@@ -156,10 +198,17 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.post('/me/prepaid/cards', {
       config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
-      schema: { tags, summary: 'Open a mobile card (the first is the main card)', body: ZCardCreate, response: { 201: ZCard, ...problems(400, 401, 403) } },
+      schema: {
+        tags,
+        summary: 'Open a mobile card (the first is the main card)',
+        body: ZCardCreate,
+        response: { 201: ZCard, ...problems(400, 401, 403) },
+      },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => service.openCard({ ...deps, db }, tenantIdOf(req), me, req.body.nickname), { status: 201 });
+        return idempotent(deps, req, reply, (db) => service.openCard({ ...deps, db }, tenantIdOf(req), me, req.body.nickname), {
+          status: 201,
+        });
       },
     });
     app.post('/me/prepaid/cards/register', {
@@ -176,49 +225,103 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         const me = await memberId(req);
         // Claimed before the write's transaction: a wrong PIN's rejection rolls that back, the count must stay.
         const attempt = await service.claimPinAttempt(deps, tenantIdOf(req), me, req.body.number, req.ip);
-        return idempotent(deps, req, reply, (db) => service.registerPhysicalCard({ ...deps, db }, tenantIdOf(req), me, req.body, attempt), { status: 201 });
+        return idempotent(
+          deps,
+          req,
+          reply,
+          (db) => service.registerPhysicalCard({ ...deps, db }, tenantIdOf(req), me, req.body, attempt),
+          { status: 201 },
+        );
       },
     });
     app.patch('/me/prepaid/cards/:cardId', {
       config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
-      schema: { tags, summary: 'Rename a card, report it lost, suspend or reactivate it, or make it the main card', params: ZCardParams, body: ZCardUpdate, response: { 200: ZCard, ...problems(400, 401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'Rename a card, report it lost, suspend or reactivate it, or make it the main card',
+        params: ZCardParams,
+        body: ZCardUpdate,
+        response: { 200: ZCard, ...problems(400, 401, 403, 404) },
+      },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => service.updateCard({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body));
+        return idempotent(deps, req, reply, (db) =>
+          service.updateCard({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body),
+        );
       },
     });
     app.get('/me/prepaid/cards/:cardId/operations', {
       config: { scopes: SCOPES.app, session: 'member' },
-      schema: { tags, summary: 'A card’s history', params: ZCardParams, response: { 200: ZOperations, ...problems(401, 403, 404) } },
-      handler: async (req) => ({ items: await service.cardOperations(deps, tenantIdOf(req), req.params.cardId, await memberId(req)) }),
+      schema: {
+        tags,
+        summary: 'A card’s history',
+        params: ZCardParams,
+        response: { 200: ZOperations, ...problems(401, 403, 404) },
+      },
+      handler: async (req) => ({
+        items: await service.cardOperations(deps, tenantIdOf(req), req.params.cardId, await memberId(req)),
+      }),
     });
     app.post('/me/prepaid/cards/:cardId/charges', {
       config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
-      schema: { tags, summary: 'Charge my card in the app (Idempotency-Key required)', params: ZCardParams, body: ZChargeRequest, response: { 200: ZChargeResult, ...problems(400, 401, 403, 404, 409, 422) } },
+      schema: {
+        tags,
+        summary: 'Charge my card in the app (Idempotency-Key required)',
+        params: ZCardParams,
+        body: ZChargeRequest,
+        response: { 200: ZChargeResult, ...problems(400, 401, 403, 404, 409, 422) },
+      },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => service.chargeCard({ ...deps, db }, tenantIdOf(req), { ...req.body, cardId: req.params.cardId, memberId: me, channel: 'app' }));
+        return idempotent(deps, req, reply, (db) =>
+          service.chargeCard({ ...deps, db }, tenantIdOf(req), {
+            ...req.body,
+            cardId: req.params.cardId,
+            memberId: me,
+            channel: 'app',
+          }),
+        );
       },
     });
     app.post('/me/prepaid/charges/cancel', {
       config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
-      schema: { tags, summary: 'Cancel an app charge in the app', body: ZChargeCancelRequest.omit({ channel: true, storeId: true }), response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      schema: {
+        tags,
+        summary: 'Cancel an app charge in the app',
+        body: ZChargeCancelRequest.omit({ channel: true, storeId: true }),
+        response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
+      },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => service.cancelCharge({ ...deps, db }, tenantIdOf(req), { ...req.body, channel: 'app', memberId: me }));
+        return idempotent(deps, req, reply, (db) =>
+          service.cancelCharge({ ...deps, db }, tenantIdOf(req), { ...req.body, channel: 'app', memberId: me }),
+        );
       },
     });
     app.post('/me/prepaid/cards/:cardId/gift', {
       config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
-      schema: { tags, summary: 'Give another member an amount, or the card itself', params: ZCardParams, body: ZGiftRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      schema: {
+        tags,
+        summary: 'Give another member an amount, or the card itself',
+        params: ZCardParams,
+        body: ZGiftRequest,
+        response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
+      },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => service.gift({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body));
+        return idempotent(deps, req, reply, (db) =>
+          service.gift({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body),
+        );
       },
     });
     app.post('/me/prepaid/transfers', {
       config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
-      schema: { tags, summary: 'Move balance between my cards', body: ZTransferRequest, response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) } },
+      schema: {
+        tags,
+        summary: 'Move balance between my cards',
+        body: ZTransferRequest,
+        response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
+      },
       handler: async (req, reply) => {
         const me = await memberId(req);
         return idempotent(deps, req, reply, (db) => service.transfer({ ...deps, db }, tenantIdOf(req), me, req.body));
@@ -226,12 +329,21 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.get('/me/prepaid/promotions', {
       config: { scopes: SCOPES.app, session: 'member' },
-      schema: { tags, summary: 'Charge promotions running now, with how many more times I can earn each', response: { 200: z.object({ items: z.array(ZPromotion) }), ...problems(401, 403) } },
+      schema: {
+        tags,
+        summary: 'Charge promotions running now, with how many more times I can earn each',
+        response: { 200: z.object({ items: z.array(ZPromotion) }), ...problems(401, 403) },
+      },
       handler: async (req) => ({ items: await promotions.listPromotions(deps, tenantIdOf(req), await memberId(req)) }),
     });
     app.get('/me/prepaid/cards/:cardId/auto-charge', {
       config: { scopes: SCOPES.app, session: 'member' },
-      schema: { tags, summary: 'My card’s auto-charge and its last attempts', params: ZCardParams, response: { 200: ZAutoCharge, ...problems(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'My card’s auto-charge and its last attempts',
+        params: ZCardParams,
+        response: { 200: ZAutoCharge, ...problems(401, 403, 404) },
+      },
       handler: async (req) => autoCharge.autoChargeOf(deps, tenantIdOf(req), await memberId(req), req.params.cardId),
     });
     app.put('/me/prepaid/cards/:cardId/auto-charge', {
@@ -239,27 +351,42 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       schema: {
         tags,
         summary: 'Turn auto-charge on: below a threshold, or monthly on a day',
-        description: 'The payment token (billing key) is kept sealed. Failed charges are retried after the program’s waits and auto-charge is turned off, with a notice, after its maximum of consecutive failures.',
+        description:
+          'The payment token (billing key) is kept sealed. Failed charges are retried after the program’s waits and auto-charge is turned off, with a notice, after its maximum of consecutive failures.',
         params: ZCardParams,
         body: ZAutoChargeRequest,
         response: { 200: ZAutoCharge, ...problems(400, 401, 403, 404, 422) },
       },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => autoCharge.setAutoCharge({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body));
+        return idempotent(deps, req, reply, (db) =>
+          autoCharge.setAutoCharge({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body),
+        );
       },
     });
     app.delete('/me/prepaid/cards/:cardId/auto-charge', {
       config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
-      schema: { tags, summary: 'Turn auto-charge off', params: ZCardParams, response: { 200: ZAutoCharge, ...problems(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'Turn auto-charge off',
+        params: ZCardParams,
+        response: { 200: ZAutoCharge, ...problems(401, 403, 404) },
+      },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => autoCharge.turnOffAutoCharge({ ...deps, db }, tenantIdOf(req), me, req.params.cardId));
+        return idempotent(deps, req, reply, (db) =>
+          autoCharge.turnOffAutoCharge({ ...deps, db }, tenantIdOf(req), me, req.params.cardId),
+        );
       },
     });
     app.get('/me/prepaid/cards/:cardId/refund', {
       config: { scopes: SCOPES.app, session: 'member' },
-      schema: { tags, summary: 'What a refund would pay, and what must be used first (shown before confirming)', params: ZCardParams, response: { 200: ZRefundPreview, ...problems(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'What a refund would pay, and what must be used first (shown before confirming)',
+        params: ZCardParams,
+        response: { 200: ZRefundPreview, ...problems(401, 403, 404) },
+      },
       handler: async (req) => service.previewRefund(deps, tenantIdOf(req), await memberId(req), req.params.cardId),
     });
     app.post('/me/prepaid/cards/:cardId/refund', {
@@ -274,7 +401,9 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) => service.refund({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body));
+        return idempotent(deps, req, reply, (db) =>
+          service.refund({ ...deps, db }, tenantIdOf(req), me, req.params.cardId, req.body),
+        );
       },
     });
   };

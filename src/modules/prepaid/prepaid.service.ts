@@ -1,20 +1,35 @@
 import { requireAmounts } from '../../platform/amounts.ts';
-import { withTransaction, type Db } from '../../platform/db.ts';
+import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
+import { claimAttempt, type LimitDeps, limitSecretCheck, resetAttempts } from '../../platform/limits.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
-import { claimAttempt, limitSecretCheck, resetAttempts, type LimitDeps } from '../../platform/limits.ts';
 import { hashPassword, verifyPasswordOrDummy } from '../../platform/passwords.ts';
 import { piiFor } from '../../platform/pii.ts';
-import { balanceAsOf, getAccount, inTransaction, openAccount, systemAccount, type LedgerRejection, type PostResult } from '../ledger/index.ts';
+import {
+  balanceAsOf,
+  getAccount,
+  inTransaction,
+  type LedgerRejection,
+  openAccount,
+  type PostResult,
+  systemAccount,
+} from '../ledger/index.ts';
 import { requireActiveMember, requireMember } from '../members/index.ts';
 import { requireStore } from '../stores/index.ts';
 import type { PaymentMethodName } from './prepaid.provider.ts';
 import { refundPreview } from './prepaid.rules.ts';
-import { applyPromotions, revokePromotions } from './prepaid-promotions.service.ts';
-import { ZPrepaidSettings, type TCard, type TChargeResult, type TOperation, type TPrepaidSettings, type TRefundPreview } from './prepaid.schemas.ts';
+import {
+  type TCard,
+  type TChargeResult,
+  type TOperation,
+  type TPrepaidSettings,
+  type TRefundPreview,
+  ZPrepaidSettings,
+} from './prepaid.schemas.ts';
 import type { PrepaidCardRow, PrepaidOperationRow } from './prepaid.tables.ts';
+import { applyPromotions, revokePromotions } from './prepaid-promotions.service.ts';
 
 // Prepaid cards move value only through the ledger (ledger PREPAID): each card is an account that
 // never goes below zero; charges come from the tenant's float account, uses and refund fees go to
@@ -31,8 +46,17 @@ export async function programSettings(deps: Pick<Deps, 'db'>, tenantId: string):
   return ZPrepaidSettings.parse(row?.settings ?? {});
 }
 
-export async function setProgramSettings(deps: Pick<Deps, 'db' | 'config'>, tenantId: string, settings: TPrepaidSettings): Promise<TPrepaidSettings> {
-  requireAmounts(deps.config, { minCharge: settings.minCharge, chargeUnit: settings.chargeUnit, maxBalance: settings.maxBalance, 'refund.fee': settings.refund.fee });
+export async function setProgramSettings(
+  deps: Pick<Deps, 'db' | 'config'>,
+  tenantId: string,
+  settings: TPrepaidSettings,
+): Promise<TPrepaidSettings> {
+  requireAmounts(deps.config, {
+    minCharge: settings.minCharge,
+    chargeUnit: settings.chargeUnit,
+    maxBalance: settings.maxBalance,
+    'refund.fee': settings.refund.fee,
+  });
   await deps.db
     .insertInto('prepaid_program')
     .values({ tenant_id: tenantId, settings: JSON.stringify(settings) })
@@ -73,9 +97,19 @@ const toOperation = (r: PrepaidOperationRow, balance?: number | null): TOperatio
   createdAt: r.created_at.toISOString(),
 });
 
-async function insertCard(db: Db, tenantId: string, card: { memberId: string | null; nickname: string; main: boolean; numberHash?: string; last4?: string; pinHash?: string }) {
+async function insertCard(
+  db: Db,
+  tenantId: string,
+  card: { memberId: string | null; nickname: string; main: boolean; numberHash?: string; last4?: string; pinHash?: string },
+) {
   const id = newId('ppc');
-  const account = await openAccount({ db }, tenantId, { ledger: PREPAID, ownerType: 'prepaid_card', ownerId: id, kind: 'card', debitsMustNotExceedCredits: true });
+  const account = await openAccount({ db }, tenantId, {
+    ledger: PREPAID,
+    ownerType: 'prepaid_card',
+    ownerId: id,
+    kind: 'card',
+    debitsMustNotExceedCredits: true,
+  });
   return db
     .insertInto('prepaid_card')
     .values({
@@ -94,7 +128,13 @@ async function insertCard(db: Db, tenantId: string, card: { memberId: string | n
 }
 
 const hasMain = async (db: Db, tenantId: string, memberId: string) =>
-  (await db.selectFrom('prepaid_card').select('id').where('tenant_id', '=', tenantId).where('member_id', '=', memberId).where('is_main', '=', true).executeTakeFirst()) !== undefined;
+  (await db
+    .selectFrom('prepaid_card')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .where('is_main', '=', true)
+    .executeTakeFirst()) !== undefined;
 
 /** A new mobile card for a member; the first one is the main card. */
 export async function openCard(deps: PrepaidDeps, tenantId: string, memberId: string, nickname = ''): Promise<TCard> {
@@ -112,25 +152,52 @@ export async function memberCards(deps: Pick<Deps, 'db'>, tenantId: string, memb
 }
 
 export async function listCards(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string): Promise<TCard[]> {
-  const rows = await deps.db.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('member_id', '=', memberId).orderBy('created_at').execute();
+  const rows = await deps.db
+    .selectFrom('prepaid_card')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .orderBy('created_at')
+    .execute();
   return Promise.all(rows.map((r) => toCard(deps, r)));
 }
 
 /** The card, locked for the rest of the transaction; a member's own when memberId is given. */
-export async function lockCard(db: Db, tenantId: string, cardId: string, memberId?: string, options: { active?: boolean } = {}): Promise<PrepaidCardRow> {
-  const row = await db.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('id', '=', cardId).forUpdate().executeTakeFirst();
-  if (!row || (memberId !== undefined && row.member_id !== memberId)) throw new AppError('NOT_FOUND', `No prepaid card ${cardId}.`);
-  if (options.active !== false && row.status !== 'active') throw new AppError('CARD_NOT_ACTIVE', `Card ${cardId} is ${row.status}.`, { cardId, status: row.status });
+export async function lockCard(
+  db: Db,
+  tenantId: string,
+  cardId: string,
+  memberId?: string,
+  options: { active?: boolean } = {},
+): Promise<PrepaidCardRow> {
+  const row = await db
+    .selectFrom('prepaid_card')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', cardId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row || (memberId !== undefined && row.member_id !== memberId))
+    throw new AppError('NOT_FOUND', `No prepaid card ${cardId}.`);
+  if (options.active !== false && row.status !== 'active')
+    throw new AppError('CARD_NOT_ACTIVE', `Card ${cardId} is ${row.status}.`, { cardId, status: row.status });
   return row;
 }
 
-export const available = async (db: Db, card: PrepaidCardRow) => (await getAccount({ db }, card.tenant_id, card.account_id)).balance.available;
+export const available = async (db: Db, card: PrepaidCardRow) =>
+  (await getAccount({ db }, card.tenant_id, card.account_id)).balance.available;
 
 /**
  * After a payment out of a card: when it left the balance below the card's auto-charge threshold,
  * the auto-charge becomes due and is run by an outbox handler right after commit (the job retries).
  */
-async function autoChargeIfLow(trx: Db, now: Date, tenantId: string, cardId: string, balance: number | null | undefined): Promise<void> {
+async function autoChargeIfLow(
+  trx: Db,
+  now: Date,
+  tenantId: string,
+  cardId: string,
+  balance: number | null | undefined,
+): Promise<void> {
   if (typeof balance !== 'number') return;
   const due = await trx
     .updateTable('prepaid_auto_charge')
@@ -147,13 +214,30 @@ async function autoChargeIfLow(trx: Db, now: Date, tenantId: string, cardId: str
 }
 
 /** Nickname, status (active, lost, suspended) or making it the main card. */
-export async function updateCard(deps: PrepaidDeps, tenantId: string, memberId: string, cardId: string, patch: { nickname?: string | undefined; status?: PrepaidCardRow['status'] | undefined; main?: true | undefined }): Promise<TCard> {
+export async function updateCard(
+  deps: PrepaidDeps,
+  tenantId: string,
+  memberId: string,
+  cardId: string,
+  patch: { nickname?: string | undefined; status?: PrepaidCardRow['status'] | undefined; main?: true | undefined },
+): Promise<TCard> {
   return withTransaction(deps.db, async (trx) => {
     const card = await lockCard(trx, tenantId, cardId, memberId, { active: false });
-    const set = { ...(patch.nickname !== undefined ? { nickname: patch.nickname } : {}), ...(patch.status ? { status: patch.status } : {}), ...(patch.main ? { is_main: true } : {}) };
+    const set = {
+      ...(patch.nickname !== undefined ? { nickname: patch.nickname } : {}),
+      ...(patch.status ? { status: patch.status } : {}),
+      ...(patch.main ? { is_main: true } : {}),
+    };
     // An empty update is a no-op (the route refuses it first): an SQL SET needs a column.
     if (Object.keys(set).length === 0) return toCard({ db: trx }, card);
-    if (patch.main) await trx.updateTable('prepaid_card').set({ is_main: false }).where('tenant_id', '=', tenantId).where('member_id', '=', memberId).where('is_main', '=', true).execute();
+    if (patch.main)
+      await trx
+        .updateTable('prepaid_card')
+        .set({ is_main: false })
+        .where('tenant_id', '=', tenantId)
+        .where('member_id', '=', memberId)
+        .where('is_main', '=', true)
+        .execute();
     const row = await trx
       .updateTable('prepaid_card')
       .set(set)
@@ -166,10 +250,21 @@ export async function updateCard(deps: PrepaidDeps, tenantId: string, memberId: 
 }
 
 /** A physical card in stock (number + PIN), to be sold and then registered by a member. */
-export async function issuePhysicalCard(deps: PrepaidDeps & Pick<Deps, 'masterKey'>, tenantId: string, input: { number: string; pin: string }): Promise<TCard> {
+export async function issuePhysicalCard(
+  deps: PrepaidDeps & Pick<Deps, 'masterKey'>,
+  tenantId: string,
+  input: { number: string; pin: string },
+): Promise<TCard> {
   const numberHash = piiFor(deps.masterKey).hash(tenantId, 'card-number', input.number);
   const pinHash = await hashPassword(input.pin);
-  const row = await insertCard(deps.db, tenantId, { memberId: null, nickname: '', main: false, numberHash, last4: input.number.slice(-4), pinHash });
+  const row = await insertCard(deps.db, tenantId, {
+    memberId: null,
+    nickname: '',
+    main: false,
+    numberHash,
+    last4: input.number.slice(-4),
+    pinHash,
+  });
   return toCard(deps, row);
 }
 
@@ -186,15 +281,39 @@ export type PinAttempt = { numberHash: string };
  * either way), CARD_PIN_MAX_FAILURES in a row lock the card until the brand's server unlocks it; per
  * member, CARD_PIN_MAX_FAILURES_PER_MEMBER in a row lock the member's registrations for 24 hours.
  */
-export async function claimPinAttempt(deps: PrepaidDeps & LimitDeps, tenantId: string, memberId: string, number: string, ip?: string): Promise<PinAttempt> {
+export async function claimPinAttempt(
+  deps: PrepaidDeps & LimitDeps,
+  tenantId: string,
+  memberId: string,
+  number: string,
+  ip?: string,
+): Promise<PinAttempt> {
   const now = deps.clock.now();
   const numberHash = piiFor(deps.masterKey).hash(tenantId, 'card-number', number);
   await limitSecretCheck(deps, tenantId, { kind: 'card_pin', credential: memberId, ip });
   const locked = (retryAfterSeconds?: number) =>
-    new AppError('CARD_PIN_LOCKED', 'Too many wrong PINs: registering this card is locked.', retryAfterSeconds === undefined ? { until: 'unlocked' } : { retryAfterSeconds });
-  const byCard = await claimAttempt(deps.db, tenantId, PIN_BY_CARD, numberHash, { max: deps.config.limits.cardPinFailures, lockoutMs: null }, now);
+    new AppError(
+      'CARD_PIN_LOCKED',
+      'Too many wrong PINs: registering this card is locked.',
+      retryAfterSeconds === undefined ? { until: 'unlocked' } : { retryAfterSeconds },
+    );
+  const byCard = await claimAttempt(
+    deps.db,
+    tenantId,
+    PIN_BY_CARD,
+    numberHash,
+    { max: deps.config.limits.cardPinFailures, lockoutMs: null },
+    now,
+  );
   if (byCard.locked) throw locked();
-  const byMember = await claimAttempt(deps.db, tenantId, PIN_BY_MEMBER, memberId, { max: deps.config.limits.cardPinFailuresPerMember, lockoutMs: MEMBER_PIN_LOCKOUT_MS }, now);
+  const byMember = await claimAttempt(
+    deps.db,
+    tenantId,
+    PIN_BY_MEMBER,
+    memberId,
+    { max: deps.config.limits.cardPinFailuresPerMember, lockoutMs: MEMBER_PIN_LOCKOUT_MS },
+    now,
+  );
   if (byMember.locked) throw locked(byMember.retryAfterSeconds);
   return { numberHash };
 }
@@ -210,15 +329,28 @@ export async function unlockPhysicalCard(deps: PrepaidDeps, tenantId: string, ca
 }
 
 /** A member registers a physical card by its number and PIN (after claimPinAttempt); its balance comes with it. */
-export async function registerPhysicalCard(deps: PrepaidDeps, tenantId: string, memberId: string, input: { number: string; pin: string; nickname: string }, attempt: PinAttempt): Promise<TCard> {
+export async function registerPhysicalCard(
+  deps: PrepaidDeps,
+  tenantId: string,
+  memberId: string,
+  input: { number: string; pin: string; nickname: string },
+  attempt: PinAttempt,
+): Promise<TCard> {
   const { numberHash } = attempt;
   return withTransaction(deps.db, async (trx) => {
     await requireActiveMember({ db: trx }, tenantId, memberId);
-    const found = await trx.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('number_hash', '=', numberHash).forUpdate().executeTakeFirst();
+    const found = await trx
+      .selectFrom('prepaid_card')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('number_hash', '=', numberHash)
+      .forUpdate()
+      .executeTakeFirst();
     const row = found?.pin_hash && found.member_id === null ? found : undefined;
     // An unknown or registered card is checked against a dummy hash: the same answer, the same work.
     const ok = await verifyPasswordOrDummy(input.pin, row?.pin_hash);
-    if (!ok || !row) throw new AppError('CARD_PIN_INVALID', 'The card number or the PIN is wrong, or the card is registered already.');
+    if (!ok || !row)
+      throw new AppError('CARD_PIN_INVALID', 'The card number or the PIN is wrong, or the card is registered already.');
     await resetAttempts(trx, tenantId, PIN_BY_CARD, numberHash);
     await resetAttempts(trx, tenantId, PIN_BY_MEMBER, memberId);
     const main = !(await hasMain(trx, tenantId, memberId));
@@ -233,10 +365,16 @@ export async function registerPhysicalCard(deps: PrepaidDeps, tenantId: string, 
   });
 }
 
-type NewOperation = Pick<PrepaidOperationRow, 'id' | 'card_id' | 'kind' | 'amount'> & Partial<Omit<PrepaidOperationRow, 'tenant_id' | 'created_at'>>;
+type NewOperation = Pick<PrepaidOperationRow, 'id' | 'card_id' | 'kind' | 'amount'> &
+  Partial<Omit<PrepaidOperationRow, 'tenant_id' | 'created_at'>>;
 
 async function insertOperation(db: Db, tenantId: string, op: NewOperation): Promise<PrepaidOperationRow> {
-  const existing = await db.selectFrom('prepaid_operation').select('id').where('tenant_id', '=', tenantId).where('id', '=', op.id).executeTakeFirst();
+  const existing = await db
+    .selectFrom('prepaid_operation')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', op.id)
+    .executeTakeFirst();
   if (existing) throw new AppError('ORDER_ALREADY_PROCESSED', `Operation ${op.id} exists already.`, { operationId: op.id });
   return db
     .insertInto('prepaid_operation')
@@ -259,9 +397,14 @@ async function insertOperation(db: Db, tenantId: string, op: NewOperation): Prom
 
 function prepaidRejection(r: LedgerRejection, why?: string): AppError {
   if (r.code === 'INSUFFICIENT_BALANCE') {
-    return new AppError('INSUFFICIENT_PREPAID', `The card holds ${r.available}; ${r.amount} is needed.`, { available: r.available, amount: r.amount, ...(why ? { why } : {}) });
+    return new AppError('INSUFFICIENT_PREPAID', `The card holds ${r.available}; ${r.amount} is needed.`, {
+      available: r.available,
+      amount: r.amount,
+      ...(why ? { why } : {}),
+    });
   }
-  if (r.code === 'REVERSAL_EXCEEDS_ORIGINAL' || r.code === 'NOTHING_TO_REVERSE') return new AppError('OPERATION_NOT_CANCELLABLE', 'More would be cancelled than is left.', { why: 'exceeds_remaining' });
+  if (r.code === 'REVERSAL_EXCEEDS_ORIGINAL' || r.code === 'NOTHING_TO_REVERSE')
+    return new AppError('OPERATION_NOT_CANCELLABLE', 'More would be cancelled than is left.', { why: 'exceeds_remaining' });
   return new AppError('CONFLICT', `The ledger rejected the operation: ${r.code}.`, { ...r });
 }
 
@@ -293,23 +436,33 @@ export async function chargeCard(
 ): Promise<TChargeResult> {
   requireAmounts(deps.config, { amount: input.amount });
   // Settlement and "cancel a charge at its own store" need the store of every store charge.
-  if (input.channel === 'offline' && input.storeId === undefined) throw fieldError('storeId', 'is required for an offline charge', 'required');
+  if (input.channel === 'offline' && input.storeId === undefined)
+    throw fieldError('storeId', 'is required for an offline charge', 'required');
   return withTransaction(deps.db, async (trx) => {
     if (input.storeId !== undefined) await requireStore({ db: trx }, tenantId, input.storeId);
     const card = await lockCard(trx, tenantId, input.cardId, input.memberId);
     const s = await programSettings({ db: trx }, tenantId);
     const balance = await available(trx, card);
     if (input.amount < s.minCharge || input.amount % s.chargeUnit !== 0 || balance + input.amount > s.maxBalance) {
-      throw new AppError('PREPAID_LIMIT_EXCEEDED', `Charges are from ${s.minCharge} in multiples of ${s.chargeUnit}, up to a balance of ${s.maxBalance}.`, {
-        amount: input.amount,
-        balance,
-        minCharge: s.minCharge,
-        chargeUnit: s.chargeUnit,
-        maxBalance: s.maxBalance,
-      });
+      throw new AppError(
+        'PREPAID_LIMIT_EXCEEDED',
+        `Charges are from ${s.minCharge} in multiples of ${s.chargeUnit}, up to a balance of ${s.maxBalance}.`,
+        {
+          amount: input.amount,
+          balance,
+          minCharge: s.minCharge,
+          chargeUnit: s.chargeUnit,
+          maxBalance: s.maxBalance,
+        },
+      );
     }
     const id = `pp.charge.${input.chargeId}`;
-    const existing = await trx.selectFrom('prepaid_operation').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const existing = await trx
+      .selectFrom('prepaid_operation')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (existing) throw new AppError('ORDER_ALREADY_PROCESSED', `Charge ${input.chargeId} exists already.`, { operationId: id });
     // The configured provider (PAYMENT_PROVIDER), never a module-level default.
     const paid = await deps.providers.payment.approve({
@@ -322,7 +475,8 @@ export async function chargeCard(
       token: { kind: input.payment.tokenKind ?? 'payment', value: input.payment.token },
       customerId: card.member_id ?? undefined,
     });
-    if (!paid.approved) throw new AppError('PAYMENT_DECLINED', `The payment was declined: ${paid.reason}.`, { reason: paid.reason });
+    if (!paid.approved)
+      throw new AppError('PAYMENT_DECLINED', `The payment was declined: ${paid.reason}.`, { reason: paid.reason });
     const row = await insertOperation(trx, tenantId, {
       id,
       card_id: card.id,
@@ -335,12 +489,29 @@ export async function chargeCard(
       payment_id: paid.paymentId,
     });
     const result = posted(
-      await inTransaction(trx).post({ tenantId, id, code: 'CHARGE', reference: input.chargeId, legs: [{ debit: (await system(trx, tenantId, 'float')).id, credit: card.account_id, amount: input.amount, ledger: PREPAID }] }),
+      await inTransaction(trx).post({
+        tenantId,
+        id,
+        code: 'CHARGE',
+        reference: input.chargeId,
+        legs: [
+          { debit: (await system(trx, tenantId, 'float')).id, credit: card.account_id, amount: input.amount, ledger: PREPAID },
+        ],
+      }),
     );
     const promotions = card.member_id
-      ? await applyPromotions({ ...deps, db: trx }, tenantId, { chargeId: input.chargeId, operationId: id, memberId: card.member_id, amount: input.amount, channel: input.channel })
+      ? await applyPromotions({ ...deps, db: trx }, tenantId, {
+          chargeId: input.chargeId,
+          operationId: id,
+          memberId: card.member_id,
+          amount: input.amount,
+          channel: input.channel,
+        })
       : [];
-    await enqueueOutbox(trx, tenantId, { topic: 'prepaid.charged', payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount: input.amount, promotions } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'prepaid.charged',
+      payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount: input.amount, promotions },
+    });
     return { ...toOperation(row, result.balances[0]?.credit), promotions };
   });
 }
@@ -356,25 +527,64 @@ export async function useCard(
     if (input.storeId !== undefined) await requireStore({ db: trx }, tenantId, input.storeId);
     const card = await lockCard(trx, tenantId, input.cardId);
     const id = `pp.use.${input.orderId}`;
-    const row = await insertOperation(trx, tenantId, { id, card_id: card.id, member_id: card.member_id, kind: 'use', amount: -input.amount, order_id: input.orderId, channel: input.channel, store_id: input.storeId ?? null });
+    const row = await insertOperation(trx, tenantId, {
+      id,
+      card_id: card.id,
+      member_id: card.member_id,
+      kind: 'use',
+      amount: -input.amount,
+      order_id: input.orderId,
+      channel: input.channel,
+      store_id: input.storeId ?? null,
+    });
     const result = posted(
-      await inTransaction(trx).post({ tenantId, id, code: 'USE', reference: input.orderId, legs: [{ debit: card.account_id, credit: (await system(trx, tenantId, 'revenue')).id, amount: input.amount, ledger: PREPAID }] }),
+      await inTransaction(trx).post({
+        tenantId,
+        id,
+        code: 'USE',
+        reference: input.orderId,
+        legs: [
+          { debit: card.account_id, credit: (await system(trx, tenantId, 'revenue')).id, amount: input.amount, ledger: PREPAID },
+        ],
+      }),
     );
-    await enqueueOutbox(trx, tenantId, { topic: 'prepaid.used', payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount: input.amount } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'prepaid.used',
+      payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount: input.amount },
+    });
     await autoChargeIfLow(trx, deps.clock.now(), tenantId, card.id, result.balances[0]?.debit);
     return toOperation(row, result.balances[0]?.debit);
   });
 }
 
-async function lockOperation(db: Db, tenantId: string, id: string, kind: PrepaidOperationRow['kind']): Promise<PrepaidOperationRow> {
-  const row = await db.selectFrom('prepaid_operation').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+async function lockOperation(
+  db: Db,
+  tenantId: string,
+  id: string,
+  kind: PrepaidOperationRow['kind'],
+): Promise<PrepaidOperationRow> {
+  const row = await db
+    .selectFrom('prepaid_operation')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No prepaid operation ${id}.`);
-  if (row.kind !== kind) throw new AppError('OPERATION_NOT_CANCELLABLE', `Operation ${id} is a ${row.kind}, not a ${kind}.`, { why: 'kind', kind: row.kind });
+  if (row.kind !== kind)
+    throw new AppError('OPERATION_NOT_CANCELLABLE', `Operation ${id} is a ${row.kind}, not a ${kind}.`, {
+      why: 'kind',
+      kind: row.kind,
+    });
   return row;
 }
 
 /** Cancels a use in full or in part: the amount returns to the card. */
-export async function cancelUse(deps: PrepaidDeps, tenantId: string, input: { cancelId: string; operationId: string; amount?: number | undefined }): Promise<TOperation> {
+export async function cancelUse(
+  deps: PrepaidDeps,
+  tenantId: string,
+  input: { cancelId: string; operationId: string; amount?: number | undefined },
+): Promise<TOperation> {
   return withTransaction(deps.db, async (trx) => {
     const original = await lockOperation(trx, tenantId, input.operationId, 'use');
     await lockCard(trx, tenantId, original.card_id, undefined, { active: false });
@@ -386,10 +596,32 @@ export async function cancelUse(deps: PrepaidDeps, tenantId: string, input: { ca
       .executeTakeFirst();
     const left = -Number(original.amount) - Number(done?.sum ?? 0);
     const amount = input.amount ?? left;
-    if (left === 0 || amount > left) throw new AppError('OPERATION_NOT_CANCELLABLE', `${left} is left to cancel of this use.`, { why: 'exceeds_remaining', left, amount });
+    if (left === 0 || amount > left)
+      throw new AppError('OPERATION_NOT_CANCELLABLE', `${left} is left to cancel of this use.`, {
+        why: 'exceeds_remaining',
+        left,
+        amount,
+      });
     const id = `pp.use-cancel.${input.cancelId}`;
-    const row = await insertOperation(trx, tenantId, { id, card_id: original.card_id, member_id: original.member_id, kind: 'use_cancel', amount, original_id: original.id, order_id: original.order_id });
-    const result = posted(await inTransaction(trx).reverse({ tenantId, id, transactionId: original.id, amounts: [amount], code: 'USE_CANCEL', reference: original.order_id ?? undefined }));
+    const row = await insertOperation(trx, tenantId, {
+      id,
+      card_id: original.card_id,
+      member_id: original.member_id,
+      kind: 'use_cancel',
+      amount,
+      original_id: original.id,
+      order_id: original.order_id,
+    });
+    const result = posted(
+      await inTransaction(trx).reverse({
+        tenantId,
+        id,
+        transactionId: original.id,
+        amounts: [amount],
+        code: 'USE_CANCEL',
+        reference: original.order_id ?? undefined,
+      }),
+    );
     return toOperation(row, result.balances[0]?.credit);
   });
 }
@@ -406,68 +638,161 @@ export async function cancelCharge(
   return withTransaction(deps.db, async (trx) => {
     if (input.storeId !== undefined) await requireStore({ db: trx }, tenantId, input.storeId);
     const original = await lockOperation(trx, tenantId, `pp.charge.${input.chargeId}`, 'charge');
-    if (input.memberId !== undefined && original.member_id !== input.memberId) throw new AppError('NOT_FOUND', `No prepaid operation pp.charge.${input.chargeId}.`);
-    if (original.cancelled) throw new AppError('OPERATION_NOT_CANCELLABLE', 'The charge is cancelled already.', { why: 'cancelled' });
+    if (input.memberId !== undefined && original.member_id !== input.memberId)
+      throw new AppError('NOT_FOUND', `No prepaid operation pp.charge.${input.chargeId}.`);
+    if (original.cancelled)
+      throw new AppError('OPERATION_NOT_CANCELLABLE', 'The charge is cancelled already.', { why: 'cancelled' });
     if (original.channel !== input.channel || (original.channel === 'offline' && original.store_id !== (input.storeId ?? null))) {
-      throw new AppError('CHARGE_CANCEL_WRONG_CHANNEL', `The charge was made in ${original.channel}${original.store_id ? ` at store ${original.store_id}` : ''}: cancel it there.`, {
-        chargeChannel: original.channel,
-        chargeStoreId: original.store_id,
-        channel: input.channel,
-        storeId: input.storeId ?? null,
-      });
+      throw new AppError(
+        'CHARGE_CANCEL_WRONG_CHANNEL',
+        `The charge was made in ${original.channel}${original.store_id ? ` at store ${original.store_id}` : ''}: cancel it there.`,
+        {
+          chargeChannel: original.channel,
+          chargeStoreId: original.store_id,
+          channel: input.channel,
+          storeId: input.storeId ?? null,
+        },
+      );
     }
     await lockCard(trx, tenantId, original.card_id, undefined, { active: false });
     const id = `pp.charge-cancel.${input.cancelId}`;
     const amount = Number(original.amount);
-    const row = await insertOperation(trx, tenantId, { id, card_id: original.card_id, member_id: original.member_id, kind: 'charge_cancel', amount: -amount, original_id: original.id, channel: input.channel, store_id: input.storeId ?? null });
-    const result = posted(await inTransaction(trx).reverse({ tenantId, id, transactionId: original.id, code: 'CHARGE_CANCEL' }), 'charge_already_used');
-    await trx.updateTable('prepaid_operation').set({ cancelled: true }).where('tenant_id', '=', tenantId).where('id', '=', original.id).execute();
+    const row = await insertOperation(trx, tenantId, {
+      id,
+      card_id: original.card_id,
+      member_id: original.member_id,
+      kind: 'charge_cancel',
+      amount: -amount,
+      original_id: original.id,
+      channel: input.channel,
+      store_id: input.storeId ?? null,
+    });
+    const result = posted(
+      await inTransaction(trx).reverse({ tenantId, id, transactionId: original.id, code: 'CHARGE_CANCEL' }),
+      'charge_already_used',
+    );
+    await trx
+      .updateTable('prepaid_operation')
+      .set({ cancelled: true })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', original.id)
+      .execute();
     await revokePromotions({ ...deps, db: trx }, tenantId, original.id, input.cancelId);
-    await enqueueOutbox(trx, tenantId, { topic: 'prepaid.payment_refund', payload: { operationId: id, paymentId: original.payment_id, amount } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'prepaid.payment_refund',
+      payload: { operationId: id, paymentId: original.payment_id, amount },
+    });
     return toOperation(row, result.balances[0]?.debit);
   });
 }
 
 /** Gives another member an amount (to their main card, opened if they have none) or the card itself. */
-export async function gift(deps: PrepaidDeps, tenantId: string, memberId: string, cardId: string, input: { giftId: string; toMemberId: string; amount?: number | undefined }): Promise<TOperation> {
-  if (input.toMemberId === memberId) throw new AppError('VALIDATION_FAILED', 'A gift goes to another member; move value between your own cards with a transfer.');
+export async function gift(
+  deps: PrepaidDeps,
+  tenantId: string,
+  memberId: string,
+  cardId: string,
+  input: { giftId: string; toMemberId: string; amount?: number | undefined },
+): Promise<TOperation> {
+  if (input.toMemberId === memberId)
+    throw new AppError('VALIDATION_FAILED', 'A gift goes to another member; move value between your own cards with a transfer.');
   requireAmounts(deps.config, { amount: input.amount });
   return withTransaction(deps.db, async (trx) => {
     const card = await lockCard(trx, tenantId, cardId, memberId);
     await requireActiveMember({ db: trx }, tenantId, input.toMemberId);
     const id = `pp.gift.${input.giftId}`;
-    const recipientMain = await trx.selectFrom('prepaid_card').selectAll().where('tenant_id', '=', tenantId).where('member_id', '=', input.toMemberId).where('is_main', '=', true).executeTakeFirst();
+    const recipientMain = await trx
+      .selectFrom('prepaid_card')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('member_id', '=', input.toMemberId)
+      .where('is_main', '=', true)
+      .executeTakeFirst();
     if (input.amount === undefined) {
       // The card itself changes hands, with its balance.
-      const row = await insertOperation(trx, tenantId, { id, card_id: card.id, member_id: memberId, kind: 'gift', amount: 0, to_card_id: card.id });
-      await trx.updateTable('prepaid_card').set({ member_id: input.toMemberId, is_main: !recipientMain }).where('tenant_id', '=', tenantId).where('id', '=', card.id).execute();
+      const row = await insertOperation(trx, tenantId, {
+        id,
+        card_id: card.id,
+        member_id: memberId,
+        kind: 'gift',
+        amount: 0,
+        to_card_id: card.id,
+      });
+      await trx
+        .updateTable('prepaid_card')
+        .set({ member_id: input.toMemberId, is_main: !recipientMain })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', card.id)
+        .execute();
       // The giver's payment token must never charge the card again.
       await trx.deleteFrom('prepaid_auto_charge').where('tenant_id', '=', tenantId).where('card_id', '=', card.id).execute();
-      await enqueueOutbox(trx, tenantId, { topic: 'prepaid.gift_received', payload: { toMemberId: input.toMemberId, fromMemberId: memberId, cardId: card.id, operationId: id } });
+      await enqueueOutbox(trx, tenantId, {
+        topic: 'prepaid.gift_received',
+        payload: { toMemberId: input.toMemberId, fromMemberId: memberId, cardId: card.id, operationId: id },
+      });
       return toOperation(row, await available(trx, card));
     }
     const target = recipientMain ?? (await insertCard(trx, tenantId, { memberId: input.toMemberId, nickname: '', main: true }));
-    const row = await insertOperation(trx, tenantId, { id, card_id: card.id, member_id: memberId, kind: 'gift', amount: -input.amount, to_card_id: target.id });
-    const result = posted(await inTransaction(trx).post({ tenantId, id, code: 'GIFT', legs: [{ debit: card.account_id, credit: target.account_id, amount: input.amount, ledger: PREPAID }] }));
-    await enqueueOutbox(trx, tenantId, { topic: 'prepaid.gift_received', payload: { toMemberId: input.toMemberId, fromMemberId: memberId, cardId: target.id, amount: input.amount, operationId: id } });
+    const row = await insertOperation(trx, tenantId, {
+      id,
+      card_id: card.id,
+      member_id: memberId,
+      kind: 'gift',
+      amount: -input.amount,
+      to_card_id: target.id,
+    });
+    const result = posted(
+      await inTransaction(trx).post({
+        tenantId,
+        id,
+        code: 'GIFT',
+        legs: [{ debit: card.account_id, credit: target.account_id, amount: input.amount, ledger: PREPAID }],
+      }),
+    );
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'prepaid.gift_received',
+      payload: { toMemberId: input.toMemberId, fromMemberId: memberId, cardId: target.id, amount: input.amount, operationId: id },
+    });
     await autoChargeIfLow(trx, deps.clock.now(), tenantId, card.id, result.balances[0]?.debit);
     return toOperation(row, result.balances[0]?.debit);
   });
 }
 
 /** Moves balance between two cards of the same member. */
-export async function transfer(deps: PrepaidDeps, tenantId: string, memberId: string, input: { transferId: string; fromCardId: string; toCardId: string; amount: number }): Promise<TOperation> {
+export async function transfer(
+  deps: PrepaidDeps,
+  tenantId: string,
+  memberId: string,
+  input: { transferId: string; fromCardId: string; toCardId: string; amount: number },
+): Promise<TOperation> {
   if (input.fromCardId === input.toCardId) throw new AppError('VALIDATION_FAILED', 'The two cards must differ.');
   requireAmounts(deps.config, { amount: input.amount });
   return withTransaction(deps.db, async (trx) => {
     // Locked in id order, so two opposite transfers cannot deadlock.
     const [a, b] = [input.fromCardId, input.toCardId].sort();
-    const locked = new Map([[a!, await lockCard(trx, tenantId, a!, memberId)], [b!, await lockCard(trx, tenantId, b!, memberId)]]);
+    const locked = new Map([
+      [a!, await lockCard(trx, tenantId, a!, memberId)],
+      [b!, await lockCard(trx, tenantId, b!, memberId)],
+    ]);
     const from = locked.get(input.fromCardId)!;
     const to = locked.get(input.toCardId)!;
     const id = `pp.transfer.${input.transferId}`;
-    const row = await insertOperation(trx, tenantId, { id, card_id: from.id, member_id: memberId, kind: 'transfer', amount: -input.amount, to_card_id: to.id });
-    const result = posted(await inTransaction(trx).post({ tenantId, id, code: 'TRANSFER', legs: [{ debit: from.account_id, credit: to.account_id, amount: input.amount, ledger: PREPAID }] }));
+    const row = await insertOperation(trx, tenantId, {
+      id,
+      card_id: from.id,
+      member_id: memberId,
+      kind: 'transfer',
+      amount: -input.amount,
+      to_card_id: to.id,
+    });
+    const result = posted(
+      await inTransaction(trx).post({
+        tenantId,
+        id,
+        code: 'TRANSFER',
+        legs: [{ debit: from.account_id, credit: to.account_id, amount: input.amount, ledger: PREPAID }],
+      }),
+    );
     await autoChargeIfLow(trx, deps.clock.now(), tenantId, from.id, result.balances[0]?.debit);
     return toOperation(row, result.balances[0]?.debit);
   });
@@ -495,11 +820,20 @@ async function refundState(db: Db, tenantId: string, card: PrepaidCardRow): Prom
         .executeTakeFirst()
     : undefined;
   const settings = await programSettings({ db }, tenantId);
-  return refundPreview(settings.refund, { balance: await available(db, card), lastChargeAmount: Number(last?.amount ?? 0), usedSinceLastCharge: -Number(used?.sum ?? 0) });
+  return refundPreview(settings.refund, {
+    balance: await available(db, card),
+    lastChargeAmount: Number(last?.amount ?? 0),
+    usedSinceLastCharge: -Number(used?.sum ?? 0),
+  });
 }
 
 /** What a refund would pay out now, and what is still to be used first (shown before the member confirms). */
-export async function previewRefund(deps: PrepaidDeps, tenantId: string, memberId: string, cardId: string): Promise<TRefundPreview> {
+export async function previewRefund(
+  deps: PrepaidDeps,
+  tenantId: string,
+  memberId: string,
+  cardId: string,
+): Promise<TRefundPreview> {
   return withTransaction(deps.db, async (trx) => refundState(trx, tenantId, await lockCard(trx, tenantId, cardId, memberId)));
 }
 
@@ -517,7 +851,9 @@ export async function refund(
     if (!state.allowed) {
       throw new AppError(
         'REFUND_NOT_ALLOWED',
-        state.amountStillToUse > 0 ? `Use ${state.amountStillToUse} more of the last charge first.` : `The balance ${state.balance} does not cover the fee ${state.fee}.`,
+        state.amountStillToUse > 0
+          ? `Use ${state.amountStillToUse} more of the last charge first.`
+          : `The balance ${state.balance} does not cover the fee ${state.fee}.`,
         { ...state },
       );
     }
@@ -531,8 +867,16 @@ export async function refund(
       fee: state.fee,
       bank_sealed: piiFor(deps.masterKey).seal(input.bank),
     });
-    const legs = [{ debit: card.account_id, credit: (await system(trx, tenantId, 'float')).id, amount: state.refundAmount, ledger: PREPAID }];
-    if (state.fee > 0) legs.push({ debit: card.account_id, credit: (await system(trx, tenantId, 'revenue')).id, amount: state.fee, ledger: PREPAID });
+    const legs = [
+      { debit: card.account_id, credit: (await system(trx, tenantId, 'float')).id, amount: state.refundAmount, ledger: PREPAID },
+    ];
+    if (state.fee > 0)
+      legs.push({
+        debit: card.account_id,
+        credit: (await system(trx, tenantId, 'revenue')).id,
+        amount: state.fee,
+        ledger: PREPAID,
+      });
     posted(await inTransaction(trx).post({ tenantId, id, code: 'REFUND', memo: `fee ${state.fee}`, legs }));
     // A refunded card must not be charged again behind the member's back.
     await trx
@@ -542,15 +886,29 @@ export async function refund(
       .where('card_id', '=', card.id)
       .where('enabled', '=', true)
       .execute();
-    await enqueueOutbox(trx, tenantId, { topic: 'prepaid.refund_requested', payload: { operationId: id, cardId: card.id, memberId, amount: state.refundAmount, fee: state.fee } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'prepaid.refund_requested',
+      payload: { operationId: id, cardId: card.id, memberId, amount: state.refundAmount, fee: state.fee },
+    });
     return { ...toOperation(row, 0), refund: state };
   });
 }
 
 /** A card's operations (its own and value it received), newest first. */
-export async function cardOperations(deps: Pick<Deps, 'db'>, tenantId: string, cardId: string, memberId?: string): Promise<TOperation[]> {
-  const card = await deps.db.selectFrom('prepaid_card').select('member_id').where('tenant_id', '=', tenantId).where('id', '=', cardId).executeTakeFirst();
-  if (!card || (memberId !== undefined && card.member_id !== memberId)) throw new AppError('NOT_FOUND', `No prepaid card ${cardId}.`);
+export async function cardOperations(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  cardId: string,
+  memberId?: string,
+): Promise<TOperation[]> {
+  const card = await deps.db
+    .selectFrom('prepaid_card')
+    .select('member_id')
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', cardId)
+    .executeTakeFirst();
+  if (!card || (memberId !== undefined && card.member_id !== memberId))
+    throw new AppError('NOT_FOUND', `No prepaid card ${cardId}.`);
   const rows = await deps.db
     .selectFrom('prepaid_operation')
     .selectAll()
@@ -566,7 +924,11 @@ export async function cardOperations(deps: Pick<Deps, 'db'>, tenantId: string, c
  * Outstanding prepaid value (선수금) as of an instant, exact to the ledger: what the float account
  * paid in, less what went to revenue, is what the cards hold (the ledger sums to zero).
  */
-export async function liability(deps: Pick<Deps, 'db'>, tenantId: string, at: Date): Promise<{ at: string; outstanding: number }> {
+export async function liability(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  at: Date,
+): Promise<{ at: string; outstanding: number }> {
   const [float, revenue] = [await system(deps.db, tenantId, 'float'), await system(deps.db, tenantId, 'revenue')];
   const outstanding = -((await balanceAsOf(deps, tenantId, float.id, at)) + (await balanceAsOf(deps, tenantId, revenue.id, at)));
   return { at: at.toISOString(), outstanding };
@@ -578,5 +940,11 @@ export const refundPayment =
   async (message: OutboxMessage): Promise<void> => {
     const p = message.payload as { operationId: string; paymentId: string | null; amount: number };
     if (!p.paymentId) return;
-    await deps.providers.payment.cancel({ tenantId: message.tenantId, paymentId: p.paymentId, amount: p.amount, reason: 'Prepaid charge cancelled', cancellationId: p.operationId });
+    await deps.providers.payment.cancel({
+      tenantId: message.tenantId,
+      paymentId: p.paymentId,
+      amount: p.amount,
+      reason: 'Prepaid charge cancelled',
+      cancellationId: p.operationId,
+    });
   };

@@ -1,19 +1,20 @@
 // Public API of the stamps module: stamp cards, earning by policy, boards and rewards, and the OTP fallback.
-export type { StampsTables } from './stamps.tables.ts';
-export type { TStampCard, TEarnResult } from './stamps.schemas.ts';
+
+export { stampRoutes } from './stamps.routes.ts';
+export { stampsForOrder } from './stamps.rules.ts';
+export type { TEarnResult, TStampCard } from './stamps.schemas.ts';
 export { ZStampCardRequest } from './stamps.schemas.ts';
 export {
-  stampLedger,
-  createStampCard,
-  listStampCards,
-  earnForOrder,
-  previewOrderStamps,
-  earnForEvent,
-  cancelOrderStamps,
-  reduceOrderStamps,
-  memberStampCards,
-  issueOtp,
   approveOtp,
+  cancelOrderStamps,
+  createStampCard,
+  earnForEvent,
+  earnForOrder,
+  issueOtp,
+  listStampCards,
+  memberStampCards,
+  previewOrderStamps,
+  reduceOrderStamps,
+  stampLedger,
 } from './stamps.service.ts';
-export { stampsForOrder } from './stamps.rules.ts';
-export { stampRoutes } from './stamps.routes.ts';
+export type { StampsTables } from './stamps.tables.ts';

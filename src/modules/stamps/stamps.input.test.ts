@@ -19,7 +19,8 @@ test('stamps for an order at a store that is not the brand’s, or beyond MOA_MA
   await addStores(deps, t.tenant.id, ['mine']);
   const other = await newTenant(deps, 'Other Brand');
   await addStores(deps, other.tenant.id, ['theirs']);
-  const send = (key: string, url: string, payload: object) => app.inject({ method: 'POST', url, headers: { ...bearer(key), 'idempotency-key': `k-${++seq}` }, payload });
+  const send = (key: string, url: string, payload: object) =>
+    app.inject({ method: 'POST', url, headers: { ...bearer(key), 'idempotency-key': `k-${++seq}` }, payload });
   const card = await send(t.keys.server, '/v1/stamp-cards', {
     name: '스탬프',
     issueFrom: new Date(Date.now() - 86_400_000).toISOString(),
@@ -28,7 +29,14 @@ test('stamps for an order at a store that is not the brand’s, or beyond MOA_MA
     reward: { type: 'points', points: 10 },
   });
   assert.equal(card.statusCode, 201, card.body);
-  const order = (extra: object) => ({ memberId: m, orderId: `o-${++seq}`, channel: 'offline', storeId: 'mine', amount: 5_000, ...extra });
+  const order = (extra: object) => ({
+    memberId: m,
+    orderId: `o-${++seq}`,
+    channel: 'offline',
+    storeId: 'mine',
+    amount: 5_000,
+    ...extra,
+  });
   const before = await tenantRows(deps, t.tenant.id);
   for (const [extra, status, code] of [
     [{ storeId: 'nowhere' }, 404, 'NOT_FOUND'],
@@ -46,13 +54,24 @@ test('stamps for an order at a store that is not the brand’s, or beyond MOA_MA
 
 test('stamp card numbers beyond their columns are refused by the schema, naming the field', async () => {
   const t = await newTenant(deps, 'Stamps Card Input Brand');
-  const base = { name: '스탬프', issueFrom: new Date().toISOString(), issueUntil: new Date(Date.now() + 86_400_000).toISOString(), stampsPerBoard: 5, reward: { type: 'points', points: 10 } };
+  const base = {
+    name: '스탬프',
+    issueFrom: new Date().toISOString(),
+    issueUntil: new Date(Date.now() + 86_400_000).toISOString(),
+    stampsPerBoard: 5,
+    reward: { type: 'points', points: 10 },
+  };
   for (const [extra, field] of [
     [{ maxBoards: 2 ** 40 }, 'body.maxBoards'],
     [{ stampValidityDays: 2 ** 40 }, 'body.stampValidityDays'],
     [{ reward: { type: 'points', points: 2 ** 60 } }, 'body.reward.points'],
   ] as [object, string][]) {
-    const res = await app.inject({ method: 'POST', url: '/v1/stamp-cards', headers: { ...bearer(t.keys.server), 'idempotency-key': `k-${++seq}` }, payload: { ...base, ...extra } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/stamp-cards',
+      headers: { ...bearer(t.keys.server), 'idempotency-key': `k-${++seq}` },
+      payload: { ...base, ...extra },
+    });
     assert.equal(res.statusCode, 400, res.body);
     assert.equal(res.json().errors?.[0]?.field, field, res.body);
   }

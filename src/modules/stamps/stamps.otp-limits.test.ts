@@ -12,7 +12,9 @@ let deps: Deps;
 let seq = 0;
 
 before(async () => {
-  ({ app, deps } = await testApp({ config: testConfig({ SECRET_RATE_LIMIT_PER_CREDENTIAL: '1000', SECRET_RATE_LIMIT_PER_IP: '1000' }) }));
+  ({ app, deps } = await testApp({
+    config: testConfig({ SECRET_RATE_LIMIT_PER_CREDENTIAL: '1000', SECRET_RATE_LIMIT_PER_IP: '1000' }),
+  }));
 });
 after(() => app.close());
 
@@ -33,16 +35,44 @@ async function brand(managers: number) {
   assert.equal(card.statusCode, 201, card.body);
   const tokens: string[] = [];
   for (let i = 0; i < managers; i++) {
-    assert.equal((await server(t, '/v1/store-managers', { loginId: `mgr.${i}`, name: `점장${i}`, password: `manager-pass-${i}`, storeIds: [store] })).statusCode, 201);
-    tokens.push((await app.inject({ method: 'POST', url: '/v1/store-managers/login', headers: bearer(t.keys.app), payload: { loginId: `mgr.${i}`, password: `manager-pass-${i}` } })).json().token);
+    assert.equal(
+      (
+        await server(t, '/v1/store-managers', {
+          loginId: `mgr.${i}`,
+          name: `점장${i}`,
+          password: `manager-pass-${i}`,
+          storeIds: [store],
+        })
+      ).statusCode,
+      201,
+    );
+    tokens.push(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/store-managers/login',
+          headers: bearer(t.keys.app),
+          payload: { loginId: `mgr.${i}`, password: `manager-pass-${i}` },
+        })
+      ).json().token,
+    );
   }
   const [member] = await newMembers(deps, t.tenant.id, 1);
   const otp = async () => {
-    const res = await app.inject({ method: 'POST', url: `/v1/me/stamp-cards/${card.json().id}/otp`, headers: { ...bearer(t.keys.app), 'x-member-token': await memberToken(deps, t.tenant.id, member!) } });
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/me/stamp-cards/${card.json().id}/otp`,
+      headers: { ...bearer(t.keys.app), 'x-member-token': await memberToken(deps, t.tenant.id, member!) },
+    });
     return res.json().code as string;
   };
   const approve = (i: number, code: string) =>
-    app.inject({ method: 'POST', url: '/v1/store-manager/stamp-approvals', headers: { ...bearer(t.keys.app), 'x-manager-token': tokens[i]! }, payload: { storeId: store, code, count: 1 } });
+    app.inject({
+      method: 'POST',
+      url: '/v1/store-manager/stamp-approvals',
+      headers: { ...bearer(t.keys.app), 'x-manager-token': tokens[i]! },
+      payload: { storeId: store, code, count: 1 },
+    });
   return { approve, otp };
 }
 

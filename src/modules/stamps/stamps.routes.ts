@@ -11,41 +11,65 @@ import * as service from './stamps.service.ts';
 
 const tags = ['Stamps'];
 const ZCardParams = z.object({ cardId: z.string().max(40) });
-const ZApproval = ZEarnResult.extend({ memberId: z.string(), managerId: z.string(), storeId: z.string() }).meta({ id: 'StampOtpApproval' });
+const ZApproval = ZEarnResult.extend({ memberId: z.string(), managerId: z.string(), storeId: z.string() }).meta({
+  id: 'StampOtpApproval',
+});
 
 /** /v1: stamp cards (servers), earning and cancelling at the POS, the member's cards and codes, and the managers' OTP approvals. */
 export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/stamp-cards', {
       config: { scopes: SCOPES.all },
-      schema: { tags, summary: 'The brand’s stamp cards', response: { 200: z.object({ items: z.array(ZStampCard) }), ...problems(401, 403) } },
+      schema: {
+        tags,
+        summary: 'The brand’s stamp cards',
+        response: { 200: z.object({ items: z.array(ZStampCard) }), ...problems(401, 403) },
+      },
       handler: async (req) => ({ items: await service.listStampCards(deps, tenantIdOf(req)) }),
     });
     app.post('/stamp-cards', {
       config: { scopes: SCOPES.server, idempotency: 'optional' },
-      schema: { tags, summary: 'Define a stamp card: boards, validity, reward and earning policy', body: ZStampCardRequest, response: { 201: ZStampCard, ...problems(400, 401, 403) } },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.createStampCard({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
+      schema: {
+        tags,
+        summary: 'Define a stamp card: boards, validity, reward and earning policy',
+        body: ZStampCardRequest,
+        response: { 201: ZStampCard, ...problems(400, 401, 403) },
+      },
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.createStampCard({ ...deps, db }, tenantIdOf(req), req.body), {
+          status: 201,
+        }),
     });
     app.post('/stamps/earn', {
       config: { scopes: SCOPES.pos, idempotency: 'required' },
       schema: {
         tags,
         summary: 'Earn stamps for an order on every payment card (Idempotency-Key required)',
-        description: 'Each card earns by its policy or names the rule that excluded it in `skipped` (STAMP_NOT_ELIGIBLE with rule, STAMP_DAILY_LIMIT, STAMP_CARD_NOT_ACTIVE).',
+        description:
+          'Each card earns by its policy or names the rule that excluded it in `skipped` (STAMP_NOT_ELIGIBLE with rule, STAMP_DAILY_LIMIT, STAMP_CARD_NOT_ACTIVE).',
         body: ZOrder,
         response: { 200: z.object({ items: z.array(ZEarnResult) }), ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, async (db) => ({ items: await service.earnForOrder({ ...deps, db }, tenantIdOf(req), req.body) })),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, async (db) => ({
+          items: await service.earnForOrder({ ...deps, db }, tenantIdOf(req), req.body),
+        })),
     });
     app.post('/stamps/events', {
       config: { scopes: SCOPES.server, idempotency: 'required' },
       schema: {
         tags,
         summary: 'Grant stamps on a card for an event (once per event id)',
-        body: z.object({ cardId: z.string().max(40), memberId: z.string().max(40), eventId: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/), count: z.number().int().min(1).max(100) }),
+        body: z.object({
+          cardId: z.string().max(40),
+          memberId: z.string().max(40),
+          eventId: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/),
+          count: z.number().int().min(1).max(100),
+        }),
         response: { 200: ZEarnResult, ...problems(400, 401, 403, 404, 409, 422) },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.earnForEvent({ ...deps, db }, tenantIdOf(req), req.body)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.earnForEvent({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/stamps/cancel', {
       config: { scopes: SCOPES.pos, idempotency: 'required' },
@@ -54,19 +78,34 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
         summary: 'Take back the stamps of a cancelled order',
         description: 'OPERATION_NOT_CANCELLABLE with details.why = stamps_used_for_reward when they went into a completed board.',
         body: z.object({ cancelId: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/), orderId: z.string().max(100) }),
-        response: { 200: z.object({ orderId: z.string(), cancelled: z.array(z.object({ cardId: z.string(), count: z.number().int() })) }), ...problems(400, 401, 403, 422) },
+        response: {
+          200: z.object({ orderId: z.string(), cancelled: z.array(z.object({ cardId: z.string(), count: z.number().int() })) }),
+          ...problems(400, 401, 403, 422),
+        },
       },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.cancelOrderStamps({ ...deps, db }, tenantIdOf(req), req.body)),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.cancelOrderStamps({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.get('/members/:id/stamp-cards', {
       config: { scopes: SCOPES.pos },
-      schema: { tags, summary: 'A member’s stamp cards', params: z.object({ id: z.string().max(40) }), response: { 200: z.object({ items: z.array(ZMemberStampCard) }), ...problems(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'A member’s stamp cards',
+        params: z.object({ id: z.string().max(40) }),
+        response: { 200: z.object({ items: z.array(ZMemberStampCard) }), ...problems(401, 403, 404) },
+      },
       handler: async (req) => ({ items: await service.memberStampCards(deps, tenantIdOf(req), req.params.id) }),
     });
     app.get('/me/stamp-cards', {
       config: { scopes: SCOPES.app, session: 'member' },
-      schema: { tags, summary: 'My stamp cards', response: { 200: z.object({ items: z.array(ZMemberStampCard) }), ...problems(401, 403) } },
-      handler: async (req) => ({ items: await service.memberStampCards(deps, tenantIdOf(req), (await currentMember(deps, req)).member.id) }),
+      schema: {
+        tags,
+        summary: 'My stamp cards',
+        response: { 200: z.object({ items: z.array(ZMemberStampCard) }), ...problems(401, 403) },
+      },
+      handler: async (req) => ({
+        items: await service.memberStampCards(deps, tenantIdOf(req), (await currentMember(deps, req)).member.id),
+      }),
     });
     app.post('/me/stamp-cards/:cardId/otp', {
       config: { scopes: SCOPES.app, session: 'member' },
@@ -74,7 +113,10 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
         tags,
         summary: 'A one-time code for the store manager when the stamp device does not work (6 digits, 3 minutes, single use)',
         params: ZCardParams,
-        response: { 201: z.object({ code: z.string(), cardId: z.string(), expiresAt: z.iso.datetime() }), ...problems(401, 403, 404, 422) },
+        response: {
+          201: z.object({ code: z.string(), cardId: z.string(), expiresAt: z.iso.datetime() }),
+          ...problems(401, 403, 404, 422),
+        },
       },
       handler: async (req, reply) => {
         const me = (await currentMember(deps, req)).member.id;
@@ -88,7 +130,11 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
         summary: 'A store manager approves a member’s code with a stamp count (OTP fallback, 대체인증)',
         description:
           'Rejections: NOT_STORE_MANAGER (not registered to the store, or the store has no manager), OTP_INVALID, OTP_EXPIRED, RATE_LIMITED with Retry-After (wrong codes: 5 per manager and 20 per store in a 10-minute window, claimed before the code is checked; and the per-IP and per-manager secret-check rates), STAMP_NOT_ELIGIBLE, STAMP_DAILY_LIMIT.',
-        body: z.object({ storeId: z.string().max(40), code: z.string().regex(/^\d{6}$/), count: z.number().int().min(1).max(100) }),
+        body: z.object({
+          storeId: z.string().max(40),
+          code: z.string().regex(/^\d{6}$/),
+          count: z.number().int().min(1).max(100),
+        }),
         response: { 200: ZApproval, ...problems(400, 401, 403, 404, 422, 429) },
       },
       handler: async (req) => {

@@ -1,12 +1,12 @@
 import { createHash, randomInt } from 'node:crypto';
 import { sql } from 'kysely';
-import { localDate } from '../../platform/clock.ts';
 import { requireAmounts, requireBasketTotal } from '../../platform/amounts.ts';
-import { withTransaction, type Db } from '../../platform/db.ts';
+import { localDate } from '../../platform/clock.ts';
+import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
-import { giveBackWindow, limitSecretCheck, rateLimited, takeWindow, type LimitDeps, type Window } from '../../platform/limits.ts';
+import { giveBackWindow, type LimitDeps, limitSecretCheck, rateLimited, takeWindow, type Window } from '../../platform/limits.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { expiringWithin, getAccount, inTransaction, openAccount, systemAccount } from '../ledger/index.ts';
 import { memberGrade, requireActiveMember, requireMember } from '../members/index.ts';
@@ -14,7 +14,14 @@ import { grantPoints } from '../points/index.ts';
 import { deviceStore, requireStore, requireStoreManager, type TManager } from '../stores/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { basketStamps, stampsForOrder } from './stamps.rules.ts';
-import { ZReward, ZStampPolicy, type TEarnResult, type TOrder, type TStampCard, type TStampCardRequest } from './stamps.schemas.ts';
+import {
+  type TEarnResult,
+  type TOrder,
+  type TStampCard,
+  type TStampCardRequest,
+  ZReward,
+  ZStampPolicy,
+} from './stamps.schemas.ts';
 import type { StampCardRow } from './stamps.tables.ts';
 
 // Stamps are ledger value (ledger STAMP:<card>): a member's stamps on a card are a lots account
@@ -49,9 +56,18 @@ const toCard = (r: StampCardRow): TStampCard => ({
   createdAt: r.created_at.toISOString(),
 });
 
-export async function createStampCard(deps: Pick<Deps, 'db' | 'config'>, tenantId: string, c: TStampCardRequest): Promise<TStampCard> {
-  requireAmounts(deps.config, { 'reward.points': c.reward.type === 'points' ? c.reward.points : undefined, 'policy.minAmount': c.policy.minAmount, 'policy.perAmount': c.policy.perAmount });
-  if (Date.parse(c.issueUntil) <= Date.parse(c.issueFrom)) throw new AppError('VALIDATION_FAILED', 'issueUntil must be after issueFrom.');
+export async function createStampCard(
+  deps: Pick<Deps, 'db' | 'config'>,
+  tenantId: string,
+  c: TStampCardRequest,
+): Promise<TStampCard> {
+  requireAmounts(deps.config, {
+    'reward.points': c.reward.type === 'points' ? c.reward.points : undefined,
+    'policy.minAmount': c.policy.minAmount,
+    'policy.perAmount': c.policy.perAmount,
+  });
+  if (Date.parse(c.issueUntil) <= Date.parse(c.issueFrom))
+    throw new AppError('VALIDATION_FAILED', 'issueUntil must be after issueFrom.');
   const row = await deps.db
     .insertInto('stamp_card')
     .values({
@@ -73,11 +89,18 @@ export async function createStampCard(deps: Pick<Deps, 'db' | 'config'>, tenantI
 }
 
 export async function listStampCards(deps: Pick<Deps, 'db'>, tenantId: string): Promise<TStampCard[]> {
-  return (await deps.db.selectFrom('stamp_card').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute()).map(toCard);
+  return (
+    await deps.db.selectFrom('stamp_card').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute()
+  ).map(toCard);
 }
 
 async function cardRow(db: Db, tenantId: string, cardId: string): Promise<StampCardRow> {
-  const row = await db.selectFrom('stamp_card').selectAll().where('tenant_id', '=', tenantId).where('id', '=', cardId).executeTakeFirst();
+  const row = await db
+    .selectFrom('stamp_card')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', cardId)
+    .executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No stamp card ${cardId}.`);
   return row;
 }
@@ -85,24 +108,55 @@ async function cardRow(db: Db, tenantId: string, cardId: string): Promise<StampC
 const issuing = (card: StampCardRow, now: Date) => card.status === 'active' && now >= card.issue_from && now < card.issue_until;
 
 const wallet = (db: Db, tenantId: string, cardId: string, memberId: string) =>
-  openAccount({ db }, tenantId, { ledger: stampLedger(cardId), ownerType: 'member', ownerId: memberId, kind: 'wallet', debitsMustNotExceedCredits: true, hasLots: true });
+  openAccount({ db }, tenantId, {
+    ledger: stampLedger(cardId),
+    ownerType: 'member',
+    ownerId: memberId,
+    kind: 'wallet',
+    debitsMustNotExceedCredits: true,
+    hasLots: true,
+  });
 
-type EarnMeta = { id: string; source: 'order' | 'event' | 'otp'; orderId?: string | undefined; storeId?: string | undefined; managerId?: string | undefined };
+type EarnMeta = {
+  id: string;
+  source: 'order' | 'event' | 'otp';
+  orderId?: string | undefined;
+  storeId?: string | undefined;
+  managerId?: string | undefined;
+};
 
 /** Earns `count` stamps (cut to what is left of the daily maximum) and completes every full board. */
-async function earn(deps: StampsDeps & { db: Db }, tenantId: string, card: StampCardRow, memberId: string, wanted: number, meta: EarnMeta): Promise<TEarnResult> {
+async function earn(
+  deps: StampsDeps & { db: Db },
+  tenantId: string,
+  card: StampCardRow,
+  memberId: string,
+  wanted: number,
+  meta: EarnMeta,
+): Promise<TEarnResult> {
   const trx = deps.db;
   const now = deps.clock.now();
-  if (!issuing(card, now)) throw new AppError('STAMP_CARD_NOT_ACTIVE', `Stamp card ${card.name} is not issuing now.`, { cardId: card.id, why: 'period' });
+  if (!issuing(card, now))
+    throw new AppError('STAMP_CARD_NOT_ACTIVE', `Stamp card ${card.name} is not issuing now.`, {
+      cardId: card.id,
+      why: 'period',
+    });
   // Created or locked in one statement: the update of nothing takes the row lock.
   const state = await trx
     .insertInto('stamp_member_card')
     .values({ tenant_id: tenantId, card_id: card.id, member_id: memberId })
-    .onConflict((oc) => oc.columns(['tenant_id', 'card_id', 'member_id']).doUpdateSet((eb) => ({ boards_completed: eb.ref('stamp_member_card.boards_completed') })))
+    .onConflict((oc) =>
+      oc
+        .columns(['tenant_id', 'card_id', 'member_id'])
+        .doUpdateSet((eb) => ({ boards_completed: eb.ref('stamp_member_card.boards_completed') })),
+    )
     .returning('boards_completed')
     .executeTakeFirstOrThrow();
   if (card.max_boards !== null && state.boards_completed >= card.max_boards) {
-    throw new AppError('STAMP_CARD_NOT_ACTIVE', `All ${card.max_boards} boards of ${card.name} are complete.`, { cardId: card.id, why: 'boards_complete' });
+    throw new AppError('STAMP_CARD_NOT_ACTIVE', `All ${card.max_boards} boards of ${card.name} are complete.`, {
+      cardId: card.id,
+      why: 'boards_complete',
+    });
   }
   const policy = ZStampPolicy.parse(card.policy);
   const day = localDate(now, (await getTenant(deps, tenantId)).timeZone);
@@ -118,25 +172,52 @@ async function earn(deps: StampsDeps & { db: Db }, tenantId: string, card: Stamp
       .where('cancelled', '=', false)
       .executeTakeFirstOrThrow();
     const room = policy.maxPerDay - Number(today.n);
-    if (room <= 0) throw new AppError('STAMP_DAILY_LIMIT', `At most ${policy.maxPerDay} stamps a day on ${card.name}.`, { cardId: card.id, limit: policy.maxPerDay, earnedToday: Number(today.n) });
+    if (room <= 0)
+      throw new AppError('STAMP_DAILY_LIMIT', `At most ${policy.maxPerDay} stamps a day on ${card.name}.`, {
+        cardId: card.id,
+        limit: policy.maxPerDay,
+        earnedToday: Number(today.n),
+      });
     count = Math.min(count, room);
   }
   await trx
     .insertInto('stamp_earning')
-    .values({ tenant_id: tenantId, id: meta.id, card_id: card.id, member_id: memberId, count, day, source: meta.source, order_id: meta.orderId ?? null, store_id: meta.storeId ?? null, manager_id: meta.managerId ?? null })
+    .values({
+      tenant_id: tenantId,
+      id: meta.id,
+      card_id: card.id,
+      member_id: memberId,
+      count,
+      day,
+      source: meta.source,
+      order_id: meta.orderId ?? null,
+      store_id: meta.storeId ?? null,
+      manager_id: meta.managerId ?? null,
+    })
     .execute();
   const ledger = stampLedger(card.id);
   const account = await wallet(trx, tenantId, card.id, memberId);
-  const until = card.stamp_validity_days ? Math.min(now.getTime() + card.stamp_validity_days * 86_400_000, card.issue_until.getTime()) : card.issue_until.getTime();
+  const until = card.stamp_validity_days
+    ? Math.min(now.getTime() + card.stamp_validity_days * 86_400_000, card.issue_until.getTime())
+    : card.issue_until.getTime();
   const post = inTransaction(trx);
   const earned = await post.post({
     tenantId,
     id: meta.id,
     code: meta.source === 'otp' ? 'STAMP_OTP' : 'STAMP',
     reference: meta.orderId,
-    legs: [{ debit: (await systemAccount({ db: trx }, tenantId, ledger, 'issuance')).id, credit: account.id, amount: count, ledger, expiresAt: new Date(until) }],
+    legs: [
+      {
+        debit: (await systemAccount({ db: trx }, tenantId, ledger, 'issuance')).id,
+        credit: account.id,
+        amount: count,
+        ledger,
+        expiresAt: new Date(until),
+      },
+    ],
   });
-  if (earned.status === 'rejected') throw new AppError('CONFLICT', `The ledger rejected the earning: ${earned.rejection.code}.`, { ...earned.rejection });
+  if (earned.status === 'rejected')
+    throw new AppError('CONFLICT', `The ledger rejected the earning: ${earned.rejection.code}.`, { ...earned.rejection });
   let stamps = earned.balances[0]?.credit ?? (await getAccount({ db: trx }, tenantId, account.id)).balance.posted;
   const completed: number[] = [];
   let boards = state.boards_completed;
@@ -147,20 +228,47 @@ async function earn(deps: StampsDeps & { db: Db }, tenantId: string, card: Stamp
       id: `st.board.${card.id}.${memberId}.${n}`,
       code: 'BOARD_COMPLETE',
       memo: `board ${n}`,
-      legs: [{ debit: account.id, credit: (await systemAccount({ db: trx }, tenantId, ledger, 'revenue')).id, amount: card.stamps_per_board, ledger }],
+      legs: [
+        {
+          debit: account.id,
+          credit: (await systemAccount({ db: trx }, tenantId, ledger, 'revenue')).id,
+          amount: card.stamps_per_board,
+          ledger,
+        },
+      ],
     });
-    if (done.status === 'rejected') throw new AppError('CONFLICT', `The ledger rejected the board: ${done.rejection.code}.`, { ...done.rejection });
-    await trx.insertInto('stamp_board').values({ tenant_id: tenantId, card_id: card.id, member_id: memberId, board_no: n, reward: JSON.stringify(card.reward) }).execute();
+    if (done.status === 'rejected')
+      throw new AppError('CONFLICT', `The ledger rejected the board: ${done.rejection.code}.`, { ...done.rejection });
+    await trx
+      .insertInto('stamp_board')
+      .values({ tenant_id: tenantId, card_id: card.id, member_id: memberId, board_no: n, reward: JSON.stringify(card.reward) })
+      .execute();
     const reward = ZReward.parse(card.reward);
     if (reward.type === 'points') {
-      await grantPoints({ ...deps, db: trx }, tenantId, { id: `st.reward.${card.id}.${memberId}.${n}`, kind: 'grant', code: 'STAMP_REWARD', memberId, amount: reward.points, reason: `${card.name}: board ${n}` });
+      await grantPoints({ ...deps, db: trx }, tenantId, {
+        id: `st.reward.${card.id}.${memberId}.${n}`,
+        kind: 'grant',
+        code: 'STAMP_REWARD',
+        memberId,
+        amount: reward.points,
+        reason: `${card.name}: board ${n}`,
+      });
     }
-    await enqueueOutbox(trx, tenantId, { topic: 'stamps.board_completed', payload: { cardId: card.id, memberId, board: n, reward } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'stamps.board_completed',
+      payload: { cardId: card.id, memberId, board: n, reward },
+    });
     completed.push(n);
     stamps -= card.stamps_per_board;
   }
   if (boards !== state.boards_completed) {
-    await trx.updateTable('stamp_member_card').set({ boards_completed: boards }).where('tenant_id', '=', tenantId).where('card_id', '=', card.id).where('member_id', '=', memberId).execute();
+    await trx
+      .updateTable('stamp_member_card')
+      .set({ boards_completed: boards })
+      .where('tenant_id', '=', tenantId)
+      .where('card_id', '=', card.id)
+      .where('member_id', '=', memberId)
+      .execute();
   }
   return { cardId: card.id, earned: count, earningId: meta.id, skipped: null, stamps, boardsCompleted: completed };
 }
@@ -169,7 +277,11 @@ async function earn(deps: StampsDeps & { db: Db }, tenantId: string, card: Stamp
  * Stamps for an order on every payment card issuing now: each card earns by its own policy, or
  * says which rule excluded it (skipped) — one card's refusal does not stop the others.
  */
-export async function earnForOrder(deps: StampsDeps & Pick<Deps, 'config'>, tenantId: string, order: TOrder): Promise<TEarnResult[]> {
+export async function earnForOrder(
+  deps: StampsDeps & Pick<Deps, 'config'>,
+  tenantId: string,
+  order: TOrder,
+): Promise<TEarnResult[]> {
   requireBasketTotal(deps.config, order.items);
   requireAmounts(deps.config, { amount: order.amount });
   return withTransaction(deps.db, async (trx) => {
@@ -177,24 +289,62 @@ export async function earnForOrder(deps: StampsDeps & Pick<Deps, 'config'>, tena
     const member = await requireActiveMember(d, tenantId, order.memberId);
     const storeId = order.deviceSerial ? await deviceStore(d, tenantId, order.deviceSerial) : order.storeId;
     if (storeId !== undefined && !order.deviceSerial) await requireStore(d, tenantId, storeId);
-    const seen = await trx.selectFrom('stamp_earning').select('id').where('tenant_id', '=', tenantId).where('order_id', '=', order.orderId).where('source', '=', 'order').executeTakeFirst();
-    if (seen) throw new AppError('ORDER_ALREADY_PROCESSED', `Order ${order.orderId} earned its stamps already.`, { operationId: seen.id });
+    const seen = await trx
+      .selectFrom('stamp_earning')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('order_id', '=', order.orderId)
+      .where('source', '=', 'order')
+      .executeTakeFirst();
+    if (seen)
+      throw new AppError('ORDER_ALREADY_PROCESSED', `Order ${order.orderId} earned its stamps already.`, {
+        operationId: seen.id,
+      });
     const now = deps.clock.now();
-    const cards = (await trx.selectFrom('stamp_card').selectAll().where('tenant_id', '=', tenantId).where('type', '=', 'payment').orderBy('id').execute()).filter((c) => issuing(c, now));
+    const cards = (
+      await trx
+        .selectFrom('stamp_card')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('type', '=', 'payment')
+        .orderBy('id')
+        .execute()
+    ).filter((c) => issuing(c, now));
     const results: TEarnResult[] = [];
     for (const card of cards) {
       const eligible = stampsForOrder(ZStampPolicy.parse(card.policy), { ...order, storeId }, member.grade);
       if ('rule' in eligible) {
-        results.push({ cardId: card.id, earned: 0, earningId: null, skipped: { code: 'STAMP_NOT_ELIGIBLE', rule: eligible.rule, message: eligible.message }, stamps: 0, boardsCompleted: [] });
+        results.push({
+          cardId: card.id,
+          earned: 0,
+          earningId: null,
+          skipped: { code: 'STAMP_NOT_ELIGIBLE', rule: eligible.rule, message: eligible.message },
+          stamps: 0,
+          boardsCompleted: [],
+        });
         continue;
       }
       await sql`savepoint moa_stamp_card`.execute(trx);
       try {
-        results.push(await earn(d, tenantId, card, order.memberId, eligible.count, { id: `st.order.${order.orderId}.${card.id}`, source: 'order', orderId: order.orderId, storeId }));
+        results.push(
+          await earn(d, tenantId, card, order.memberId, eligible.count, {
+            id: `st.order.${order.orderId}.${card.id}`,
+            source: 'order',
+            orderId: order.orderId,
+            storeId,
+          }),
+        );
       } catch (err) {
         if (!isAppError(err) || err.status >= 500) throw err;
         await sql`rollback to savepoint moa_stamp_card`.execute(trx);
-        results.push({ cardId: card.id, earned: 0, earningId: null, skipped: { code: err.code, message: err.message }, stamps: 0, boardsCompleted: [] });
+        results.push({
+          cardId: card.id,
+          earned: 0,
+          earningId: null,
+          skipped: { code: err.code, message: err.message },
+          stamps: 0,
+          boardsCompleted: [],
+        });
       }
     }
     return results;
@@ -202,10 +352,22 @@ export async function earnForOrder(deps: StampsDeps & Pick<Deps, 'config'>, tena
 }
 
 /** For a checkout quote (nothing is written): what each payment card issuing now would earn on the order, or the rule that excludes it (before the daily maximum). */
-export async function previewOrderStamps(deps: StampsDeps, tenantId: string, order: TOrder): Promise<{ cardId: string; name: string; count: number; rule: string | null }[]> {
+export async function previewOrderStamps(
+  deps: StampsDeps,
+  tenantId: string,
+  order: TOrder,
+): Promise<{ cardId: string; name: string; count: number; rule: string | null }[]> {
   const member = await memberGrade(deps, tenantId, order.memberId);
   const now = deps.clock.now();
-  const cards = (await deps.db.selectFrom('stamp_card').selectAll().where('tenant_id', '=', tenantId).where('type', '=', 'payment').orderBy('id').execute()).filter((c) => issuing(c, now));
+  const cards = (
+    await deps.db
+      .selectFrom('stamp_card')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('type', '=', 'payment')
+      .orderBy('id')
+      .execute()
+  ).filter((c) => issuing(c, now));
   return cards.map((card) => {
     const e = stampsForOrder(ZStampPolicy.parse(card.policy), order, member.grade);
     return { cardId: card.id, name: card.name, count: 'count' in e ? e.count : 0, rule: 'rule' in e ? e.rule : null };
@@ -213,17 +375,30 @@ export async function previewOrderStamps(deps: StampsDeps, tenantId: string, ord
 }
 
 /** Stamps on an event card (or any card, by the brand's server): `count` for one event id. */
-export async function earnForEvent(deps: StampsDeps, tenantId: string, input: { cardId: string; memberId: string; eventId: string; count: number }): Promise<TEarnResult> {
+export async function earnForEvent(
+  deps: StampsDeps,
+  tenantId: string,
+  input: { cardId: string; memberId: string; eventId: string; count: number },
+): Promise<TEarnResult> {
   return withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
     await memberGrade(d, tenantId, input.memberId);
     const id = `st.event.${input.eventId}`;
-    if (await trx.selectFrom('stamp_earning').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst()) {
+    if (
+      await trx.selectFrom('stamp_earning').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst()
+    ) {
       throw new AppError('ORDER_ALREADY_PROCESSED', `Event ${input.eventId} earned its stamps already.`, { operationId: id });
     }
     const card = await cardRow(trx, tenantId, input.cardId);
     const policy = ZStampPolicy.parse(card.policy);
-    return earn(d, tenantId, card, input.memberId, policy.maxPerEarning === null ? input.count : Math.min(input.count, policy.maxPerEarning), { id, source: 'event' });
+    return earn(
+      d,
+      tenantId,
+      card,
+      input.memberId,
+      policy.maxPerEarning === null ? input.count : Math.min(input.count, policy.maxPerEarning),
+      { id, source: 'event' },
+    );
   });
 }
 
@@ -237,14 +412,23 @@ export async function cancelOrderStamps(deps: StampsDeps, tenantId: string, inpu
  * its policy (never more than it earned) and the rest is taken back. Refused, like a full cancel,
  * when the stamps already went into a completed board.
  */
-export async function reduceOrderStamps(deps: StampsDeps, tenantId: string, input: { cancelId: string; orderId: string; remaining: Pick<TOrder, 'items' | 'amount'> }) {
+export async function reduceOrderStamps(
+  deps: StampsDeps,
+  tenantId: string,
+  input: { cancelId: string; orderId: string; remaining: Pick<TOrder, 'items' | 'amount'> },
+) {
   return takeBackOrderStamps(deps, tenantId, input, (card) => {
     const kept = basketStamps(ZStampPolicy.parse(card.policy), input.remaining);
     return 'count' in kept ? kept.count : 0;
   });
 }
 
-async function takeBackOrderStamps(deps: StampsDeps, tenantId: string, input: { cancelId: string; orderId: string }, keep: (card: StampCardRow) => number) {
+async function takeBackOrderStamps(
+  deps: StampsDeps,
+  tenantId: string,
+  input: { cancelId: string; orderId: string },
+  keep: (card: StampCardRow) => number,
+) {
   return withTransaction(deps.db, async (trx) => {
     const earnings = await trx
       .selectFrom('stamp_earning')
@@ -254,17 +438,35 @@ async function takeBackOrderStamps(deps: StampsDeps, tenantId: string, input: { 
       .where('cancelled', '=', false)
       .orderBy('card_id')
       .execute();
-    if (earnings.length === 0) throw new AppError('OPERATION_NOT_CANCELLABLE', `Order ${input.orderId} has no stamps to take back.`, { why: 'nothing' });
+    if (earnings.length === 0)
+      throw new AppError('OPERATION_NOT_CANCELLABLE', `Order ${input.orderId} has no stamps to take back.`, { why: 'nothing' });
     const cancelled: { cardId: string; count: number }[] = [];
     for (const e of earnings) {
       const held = e.count - e.taken_back;
       const back = held - Math.min(held, keep(await cardRow(trx, tenantId, e.card_id)));
       if (back === 0) continue;
-      await trx.selectFrom('stamp_member_card').select('card_id').where('tenant_id', '=', tenantId).where('card_id', '=', e.card_id).where('member_id', '=', e.member_id).forUpdate().execute();
-      const r = await inTransaction(trx).reverse({ tenantId, id: `st.cancel.${input.cancelId}.${e.card_id}`, transactionId: e.id, amounts: [back], code: 'STAMP_CANCEL', reference: input.orderId });
+      await trx
+        .selectFrom('stamp_member_card')
+        .select('card_id')
+        .where('tenant_id', '=', tenantId)
+        .where('card_id', '=', e.card_id)
+        .where('member_id', '=', e.member_id)
+        .forUpdate()
+        .execute();
+      const r = await inTransaction(trx).reverse({
+        tenantId,
+        id: `st.cancel.${input.cancelId}.${e.card_id}`,
+        transactionId: e.id,
+        amounts: [back],
+        code: 'STAMP_CANCEL',
+        reference: input.orderId,
+      });
       if (r.status === 'rejected') {
         const why = r.rejection.code === 'INSUFFICIENT_BALANCE' ? 'stamps_used_for_reward' : r.rejection.code;
-        throw new AppError('OPERATION_NOT_CANCELLABLE', 'The stamps of this order already went into a completed board.', { why, cardId: e.card_id });
+        throw new AppError('OPERATION_NOT_CANCELLABLE', 'The stamps of this order already went into a completed board.', {
+          why,
+          cardId: e.card_id,
+        });
       }
       await trx
         .updateTable('stamp_earning')
@@ -282,8 +484,18 @@ async function takeBackOrderStamps(deps: StampsDeps, tenantId: string, input: { 
 export async function memberStampCards(deps: StampsDeps, tenantId: string, memberId: string) {
   // An unknown member is NOT_FOUND (and opens no wallet).
   await requireMember(deps, tenantId, memberId);
-  const cards = await deps.db.selectFrom('stamp_card').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute();
-  const states = await deps.db.selectFrom('stamp_member_card').selectAll().where('tenant_id', '=', tenantId).where('member_id', '=', memberId).execute();
+  const cards = await deps.db
+    .selectFrom('stamp_card')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .orderBy('created_at')
+    .execute();
+  const states = await deps.db
+    .selectFrom('stamp_member_card')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .execute();
   const now = deps.clock.now();
   return Promise.all(
     cards
@@ -307,7 +519,8 @@ const codeHash = (tenantId: string, code: string) => createHash('sha256').update
 export async function issueOtp(deps: StampsDeps, tenantId: string, memberId: string, cardId: string) {
   const card = await cardRow(deps.db, tenantId, cardId);
   const now = deps.clock.now();
-  if (!issuing(card, now)) throw new AppError('STAMP_CARD_NOT_ACTIVE', `Stamp card ${card.name} is not issuing now.`, { cardId, why: 'period' });
+  if (!issuing(card, now))
+    throw new AppError('STAMP_CARD_NOT_ACTIVE', `Stamp card ${card.name} is not issuing now.`, { cardId, why: 'period' });
   const expiresAt = new Date(now.getTime() + OTP_TTL_MS);
   return withTransaction(deps.db, async (trx) => {
     await trx
@@ -323,10 +536,28 @@ export async function issueOtp(deps: StampsDeps, tenantId: string, memberId: str
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
       const hash = codeHash(tenantId, code);
       // A code's hash is unique per tenant; one that ended may be reused.
-      await trx.deleteFrom('stamp_otp').where('tenant_id', '=', tenantId).where('code_hash', '=', hash).where('expires_at', '<=', now).where('used_at', 'is', null).execute();
+      await trx
+        .deleteFrom('stamp_otp')
+        .where('tenant_id', '=', tenantId)
+        .where('code_hash', '=', hash)
+        .where('expires_at', '<=', now)
+        .where('used_at', 'is', null)
+        .execute();
       const row = await trx
         .insertInto('stamp_otp')
-        .values({ tenant_id: tenantId, id: newId('otp'), code_hash: hash, member_id: memberId, card_id: cardId, expires_at: expiresAt, used_at: null, earning_id: null, manager_id: null, store_id: null, requested: null })
+        .values({
+          tenant_id: tenantId,
+          id: newId('otp'),
+          code_hash: hash,
+          member_id: memberId,
+          card_id: cardId,
+          expires_at: expiresAt,
+          used_at: null,
+          earning_id: null,
+          manager_id: null,
+          store_id: null,
+          requested: null,
+        })
         .onConflict((oc) => oc.columns(['tenant_id', 'code_hash']).doNothing())
         .returning('id')
         .executeTakeFirst();
@@ -339,12 +570,20 @@ export async function issueOtp(deps: StampsDeps, tenantId: string, memberId: str
 /** A wrong code: logged with the manager and the store, and counted against every code live now (it may have been a guess at any of them). */
 async function recordFailure(deps: StampsDeps, tenantId: string, managerId: string, storeId: string) {
   const now = deps.clock.now();
-  await deps.db.insertInto('stamp_otp_failure').values({ tenant_id: tenantId, manager_id: managerId, store_id: storeId, at: now }).execute();
+  await deps.db
+    .insertInto('stamp_otp_failure')
+    .values({ tenant_id: tenantId, manager_id: managerId, store_id: storeId, at: now })
+    .execute();
   await deps.db
     .updateTable('stamp_otp')
     .set((eb) => ({
       wrong_seen: eb('wrong_seen', '+', 1),
-      expires_at: eb.case().when('wrong_seen', '>=', OTP_WRONG_PER_CODE - 1).then(now).else(eb.ref('expires_at')).end(),
+      expires_at: eb
+        .case()
+        .when('wrong_seen', '>=', OTP_WRONG_PER_CODE - 1)
+        .then(now)
+        .else(eb.ref('expires_at'))
+        .end(),
     }))
     .where('tenant_id', '=', tenantId)
     .where('used_at', 'is', null)
@@ -357,7 +596,12 @@ async function recordFailure(deps: StampsDeps, tenantId: string, managerId: stri
  * the code is looked up: one upsert each that stops at its limit (platform/limits.ts), so parallel
  * guesses never get more checks. Returns the claims, given back when the code turns out right.
  */
-async function claimWrongCodeAllowance(deps: StampsDeps, tenantId: string, managerId: string, storeId: string): Promise<Window[]> {
+async function claimWrongCodeAllowance(
+  deps: StampsDeps,
+  tenantId: string,
+  managerId: string,
+  storeId: string,
+): Promise<Window[]> {
   const now = deps.clock.now();
   const windowSeconds = OTP_FAILURE_WINDOW_MS / 1000;
   const windows: Window[] = [
@@ -368,7 +612,10 @@ async function claimWrongCodeAllowance(deps: StampsDeps, tenantId: string, manag
     const taken = await takeWindow(deps.db, tenantId, w, now);
     if (!taken.allowed) {
       for (const claimed of windows.slice(0, i)) await giveBackWindow(deps.db, tenantId, claimed, now);
-      throw rateLimited('Too many wrong codes: wait a few minutes.', taken.resetAt, now, { per: i === 0 ? 'manager' : 'store', limit: w.limit });
+      throw rateLimited('Too many wrong codes: wait a few minutes.', taken.resetAt, now, {
+        per: i === 0 ? 'manager' : 'store',
+        limit: w.limit,
+      });
     }
   }
   return windows;
@@ -380,7 +627,12 @@ async function claimWrongCodeAllowance(deps: StampsDeps, tenantId: string, manag
  * the approval is logged with manager, store and time (on the code and the earning). A code is used
  * once: submitted again, by anyone, it is OTP_INVALID and counts as a wrong code.
  */
-export async function approveOtp(deps: StampsDeps & LimitDeps, tenantId: string, manager: TManager, input: { storeId: string; code: string; count: number; ip?: string }) {
+export async function approveOtp(
+  deps: StampsDeps & LimitDeps,
+  tenantId: string,
+  manager: TManager,
+  input: { storeId: string; code: string; count: number; ip?: string },
+) {
   await requireStoreManager(deps, tenantId, manager, input.storeId);
   await limitSecretCheck(deps, tenantId, { kind: 'stamp_otp', credential: manager.id, ip: input.ip });
   const claims = await claimWrongCodeAllowance(deps, tenantId, manager.id, input.storeId);
@@ -390,26 +642,53 @@ export async function approveOtp(deps: StampsDeps & LimitDeps, tenantId: string,
   };
   const outcome = await withTransaction(deps.db, async (trx) => {
     const d = { ...deps, db: trx };
-    const otp = await trx.selectFrom('stamp_otp').selectAll().where('tenant_id', '=', tenantId).where('code_hash', '=', codeHash(tenantId, input.code)).forUpdate().executeTakeFirst();
+    const otp = await trx
+      .selectFrom('stamp_otp')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('code_hash', '=', codeHash(tenantId, input.code))
+      .forUpdate()
+      .executeTakeFirst();
     if (!otp) return { wrong: true as const };
     // A used code is as good as a wrong one: single use, whoever submits it again.
     if (otp.used_at) return { wrong: true as const };
     if (otp.expires_at <= deps.clock.now()) {
       if (otp.wrong_seen >= OTP_WRONG_PER_CODE) {
-        throw new AppError('OTP_EXPIRED', 'The code ended after too many wrong codes were tried: the member issues a new one.', { expiredAt: otp.expires_at.toISOString(), why: 'too_many_wrong_codes' });
+        throw new AppError('OTP_EXPIRED', 'The code ended after too many wrong codes were tried: the member issues a new one.', {
+          expiredAt: otp.expires_at.toISOString(),
+          why: 'too_many_wrong_codes',
+        });
       }
-      throw new AppError('OTP_EXPIRED', 'The code has expired: the member issues a new one.', { expiredAt: otp.expires_at.toISOString(), why: 'expired' });
+      throw new AppError('OTP_EXPIRED', 'The code has expired: the member issues a new one.', {
+        expiredAt: otp.expires_at.toISOString(),
+        why: 'expired',
+      });
     }
     const card = await cardRow(trx, tenantId, otp.card_id);
     const policy = ZStampPolicy.parse(card.policy);
     if (policy.stores !== 'all' && !policy.stores.includes(input.storeId)) {
-      throw new AppError('STAMP_NOT_ELIGIBLE', 'The store does not take part in this stamp card.', { rule: 'store', storeId: input.storeId, cardId: card.id });
+      throw new AppError('STAMP_NOT_ELIGIBLE', 'The store does not take part in this stamp card.', {
+        rule: 'store',
+        storeId: input.storeId,
+        cardId: card.id,
+      });
     }
     const count = policy.maxPerEarning === null ? input.count : Math.min(input.count, policy.maxPerEarning);
-    const result = await earn(d, tenantId, card, otp.member_id, count, { id: `st.otp.${otp.id}`, source: 'otp', storeId: input.storeId, managerId: manager.id });
+    const result = await earn(d, tenantId, card, otp.member_id, count, {
+      id: `st.otp.${otp.id}`,
+      source: 'otp',
+      storeId: input.storeId,
+      managerId: manager.id,
+    });
     await trx
       .updateTable('stamp_otp')
-      .set({ used_at: deps.clock.now(), earning_id: result.earningId, manager_id: manager.id, store_id: input.storeId, requested: input.count })
+      .set({
+        used_at: deps.clock.now(),
+        earning_id: result.earningId,
+        manager_id: manager.id,
+        store_id: input.storeId,
+        requested: input.count,
+      })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', otp.id)
       .execute();

@@ -31,7 +31,14 @@ export type StampEarningTable = {
   taken_back: Generated<number>;
   created_at: Generated<Date>;
 };
-export type StampBoardTable = { tenant_id: string; card_id: string; member_id: string; board_no: number; reward: unknown; completed_at: Generated<Date> };
+export type StampBoardTable = {
+  tenant_id: string;
+  card_id: string;
+  member_id: string;
+  board_no: number;
+  reward: unknown;
+  completed_at: Generated<Date>;
+};
 export type StampOtpTable = {
   tenant_id: string;
   id: string;

@@ -15,18 +15,30 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/stores', {
       config: { scopes: SCOPES.all },
-      schema: { tags, summary: 'The brand’s stores', response: { 200: z.object({ items: z.array(ZStore) }), ...problems(401, 403) } },
+      schema: {
+        tags,
+        summary: 'The brand’s stores',
+        response: { 200: z.object({ items: z.array(ZStore) }), ...problems(401, 403) },
+      },
       handler: async (req) => ({ items: await service.listStores(deps, tenantIdOf(req)) }),
     });
     app.post('/stores', {
       config: { scopes: SCOPES.server, idempotency: 'optional' },
       schema: { tags, summary: 'Add a store', body: ZStoreRequest, response: { 201: ZStore, ...problems(400, 401, 403, 409) } },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.createStore({ db }, tenantIdOf(req), req.body), { status: 201 }),
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.createStore({ db }, tenantIdOf(req), req.body), { status: 201 }),
     });
     app.patch('/stores/:storeId', {
       config: { scopes: SCOPES.server, idempotency: 'optional' },
-      schema: { tags, summary: 'Change a store (name, address, region, status)', params: ZStoreParams, body: ZStoreUpdate, response: { 200: ZStore, ...problems(400, 401, 403, 404) } },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.updateStore({ db }, tenantIdOf(req), req.params.storeId, req.body)),
+      schema: {
+        tags,
+        summary: 'Change a store (name, address, region, status)',
+        params: ZStoreParams,
+        body: ZStoreUpdate,
+        response: { 200: ZStore, ...problems(400, 401, 403, 404) },
+      },
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.updateStore({ db }, tenantIdOf(req), req.params.storeId, req.body)),
     });
     app.put('/stores/:storeId/devices/:serial', {
       config: { scopes: SCOPES.server },
@@ -40,7 +52,12 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.delete('/stores/:storeId/devices/:serial', {
       config: { scopes: SCOPES.server },
-      schema: { tags, summary: 'Unregister a stamp device', params: ZStoreParams.extend({ serial: z.string().max(40) }), response: { 204: z.null(), ...problems(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'Unregister a stamp device',
+        params: ZStoreParams.extend({ serial: z.string().max(40) }),
+        response: { 204: z.null(), ...problems(401, 403, 404) },
+      },
       handler: async (req, reply) => {
         await service.unregisterDevice(deps, tenantIdOf(req), req.params.storeId, req.params.serial);
         reply.code(204).send(null);
@@ -48,12 +65,24 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
     app.post('/store-managers', {
       config: { scopes: SCOPES.server, idempotency: 'optional' },
-      schema: { tags, summary: 'Add a store manager (one account per person) registered to stores', body: ZManagerRequest, response: { 201: ZManager, ...problems(400, 401, 403, 404, 409) } },
-      handler: (req, reply) => idempotent(deps, req, reply, (db) => service.createManager({ db }, tenantIdOf(req), req.body), { status: 201 }),
+      schema: {
+        tags,
+        summary: 'Add a store manager (one account per person) registered to stores',
+        body: ZManagerRequest,
+        response: { 201: ZManager, ...problems(400, 401, 403, 404, 409) },
+      },
+      handler: (req, reply) =>
+        idempotent(deps, req, reply, (db) => service.createManager({ db }, tenantIdOf(req), req.body), { status: 201 }),
     });
     app.put('/store-managers/:managerId/stores', {
       config: { scopes: SCOPES.server },
-      schema: { tags, summary: 'The stores a manager is registered to (replaced)', params: z.object({ managerId: z.string().max(40) }), body: z.object({ storeIds: z.array(z.string().max(40)).max(100) }), response: { 200: ZManager, ...problems(400, 401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'The stores a manager is registered to (replaced)',
+        params: z.object({ managerId: z.string().max(40) }),
+        body: z.object({ storeIds: z.array(z.string().max(40)).max(100) }),
+        response: { 200: ZManager, ...problems(400, 401, 403, 404) },
+      },
       handler: (req) => service.setManagerStores(deps, tenantIdOf(req), req.params.managerId, req.body.storeIds),
     });
     app.post('/store-managers/login', {
@@ -62,8 +91,12 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
         tags,
         summary: 'A store manager logs in (the manager web page); the token goes in X-Manager-Token',
         body: ZManagerLogin,
-        description: 'INVALID_CREDENTIALS for a wrong ID or password alike; LOGIN_LOCKED after 5 wrong passwords in a row (unknown IDs too); RATE_LIMITED (with Retry-After) past the per-IP or per-login-ID rate.',
-        response: { 200: z.object({ token: z.string(), expiresAt: z.iso.datetime(), manager: ZManager }), ...problems(400, 401, 423, 429) },
+        description:
+          'INVALID_CREDENTIALS for a wrong ID or password alike; LOGIN_LOCKED after 5 wrong passwords in a row (unknown IDs too); RATE_LIMITED (with Retry-After) past the per-IP or per-login-ID rate.',
+        response: {
+          200: z.object({ token: z.string(), expiresAt: z.iso.datetime(), manager: ZManager }),
+          ...problems(400, 401, 423, 429),
+        },
       },
       handler: (req) => service.managerLogin(deps, tenantIdOf(req), { ...req.body, ip: req.ip }),
     });

@@ -20,9 +20,21 @@ const LOGIN_ATTEMPTS = 'manager_login';
 const SESSION_MS = 12 * 3_600_000;
 const tokenHash = (token: string) => createHash('sha256').update(token).digest();
 
-const toStore = (r: StoreRow): TStore => ({ id: r.id, code: r.code, name: r.name, address: r.address, region: r.region, status: r.status, createdAt: r.created_at.toISOString() });
+const toStore = (r: StoreRow): TStore => ({
+  id: r.id,
+  code: r.code,
+  name: r.name,
+  address: r.address,
+  region: r.region,
+  status: r.status,
+  createdAt: r.created_at.toISOString(),
+});
 
-export async function createStore(deps: Pick<Deps, 'db'>, tenantId: string, s: { code: string; name: string; address: string; region: string; status: StoreStatus }): Promise<TStore> {
+export async function createStore(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  s: { code: string; name: string; address: string; region: string; status: StoreStatus },
+): Promise<TStore> {
   const row = await deps.db
     .insertInto('store')
     .values({ tenant_id: tenantId, id: newId('sto'), ...s })
@@ -33,12 +45,28 @@ export async function createStore(deps: Pick<Deps, 'db'>, tenantId: string, s: {
   return toStore(row);
 }
 
-export async function updateStore(deps: Pick<Deps, 'db'>, tenantId: string, storeId: string, s: Partial<{ name: string; address: string; region: string; status: StoreStatus }>): Promise<TStore> {
+export async function updateStore(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  storeId: string,
+  s: Partial<{ name: string; address: string; region: string; status: StoreStatus }>,
+): Promise<TStore> {
   // An empty change is a no-op (the route refuses it first): an SQL SET needs a column.
   const row =
     Object.keys(s).length === 0
-      ? await deps.db.selectFrom('store').selectAll().where('tenant_id', '=', tenantId).where('id', '=', storeId).executeTakeFirst()
-      : await deps.db.updateTable('store').set(s).where('tenant_id', '=', tenantId).where('id', '=', storeId).returningAll().executeTakeFirst();
+      ? await deps.db
+          .selectFrom('store')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', storeId)
+          .executeTakeFirst()
+      : await deps.db
+          .updateTable('store')
+          .set(s)
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', storeId)
+          .returningAll()
+          .executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No store ${storeId}.`);
   return toStore(row);
 }
@@ -49,9 +77,15 @@ export async function listStores(deps: Pick<Deps, 'db'>, tenantId: string): Prom
 
 /** The store, which must exist and be active. */
 export async function activeStore(deps: Pick<Deps, 'db'>, tenantId: string, storeId: string): Promise<TStore> {
-  const row = await deps.db.selectFrom('store').selectAll().where('tenant_id', '=', tenantId).where('id', '=', storeId).executeTakeFirst();
+  const row = await deps.db
+    .selectFrom('store')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', storeId)
+    .executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No store ${storeId}.`);
-  if (row.status !== 'active') throw new AppError('STORE_NOT_ACTIVE', `Store ${row.name} is ${row.status}.`, { storeId, status: row.status });
+  if (row.status !== 'active')
+    throw new AppError('STORE_NOT_ACTIVE', `Store ${row.name} is ${row.status}.`, { storeId, status: row.status });
   return toStore(row);
 }
 
@@ -62,36 +96,70 @@ export async function activeStore(deps: Pick<Deps, 'db'>, tenantId: string, stor
  */
 export async function requireStore(deps: Pick<Deps, 'db'>, tenantId: string, storeId: string): Promise<void> {
   await txMemo(deps.db, `store:${tenantId}:${storeId}`, async () => {
-    const row = await deps.db.selectFrom('store').select('id').where('tenant_id', '=', tenantId).where('id', '=', storeId).executeTakeFirst();
+    const row = await deps.db
+      .selectFrom('store')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', storeId)
+      .executeTakeFirst();
     if (!row) throw new AppError('NOT_FOUND', `No store ${storeId}.`, { storeId });
     return true;
   });
 }
 
 async function storeIdsOf(deps: Pick<Deps, 'db'>, tenantId: string, managerId: string): Promise<string[]> {
-  const rows = await deps.db.selectFrom('store_manager_store').select('store_id').where('tenant_id', '=', tenantId).where('manager_id', '=', managerId).orderBy('store_id').execute();
+  const rows = await deps.db
+    .selectFrom('store_manager_store')
+    .select('store_id')
+    .where('tenant_id', '=', tenantId)
+    .where('manager_id', '=', managerId)
+    .orderBy('store_id')
+    .execute();
   return rows.map((r) => r.store_id);
 }
 
-const toManager = (r: StoreManagerRow, storeIds: string[]): TManager => ({ id: r.id, loginId: r.login_id, name: r.name, status: r.status, storeIds });
+const toManager = (r: StoreManagerRow, storeIds: string[]): TManager => ({
+  id: r.id,
+  loginId: r.login_id,
+  name: r.name,
+  status: r.status,
+  storeIds,
+});
 
 async function setStores(deps: Pick<Deps, 'db'>, tenantId: string, managerId: string, storeIds: string[]) {
   await withTransaction(deps.db, async (trx) => {
-    const known = storeIds.length ? await trx.selectFrom('store').select('id').where('tenant_id', '=', tenantId).where('id', 'in', storeIds).execute() : [];
+    const known = storeIds.length
+      ? await trx.selectFrom('store').select('id').where('tenant_id', '=', tenantId).where('id', 'in', storeIds).execute()
+      : [];
     const missing = storeIds.filter((id) => !known.some((k) => k.id === id));
     if (missing.length) throw new AppError('NOT_FOUND', `No store ${missing.join(', ')}.`, { storeIds: missing });
     await trx.deleteFrom('store_manager_store').where('tenant_id', '=', tenantId).where('manager_id', '=', managerId).execute();
-    if (storeIds.length) await trx.insertInto('store_manager_store').values([...new Set(storeIds)].map((store_id) => ({ tenant_id: tenantId, manager_id: managerId, store_id }))).execute();
+    if (storeIds.length)
+      await trx
+        .insertInto('store_manager_store')
+        .values([...new Set(storeIds)].map((store_id) => ({ tenant_id: tenantId, manager_id: managerId, store_id })))
+        .execute();
   });
 }
 
 /** A store manager account (one per person), registered to one or more stores. */
-export async function createManager(deps: Pick<Deps, 'db'>, tenantId: string, m: { loginId: string; name: string; password: string; storeIds: string[] }): Promise<TManager> {
+export async function createManager(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  m: { loginId: string; name: string; password: string; storeIds: string[] },
+): Promise<TManager> {
   const passwordHash = await hashPassword(m.password);
   return withTransaction(deps.db, async (trx) => {
     const row = await trx
       .insertInto('store_manager')
-      .values({ tenant_id: tenantId, id: newId('mgr'), login_id: m.loginId, name: m.name, password_hash: passwordHash, locked_until: null })
+      .values({
+        tenant_id: tenantId,
+        id: newId('mgr'),
+        login_id: m.loginId,
+        name: m.name,
+        password_hash: passwordHash,
+        locked_until: null,
+      })
       .onConflict((oc) => oc.columns(['tenant_id', 'login_id']).doNothing())
       .returningAll()
       .executeTakeFirst();
@@ -101,8 +169,18 @@ export async function createManager(deps: Pick<Deps, 'db'>, tenantId: string, m:
   });
 }
 
-export async function setManagerStores(deps: Pick<Deps, 'db'>, tenantId: string, managerId: string, storeIds: string[]): Promise<TManager> {
-  const row = await deps.db.selectFrom('store_manager').selectAll().where('tenant_id', '=', tenantId).where('id', '=', managerId).executeTakeFirst();
+export async function setManagerStores(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  managerId: string,
+  storeIds: string[],
+): Promise<TManager> {
+  const row = await deps.db
+    .selectFrom('store_manager')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', managerId)
+    .executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No store manager ${managerId}.`);
   await setStores(deps, tenantId, managerId, storeIds);
   return toManager(row, await storeIdsOf(deps, tenantId, managerId));
@@ -113,38 +191,81 @@ export async function setManagerStores(deps: Pick<Deps, 'db'>, tenantId: string,
  * statement, platform/limits.ts); at 5 in a row the login locks for 15 minutes. Unknown IDs are
  * counted and checked (against a dummy hash) the same way, so the answers tell nothing of which exist.
  */
-export async function managerLogin(deps: Pick<Deps, 'db' | 'clock' | 'config' | 'masterKey'>, tenantId: string, input: { loginId: string; password: string; ip?: string }) {
+export async function managerLogin(
+  deps: Pick<Deps, 'db' | 'clock' | 'config' | 'masterKey'>,
+  tenantId: string,
+  input: { loginId: string; password: string; ip?: string },
+) {
   const now = deps.clock.now();
   const subject = piiFor(deps.masterKey).hash(tenantId, 'login', `manager:${input.loginId}`);
   await limitSecretCheck(deps, tenantId, { kind: LOGIN_ATTEMPTS, credential: subject, ip: input.ip });
-  const claim = await claimAttempt(deps.db, tenantId, LOGIN_ATTEMPTS, subject, { max: MAX_FAILED_LOGINS, lockoutMs: LOCKOUT_MS }, now);
-  if (claim.locked) throw new AppError('LOGIN_LOCKED', 'Too many wrong passwords: try again later.', { retryAfterSeconds: claim.retryAfterSeconds });
-  const found = await deps.db.selectFrom('store_manager').selectAll().where('tenant_id', '=', tenantId).where('login_id', '=', input.loginId).executeTakeFirst();
+  const claim = await claimAttempt(
+    deps.db,
+    tenantId,
+    LOGIN_ATTEMPTS,
+    subject,
+    { max: MAX_FAILED_LOGINS, lockoutMs: LOCKOUT_MS },
+    now,
+  );
+  if (claim.locked)
+    throw new AppError('LOGIN_LOCKED', 'Too many wrong passwords: try again later.', {
+      retryAfterSeconds: claim.retryAfterSeconds,
+    });
+  const found = await deps.db
+    .selectFrom('store_manager')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('login_id', '=', input.loginId)
+    .executeTakeFirst();
   const row = found?.status === 'active' ? found : undefined;
   const ok = await verifyPasswordOrDummy(input.password, row?.password_hash);
   if (!ok || !row) throw new AppError('INVALID_CREDENTIALS', 'The login ID or the password is wrong.');
   await resetAttempts(deps.db, tenantId, LOGIN_ATTEMPTS, subject);
   const token = `smt_${randomToken(43)}`;
   const expiresAt = new Date(now.getTime() + SESSION_MS);
-  await deps.db.insertInto('store_manager_session').values({ token_hash: tokenHash(token), tenant_id: tenantId, manager_id: row.id, expires_at: expiresAt }).execute();
+  await deps.db
+    .insertInto('store_manager_session')
+    .values({ token_hash: tokenHash(token), tenant_id: tenantId, manager_id: row.id, expires_at: expiresAt })
+    .execute();
   return { token, expiresAt: expiresAt.toISOString(), manager: toManager(row, await storeIdsOf(deps, tenantId, row.id)) };
 }
 
 /** The manager behind an X-Manager-Token. */
-export async function authenticateManager(deps: Pick<Deps, 'db' | 'clock'>, tenantId: string, token: string | undefined): Promise<TManager> {
+export async function authenticateManager(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  tenantId: string,
+  token: string | undefined,
+): Promise<TManager> {
   const unauthenticated = () => new AppError('UNAUTHENTICATED', 'Send a valid store manager session token in X-Manager-Token.');
   if (!token) throw unauthenticated();
-  const session = await deps.db.selectFrom('store_manager_session').selectAll().where('token_hash', '=', tokenHash(token)).executeTakeFirst();
+  const session = await deps.db
+    .selectFrom('store_manager_session')
+    .selectAll()
+    .where('token_hash', '=', tokenHash(token))
+    .executeTakeFirst();
   if (!session || session.tenant_id !== tenantId || session.expires_at <= deps.clock.now()) throw unauthenticated();
-  const row = await deps.db.selectFrom('store_manager').selectAll().where('tenant_id', '=', tenantId).where('id', '=', session.manager_id).executeTakeFirst();
-  if (!row || row.status !== 'active') throw unauthenticated();
+  const row = await deps.db
+    .selectFrom('store_manager')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', session.manager_id)
+    .executeTakeFirst();
+  if (row?.status !== 'active') throw unauthenticated();
   return toManager(row, await storeIdsOf(deps, tenantId, row.id));
 }
 
 /** Throws NOT_STORE_MANAGER unless the manager is registered to the (active) store. */
-export async function requireStoreManager(deps: Pick<Deps, 'db'>, tenantId: string, manager: TManager, storeId: string): Promise<TStore> {
+export async function requireStoreManager(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  manager: TManager,
+  storeId: string,
+): Promise<TStore> {
   if (!manager.storeIds.includes(storeId)) {
-    throw new AppError('NOT_STORE_MANAGER', `${manager.name} is not a registered manager of store ${storeId}.`, { managerId: manager.id, storeId });
+    throw new AppError('NOT_STORE_MANAGER', `${manager.name} is not a registered manager of store ${storeId}.`, {
+      managerId: manager.id,
+      storeId,
+    });
   }
   return activeStore(deps, tenantId, storeId);
 }
@@ -152,20 +273,43 @@ export async function requireStoreManager(deps: Pick<Deps, 'db'>, tenantId: stri
 /** Registers a stamp device to a store; a device registered to another store is refused. */
 export async function registerDevice(deps: Pick<Deps, 'db'>, tenantId: string, storeId: string, serial: string) {
   await activeStore(deps, tenantId, storeId);
-  await deps.db.insertInto('stamp_device').values({ tenant_id: tenantId, serial, store_id: storeId }).onConflict((oc) => oc.columns(['tenant_id', 'serial']).doNothing()).execute();
-  const row = await deps.db.selectFrom('stamp_device').selectAll().where('tenant_id', '=', tenantId).where('serial', '=', serial).executeTakeFirstOrThrow();
-  if (row.store_id !== storeId) throw new AppError('DEVICE_ALREADY_REGISTERED', `Device ${serial} is registered to another store.`, { serial, storeId: row.store_id });
+  await deps.db
+    .insertInto('stamp_device')
+    .values({ tenant_id: tenantId, serial, store_id: storeId })
+    .onConflict((oc) => oc.columns(['tenant_id', 'serial']).doNothing())
+    .execute();
+  const row = await deps.db
+    .selectFrom('stamp_device')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('serial', '=', serial)
+    .executeTakeFirstOrThrow();
+  if (row.store_id !== storeId)
+    throw new AppError('DEVICE_ALREADY_REGISTERED', `Device ${serial} is registered to another store.`, {
+      serial,
+      storeId: row.store_id,
+    });
   return { serial: row.serial, storeId: row.store_id, registeredAt: row.registered_at.toISOString() };
 }
 
 export async function unregisterDevice(deps: Pick<Deps, 'db'>, tenantId: string, storeId: string, serial: string): Promise<void> {
-  const r = await deps.db.deleteFrom('stamp_device').where('tenant_id', '=', tenantId).where('store_id', '=', storeId).where('serial', '=', serial).executeTakeFirst();
+  const r = await deps.db
+    .deleteFrom('stamp_device')
+    .where('tenant_id', '=', tenantId)
+    .where('store_id', '=', storeId)
+    .where('serial', '=', serial)
+    .executeTakeFirst();
   if (Number(r.numDeletedRows) === 0) throw new AppError('NOT_FOUND', `No device ${serial} at store ${storeId}.`);
 }
 
 /** The store a device is registered to (a stamp from a device earns at its store). */
 export async function deviceStore(deps: Pick<Deps, 'db'>, tenantId: string, serial: string): Promise<string> {
-  const row = await deps.db.selectFrom('stamp_device').select('store_id').where('tenant_id', '=', tenantId).where('serial', '=', serial).executeTakeFirst();
+  const row = await deps.db
+    .selectFrom('stamp_device')
+    .select('store_id')
+    .where('tenant_id', '=', tenantId)
+    .where('serial', '=', serial)
+    .executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No registered device ${serial}.`);
   return row.store_id;
 }

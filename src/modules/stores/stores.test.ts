@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { bearer, newTenant, type TestTenant, testApp, testConfig, testDatabase, testDeps } from '../../../test/helpers.ts';
 import { buildApp } from '../../app.ts';
-import { bearer, newTenant, testApp, testConfig, testDatabase, testDeps, type TestTenant } from '../../../test/helpers.ts';
 import { createDatabase, type Database } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { passwordChecks } from '../../platform/passwords.ts';
@@ -14,13 +14,20 @@ let deps: Deps;
 let seq = 0;
 
 before(async () => {
-  ({ app, deps } = await testApp({ config: testConfig({ SECRET_RATE_LIMIT_PER_CREDENTIAL: '1000', SECRET_RATE_LIMIT_PER_IP: '1000' }) }));
+  ({ app, deps } = await testApp({
+    config: testConfig({ SECRET_RATE_LIMIT_PER_CREDENTIAL: '1000', SECRET_RATE_LIMIT_PER_IP: '1000' }),
+  }));
 });
 after(() => app.close());
 
 async function brand(): Promise<TestTenant> {
   const t = await newTenant(deps, 'Store Brand');
-  const store = await app.inject({ method: 'POST', url: '/v1/stores', headers: { ...bearer(t.keys.server), 'idempotency-key': `s-${++seq}` }, payload: { code: 'S1', name: '매장' } });
+  const store = await app.inject({
+    method: 'POST',
+    url: '/v1/stores',
+    headers: { ...bearer(t.keys.server), 'idempotency-key': `s-${++seq}` },
+    payload: { code: 'S1', name: '매장' },
+  });
   const res = await app.inject({
     method: 'POST',
     url: '/v1/store-managers',
@@ -37,8 +44,13 @@ const count = (rs: LightMyRequestResponse[], status: number) => rs.filter((r) =>
 
 test('50 parallel wrong manager passwords over two app instances: 5 checks, 45 locked', async () => {
   const url = process.env.MOA_TEST_DB_URL;
-  const second: Database | undefined = url ? await createDatabase({ databaseUrl: url, poolSize: 10, unscoped: 'system' }) : undefined;
-  const app2 = await buildApp({ ...(await testDeps()), config: deps.config, masterKey: deps.masterKey, db: second?.db ?? (await testDatabase()).db }, { engine: 'second' });
+  const second: Database | undefined = url
+    ? await createDatabase({ databaseUrl: url, poolSize: 10, unscoped: 'system' })
+    : undefined;
+  const app2 = await buildApp(
+    { ...(await testDeps()), config: deps.config, masterKey: deps.masterKey, db: second?.db ?? (await testDatabase()).db },
+    { engine: 'second' },
+  );
   try {
     const t = await brand();
     const checks = passwordChecks();
@@ -65,5 +77,8 @@ test('an unknown manager login ID answers and locks like a known one', async () 
   };
   const known = await run('kim.s1');
   assert.deepEqual(await run('nobody.s9'), known);
-  assert.deepEqual(known.map((x) => x[0]), [401, 401, 401, 401, 401, 423]);
+  assert.deepEqual(
+    known.map((x) => x[0]),
+    [401, 401, 401, 401, 401, 423],
+  );
 });

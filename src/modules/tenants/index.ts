@@ -1,22 +1,23 @@
 // Public API of the tenants module: the only file other modules and the platform import.
-export type { TenantsTables, TenantStatus } from './tenants.tables.ts';
-export type { TTenant, TCreateTenantRequest, TCreatedApiKey, TApiKey } from './tenants.schemas.ts';
-export { ZCreateTenantRequest, ZCreateApiKeyRequest } from './tenants.schemas.ts';
-export { isValidBrn, normalizeBrn, formatBrn } from './tenants.rules.ts';
+
+export { platformTenantRoutes, tenantRoutes } from './tenants.routes.ts';
+export { formatBrn, isValidBrn, normalizeBrn } from './tenants.rules.ts';
+export type { TApiKey, TCreatedApiKey, TCreateTenantRequest, TTenant } from './tenants.schemas.ts';
+export { ZCreateApiKeyRequest, ZCreateTenantRequest } from './tenants.schemas.ts';
 export {
-  /** Creates a tenant (brand); one per business registration number. */
-  createTenant,
-  /** The tenant by id, or NOT_FOUND. */
-  getTenant,
-  findTenantByBrn,
-  listTenants,
-  updateTenant,
-  setTenantStatus,
   /** Creates an API key; the plaintext key is returned once. */
   createApiKey,
-  listApiKeys,
-  revokeApiKey,
   /** Builds the Bearer-key verifier used by the /v1 scope. */
   createApiKeyAuthenticator,
+  /** Creates a tenant (brand); one per business registration number. */
+  createTenant,
+  findTenantByBrn,
+  /** The tenant by id, or NOT_FOUND. */
+  getTenant,
+  listApiKeys,
+  listTenants,
+  revokeApiKey,
+  setTenantStatus,
+  updateTenant,
 } from './tenants.service.ts';
-export { tenantRoutes, platformTenantRoutes } from './tenants.routes.ts';
+export type { TenantStatus, TenantsTables } from './tenants.tables.ts';

@@ -1,4 +1,4 @@
-import { sql, type Insertable, type Updateable } from 'kysely';
+import { type Insertable, sql, type Updateable } from 'kysely';
 import type { Db } from '../../platform/db.ts';
 import { txForget } from '../../platform/tx-memo.ts';
 import type { ApiKeyRow, ApiKeyTable, TenantRow, TenantTable } from './tenants.tables.ts';
@@ -32,11 +32,7 @@ export async function listTenants(db: Db, limit: number, before?: string): Promi
 /** The key under which a transaction keeps the tenant (getTenant). */
 export const tenantMemoKey = (tenantId: string) => `tenant:${tenantId}`;
 
-export async function updateTenant(
-  db: Db,
-  tenantId: string,
-  changes: Updateable<TenantTable>,
-): Promise<TenantRow | undefined> {
+export async function updateTenant(db: Db, tenantId: string, changes: Updateable<TenantTable>): Promise<TenantRow | undefined> {
   txForget(db, tenantMemoKey(tenantId));
   return db
     .updateTable('tenant')

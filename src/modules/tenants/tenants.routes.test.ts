@@ -28,7 +28,7 @@ test('no key, a malformed key, a wrong secret and a revoked key are 401 problem+
     {},
     { authorization: 'Basic abc' },
     { authorization: 'Bearer not-a-key' },
-    bearer(keys.pos.slice(0, -4) + 'zzzz'),
+    bearer(`${keys.pos.slice(0, -4)}zzzz`),
     bearer(keys.pos.replace('moa_pos_', 'moa_app_')),
   ];
   for (const headers of cases) {
@@ -46,11 +46,15 @@ test('no key, a malformed key, a wrong secret and a revoked key are 401 problem+
   const list = await app.inject({ url: `/platform/v1/tenants/${tenant.id}/api-keys`, headers: platform });
   const posKey = list.json().items.find((k: { scope: string }) => k.scope === 'pos');
   assert.ok(posKey.lastUsedAt === null || typeof posKey.lastUsedAt === 'string');
-  assert.ok(keys.pos.startsWith(posKey.prefix + '_'), 'the prefix is the key without its secret');
+  assert.ok(keys.pos.startsWith(`${posKey.prefix}_`), 'the prefix is the key without its secret');
   assert.equal(JSON.stringify(list.json()).includes(keys.pos), false, 'secrets are never listed');
 
   assert.equal((await app.inject({ url: '/v1/tenant', headers: bearer(keys.pos) })).statusCode, 200);
-  const revoke = await app.inject({ method: 'DELETE', url: `/platform/v1/tenants/${tenant.id}/api-keys/${posKey.id}`, headers: platform });
+  const revoke = await app.inject({
+    method: 'DELETE',
+    url: `/platform/v1/tenants/${tenant.id}/api-keys/${posKey.id}`,
+    headers: platform,
+  });
   assert.equal(revoke.statusCode, 200);
   assert.ok(revoke.json().revokedAt);
   const res = await app.inject({ url: '/v1/tenant', headers: bearer(keys.pos) });
@@ -79,12 +83,22 @@ test("tenant B's key never returns or changes tenant A's data", async () => {
 test('scopes: only a server key may change the tenant', async () => {
   const { keys } = await newTenant(deps);
   for (const scope of ['pos', 'app'] as const) {
-    const res = await app.inject({ method: 'PATCH', url: '/v1/tenant', headers: bearer(keys[scope]), payload: { locale: 'en-US' } });
+    const res = await app.inject({
+      method: 'PATCH',
+      url: '/v1/tenant',
+      headers: bearer(keys[scope]),
+      payload: { locale: 'en-US' },
+    });
     assert.equal(res.statusCode, 403);
     assert.equal(res.json().code, 'FORBIDDEN');
     assert.deepEqual(res.json().details, { scope, allowedScopes: ['server'] });
   }
-  const ok = await app.inject({ method: 'PATCH', url: '/v1/tenant', headers: bearer(keys.server), payload: { locale: 'en-US', timeZone: 'Asia/Tokyo' } });
+  const ok = await app.inject({
+    method: 'PATCH',
+    url: '/v1/tenant',
+    headers: bearer(keys.server),
+    payload: { locale: 'en-US', timeZone: 'Asia/Tokyo' },
+  });
   assert.equal(ok.statusCode, 200);
   assert.equal(ok.json().locale, 'en-US');
   assert.equal(ok.json().timeZone, 'Asia/Tokyo');
@@ -92,12 +106,22 @@ test('scopes: only a server key may change the tenant', async () => {
 
 test('a suspended tenant’s keys are refused with TENANT_SUSPENDED until it is reactivated', async () => {
   const { tenant, key } = await newTenant(deps);
-  const suspend = await app.inject({ method: 'PUT', url: `/platform/v1/tenants/${tenant.id}/status`, headers: platform, payload: { status: 'suspended' } });
+  const suspend = await app.inject({
+    method: 'PUT',
+    url: `/platform/v1/tenants/${tenant.id}/status`,
+    headers: platform,
+    payload: { status: 'suspended' },
+  });
   assert.equal(suspend.json().status, 'suspended');
   const res = await app.inject({ url: '/v1/tenant', headers: bearer(key) });
   assert.equal(res.statusCode, 403);
   assert.equal(res.json().code, 'TENANT_SUSPENDED');
-  await app.inject({ method: 'PUT', url: `/platform/v1/tenants/${tenant.id}/status`, headers: platform, payload: { status: 'active' } });
+  await app.inject({
+    method: 'PUT',
+    url: `/platform/v1/tenants/${tenant.id}/status`,
+    headers: platform,
+    payload: { status: 'active' },
+  });
   assert.equal((await app.inject({ url: '/v1/tenant', headers: bearer(key) })).statusCode, 200);
 });
 
@@ -117,13 +141,23 @@ test('platform: creating tenants validates the business registration number and 
   assert.equal(tenant.locale, 'ko-KR');
   assert.equal(tenant.status, 'active');
 
-  const again = await app.inject({ method: 'POST', url: '/platform/v1/tenants', headers: platform, payload: { name: 'Other', businessRegistrationNumber: brn } });
+  const again = await app.inject({
+    method: 'POST',
+    url: '/platform/v1/tenants',
+    headers: platform,
+    payload: { name: 'Other', businessRegistrationNumber: brn },
+  });
   assert.equal(again.statusCode, 409);
   assert.equal(again.json().code, 'CONFLICT');
   assert.equal(again.json().details.field, 'businessRegistrationNumber');
 
   const wrongDigit = brn.slice(0, 9) + ((Number(brn[9]) + 1) % 10);
-  const invalid = await app.inject({ method: 'POST', url: '/platform/v1/tenants', headers: platform, payload: { name: 'X', businessRegistrationNumber: wrongDigit, locale: 'fr-FR' } });
+  const invalid = await app.inject({
+    method: 'POST',
+    url: '/platform/v1/tenants',
+    headers: platform,
+    payload: { name: 'X', businessRegistrationNumber: wrongDigit, locale: 'fr-FR' },
+  });
   assert.equal(invalid.statusCode, 400);
   const body = invalid.json();
   assert.equal(body.code, 'VALIDATION_FAILED');
@@ -143,7 +177,11 @@ test('platform: listing pages through tenants newest first with a cursor', async
   const seen: string[] = [];
   let cursor: string | undefined;
   do {
-    const res = await app.inject({ url: '/platform/v1/tenants', query: { limit: '2', ...(cursor ? { cursor } : {}) }, headers: platform });
+    const res = await app.inject({
+      url: '/platform/v1/tenants',
+      query: { limit: '2', ...(cursor ? { cursor } : {}) },
+      headers: platform,
+    });
     assert.equal(res.statusCode, 200);
     const page = res.json();
     assert.ok(page.items.length <= 2);
@@ -157,9 +195,16 @@ test('platform: listing pages through tenants newest first with a cursor', async
 
 test('platform: the operator token is required, and the API is off without one', async () => {
   assert.equal((await app.inject({ url: '/platform/v1/tenants' })).statusCode, 401);
-  assert.equal((await app.inject({ url: '/platform/v1/tenants', headers: bearer('wrong-token-wrong-token-wrong-token') })).statusCode, 401);
+  assert.equal(
+    (await app.inject({ url: '/platform/v1/tenants', headers: bearer('wrong-token-wrong-token-wrong-token') })).statusCode,
+    401,
+  );
   const { key } = await newTenant(deps);
-  assert.equal((await app.inject({ url: '/platform/v1/tenants', headers: bearer(key) })).statusCode, 401, 'a tenant key is not a platform token');
+  assert.equal(
+    (await app.inject({ url: '/platform/v1/tenants', headers: bearer(key) })).statusCode,
+    401,
+    'a tenant key is not a platform token',
+  );
 
   const { app: closed } = await testApp({ config: { ...deps.config, platformToken: undefined } });
   const res = await closed.inject({ url: '/platform/v1/tenants', headers: platform });

@@ -105,7 +105,10 @@ export function platformTenantRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 201: ZCreatedApiKey, ...problems(400, 401, 404, 409, 422) },
       },
       handler: (req, reply) =>
-        idempotent(deps, req, reply, (db) => service.createApiKey({ ...deps, db }, req.params.tenantId, req.body), { status: 201, secret: true }),
+        idempotent(deps, req, reply, (db) => service.createApiKey({ ...deps, db }, req.params.tenantId, req.body), {
+          status: 201,
+          secret: true,
+        }),
     });
 
     app.get('/tenants/:tenantId/api-keys', {

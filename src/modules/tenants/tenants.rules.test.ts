@@ -16,11 +16,16 @@ test('business registration numbers: the worked examples of the research notes',
 
 test('business registration numbers: exactly one check digit completes any valid prefix', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 101, max: 999 }), fc.integer({ min: 1, max: 99 }), fc.integer({ min: 1, max: 9999 }), (office, type, serial) => {
-      const prefix = `${office}${String(type).padStart(2, '0')}${String(serial).padStart(4, '0')}`;
-      const valid = Array.from({ length: 10 }, (_, c) => c).filter((c) => isValidBrn(prefix + c));
-      assert.equal(valid.length, 1);
-    }),
+    fc.property(
+      fc.integer({ min: 101, max: 999 }),
+      fc.integer({ min: 1, max: 99 }),
+      fc.integer({ min: 1, max: 9999 }),
+      (office, type, serial) => {
+        const prefix = `${office}${String(type).padStart(2, '0')}${String(serial).padStart(4, '0')}`;
+        const valid = Array.from({ length: 10 }, (_, c) => c).filter((c) => isValidBrn(prefix + c));
+        assert.equal(valid.length, 1);
+      },
+    ),
   );
 });
 
@@ -35,7 +40,7 @@ test('API keys: format and parse round-trip; secrets are compared by hash', () =
   });
   assert.equal(apiKeyPrefix('pos', 'tnt_01jz0000000000000000000000', 'key_abcdefgh1234'), key.slice(0, -33));
   assert.equal(parseApiKey(key.replace('moa_pos', 'moa_root')), undefined);
-  assert.equal(parseApiKey(key + 'x'), undefined);
+  assert.equal(parseApiKey(`${key}x`), undefined);
   assert.equal(parseApiKey(''), undefined);
   assert.equal(secretMatches('a'.repeat(32), hashSecret('a'.repeat(32))), true);
   assert.equal(secretMatches('b'.repeat(32), hashSecret('a'.repeat(32))), false);

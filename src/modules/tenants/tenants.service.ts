@@ -1,11 +1,11 @@
-import { randomToken, newId } from '../../platform/ids.ts';
-import { AppError } from '../../platform/errors.ts';
 import { withTransaction } from '../../platform/db.ts';
 import { withTenant } from '../../platform/db-context.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
-import { txMemo } from '../../platform/tx-memo.ts';
 import type { Deps } from '../../platform/deps.ts';
+import { AppError } from '../../platform/errors.ts';
+import { newId, randomToken } from '../../platform/ids.ts';
+import { enqueueOutbox } from '../../platform/outbox.ts';
 import type { AuthContext } from '../../platform/request-context.ts';
+import { txMemo } from '../../platform/tx-memo.ts';
 import * as repo from './tenants.repository.ts';
 import { apiKeyPrefix, formatApiKey, formatBrn, hashSecret, normalizeBrn, parseApiKey, secretMatches } from './tenants.rules.ts';
 import type {
@@ -114,7 +114,11 @@ export async function setTenantStatus(deps: Pick<Deps, 'db'>, tenantId: string, 
   });
 }
 
-export async function createApiKey(deps: Pick<Deps, 'db'>, tenantId: string, input: TCreateApiKeyRequest): Promise<TCreatedApiKey> {
+export async function createApiKey(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  input: TCreateApiKeyRequest,
+): Promise<TCreatedApiKey> {
   return withTransaction(deps.db, async (trx) => {
     const tenant = await repo.findTenant(trx, tenantId);
     if (!tenant) throw notFound(tenantId);
