@@ -31,7 +31,9 @@ let database: Promise<Database> | undefined;
 export function testDatabase(): Promise<Database> {
   database ??= (async () => {
     const url = process.env.MOA_TEST_DB_URL;
-    if (url) return createDatabase({ databaseUrl: url, poolSize: 20, unscoped: 'system' });
+    // Test files run side by side on two cores, and a test's own load can hold every pooled
+    // connection for seconds: waiting longer than production's 5 s is not an outage here.
+    if (url) return createDatabase({ databaseUrl: url, poolSize: 20, connectTimeoutMs: 120_000, unscoped: 'system' });
     const template = process.env.MOA_TEST_PGLITE_TEMPLATE;
     if (template) return createDatabase({ loadDataDir: new Blob([readFileSync(template)]), unscoped: 'system' });
     // A test file run on its own (node --import tsx --test file.test.ts).
