@@ -2,16 +2,17 @@
 // creates (initdb + pg_ctl on a free port, in a temporary folder), restarted and stopped under a
 // load of real HTTP requests. The shared test server is never touched.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createDatabase } from '../src/platform/db.ts';
-import { bearer, depsOn, newMembers, newTenant, PLATFORM_TOKEN } from './helpers.ts';
+import { bearer, depsOn, newMembers, newTenant } from './helpers.ts';
+import { startServer } from './moa-process.ts';
 import {
   type Answer,
   assertAcceptable,
@@ -22,7 +23,6 @@ import {
   settle,
 } from './outage-load.ts';
 
-const root = resolve(import.meta.dirname, '..');
 const BIN = '/usr/lib/postgresql/15/bin';
 const skip = existsSync(join(BIN, 'initdb'))
   ? false
@@ -83,28 +83,6 @@ async function startCluster(): Promise<Cluster> {
   };
 }
 
-type Server = { proc: ChildProcess; base: string; output: () => string };
-
-/** Starts `moa serve` and waits until it prints its URLs (or fails after 120 s). */
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-    cwd: root,
-    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', MOA_PLATFORM_TOKEN: PLATFORM_TOKEN, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
-  const started = Date.now();
-  while (!/Health\s+(http:\/\/\S+)\/health/.test(out)) {
-    if (proc.exitCode !== null) throw new Error(`moa serve exited with ${proc.exitCode}:\n${out}`);
-    if (Date.now() - started > 120_000) throw new Error(`moa serve did not start within 120 s:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { proc, base: /Health\s+(http:\/\/\S+)\/health/.exec(out)![1]!, output: () => out };
-}
-
 const answerOf = async (res: Response): Promise<Answer> => ({
   status: res.status,
   contentType: res.headers.get('content-type') ?? '',
@@ -118,12 +96,16 @@ test('moa serve survives a restart and an outage of its PostgreSQL under load: 2
 }, async () => {
   const cluster = await startCluster();
   const masterKey = randomBytes(32);
-  const server = await startServer({
-    DATABASE_URL: cluster.url,
-    MOA_MASTER_KEY: masterKey.toString('hex'),
-    MOA_ALLOW_SANDBOX: 'true',
-    LOG_LEVEL: 'warn',
-  });
+  const server = await startServer(
+    {
+      DATABASE_URL: cluster.url,
+      MOA_MASTER_KEY: masterKey.toString('hex'),
+      MOA_ALLOW_SANDBOX: 'true',
+      LOG_LEVEL: 'warn',
+    },
+    cleanups,
+    120_000,
+  );
   const alive = () => assert.equal(server.proc.exitCode, null, `moa serve exited:\n${server.output().slice(-5000)}`);
   const ask = async (path: string, init?: RequestInit) => {
     try {

@@ -1,6 +1,6 @@
 // The product as a user runs it: `moa serve` and the CLI as real processes.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { PLATFORM_TOKEN, randomBrn } from './helpers.ts';
+import { startServer } from './moa-process.ts';
 import { createScratchDatabase } from './scratch-database.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -17,30 +18,6 @@ const cleanups: (() => unknown)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-type Server = { proc: ChildProcess; base: string; output: () => string; exited: Promise<number | null> };
-
-/** Starts `moa serve` and waits until it prints its URLs (or fails after 60 s). */
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-    cwd: root,
-    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', MOA_PLATFORM_TOKEN: PLATFORM_TOKEN, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
-  const started = Date.now();
-  while (!/Health\s+(http:\/\/\S+)\/health/.test(out)) {
-    if (proc.exitCode !== null) throw new Error(`moa serve exited with ${proc.exitCode}:\n${out}`);
-    if (Date.now() - started > 60_000) throw new Error(`moa serve did not start within 60 s:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const base = /Health\s+(http:\/\/\S+)\/health/.exec(out)![1]!;
-  return { proc, base, output: () => out, exited };
-}
 
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
   const proc = spawn(process.execPath, ['bin/moa.js', ...args], { cwd: root, env: { PATH: process.env.PATH, ...env } });
@@ -59,7 +36,7 @@ function tempDir(): string {
 test('embedded: first start seeds the demo, SIGTERM finishes the request in flight, data survives a restart', async () => {
   const dataDir = tempDir();
   const started = Date.now();
-  const server = await startServer({ DATA_DIR: dataDir });
+  const server = await startServer({ DATA_DIR: dataDir }, cleanups);
   const health = await fetch(`${server.base}/health`);
   assert.equal(health.status, 200);
   assert.ok(Date.now() - started < 60_000, 'answers /health within 60 s');
@@ -151,7 +128,7 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
   assert.match(server.output(), /shutting down/);
   await assert.rejects(fetch(`${server.base}/health`), 'no longer accepting');
 
-  const again = await startServer({ DATA_DIR: dataDir });
+  const again = await startServer({ DATA_DIR: dataDir }, cleanups);
   assert.doesNotMatch(again.output(), /moa_server_/, 'the demo is seeded only into an empty database');
   const listed = await fetch(`${again.base}/platform/v1/tenants`, { headers: { authorization: `Bearer ${PLATFORM_TOKEN}` } });
   const names = ((await listed.json()) as { items: { name: string }[] }).items.map((t) => t.name).sort();
@@ -245,7 +222,7 @@ test('CLI: commands print what they did and reject bad arguments with a clear me
 test('with DATABASE_URL and a sandbox provider, serve and every CLI command refuse to start, naming the provider', async () => {
   // Refused while reading the configuration: no database is reached (port 1 has none).
   const env = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/moa', MOA_MASTER_KEY: randomBytes(32).toString('base64') };
-  const serve = await startServer(env).catch((err: Error) => err);
+  const serve = await startServer(env, cleanups).catch((err: Error) => err);
   assert.ok(serve instanceof Error && /exited with 1/.test(serve.message), String(serve));
   assert.match(serve.message, /IDENTITY_PROVIDER is sandbox \(the default\): set IDENTITY_PROVIDER=portone/);
   assert.match(serve.message, /PAYMENT_PROVIDER is sandbox/);
@@ -269,7 +246,7 @@ test('PostgreSQL: two servers started together both serve, and the migrations ra
   // A test server: the sandbox providers are allowed explicitly (production refuses them).
   const env = { DATABASE_URL: scratch.url, MOA_ALLOW_SANDBOX: 'true', MOA_MASTER_KEY: randomBytes(32).toString('base64') };
 
-  const [a, b] = await Promise.all([startServer(env), startServer(env)]);
+  const [a, b] = await Promise.all([startServer(env, cleanups), startServer(env, cleanups)]);
   for (const s of [a, b]) assert.equal((await fetch(`${s.base}/ready`)).status, 200);
   const migratedBy = [a, b].filter((s) => s.output().includes('database migrated'));
   assert.equal(migratedBy.length, 1, 'one process applied the migrations, the other found them done');
@@ -294,7 +271,7 @@ test('PostgreSQL: two servers started together both serve, and the migrations ra
   b.proc.kill('SIGTERM');
   assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
 
-  const noKey = await startServer({ DATABASE_URL: scratch.url, MOA_ALLOW_SANDBOX: 'true' }).catch((err: Error) => err);
+  const noKey = await startServer({ DATABASE_URL: scratch.url, MOA_ALLOW_SANDBOX: 'true' }, cleanups).catch((err: Error) => err);
   assert.ok(
     noKey instanceof Error && /MOA_MASTER_KEY must be set/.test(noKey.message),
     'a server database needs an explicit master key',
