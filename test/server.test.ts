@@ -277,3 +277,84 @@ test('PostgreSQL: two servers started together both serve, and the migrations ra
     'a server database needs an explicit master key',
   );
 });
+
+test('PostgreSQL: the production roles of the README — migrations as an owner that is no superuser, requests as a login that owns nothing', {
+  skip: serverUrl ? false : 'needs TEST_DATABASE_URL',
+}, async () => {
+  // README "Roles and row-level security", step by step, with role names of this run's own.
+  const suffix = randomBytes(4).toString('hex');
+  const [owner, api] = [`moa_owner_${suffix}`, `moa_api_${suffix}`];
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  cleanups.push(async () => {
+    await admin.query(`drop database if exists ${owner} with (force)`);
+    await admin.query(`drop role if exists ${api}`);
+    await admin.query(`drop role if exists ${owner}`);
+    await admin.end();
+  });
+  await admin.query(`create role ${owner} login; create role ${api} login`);
+  // moa_app and moa_system are cluster-wide: another test database may have created them already.
+  await admin.query(`do $$ begin
+    if not exists (select from pg_roles where rolname = 'moa_app') then create role moa_app nologin; end if;
+    if not exists (select from pg_roles where rolname = 'moa_system') then create role moa_system nologin; end if;
+  exception when duplicate_object or unique_violation then null; end $$`);
+  await admin.query(`grant moa_app, moa_system to ${api}`);
+  await admin.query(`create database ${owner} owner ${owner}`);
+  const url = (login: string) => Object.assign(new URL(serverUrl!), { username: login, pathname: `/${owner}` }).toString();
+
+  const server = await startServer(
+    {
+      DATABASE_URL: url(api),
+      DATABASE_MIGRATION_URL: url(owner),
+      MOA_ALLOW_SANDBOX: 'true',
+      MOA_MASTER_KEY: randomBytes(32).toString('base64'),
+    },
+    cleanups,
+  );
+  assert.match(server.output(), /database migrated/);
+  assert.equal((await fetch(`${server.base}/ready`)).status, 200);
+  const post = (path: string, body: unknown, auth = PLATFORM_TOKEN) =>
+    fetch(`${server.base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` },
+      body: JSON.stringify(body),
+    });
+  const tenant = (await (
+    await post('/platform/v1/tenants', { name: 'Roles', businessRegistrationNumber: randomBrn() })
+  ).json()) as {
+    id: string;
+  };
+  const created = await post(`/platform/v1/tenants/${tenant.id}/api-keys`, { name: 'server', scope: 'server' });
+  assert.equal(created.status, 201);
+  const { key } = (await created.json()) as { key: string };
+  const store = await post('/v1/stores', { code: 'GN01', name: '강남점' }, key);
+  assert.equal(store.status, 201, await store.clone().text());
+  const listed = (await (await fetch(`${server.base}/v1/stores`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+    items: unknown[];
+  };
+  assert.equal(listed.items.length, 1);
+
+  // The tables belong to the owner; the application's login owns nothing and bypasses nothing.
+  const roles = await admin.query(
+    `select r.rolname, r.rolsuper, r.rolbypassrls from pg_roles r where r.rolname in ($1, $2) order by r.rolname`,
+    [api, owner],
+  );
+  assert.deepEqual(
+    roles.rows.map((r) => [r.rolname, r.rolsuper, r.rolbypassrls]),
+    [
+      [api, false, false],
+      [owner, false, false],
+    ],
+  );
+  const db = new pg.Client({ connectionString: url(owner) });
+  await db.connect();
+  const owners = await db.query(`select distinct pg_get_userbyid(relowner) as owner from pg_class
+    where relnamespace = 'public'::regnamespace and relkind = 'r'`);
+  await db.end();
+  assert.deepEqual(
+    owners.rows.map((r) => r.owner),
+    [owner],
+  );
+  server.proc.kill('SIGTERM');
+  assert.equal(await server.exited, 0);
+});
