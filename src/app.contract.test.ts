@@ -110,7 +110,11 @@ test('the scope table: every /v1 route declares its scopes, server reaches all, 
       `${name(o)}: ${scopes} is not one of SCOPES`,
     );
     assert.ok(scopes.includes('server'), `${name(o)}: server is full access`);
-    assert.match(o.op.description ?? '', new RegExp(`API key scopes: ${scopes.map((s) => `\`${s}\``).join(', ')}\\.$`), name(o));
+    assert.match(
+      o.op.description ?? '',
+      new RegExp(`API key scopes: ${scopes.map((s) => `\`${s}\``).join(', ')}\\.( |$)`),
+      name(o),
+    );
     if (o.path === '/v1/me' || o.path.startsWith('/v1/me/'))
       assert.deepEqual(scopes, ['app', 'server'], `${name(o)} is the member’s own route`);
   }

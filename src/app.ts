@@ -8,6 +8,7 @@ import { gradeRoutes } from './modules/grades/index.ts';
 import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules/identity/index.ts';
 import { ledgerRoutes } from './modules/ledger/index.ts';
 import { memberRoutes, socialSandboxRoutes } from './modules/members/index.ts';
+import { operatorAuth, operatorAuthRoutes, operatorRoutes, platformOperatorRoutes } from './modules/operators/index.ts';
 import { pointRoutes } from './modules/points/index.ts';
 import { prepaidRoutes } from './modules/prepaid/index.ts';
 import { stampRoutes } from './modules/stamps/index.ts';
@@ -20,7 +21,7 @@ import { registerPlatformHttp, requestIdFor } from './platform/http.ts';
 import { declareRouteHeaders } from './platform/http-schemas.ts';
 import { requireIdempotencyKey } from './platform/idempotency.ts';
 import { apiRateLimit } from './platform/limits.ts';
-import { checkScope, declareScopes, requireSessionToken, tenantIdOf } from './platform/request-context.ts';
+import { checkAccess, declareScopes, requireSessionToken, tenantIdOf } from './platform/request-context.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -82,8 +83,10 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
         handlerIn(route, (req, fn) => withTenant(tenantIdOf(req), fn));
       });
       v1.addHook('onRequest', async (req) => {
-        req.auth = await authenticate(bearerToken(req.headers.authorization));
-        checkScope(req);
+        // An operator's console sends its session cookie instead of an API key.
+        const operator = req.headers.authorization === undefined ? await operatorAuth(deps, req) : undefined;
+        req.auth = operator ?? (await authenticate(bearerToken(req.headers.authorization)));
+        checkAccess(req, deps.clock.now());
       });
       // After authentication: the per-API-key request limit and its RateLimit-* headers.
       v1.addHook('onRequest', apiRateLimit(deps));
@@ -97,6 +100,7 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       await v1.register(storeRoutes(deps));
       await v1.register(stampRoutes(deps));
       await v1.register(couponRoutes(deps));
+      await v1.register(operatorRoutes(deps));
       await v1.register(checkoutRoutes(deps));
     },
     { prefix: '/v1' },
@@ -112,6 +116,14 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
         handlerIn(route, (_req, fn) => asSystem(fn));
       });
       platform.addHook('onRequest', async (req) => {
+        // A platform operator's session, or the bootstrap/automation token.
+        const operator = req.headers.authorization === undefined ? await operatorAuth(deps, req) : undefined;
+        if (operator) {
+          if (operator.tenantId !== null || operator.stage !== 'full')
+            throw new AppError('FORBIDDEN', 'The platform API needs a platform operator, signed in with a second factor.');
+          req.auth = operator;
+          return;
+        }
         if (!platformToken)
           throw new AppError('UNAUTHENTICATED', 'The platform API is disabled: set MOA_PLATFORM_TOKEN to enable it.');
         if (!timingSafeEqual(sha256(bearerToken(req.headers.authorization)), platformToken)) {
@@ -121,8 +133,18 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       });
       await platform.register(platformTenantRoutes(deps));
       await platform.register(platformIdentityRoutes(deps));
+      await platform.register(platformOperatorRoutes(deps));
     },
     { prefix: '/platform/v1' },
+  );
+
+  // /auth: operator sign-in and sessions (public). The session lookup crosses tenants: moa_system.
+  await app.register(
+    async (auth) => {
+      auth.addHook('onRoute', (route) => handlerIn(route, (_req, fn) => asSystem(fn)));
+      await auth.register(operatorAuthRoutes(deps));
+    },
+    { prefix: '/auth' },
   );
 
   // The sandbox identity and SNS providers' pages: public, like a real provider's, and mounted only

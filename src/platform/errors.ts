@@ -160,8 +160,9 @@ export const ERROR_CODES = {
   },
   INVALID_CREDENTIALS: {
     status: 401,
-    title: 'Invalid login ID or password',
-    description: 'The login ID and password do not match a member (the same answer whether or not the ID exists).',
+    title: 'Invalid credentials',
+    description:
+      'The login ID and password, or a second-factor code, do not match (the same answer whether or not the account exists, and for an operator whether or not it is locked).',
   },
   LOGIN_LOCKED: {
     status: 423,
@@ -471,6 +472,49 @@ export const ERROR_CODES = {
     status: 422,
     title: 'OTP code expired',
     description: 'The code was valid for a few minutes only; the member issues a new one.',
+  },
+  SECOND_FACTOR_REQUIRED: {
+    status: 401,
+    title: 'Second factor required',
+    description:
+      'The operator session has passed the password only: `details.stage` says what is due (`password`: a code or passkey; `enrol`: set up a second factor first).',
+  },
+  STEP_UP_REQUIRED: {
+    status: 403,
+    title: 'Recent second factor required',
+    description:
+      'Unmasking, exports and access changes need a second factor within the last `details.withinMinutes` minutes: POST /auth/step-up, then retry.',
+  },
+  CSRF_REJECTED: {
+    status: 403,
+    title: 'Cross-site request refused',
+    description: 'A state-changing request with an operator session cookie must come from the same origin (`Origin`) as JSON.',
+  },
+  TLS_REQUIRED: {
+    status: 403,
+    title: 'HTTPS required',
+    description: 'Operator sessions use Secure cookies: serve the console over HTTPS (plain HTTP works on loopback only).',
+  },
+  INVITATION_NOT_USABLE: {
+    status: 410,
+    title: 'Invitation not usable',
+    description: 'The invitation was accepted, revoked or has expired (`details.reason`); ask for a new one.',
+  },
+  PASSWORD_REJECTED: {
+    status: 422,
+    title: 'Password not allowed',
+    description:
+      'The new password breaks a rule (`details.reason`: too_short, too_long, breached, contains_email, repetitive). Any characters are allowed; length counts.',
+  },
+  LAST_OWNER: {
+    status: 409,
+    title: 'Last owner',
+    description: 'The tenant must keep at least one active owner: make another operator owner first.',
+  },
+  OPERATOR_SUSPENDED: {
+    status: 403,
+    title: 'Operator suspended',
+    description: 'This operator account is suspended; an admin of the brand can reactivate it.',
   },
   RATE_LIMITED: { status: 429, title: 'Too many requests', description: 'Slow down and retry after the indicated time.' },
   INTERNAL: {

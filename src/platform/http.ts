@@ -127,6 +127,13 @@ export async function registerPlatformHttp(
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'A tenant API key: moa_<scope>_…' },
           platformToken: { type: 'http', scheme: 'bearer', description: 'The platform operator token (MOA_PLATFORM_TOKEN).' },
+          operatorSession: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: '__Host-moa_operator',
+            description:
+              'An operator’s console session (POST /auth/login, then a second factor). State-changing requests must come from the same Origin, as JSON.',
+          },
         },
       },
       tags: [
@@ -136,6 +143,11 @@ export async function registerPlatformHttp(
         { name: 'Grades', description: 'Grade levels (등급), the purchases they are judged on, reviews and manual changes' },
         { name: 'Ledger', description: 'Accounts, balances and history (read-only; value moves through the currency modules)' },
         { name: 'Platform', description: 'Platform operator: tenants and API keys' },
+        {
+          name: 'Operator sign-in',
+          description: 'Console sign-in: password, second factor (TOTP, recovery codes), sessions, invitations',
+        },
+        { name: 'Operators', description: 'The brand’s operators, roles and permissions, and the log of access changes' },
         { name: 'Operations', description: 'Health, readiness and the error catalogue' },
       ],
     },

@@ -92,7 +92,7 @@ export async function idempotent<T>(
     return;
   }
 
-  const scope = req.auth?.kind === 'api_key' ? req.auth.tenantId : PLATFORM_SCOPE;
+  const scope = (req.auth?.kind === 'api_key' || req.auth?.kind === 'operator' ? req.auth.tenantId : null) ?? PLATFORM_SCOPE;
   if (options.secret && !deps.masterKey)
     throw new Error('idempotent(…, { secret: true }) needs deps.masterKey to seal the record');
   const pii = deps.masterKey ? piiFor(deps.masterKey) : undefined;

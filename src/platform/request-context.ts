@@ -27,7 +27,64 @@ export const SCOPES = {
 export const SESSION_HEADERS = { member: 'x-member-token', manager: 'x-manager-token' } as const;
 export type SessionKind = keyof typeof SESSION_HEADERS;
 
-export type AuthContext = { kind: 'api_key'; tenantId: string; keyId: string; scope: ApiKeyScope } | { kind: 'platform' };
+/**
+ * What an operator (a person signed in to a console) may do: `resource:action`, a closed list. Every
+ * /v1 route declares the one it needs as `config.permission` (or `false`: not for operators), next
+ * to its key scopes; the operators module's roles are sets of these.
+ */
+export const PERMISSIONS = [
+  'tenant:admin',
+  'members:read',
+  'members:pii',
+  'members:write',
+  'members:export',
+  'grades:read',
+  'grades:write',
+  'points:read',
+  'points:write',
+  'prepaid:read',
+  'prepaid:write',
+  'stamps:read',
+  'stamps:write',
+  'coupons:read',
+  'coupons:write',
+  'stores:read',
+  'stores:write',
+  'checkout:read',
+  'checkout:write',
+  'ledger:read',
+  'identity:admin',
+  'settlement:read',
+  'billing:admin',
+  'operators:admin',
+  'audit:read',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+export const isPermission = (p: string): p is Permission => (PERMISSIONS as readonly string[]).includes(p);
+
+/** An operator's session (the operators module authenticates it from the session cookie). */
+export type OperatorAuth = {
+  kind: 'operator';
+  /** null: a platform operator. */
+  tenantId: string | null;
+  operatorId: string;
+  role: string;
+  permissions: readonly Permission[];
+  /** null: every store. */
+  storeIds: string[] | null;
+  /** password: a second factor is due; enrol: a factor must be set up; full: signed in. */
+  stage: 'password' | 'enrol' | 'full';
+  secondFactorAt: Date | null;
+  sessionHash: Buffer;
+};
+
+export type AuthContext =
+  | { kind: 'api_key'; tenantId: string; keyId: string; scope: ApiKeyScope }
+  | OperatorAuth
+  | { kind: 'platform' };
+
+/** Unmasking, exports and access changes need a second factor within this many minutes. */
+export const STEP_UP_MINUTES = 15;
 
 /** The idempotency scope of platform-operator requests, which belong to no tenant. */
 export const PLATFORM_SCOPE = '_platform';
@@ -44,12 +101,17 @@ declare module 'fastify' {
     idempotency?: 'required' | 'optional';
     /** The route needs a member's or a store manager's session token too (401 UNAUTHENTICATED without it). */
     session?: SessionKind;
+    /** The operator permission the route needs; `false`: operators cannot call it. Required on every /v1 route. */
+    permission?: Permission | false;
+    /** Operators need a second factor within the last STEP_UP_MINUTES (unmasking, exports, access changes). */
+    stepUp?: boolean;
   }
 }
 
 export function tenantIdOf(req: FastifyRequest): string {
-  if (req.auth?.kind !== 'api_key') throw new AppError('UNAUTHENTICATED', 'A tenant API key is required.');
-  return req.auth.tenantId;
+  const a = req.auth;
+  if (a?.kind === 'api_key' || (a?.kind === 'operator' && a.tenantId !== null)) return a.tenantId!;
+  throw new AppError('UNAUTHENTICATED', 'A tenant API key or a tenant operator session is required.');
 }
 
 /**
@@ -57,17 +119,53 @@ export function tenantIdOf(req: FastifyRequest): string {
  * scopes (`x-moa-scopes` and a line in the description).
  */
 export function declareScopes(route: RouteOptions): void {
-  const scopes = route.config?.scopes;
+  const { scopes, stepUp } = route.config ?? {};
+  const permission = route.config?.permission ?? false;
   if (!scopes?.length) throw new Error(`${route.method} ${route.url} declares no API key scopes (config: { scopes: SCOPES.… }).`);
-  const line = `API key scopes: ${scopes.map((s) => `\`${s}\``).join(', ')}.`;
-  const description = route.schema?.description ? `${route.schema.description}\n\n${line}` : line;
-  route.schema = { ...route.schema, security: [{ apiKey: [] }], description, ...{ 'x-moa-scopes': scopes } };
+  if (permission !== false && !isPermission(permission))
+    throw new Error(`${route.method} ${route.url} declares no operator permission (config: { permission: '…' or false }).`);
+  const lines = [
+    `API key scopes: ${scopes.map((s) => `\`${s}\``).join(', ')}.`,
+    permission === false
+      ? 'Operators: not available.'
+      : `Operator permission: \`${permission}\`${stepUp ? ` (with a second factor in the last ${STEP_UP_MINUTES} minutes)` : ''}.`,
+  ];
+  const description = [route.schema?.description, lines.join(' ')].filter(Boolean).join('\n\n');
+  route.schema = {
+    ...route.schema,
+    security: [{ apiKey: [] }, ...(permission === false ? [] : [{ operatorSession: [] }])],
+    description,
+    ...{ 'x-moa-scopes': scopes, 'x-moa-permission': permission || null },
+  };
 }
 
-/** 403 unless the API key's scope is one the route declares (routes without a declaration admit nobody). */
-export function checkScope(req: FastifyRequest): void {
+/**
+ * 403 unless the caller may use the route: an API key's scope is one the route declares; an
+ * operator is signed in fully, to a tenant, with the route's permission (and a recent second
+ * factor where the route asks for one).
+ */
+export function checkAccess(req: FastifyRequest, now: Date): void {
+  const config = req.routeOptions.config;
+  if (req.auth?.kind === 'operator') {
+    const a = req.auth;
+    if (a.stage !== 'full')
+      throw new AppError('SECOND_FACTOR_REQUIRED', 'Finish signing in with a second factor.', { stage: a.stage });
+    if (a.tenantId === null) throw new AppError('FORBIDDEN', 'Platform operators work on /platform/v1.');
+    const needed = config.permission;
+    if (!needed || !a.permissions.includes(needed)) {
+      throw new AppError('FORBIDDEN', needed ? `This needs the permission ${needed}.` : 'Operators cannot call this route.', {
+        permission: needed || null,
+      });
+    }
+    if (config.stepUp && now.getTime() - (a.secondFactorAt?.getTime() ?? 0) > STEP_UP_MINUTES * 60_000) {
+      throw new AppError('STEP_UP_REQUIRED', `Confirm with your second factor (valid ${STEP_UP_MINUTES} minutes).`, {
+        withinMinutes: STEP_UP_MINUTES,
+      });
+    }
+    return;
+  }
   if (req.auth?.kind !== 'api_key') throw new AppError('UNAUTHENTICATED', 'A tenant API key is required.');
-  const allowed = req.routeOptions.config.scopes ?? [];
+  const allowed = config.scopes ?? [];
   if (!allowed.includes(req.auth.scope)) {
     throw new AppError('FORBIDDEN', `This route needs an API key with scope ${allowed.join(' or ')}.`, {
       scope: req.auth.scope,

@@ -8,6 +8,7 @@ export type TenantTable = {
   name: string;
   business_registration_number: string;
   time_zone: string;
+  operator_idle_minutes: Generated<number>;
   locale: Locale;
   currency: Generated<'KRW'>;
   status: Generated<TenantStatus>;

@@ -1,0 +1,26 @@
+// Public API of the operators module: the people who sign in to a console, their roles, second
+// factors and sessions, and the log of every access change.
+import type { FastifyRequest } from 'fastify';
+import { asSystem } from '../../platform/db-context.ts';
+import type { Deps } from '../../platform/deps.ts';
+import type { OperatorAuth } from '../../platform/request-context.ts';
+import { checkCsrf, requireSecureTransport, sessionCookie } from './operator-session.cookie.ts';
+import { authenticateOperator } from './operator-sessions.service.ts';
+
+export { totpCode } from './operator-totp.rules.ts';
+export { operatorAuthRoutes, operatorRoutes, platformOperatorRoutes } from './operators.routes.ts';
+export { BUILTIN_ROLES, type BuiltinRole, PLATFORM_ROLE, passwordBlocklistSize, passwordProblem } from './operators.rules.ts';
+export { createOperatorDirectly, invite, inviteOwner, listOperators, setOperatorStatus } from './operators.service.ts';
+export type { OperatorsTables } from './operators.tables.ts';
+
+/**
+ * The operator behind a request's session cookie (undefined without one), after the transport and
+ * CSRF checks. The lookup crosses tenants (the cookie names none): moa_system, one query.
+ */
+export async function operatorAuth(deps: Deps, req: FastifyRequest): Promise<OperatorAuth | undefined> {
+  const token = sessionCookie(req);
+  if (token === undefined) return undefined;
+  requireSecureTransport(req);
+  checkCsrf(req);
+  return asSystem(() => authenticateOperator(deps, token));
+}
