@@ -7,8 +7,7 @@ import { noTransactionOpen } from '../../../test/tx-probe.ts';
 import { asOwner } from '../../platform/db-context.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { trialBalance } from '../ledger/index.ts';
-import { type PaymentApproval, type PaymentProvider, runAutoCharge } from './index.ts';
-import { payForCharge } from './prepaid.service.ts';
+import { type PaymentApproval, type PaymentProvider, payForCharge, runAutoCharge } from './index.ts';
 
 // A charge's payment is approved outside any transaction (ARCHITECTURE.md rule 2), and a failure
 // between the approval and the posting neither loses nor doubles the money.
