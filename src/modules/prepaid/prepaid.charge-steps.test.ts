@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { addStores, bearer, memberToken, newMembers, newTenant, testApp } from '../../../test/helpers.ts';
 import { noTransactionOpen } from '../../../test/tx-probe.ts';
-import { asOwner } from '../../platform/db-context.ts';
+import { fixedClock } from '../../platform/clock.ts';
+import { asOwner, asSystem, withoutTenant, withTenant } from '../../platform/db-context.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { trialBalance } from '../ledger/index.ts';
 import { type PaymentApproval, type PaymentProvider, payForCharge, runAutoCharge } from './index.ts';
@@ -50,6 +51,31 @@ before(async () => {
 after(() => app.close());
 
 const key = () => ({ 'idempotency-key': `cs-${++seq}` });
+
+/**
+ * The posting of one operation fails once (a real trigger, as if the database went away after the
+ * payment's approval). Returns what removes the trigger again. DDL is the tables' owner's: the
+ * application's roles may not create triggers.
+ */
+async function failOnce(tenantId: string, operationId: string): Promise<() => Promise<void>> {
+  const fn = `moa_test_fail_once_${`${tenantId}_${operationId}`.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`;
+  const ddl = (...statements: string[]) =>
+    asOwner(async () => {
+      for (const statement of statements) await sql.raw(statement).execute(deps.db);
+    });
+  await ddl(
+    `create sequence ${fn}_seq`,
+    `create function ${fn}() returns trigger language plpgsql as $$
+     begin
+       if new.tenant_id = '${tenantId}' and new.id = '${operationId}' and nextval('${fn}_seq') = 1 then
+         raise exception 'the database went away' using errcode = '57P01';
+       end if;
+       return new;
+     end $$`,
+    `create trigger ${fn} before insert on prepaid_operation for each row execute function ${fn}()`,
+  );
+  return () => ddl(`drop trigger ${fn} on prepaid_operation`, `drop function ${fn}()`, `drop sequence ${fn}_seq`);
+}
 
 async function brand(program: object = {}) {
   const t = await newTenant(deps, 'Charge Steps Brand');
@@ -189,25 +215,9 @@ test('a failure after the approval: the retry asks the provider again and posts 
     .executeTakeFirstOrThrow();
   assert.equal(op.payment_id, first.paymentId);
 
-  // 2. Over HTTP: the posting transaction fails once (a real trigger, as if the database went away
-  // after the approval); the same request with the same Idempotency-Key then posts exactly once.
-  const fn = `moa_test_fail_once_${t.tenant.id.replace(/[^a-z0-9]/gi, '_')}`;
-  // DDL is the tables' owner's (the application's roles may not create triggers).
-  const ddl = (...statements: string[]) =>
-    asOwner(async () => {
-      for (const statement of statements) await sql.raw(statement).execute(deps.db);
-    });
-  await ddl(
-    `create sequence ${fn}_seq`,
-    `create function ${fn}() returns trigger language plpgsql as $$
-     begin
-       if new.tenant_id = '${t.tenant.id}' and new.id = 'pp.charge.c3' and nextval('${fn}_seq') = 1 then
-         raise exception 'the database went away' using errcode = '57P01';
-       end if;
-       return new;
-     end $$`,
-    `create trigger ${fn} before insert on prepaid_operation for each row execute function ${fn}()`,
-  );
+  // 2. Over HTTP: the posting transaction fails once; the same request with the same
+  // Idempotency-Key then posts exactly once.
+  const restore = await failOnce(t.tenant.id, 'pp.charge.c3');
   try {
     const same = { ...headers, ...key() };
     const payload = { chargeId: 'c3', amount: 2_000, payment: { method: 'card', token: 'pay_c3' } };
@@ -220,7 +230,7 @@ test('a failure after the approval: the retry asks the provider again and posts 
     const replay = await app.inject({ method: 'POST', url: `/v1/me/prepaid/cards/${card}/charges`, headers: same, payload });
     assert.deepEqual([replay.statusCode, replay.headers['idempotent-replayed'], replay.body], [200, 'true', ok.body]);
   } finally {
-    await ddl(`drop trigger ${fn} on prepaid_operation`, `drop function ${fn}()`, `drop sequence ${fn}_seq`);
+    await restore();
   }
   const c3 = calls.filter((c) => c.paymentId === 'pp.charge.c3');
   assert.equal(c3.length, 2, 'asked again on the retry, under the same payment id');
@@ -282,4 +292,67 @@ test('cash at a store is recorded without any payment provider; cash outside a s
   });
   assert.equal(cancel.statusCode, 200, cancel.body);
   assert.equal(await balance(), 0);
+});
+
+test('an auto-charge run that died after the payment is taken up after its lease, as moa_system, and posts once', async () => {
+  const { t, headers, card, balance, charges } = await brand();
+  const set = await app.inject({
+    method: 'PUT',
+    url: `/v1/me/prepaid/cards/${card}/auto-charge`,
+    headers: { ...headers, ...key() },
+    payload: { kind: 'threshold', threshold: 10_000, amount: 5_000, payment: { method: 'card', token: 'bkey_lease' } },
+  });
+  assert.ok(set.json().nextAttemptAt, 'an empty card is below the threshold at once');
+  const clock = fixedClock(new Date(Date.now() + 1_000));
+  const d = { ...deps, clock };
+  const chargeId = `auto.${card}.1`;
+  // The run claims the row, the provider approves, then the posting fails: the run stops there.
+  const restore = await failOnce(t.tenant.id, `pp.charge.${chargeId}`);
+  try {
+    await assert.rejects(asSystem(() => runAutoCharge(d, t.tenant.id, card)));
+  } finally {
+    await restore();
+  }
+  const state = () =>
+    asSystem(() =>
+      deps.db
+        .selectFrom('prepaid_charge_payment')
+        .select('status')
+        .where('tenant_id', '=', t.tenant.id)
+        .where('id', '=', `pp.charge.${chargeId}`)
+        .executeTakeFirstOrThrow(),
+    );
+  assert.equal((await state()).status, 'pending');
+  assert.equal(await balance(), 0);
+
+  // While the lease runs, no other run pays again.
+  clock.advance(60_000);
+  assert.equal(await asSystem(() => runAutoCharge(d, t.tenant.id, card)), 'not_due');
+  clock.advance(5 * 60_000);
+  // Row-level security: with no context, or under another tenant, the row is not there at all.
+  const other = await newTenant(deps, 'Charge Steps Other');
+  assert.equal(await withoutTenant(() => runAutoCharge(d, t.tenant.id, card)), 'not_due');
+  assert.equal(await withTenant(other.tenant.id, () => runAutoCharge(d, t.tenant.id, card)), 'not_due');
+  assert.equal((await state()).status, 'pending');
+  // The job's run (moa_system, as startJobs runs it) pays under the same id and posts once.
+  assert.equal(await asSystem(() => runAutoCharge(d, t.tenant.id, card)), 'charged');
+  assert.equal((await state()).status, 'approved');
+  const asked = calls.filter((c) => c.paymentId === `pp.charge.${chargeId}`);
+  assert.equal(asked.length, 2, 'asked again after the lease, under the same payment id');
+  assert.ok(asked.every((c) => c.outside));
+  assert.equal(await balance(), 5_000);
+  assert.deepEqual(await charges(), [`pp.charge.${chargeId}`]);
+  assert.equal(await asSystem(() => runAutoCharge(d, t.tenant.id, card)), 'not_due');
+  const attempts = await asSystem(() =>
+    deps.db
+      .selectFrom('prepaid_auto_charge_attempt')
+      .select(['outcome', 'charge_id'])
+      .where('tenant_id', '=', t.tenant.id)
+      .where('card_id', '=', card)
+      .execute(),
+  );
+  assert.deepEqual(
+    attempts.map((a) => [a.outcome, a.charge_id]),
+    [['charged', chargeId]],
+  );
 });
