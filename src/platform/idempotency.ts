@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { type Db, withTransaction } from './db.ts';
 import { AppError, fromDatabaseError, isAppError, toProblem } from './errors.ts';
-import { piiFor } from './pii.ts';
+import { type Pii, piiFor } from './pii.ts';
 import { PLATFORM_SCOPE } from './request-context.ts';
 
 // Idempotency-Key for every write an app or POS makes. The record (request hash + the exact
@@ -82,13 +82,79 @@ export async function idempotent<T>(
   fn: (db: Db) => Promise<T>,
   options: IdempotentOptions = {},
 ): Promise<void> {
+  return run(deps, req, reply, { outside: async () => undefined, inside: (db) => fn(db) }, options, false);
+}
+
+/**
+ * A write whose work is "before, outside, after": `outside` runs first with no transaction open
+ * (a network call: a payment's approval, an OAuth code exchange; it may run its own short
+ * transactions), then `inside` runs in the transaction that stores the response, with what
+ * `outside` returned. A live stored response is replayed without running `outside`; a decided
+ * rejection (4xx) thrown by `outside` is stored like one thrown inside. `outside` must be safe to
+ * run again: a retry after a crash between the two steps runs it again, and so may a duplicate
+ * racing this request (the advisory lock covers only the transaction; the duplicate then replays).
+ *
+ *   idempotentSteps(deps, req, reply, { outside: () => pay(deps, …), inside: (db, paid) => post({ ...deps, db }, …, paid) })
+ */
+export async function idempotentSteps<P, T>(
+  deps: IdempotencyDeps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  steps: Steps<P, T>,
+  options: IdempotentOptions = {},
+): Promise<void> {
+  return run(deps, req, reply, steps, options, true);
+}
+
+type Steps<P, T> = { outside: () => Promise<P>; inside: (db: Db, prepared: P) => Promise<T> };
+
+/** A decided business outcome, worth remembering; undefined for transient states, which are retried. */
+function decidedRejection(err: unknown): AppError | undefined {
+  const rejection = isAppError(err) ? err : fromDatabaseError(err);
+  if (!rejection || rejection.status >= 500 || rejection.details?.retryable || rejection.code === 'IDEMPOTENCY_IN_FLIGHT')
+    return undefined;
+  return rejection;
+}
+
+async function storedOutcome(
+  db: Db,
+  scope: string,
+  key: string,
+  hash: string,
+  pii: Pii | undefined,
+): Promise<Outcome | undefined> {
+  const stored = await db
+    .selectFrom('idempotency_key')
+    .select(['request_hash', 'response_status', 'response_body'])
+    .where('tenant_id', '=', scope)
+    .where('key', '=', key)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+  if (!stored) return undefined;
+  if (stored.request_hash !== hash) {
+    throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request.', { key });
+  }
+  const problem = stored.response_status >= 400;
+  const body = isSealed(stored.response_body) ? pii!.open<string>(stored.response_body) : stored.response_body;
+  return { status: stored.response_status, body, problem, replayed: true };
+}
+
+async function run<P, T>(
+  deps: IdempotencyDeps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  steps: Steps<P, T>,
+  options: IdempotentOptions,
+  hasOutside: boolean,
+): Promise<void> {
   const status = options.status ?? 200;
   const mode = req.routeOptions.config.idempotency;
   if (!mode) throw new Error(`${req.method} ${req.routeOptions.url} calls idempotent() without declaring config.idempotency.`);
   const key = readKey(req);
   if (key === undefined) {
     if (mode === 'required') throw new AppError('IDEMPOTENCY_KEY_REQUIRED', 'Send an Idempotency-Key header with this request.');
-    reply.code(status).send(await fn(deps.db));
+    const prepared = await steps.outside();
+    reply.code(status).send(await steps.inside(deps.db, prepared));
     return;
   }
 
@@ -97,6 +163,20 @@ export async function idempotent<T>(
     throw new Error('idempotent(…, { secret: true }) needs deps.masterKey to seal the record');
   const pii = deps.masterKey ? piiFor(deps.masterKey) : undefined;
   const hash = requestHash(req.method, req.url, req.body);
+
+  let prepared: { value: P } | { rejection: AppError } | undefined;
+  if (hasOutside) {
+    // A finished request is replayed without calling out again.
+    const done = await storedOutcome(deps.db, scope, key, hash, pii);
+    if (done) return send(reply, done);
+    try {
+      prepared = { value: await steps.outside() };
+    } catch (err) {
+      const rejection = decidedRejection(err);
+      if (!rejection) throw err;
+      prepared = { rejection };
+    }
+  }
 
   const outcome = await withTransaction(deps.db, async (trx): Promise<Outcome> => {
     const lock = await sql<{ locked: boolean }>`
@@ -107,35 +187,30 @@ export async function idempotent<T>(
       });
     }
 
-    const stored = await trx
-      .selectFrom('idempotency_key')
-      .select(['request_hash', 'response_status', 'response_body'])
-      .where('tenant_id', '=', scope)
-      .where('key', '=', key)
-      .where('expires_at', '>', sql<Date>`now()`)
-      .executeTakeFirst();
-    if (stored) {
-      if (stored.request_hash !== hash) {
-        throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request.', { key });
-      }
-      const problem = stored.response_status >= 400;
-      const body = isSealed(stored.response_body) ? pii!.open<string>(stored.response_body) : stored.response_body;
-      return { status: stored.response_status, body, problem, replayed: true };
-    }
+    // A duplicate that finished while this one was outside is replayed: its effect stands alone.
+    const stored = await storedOutcome(trx, scope, key, hash, pii);
+    if (stored) return stored;
 
+    const problemOf = (rejection: AppError): Outcome => ({
+      status: rejection.status,
+      body: JSON.stringify(toProblem(rejection, req.url, req.id)),
+      problem: true,
+      replayed: false,
+    });
     let result: Outcome;
-    await sql`savepoint moa_idempotent`.execute(trx);
-    try {
-      const value = await fn(trx);
-      result = { status, body: String(reply.code(status).serialize(value)), problem: false, replayed: false };
-    } catch (err) {
-      const rejection = isAppError(err) ? err : fromDatabaseError(err);
-      // Only a decided business outcome is worth remembering; transient states are retried.
-      if (!rejection || rejection.status >= 500 || rejection.details?.retryable || rejection.code === 'IDEMPOTENCY_IN_FLIGHT')
-        throw err;
-      await sql`rollback to savepoint moa_idempotent`.execute(trx);
-      const body = JSON.stringify(toProblem(rejection, req.url, req.id));
-      result = { status: rejection.status, body, problem: true, replayed: false };
+    if (prepared && 'rejection' in prepared) {
+      result = problemOf(prepared.rejection);
+    } else {
+      await sql`savepoint moa_idempotent`.execute(trx);
+      try {
+        const value = await steps.inside(trx, prepared ? prepared.value : (undefined as P));
+        result = { status, body: String(reply.code(status).serialize(value)), problem: false, replayed: false };
+      } catch (err) {
+        const rejection = decidedRejection(err);
+        if (!rejection) throw err;
+        await sql`rollback to savepoint moa_idempotent`.execute(trx);
+        result = problemOf(rejection);
+      }
     }
 
     const expires = sql<Date>`now() + make_interval(hours => ${deps.config.idempotencyTtlHours})`;
@@ -163,7 +238,10 @@ export async function idempotent<T>(
       .execute();
     return result;
   });
+  send(reply, outcome);
+}
 
+function send(reply: FastifyReply, outcome: Outcome): void {
   if (outcome.replayed) reply.header('idempotent-replayed', 'true');
   reply
     .code(outcome.status)

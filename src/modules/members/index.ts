@@ -26,8 +26,10 @@ export type { SocialAccount, SocialCallback, SocialProvider, SocialProviderName 
 export { SOCIAL_PROVIDERS } from './member-social.provider.ts';
 export { SANDBOX_SOCIAL_ACCOUNTS, sandboxSocialProvider } from './member-social.sandbox.ts';
 export {
+  exchangeSocialLink,
   finishSocialLink,
   finishSocialLogin,
+  linkSocialAccount,
   listSocialLinks,
   startSocialLink,
   startSocialLogin,

@@ -9,7 +9,7 @@ import {
   type MemberAuth,
   openSession,
 } from './member-sessions.service.ts';
-import type { SocialProvider, SocialProviderName } from './member-social.provider.ts';
+import type { SocialAccount, SocialProvider, SocialProviderName } from './member-social.provider.ts';
 import * as socialRepo from './member-social.repository.ts';
 import * as repo from './members.repository.ts';
 import type { MembersDeps as BaseDeps } from './members.service.ts';
@@ -92,6 +92,7 @@ export async function finishSocialLogin(
   provider: SocialProviderName,
   cb: Callback & { userAgent?: string | undefined },
 ): Promise<LoginResult> {
+  if (deps.db.isTransaction) throw new Error('finishSocialLogin calls the SNS provider: it must not run inside a transaction');
   socialProvider(deps, provider);
   const state = await socialRepo.useState(deps.db, tenantId, cb.state, provider, 'login', deps.clock.now());
   if (!state) throw stateInvalid();
@@ -107,18 +108,34 @@ export async function finishSocialLogin(
   return openSession(deps, tenantId, member.id, cb.userAgent);
 }
 
-/** Finishes linking: the state must be the one this member started. */
-export async function finishSocialLink(
+/**
+ * Finishes linking, step 1, never inside a transaction (the provider's token and user-info requests
+ * are network calls): the state must be the one this member started; it is used up (one
+ * statement, committed on its own) before its code is exchanged, so a code is exchanged once. A
+ * retry of the same request after this step finds the state used: the member starts again.
+ */
+export async function exchangeSocialLink(
   deps: MembersDeps,
   tenantId: string,
   auth: MemberAuth,
   provider: SocialProviderName,
   cb: Callback,
-) {
+): Promise<SocialAccount> {
+  if (deps.db.isTransaction) throw new Error('exchangeSocialLink calls the SNS provider: it must not run inside a transaction');
   socialProvider(deps, provider);
   const state = await socialRepo.useState(deps.db, tenantId, cb.state, provider, 'link', deps.clock.now(), auth.member.id);
   if (!state) throw stateInvalid();
-  const account = await exchange(deps, provider, cb, state.redirect_uri);
+  return exchange(deps, provider, cb, state.redirect_uri);
+}
+
+/** Finishes linking, step 2 (in the idempotent write's transaction): the provider's account is linked. */
+export async function linkSocialAccount(
+  deps: MembersDeps,
+  tenantId: string,
+  auth: MemberAuth,
+  provider: SocialProviderName,
+  account: SocialAccount,
+) {
   const existing = await socialRepo.findLink(deps.db, tenantId, provider, account.providerUserId);
   if (existing) {
     throw new AppError(
@@ -136,6 +153,17 @@ export async function finishSocialLink(
     throw err;
   }
   return listSocialLinks(deps, tenantId, auth.member.id);
+}
+
+/** Finishes linking (both steps, for callers without an Idempotency-Key). */
+export async function finishSocialLink(
+  deps: MembersDeps,
+  tenantId: string,
+  auth: MemberAuth,
+  provider: SocialProviderName,
+  cb: Callback,
+) {
+  return linkSocialAccount(deps, tenantId, auth, provider, await exchangeSocialLink(deps, tenantId, auth, provider, cb));
 }
 
 export async function listSocialLinks(deps: MembersDeps, tenantId: string, memberId: string) {

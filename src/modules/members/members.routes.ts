@@ -5,7 +5,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { htmlForms } from '../../platform/http.ts';
 import { problems } from '../../platform/http-schemas.ts';
-import { idempotent } from '../../platform/idempotency.ts';
+import { idempotent, idempotentSteps } from '../../platform/idempotency.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import * as imports from './member-import.service.ts';
 import * as lifecycle from './member-lifecycle.service.ts';
@@ -346,9 +346,13 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
       handler: async (req, reply) => {
         const auth = await me(req);
-        return idempotent(deps, req, reply, async (db) => ({
-          items: await social.finishSocialLink({ ...deps, db }, tenantIdOf(req), auth, req.params.provider, req.body),
-        }));
+        // The code is exchanged with the provider before the transaction that links and stores the response.
+        return idempotentSteps(deps, req, reply, {
+          outside: () => social.exchangeSocialLink(deps, tenantIdOf(req), auth, req.params.provider, req.body),
+          inside: async (db, account) => ({
+            items: await social.linkSocialAccount({ ...deps, db }, tenantIdOf(req), auth, req.params.provider, account),
+          }),
+        });
       },
     });
 

@@ -9,12 +9,14 @@ export type {
   PaymentOutcome,
   PaymentProvider,
 } from './prepaid.provider.ts';
-export { PAYMENT_METHODS, sandboxPayments } from './prepaid.provider.ts';
+export { OFFLINE_PAYMENT_METHODS, PAYMENT_METHODS, sandboxPayments } from './prepaid.provider.ts';
 export { prepaidRoutes } from './prepaid.routes.ts';
 export { nextMonthlyDue, refundPreview } from './prepaid.rules.ts';
 export type { TAutoCharge, TCard, TOperation as TPrepaidOperation, TPromotion as TPrepaidPromotion } from './prepaid.schemas.ts';
 export { ZPrepaidSettings } from './prepaid.schemas.ts';
 export {
+  type ChargeInput,
+  type ChargePayment,
   cancelCharge,
   cancelUse,
   cardOperations,
@@ -26,6 +28,8 @@ export {
   listCards,
   openCard,
   PREPAID,
+  payForCharge,
+  postCharge,
   previewRefund,
   programSettings,
   refund,

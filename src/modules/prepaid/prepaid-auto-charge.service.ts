@@ -8,7 +8,15 @@ import { piiFor } from '../../platform/pii.ts';
 import { getTenant } from '../tenants/index.ts';
 import { nextMonthlyDue, nextRetry } from './prepaid.rules.ts';
 import type { TAutoCharge, TAutoChargeRequest } from './prepaid.schemas.ts';
-import { available, chargeCard, lockCard, programSettings, refundPayment } from './prepaid.service.ts';
+import {
+  available,
+  type ChargePayment,
+  lockCard,
+  payForCharge,
+  postCharge,
+  programSettings,
+  refundPayment,
+} from './prepaid.service.ts';
 import type { PrepaidAutoChargeRow } from './prepaid.tables.ts';
 
 // Auto-charge (자동충전): a card charges itself with the member's payment token (billing key, kept
@@ -157,13 +165,23 @@ export async function turnOffAutoCharge(
   });
 }
 
+// While a run is calling the payment provider its row is not due for other runs; a run that died
+// there is picked up again after this lease, under the same charge id.
+const RUN_LEASE_MS = 5 * 60_000;
+
 /**
- * Runs one card's auto-charge if it is due: charges it (through chargeCard, in this transaction),
- * or records the failure, schedules the retry and, at the limit, turns it off with a notice.
+ * Runs one card's auto-charge if it is due, in three steps (no transaction is open while the payment
+ * provider is called): a short transaction claims the row (SKIP LOCKED) and moves its due time a
+ * lease ahead; payForCharge records and pays the charge `auto.<card>.<n>`; a second transaction
+ * posts it (postCharge) with the counter n, or records the failure, schedules the retry and, at
+ * the limit, turns auto-charge off with a notice. A run that stopped after the payment leaves the
+ * charge pending and n unchanged: the next run pays under the same id, which the provider answers
+ * with the payment already made, and posts it once.
  */
 export async function runAutoCharge(deps: AutoChargeDeps, tenantId: string, cardId: string): Promise<AutoChargeOutcome> {
-  return withTransaction(deps.db, async (trx) => {
-    const now = deps.clock.now();
+  if (deps.db.isTransaction) throw new Error('runAutoCharge calls the payment provider: it must not run inside a transaction');
+  const now = deps.clock.now();
+  const claim = await withTransaction(deps.db, async (trx) => {
     // Another process running this card's charge holds the row: it is not due for us.
     const row = await trx
       .selectFrom('prepaid_auto_charge')
@@ -173,8 +191,59 @@ export async function runAutoCharge(deps: AutoChargeDeps, tenantId: string, card
       .forUpdate()
       .skipLocked()
       .executeTakeFirst();
-    if (!row?.enabled || !row.due_at || row.due_at > now) return 'not_due';
+    if (!row?.enabled || !row.due_at || row.due_at > now) return 'not_due' as const;
     const card = await lockCard(trx, tenantId, cardId, undefined, { active: false });
+    if (row.threshold !== null && (await available(trx, card)) >= Number(row.threshold)) {
+      await trx
+        .updateTable('prepaid_auto_charge')
+        .set({ due_at: null, updated_at: now })
+        .where('tenant_id', '=', tenantId)
+        .where('card_id', '=', cardId)
+        .execute();
+      return 'not_needed' as const;
+    }
+    await trx
+      .updateTable('prepaid_auto_charge')
+      .set({ due_at: new Date(now.getTime() + RUN_LEASE_MS), updated_at: now })
+      .where('tenant_id', '=', tenantId)
+      .where('card_id', '=', cardId)
+      .execute();
+    return row;
+  });
+  if (typeof claim === 'string') return claim;
+
+  const chargeId = `auto.${cardId}.${claim.charges + 1}`;
+  const amount = Number(claim.amount);
+  const input = {
+    chargeId,
+    cardId,
+    amount,
+    channel: 'app',
+    memberId: claim.member_id,
+    payment: {
+      method: claim.payment_method,
+      token: piiFor(deps.masterKey).open<string>(claim.token_sealed),
+      tokenKind: 'billing_key' as const,
+    },
+  };
+  let paid: ChargePayment | AppError;
+  try {
+    paid = await payForCharge(deps, tenantId, input);
+  } catch (err) {
+    if (!isAppError(err) || err.status >= 500) throw err;
+    paid = err;
+  }
+
+  return withTransaction(deps.db, async (trx) => {
+    const row = await trx
+      .selectFrom('prepaid_auto_charge')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('card_id', '=', cardId)
+      .forUpdate()
+      .executeTakeFirst();
+    // Another run posted this charge id meanwhile (the counter moved on): nothing is left to do.
+    if (!row || row.charges !== claim.charges) return 'not_due';
     const nextMonthly = async () =>
       row.day_of_month === null ? null : nextMonthlyDue(now, row.day_of_month, (await getTenant({ db: trx }, tenantId)).timeZone);
     const update = (set: Partial<Omit<PrepaidAutoChargeRow, 'tenant_id' | 'card_id'>>) =>
@@ -184,13 +253,6 @@ export async function runAutoCharge(deps: AutoChargeDeps, tenantId: string, card
         .where('tenant_id', '=', tenantId)
         .where('card_id', '=', cardId)
         .execute();
-    if (row.threshold !== null && (await available(trx, card)) >= Number(row.threshold)) {
-      await update({ due_at: null });
-      return 'not_needed';
-    }
-
-    const chargeId = `auto.${cardId}.${row.charges + 1}`;
-    const amount = Number(row.amount);
     const attempt = (outcome: 'charged' | 'failed' | 'disabled' | 'skipped', error?: AppError) =>
       trx
         .insertInto('prepaid_auto_charge_attempt')
@@ -207,16 +269,10 @@ export async function runAutoCharge(deps: AutoChargeDeps, tenantId: string, card
         .execute();
     await sql`savepoint moa_auto_charge`.execute(trx);
     try {
-      const token = piiFor(deps.masterKey).open<string>(row.token_sealed);
-      await chargeCard({ ...deps, db: trx }, tenantId, {
-        chargeId,
-        cardId,
-        amount,
-        channel: 'app',
-        memberId: row.member_id,
-        payment: { method: row.payment_method, token, tokenKind: 'billing_key' },
-      });
-      await update({ failures: 0, charges: row.charges + 1, last_error: null, due_at: await nextMonthly() });
+      if (paid instanceof AppError) throw paid;
+      // Paid money is posted even if auto-charge was turned off meanwhile.
+      await postCharge({ ...deps, db: trx }, tenantId, input, paid);
+      await update({ failures: 0, charges: row.charges + 1, last_error: null, due_at: row.enabled ? await nextMonthly() : null });
       await attempt('charged');
       return 'charged';
     } catch (err) {

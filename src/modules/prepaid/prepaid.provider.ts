@@ -8,6 +8,10 @@
 
 export const PAYMENT_METHODS = ['card', 'easy_pay', 'bank_transfer', 'cash'] as const;
 export type PaymentMethodName = (typeof PAYMENT_METHODS)[number];
+/** Methods a store collects itself at its POS: a charge paid so is recorded, never sent to a payment provider. */
+export const OFFLINE_PAYMENT_METHODS: readonly PaymentMethodName[] = ['cash'];
+export const isOfflinePaymentMethod = (method: string): boolean =>
+  (OFFLINE_PAYMENT_METHODS as readonly string[]).includes(method);
 
 export type PaymentApproval = {
   tenantId: string;

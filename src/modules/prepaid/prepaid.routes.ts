@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { problems } from '../../platform/http-schemas.ts';
-import { idempotent } from '../../platform/idempotency.ts';
+import { idempotent, idempotentSteps } from '../../platform/idempotency.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { currentMember } from '../members/index.ts';
 import {
@@ -151,8 +151,12 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZStoreChargeRequest,
         response: { 200: ZChargeResult, ...problems(400, 401, 403, 404, 409, 422) },
       },
+      // The payment is approved outside the transaction that posts it and stores the response.
       handler: (req, reply) =>
-        idempotent(deps, req, reply, (db) => service.chargeCard({ ...deps, db }, tenantIdOf(req), req.body)),
+        idempotentSteps(deps, req, reply, {
+          outside: () => service.payForCharge(deps, tenantIdOf(req), req.body),
+          inside: (db, paid) => service.postCharge({ ...deps, db }, tenantIdOf(req), req.body, paid),
+        }),
     });
     app.post('/prepaid/charges/cancel', {
       config: { scopes: SCOPES.pos, idempotency: 'required' },
@@ -273,14 +277,11 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
       handler: async (req, reply) => {
         const me = await memberId(req);
-        return idempotent(deps, req, reply, (db) =>
-          service.chargeCard({ ...deps, db }, tenantIdOf(req), {
-            ...req.body,
-            cardId: req.params.cardId,
-            memberId: me,
-            channel: 'app',
-          }),
-        );
+        const input = { ...req.body, cardId: req.params.cardId, memberId: me, channel: 'app' };
+        return idempotentSteps(deps, req, reply, {
+          outside: () => service.payForCharge(deps, tenantIdOf(req), input),
+          inside: (db, paid) => service.postCharge({ ...deps, db }, tenantIdOf(req), input, paid),
+        });
       },
     });
     app.post('/me/prepaid/charges/cancel', {

@@ -18,7 +18,7 @@ import {
 } from '../ledger/index.ts';
 import { requireActiveMember, requireMember } from '../members/index.ts';
 import { requireStore } from '../stores/index.ts';
-import type { PaymentMethodName } from './prepaid.provider.ts';
+import { isOfflinePaymentMethod, type PaymentMethodName } from './prepaid.provider.ts';
 import { refundPreview } from './prepaid.rules.ts';
 import {
   type TCard,
@@ -28,7 +28,7 @@ import {
   type TRefundPreview,
   ZPrepaidSettings,
 } from './prepaid.schemas.ts';
-import type { PrepaidCardRow, PrepaidOperationRow } from './prepaid.tables.ts';
+import type { PrepaidCardRow, PrepaidChargePaymentRow, PrepaidOperationRow } from './prepaid.tables.ts';
 import { applyPromotions, revokePromotions } from './prepaid-promotions.service.ts';
 
 // Prepaid cards move value only through the ledger (ledger PREPAID): each card is an account that
@@ -415,48 +415,57 @@ function posted(result: PostResult, why?: string) {
 
 const system = (db: Db, tenantId: string, kind: 'float' | 'revenue') => systemAccount({ db }, tenantId, PREPAID, kind);
 
+export type ChargeInput = {
+  chargeId: string;
+  cardId: string;
+  amount: number;
+  channel: string;
+  storeId?: string | undefined;
+  memberId?: string | undefined;
+  /** `billing_key` for an auto-charge's stored key; otherwise the provider's id of a payment the person completed. */
+  payment: { method: string; token: string; tokenKind?: 'billing_key' | 'payment' };
+};
+
+/** What payForCharge hands to postCharge: the approved payment of a recorded pending charge. */
+export type ChargePayment = { operationId: string; paymentId: string | null };
+
+const chargeOperationId = (chargeId: string) => `pp.charge.${chargeId}`;
+
 /**
- * Charges a card: the payment goes through the adapter first, and only an approved payment posts
- * value (float → card). Checked: minimum, unit and maximum balance (PREPAID_LIMIT_EXCEEDED), or
- * PAYMENT_DECLINED with the provider's reason (nothing is written).
+ * Step 1 and 2 of a charge, never inside a transaction (rule 2: the provider call may take seconds).
+ * A short transaction checks the charge (store, card, minimum, unit, maximum balance counting the
+ * card's other pending charges) and records it `pending` under its operation id; then the payment
+ * provider approves it, outside any transaction. Money a store collects itself (cash) goes to no
+ * provider. A decline is recorded and thrown (PAYMENT_DECLINED); a retry of the same charge id may
+ * try again. A retry that finds the charge pending (a crash or an error after the provider's
+ * answer) asks the provider again: the approval is repeatable by the payment's id (PortOne: the
+ * completed payment is looked up again; a billing-key payment under the same id answers
+ * ALREADY_PAID and is looked up), so nothing is charged twice.
  */
-export async function chargeCard(
+export async function payForCharge(
   deps: PrepaidDeps & Pick<Deps, 'providers'>,
   tenantId: string,
-  input: {
-    chargeId: string;
-    cardId: string;
-    amount: number;
-    channel: string;
-    storeId?: string | undefined;
-    memberId?: string | undefined;
-    /** `billing_key` for an auto-charge's stored key; otherwise the provider's id of a payment the person completed. */
-    payment: { method: string; token: string; tokenKind?: 'billing_key' | 'payment' };
-  },
-): Promise<TChargeResult> {
+  input: ChargeInput,
+): Promise<ChargePayment> {
+  if (deps.db.isTransaction) throw new Error('payForCharge calls the payment provider: it must not run inside a transaction');
   requireAmounts(deps.config, { amount: input.amount });
   // Settlement and "cancel a charge at its own store" need the store of every store charge.
   if (input.channel === 'offline' && input.storeId === undefined)
     throw fieldError('storeId', 'is required for an offline charge', 'required');
-  return withTransaction(deps.db, async (trx) => {
+  const offline = isOfflinePaymentMethod(input.payment.method);
+  if (offline && input.channel !== 'offline')
+    throw fieldError(
+      'payment.method',
+      `${input.payment.method} is collected by a store: only an offline charge with its storeId`,
+      'invalid',
+    );
+  const id = chargeOperationId(input.chargeId);
+  const tokenKind: PrepaidChargePaymentRow['token_kind'] = offline ? 'offline' : (input.payment.tokenKind ?? 'payment');
+  const paymentRef = tokenKind === 'payment' ? input.payment.token : null;
+
+  const card = await withTransaction(deps.db, async (trx) => {
     if (input.storeId !== undefined) await requireStore({ db: trx }, tenantId, input.storeId);
     const card = await lockCard(trx, tenantId, input.cardId, input.memberId);
-    const s = await programSettings({ db: trx }, tenantId);
-    const balance = await available(trx, card);
-    if (input.amount < s.minCharge || input.amount % s.chargeUnit !== 0 || balance + input.amount > s.maxBalance) {
-      throw new AppError(
-        'PREPAID_LIMIT_EXCEEDED',
-        `Charges are from ${s.minCharge} in multiples of ${s.chargeUnit}, up to a balance of ${s.maxBalance}.`,
-        {
-          amount: input.amount,
-          balance,
-          minCharge: s.minCharge,
-          chargeUnit: s.chargeUnit,
-          maxBalance: s.maxBalance,
-        },
-      );
-    }
-    const id = `pp.charge.${input.chargeId}`;
     const existing = await trx
       .selectFrom('prepaid_operation')
       .select('id')
@@ -464,56 +473,191 @@ export async function chargeCard(
       .where('id', '=', id)
       .executeTakeFirst();
     if (existing) throw new AppError('ORDER_ALREADY_PROCESSED', `Charge ${input.chargeId} exists already.`, { operationId: id });
-    // The configured provider (PAYMENT_PROVIDER), never a module-level default.
-    const paid = await deps.providers.payment.approve({
-      tenantId,
-      paymentId: id,
-      orderName: 'Prepaid charge',
+    const recorded = await trx
+      .selectFrom('prepaid_charge_payment')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+    const same = (r: PrepaidChargePaymentRow) =>
+      r.card_id === card.id &&
+      Number(r.amount) === input.amount &&
+      r.method === input.payment.method &&
+      r.token_kind === tokenKind &&
+      r.payment_ref === paymentRef &&
+      r.channel === input.channel &&
+      r.store_id === (input.storeId ?? null);
+    // Only a pending charge's own retry may ask again; a declined one may be tried anew.
+    if (recorded && recorded.status !== 'declined' && !same(recorded)) {
+      throw new AppError('ORDER_ALREADY_PROCESSED', `Charge ${input.chargeId} is being processed with other details.`, {
+        operationId: id,
+        status: recorded.status,
+      });
+    }
+    const s = await programSettings({ db: trx }, tenantId);
+    const balance = await available(trx, card);
+    const pending = await trx
+      .selectFrom('prepaid_charge_payment')
+      .select((eb) => eb.fn.sum<string>('amount').as('sum'))
+      .where('tenant_id', '=', tenantId)
+      .where('card_id', '=', card.id)
+      .where('status', '=', 'pending')
+      .where('id', '<>', id)
+      .executeTakeFirst();
+    const pendingAmount = Number(pending?.sum ?? 0);
+    if (
+      input.amount < s.minCharge ||
+      input.amount % s.chargeUnit !== 0 ||
+      balance + pendingAmount + input.amount > s.maxBalance
+    ) {
+      throw new AppError(
+        'PREPAID_LIMIT_EXCEEDED',
+        `Charges are from ${s.minCharge} in multiples of ${s.chargeUnit}, up to a balance of ${s.maxBalance}.`,
+        {
+          amount: input.amount,
+          balance,
+          ...(pendingAmount > 0 ? { pending: pendingAmount } : {}),
+          minCharge: s.minCharge,
+          chargeUnit: s.chargeUnit,
+          maxBalance: s.maxBalance,
+        },
+      );
+    }
+    const values = {
+      card_id: card.id,
       amount: input.amount,
-      currency: 'KRW',
-      method: input.payment.method as PaymentMethodName,
-      token: { kind: input.payment.tokenKind ?? 'payment', value: input.payment.token },
-      customerId: card.member_id ?? undefined,
-    });
-    if (!paid.approved)
-      throw new AppError('PAYMENT_DECLINED', `The payment was declined: ${paid.reason}.`, { reason: paid.reason });
+      method: input.payment.method,
+      token_kind: tokenKind,
+      payment_ref: paymentRef,
+      channel: input.channel,
+      store_id: input.storeId ?? null,
+      status: 'pending' as const,
+      payment_id: null,
+      reason: null,
+      updated_at: deps.clock.now(),
+    };
+    if (recorded)
+      await trx
+        .updateTable('prepaid_charge_payment')
+        .set(values)
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .execute();
+    else
+      await trx
+        .insertInto('prepaid_charge_payment')
+        .values({ tenant_id: tenantId, id, ...values })
+        .execute();
+    return card;
+  });
+
+  if (offline) return { operationId: id, paymentId: null };
+  // The configured provider (PAYMENT_PROVIDER), never a module-level default; no transaction is open.
+  const paid = await deps.providers.payment.approve({
+    tenantId,
+    paymentId: id,
+    orderName: 'Prepaid charge',
+    amount: input.amount,
+    currency: 'KRW',
+    method: input.payment.method as PaymentMethodName,
+    token: { kind: tokenKind === 'billing_key' ? 'billing_key' : 'payment', value: input.payment.token },
+    customerId: card.member_id ?? undefined,
+  });
+  if (!paid.approved) {
+    await deps.db
+      .updateTable('prepaid_charge_payment')
+      .set({ status: 'declined', reason: paid.reason, updated_at: deps.clock.now() })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .execute();
+    throw new AppError('PAYMENT_DECLINED', `The payment was declined: ${paid.reason}.`, { reason: paid.reason });
+  }
+  return { operationId: id, paymentId: paid.paymentId };
+}
+
+/**
+ * Step 3 of a charge, in one transaction (the idempotent route's own): posts the approved payment's
+ * value (float → card) and marks the charge approved. The limits were judged before paying: money
+ * the person paid is posted even if the card was suspended meanwhile. Exactly once: the charge's
+ * row is locked and must still be pending.
+ */
+export async function postCharge(
+  deps: PrepaidDeps,
+  tenantId: string,
+  input: ChargeInput,
+  payment: ChargePayment,
+): Promise<TChargeResult> {
+  return withTransaction(deps.db, async (trx) => {
+    const id = payment.operationId;
+    const card = await lockCard(trx, tenantId, input.cardId, input.memberId, { active: false });
+    const recorded = await trx
+      .selectFrom('prepaid_charge_payment')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+    if (recorded?.status !== 'pending' || recorded.card_id !== card.id) {
+      throw new AppError('ORDER_ALREADY_PROCESSED', `Charge ${input.chargeId} exists already.`, { operationId: id });
+    }
     const row = await insertOperation(trx, tenantId, {
       id,
       card_id: card.id,
       member_id: card.member_id,
       kind: 'charge',
-      amount: input.amount,
-      channel: input.channel,
-      store_id: input.storeId ?? null,
-      payment_method: input.payment.method,
-      payment_id: paid.paymentId,
+      amount: Number(recorded.amount),
+      channel: recorded.channel,
+      store_id: recorded.store_id,
+      payment_method: recorded.method,
+      payment_id: payment.paymentId,
     });
+    const amount = Number(recorded.amount);
     const result = posted(
       await inTransaction(trx).post({
         tenantId,
         id,
         code: 'CHARGE',
         reference: input.chargeId,
-        legs: [
-          { debit: (await system(trx, tenantId, 'float')).id, credit: card.account_id, amount: input.amount, ledger: PREPAID },
-        ],
+        legs: [{ debit: (await system(trx, tenantId, 'float')).id, credit: card.account_id, amount, ledger: PREPAID }],
       }),
     );
+    await trx
+      .updateTable('prepaid_charge_payment')
+      .set({ status: 'approved', payment_id: payment.paymentId, updated_at: deps.clock.now() })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
     const promotions = card.member_id
       ? await applyPromotions({ ...deps, db: trx }, tenantId, {
           chargeId: input.chargeId,
           operationId: id,
           memberId: card.member_id,
-          amount: input.amount,
-          channel: input.channel,
+          amount,
+          channel: recorded.channel,
         })
       : [];
     await enqueueOutbox(trx, tenantId, {
       topic: 'prepaid.charged',
-      payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount: input.amount, promotions },
+      payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount, promotions },
     });
     return { ...toOperation(row, result.balances[0]?.credit), promotions };
   });
+}
+
+/**
+ * Charges a card: payForCharge (checked and recorded, then approved by the payment provider outside
+ * any transaction), then postCharge. Checked: minimum, unit and maximum balance
+ * (PREPAID_LIMIT_EXCEEDED), or PAYMENT_DECLINED with the provider's reason (no value is posted).
+ * Routes run the two steps through idempotentSteps, so the response is stored with the posting.
+ */
+export async function chargeCard(
+  deps: PrepaidDeps & Pick<Deps, 'providers'>,
+  tenantId: string,
+  input: ChargeInput,
+): Promise<TChargeResult> {
+  return postCharge(deps, tenantId, input, await payForCharge(deps, tenantId, input));
 }
 
 /** Pays an order from a card (one use per order). */

@@ -39,6 +39,24 @@ export type PrepaidOperationTable = {
   created_at: Generated<Date>;
 };
 
+/** A charge's payment, written before the provider is asked (migration 0027). */
+export type PrepaidChargePaymentTable = {
+  tenant_id: string;
+  id: string;
+  card_id: string;
+  amount: number;
+  method: string;
+  token_kind: 'payment' | 'billing_key' | 'offline';
+  payment_ref: string | null;
+  channel: string;
+  store_id: string | null;
+  status: 'pending' | 'approved' | 'declined';
+  payment_id: string | null;
+  reason: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+};
+
 export type PrepaidAutoChargeTable = {
   tenant_id: string;
   card_id: string;
@@ -102,12 +120,14 @@ export type PrepaidPromotionGrantTable = {
 export type PrepaidCardRow = Selectable<PrepaidCardTable>;
 export type PrepaidOperationRow = Selectable<PrepaidOperationTable>;
 export type PrepaidAutoChargeRow = Selectable<PrepaidAutoChargeTable>;
+export type PrepaidChargePaymentRow = Selectable<PrepaidChargePaymentTable>;
 export type PrepaidPromotionRow = Selectable<PrepaidPromotionTable>;
 
 export type PrepaidTables = {
   prepaid_program: PrepaidProgramTable;
   prepaid_card: PrepaidCardTable;
   prepaid_operation: PrepaidOperationTable;
+  prepaid_charge_payment: PrepaidChargePaymentTable;
   prepaid_auto_charge: PrepaidAutoChargeTable;
   prepaid_auto_charge_attempt: PrepaidAutoChargeAttemptTable;
   prepaid_promotion: PrepaidPromotionTable;
