@@ -114,6 +114,11 @@ create table operator_permission_use (
   primary key (operator_id, permission)
 );
 
+-- Operator secrets are counted before any tenant is known (the e-mail names it), under the scope
+-- '_operators': the counters no longer require a tenant row.
+alter table secret_attempt drop constraint secret_attempt_tenant_id_fkey;
+alter table rate_limit_window drop constraint rate_limit_window_tenant_id_fkey;
+
 alter table tenant add column operator_idle_minutes int not null default 30 check (operator_idle_minutes between 5 and 720);
 
 select moa_enable_tenant_rls(t)

@@ -8,7 +8,13 @@ import { gradeRoutes } from './modules/grades/index.ts';
 import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules/identity/index.ts';
 import { ledgerRoutes } from './modules/ledger/index.ts';
 import { memberRoutes, socialSandboxRoutes } from './modules/members/index.ts';
-import { operatorAuth, operatorAuthRoutes, operatorRoutes, platformOperatorRoutes } from './modules/operators/index.ts';
+import {
+  notePermission,
+  operatorAuth,
+  operatorAuthRoutes,
+  operatorRoutes,
+  platformOperatorRoutes,
+} from './modules/operators/index.ts';
 import { pointRoutes } from './modules/points/index.ts';
 import { prepaidRoutes } from './modules/prepaid/index.ts';
 import { stampRoutes } from './modules/stamps/index.ts';
@@ -87,6 +93,8 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
         const operator = req.headers.authorization === undefined ? await operatorAuth(deps, req) : undefined;
         req.auth = operator ?? (await authenticate(bearerToken(req.headers.authorization)));
         checkAccess(req, deps.clock.now());
+        if (operator)
+          await withTenant(operator.tenantId!, () => notePermission(deps, operator, req.routeOptions.config.permission));
       });
       // After authentication: the per-API-key request limit and its RateLimit-* headers.
       v1.addHook('onRequest', apiRateLimit(deps));

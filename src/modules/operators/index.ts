@@ -6,6 +6,7 @@ import type { Deps } from '../../platform/deps.ts';
 import type { OperatorAuth } from '../../platform/request-context.ts';
 import { checkCsrf, requireSecureTransport, sessionCookie } from './operator-session.cookie.ts';
 import { authenticateOperator } from './operator-sessions.service.ts';
+import { notePermissionUse } from './operators.repository.ts';
 
 export { totpCode } from './operator-totp.rules.ts';
 export { operatorAuthRoutes, operatorRoutes, platformOperatorRoutes } from './operators.routes.ts';
@@ -23,4 +24,18 @@ export async function operatorAuth(deps: Deps, req: FastifyRequest): Promise<Ope
   requireSecureTransport(req);
   checkCsrf(req);
   return asSystem(() => authenticateOperator(deps, token));
+}
+
+const noted = new Map<string, number>();
+/**
+ * Records an operator's use of a permission for the access review: at most once an hour per
+ * operator and permission from this process (the statement also refuses more often).
+ */
+export async function notePermission(deps: Deps, auth: OperatorAuth, permission: string | false | undefined): Promise<void> {
+  if (!permission || auth.tenantId === null) return;
+  const key = `${auth.operatorId} ${permission}`;
+  const now = deps.clock.now();
+  if (now.getTime() - (noted.get(key) ?? 0) < 3_600_000) return;
+  noted.set(key, now.getTime());
+  await notePermissionUse(deps.db, auth.tenantId, auth.operatorId, permission, now);
 }
