@@ -33,6 +33,7 @@ export type SessionKind = keyof typeof SESSION_HEADERS;
  * to its key scopes; the operators module's roles are sets of these.
  */
 export const PERMISSIONS = [
+  'tenant:read',
   'tenant:admin',
   'members:read',
   'members:pii',

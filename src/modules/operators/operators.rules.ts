@@ -16,11 +16,21 @@ export const BUILTIN_ROLES = {
   admin: { name: '관리자 (Admin)', permissions: PERMISSIONS.filter((p) => p !== 'billing:admin') },
   marketer: {
     name: '마케터 (Marketer)',
-    permissions: ['members:read', 'grades:read', 'points:read', 'stamps:read', 'coupons:read', 'coupons:write', 'stores:read'],
+    permissions: [
+      'tenant:read',
+      'members:read',
+      'grades:read',
+      'points:read',
+      'stamps:read',
+      'coupons:read',
+      'coupons:write',
+      'stores:read',
+    ],
   },
   cs: {
     name: '고객상담 (CS agent)',
     permissions: [
+      'tenant:read',
       'members:read',
       'members:write',
       'grades:read',
@@ -35,7 +45,7 @@ export const BUILTIN_ROLES = {
   },
   store_ops: {
     name: '매장 운영 (Store ops)',
-    permissions: ['members:read', 'stores:read', 'stores:write', 'stamps:read', 'stamps:write', 'checkout:read'],
+    permissions: ['tenant:read', 'members:read', 'stores:read', 'stores:write', 'stamps:read', 'stamps:write', 'checkout:read'],
   },
   auditor: { name: '감사 (Auditor)', permissions: [...reads, 'audit:read'] },
 } as const satisfies Record<string, { name: string; permissions: readonly Permission[] }>;
