@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { checkoutRoutes } from './modules/checkout/index.ts';
 import { couponRoutes } from './modules/coupons/index.ts';
 import { gradeRoutes } from './modules/grades/index.ts';
@@ -24,6 +24,7 @@ import { asSystem, withTenant } from './platform/db-context.ts';
 import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
 import { registerPlatformHttp, requestIdFor } from './platform/http.ts';
+import { clientErrorHandler, frameworkErrors, registerInputGuards, validatorCompiler } from './platform/http-input.ts';
 import { declareRouteHeaders } from './platform/http-schemas.ts';
 import { requireIdempotencyKey } from './platform/idempotency.ts';
 import { apiRateLimit } from './platform/limits.ts';
@@ -66,8 +67,12 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
     forceCloseConnections: 'idle',
     // req.ip (rate limits) is the socket's address unless TRUST_PROXY names the proxies in front.
     trustProxy: deps.config.trustProxy,
+    // Rejections before a route runs (bad URL, Node's HTTP parser) answer problem+json too.
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
+  registerInputGuards(app);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('auth', null);
 

@@ -10,7 +10,12 @@ export const ERROR_CODES = {
     title: 'Validation failed',
     description: 'The request did not match the schema; `errors` lists each field and why.',
   },
-  BAD_REQUEST: { status: 400, title: 'Bad request', description: 'The request could not be read (e.g. malformed JSON).' },
+  BAD_REQUEST: {
+    status: 400,
+    title: 'Bad request',
+    description:
+      'The request could not be read: malformed or empty JSON, a URL that is not validly %-encoded, or invalid HTTP (e.g. Content-Length with Transfer-Encoding).',
+  },
   IDEMPOTENCY_KEY_INVALID: {
     status: 400,
     title: 'Invalid Idempotency-Key',
@@ -47,11 +52,26 @@ export const ERROR_CODES = {
     title: 'Request with this Idempotency-Key in progress',
     description: 'A request with the same Idempotency-Key is still being processed. Retry after it completes.',
   },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    title: 'Request timeout',
+    description: 'The request was not received completely in time; the connection is closed.',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large', description: 'The request body exceeds the size limit.' },
+  URI_TOO_LONG: {
+    status: 414,
+    title: 'URI too long',
+    description: 'The request line, or one path parameter, is longer than the server accepts.',
+  },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    title: 'Request headers too large',
+    description: 'The request headers are larger than the server accepts; the connection is closed.',
+  },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     title: 'Unsupported media type',
-    description: 'Request bodies must be application/json.',
+    description: 'Request bodies must be application/json in UTF-8 (or the type a route documents, such as text/csv).',
   },
   IDEMPOTENCY_KEY_REUSED: {
     status: 422,
@@ -631,6 +651,10 @@ export function fromDatabaseError(err: unknown): AppError | undefined {
       return new AppError('VALIDATION_FAILED', 'The record breaks a rule of the data model.', where);
     case '22P02':
     case '22003':
+    // Backstops for what the HTTP layer already rejects: a date out of range, a NUL in text.
+    case '22007':
+    case '22008':
+    case '22021':
       return new AppError('VALIDATION_FAILED', 'A value is out of range or of the wrong form.');
     case '40001':
     case '40P01':

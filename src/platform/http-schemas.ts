@@ -23,6 +23,24 @@ export const ZProblem = z
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details (application/problem+json).' });
 
+// Instants and calendar dates, for every module: ISO 8601 as zod checks it (four-digit years, real
+// calendar days), within years 1-9999, which JavaScript and PostgreSQL both hold exactly (PostgreSQL
+// has no year 0). Outside, a 400 here rather than a RangeError or a database error later.
+const FIRST = Date.parse('0001-01-01T00:00:00Z');
+const LAST = Date.parse('9999-12-31T23:59:59.999Z');
+const inRange = (s: string) => {
+  const t = Date.parse(s);
+  return t >= FIRST && t <= LAST;
+};
+const RANGE = { message: 'must be between years 1 and 9999' };
+
+/** An instant: `2025-03-01T09:00:00Z` (UTC, optional fraction of a second). */
+export const ZInstant = z.iso.datetime().refine(inRange, RANGE);
+/** An instant with an optional UTC offset: `2025-03-01T18:00:00+09:00`. */
+export const ZInstantWithOffset = z.iso.datetime({ offset: true }).refine(inRange, RANGE);
+/** A calendar date: `2025-03-01`. */
+export const ZCalendarDate = z.iso.date().refine((s) => inRange(`${s}T00:00:00Z`), RANGE);
+
 const describe: Record<number, string> = {
   400: 'Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED)',
   401: 'Missing, unknown or revoked credentials (UNAUTHENTICATED)',

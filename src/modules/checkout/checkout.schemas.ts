@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ZAmount, ZQuantity } from '../../platform/amounts.ts';
+import { ZInstant } from '../../platform/http-schemas.ts';
 
 const ZOpId = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/);
 
@@ -29,10 +30,9 @@ export const ZCommitRequest = ZBasket.extend({
     .max(100)
     .optional()
     .meta({ description: 'The coupon hold (POST /v1/coupons/holds) taken for this payment.' }),
-  occurredAt: z.iso
-    .datetime()
-    .optional()
-    .meta({ description: 'When the sale happened, for a checkout replayed by a POS that was offline.' }),
+  occurredAt: ZInstant.optional().meta({
+    description: 'When the sale happened, for a checkout replayed by a POS that was offline.',
+  }),
 });
 export type TCommitRequest = z.infer<typeof ZCommitRequest>;
 
@@ -105,7 +105,7 @@ const ZCheckoutCancel = z
     pointsTakenBack: z.number().int(),
     stampsTakenBack: z.array(z.object({ cardId: z.string(), count: z.number().int() })),
     couponsRestored: z.array(z.string()),
-    createdAt: z.iso.datetime(),
+    createdAt: ZInstant,
   })
   .meta({ id: 'CheckoutCancel' });
 export type TCheckoutCancel = z.infer<typeof ZCheckoutCancel>;
@@ -123,8 +123,8 @@ export const ZCheckout = z
     paidAmount: z.number().int().meta({ description: 'What is left to pay by other means.' }),
     pointsEarned: z.number().int(),
     stamps: z.array(z.object({ cardId: z.string(), earned: z.number().int(), skipped: z.string().nullable() })),
-    occurredAt: z.iso.datetime().nullable(),
-    createdAt: z.iso.datetime(),
+    occurredAt: ZInstant.nullable(),
+    createdAt: ZInstant,
     items: z
       .array(
         z.object({
@@ -139,7 +139,7 @@ export const ZCheckout = z
         description: 'The order’s lines, numbered from 0 (a partial cancel names them), with what was cancelled of each.',
       }),
     cancels: z.array(ZCheckoutCancel),
-    cancelledAt: z.iso.datetime().nullable().meta({ description: 'When the last line was cancelled.' }),
+    cancelledAt: ZInstant.nullable().meta({ description: 'When the last line was cancelled.' }),
   })
   .meta({ id: 'Checkout' });
 export type TCheckout = z.infer<typeof ZCheckout>;
@@ -156,7 +156,7 @@ export const ZReplayResult = z
     items: z.array(
       z.object({
         checkoutId: z.string(),
-        occurredAt: z.iso.datetime(),
+        occurredAt: ZInstant,
         outcome: z.enum(['committed', 'already_committed', 'rejected']),
         checkout: ZCheckout.optional(),
         rejection: z

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError } from '../../platform/errors.ts';
-import { problems } from '../../platform/http-schemas.ts';
+import { streamedBody } from '../../platform/http-input.ts';
+import { problems, ZInstant } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { currentMember } from '../members/index.ts';
@@ -139,7 +140,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
         ), // the PINs: the record keeps them sealed
     });
     // The member list is streamed to the bulk issue, never held in memory.
-    app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
+    app.addContentTypeParser('text/csv', streamedBody);
     const ZBulkParams = ZDefinitionParams.extend({ bulkId: z.string().max(64) });
     const ZBulkSummary = z
       .object({
@@ -151,8 +152,8 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
         rejected: z.record(z.string(), z.number().int()).meta({
           description: 'Refusals by code: MEMBER_NOT_ACTIVE, COUPON_MEMBER_LIMIT, COUPON_EXHAUSTED, DUPLICATE_IN_LIST.',
         }),
-        startedAt: z.iso.datetime(),
-        finishedAt: z.iso.datetime().nullable(),
+        startedAt: ZInstant,
+        finishedAt: ZInstant.nullable(),
       })
       .meta({ id: 'CouponBulkIssue' });
     app.put('/coupons/definitions/:definitionId/bulk-issues/:bulkId', {
@@ -243,7 +244,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
           ttlSeconds: z.number().int().min(10).max(3_600).default(600),
         }),
         response: {
-          200: z.object({ holdId: z.string(), couponIds: z.array(z.string()), heldUntil: z.iso.datetime() }),
+          200: z.object({ holdId: z.string(), couponIds: z.array(z.string()), heldUntil: ZInstant }),
           ...problems(400, 401, 403, 404, 422),
         },
       },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ZAmount, ZQuantity } from '../../platform/amounts.ts';
+import { ZInstant } from '../../platform/http-schemas.ts';
 
 export const ZChannel = z.enum(['app', 'web', 'offline']);
 export const ZServiceType = z.enum(['pickup', 'in_store', 'delivery', 'parcel']);
@@ -25,7 +26,7 @@ export type TBenefit = z.infer<typeof ZBenefit>;
 
 export const ZValidity = z
   .discriminatedUnion('kind', [
-    z.object({ kind: z.literal('fixed'), from: z.iso.datetime(), until: z.iso.datetime() }),
+    z.object({ kind: z.literal('fixed'), from: ZInstant, until: ZInstant }),
     z.object({
       kind: z.literal('days'),
       days: z
@@ -117,8 +118,8 @@ export const ZDefinitionRequest = z.object({
     .default(null)
     .meta({ description: 'First-come: never more are issued. Null: unlimited.' }),
   perMemberLimit: z.number().int().min(1).max(1000).default(1),
-  issueFrom: z.iso.datetime().nullable().default(null),
-  issueUntil: z.iso.datetime().nullable().default(null),
+  issueFrom: ZInstant.nullable().default(null),
+  issueUntil: ZInstant.nullable().default(null),
 });
 export type TDefinitionRequest = z.infer<typeof ZDefinitionRequest>;
 
@@ -126,7 +127,7 @@ export const ZDefinition = ZDefinitionRequest.extend({
   id: z.string(),
   status: z.enum(['active', 'paused', 'ended']),
   issued: z.number().int(),
-  createdAt: z.iso.datetime(),
+  createdAt: ZInstant,
 }).meta({ id: 'CouponDefinition' });
 export type TDefinition = z.infer<typeof ZDefinition>;
 
@@ -137,13 +138,13 @@ export const ZCoupon = z
     name: z.string(),
     memberId: z.string(),
     status: z.enum(['active', 'used', 'revoked', 'expired']),
-    validFrom: z.iso.datetime(),
-    validUntil: z.iso.datetime(),
+    validFrom: ZInstant,
+    validUntil: ZInstant,
     source: z.string(),
     benefit: ZBenefit,
     stacking: z.enum(['exclusive', 'stackable']),
-    usedAt: z.iso.datetime().nullable(),
-    issuedAt: z.iso.datetime(),
+    usedAt: ZInstant.nullable(),
+    issuedAt: ZInstant,
   })
   .meta({ id: 'Coupon' });
 export type TCoupon = z.infer<typeof ZCoupon>;
@@ -175,7 +176,7 @@ export const ZRedemption = z
     hqShare: z.number().int(),
     storeShare: z.number().int(),
     cancelled: z.boolean(),
-    createdAt: z.iso.datetime(),
+    createdAt: ZInstant,
   })
   .meta({ id: 'CouponUse' });
 export type TRedemption = z.infer<typeof ZRedemption>;

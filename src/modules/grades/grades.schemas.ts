@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AMOUNT_CEILING, ZAmount } from '../../platform/amounts.ts';
+import { ZInstant } from '../../platform/http-schemas.ts';
 
 export const ZGradeLevel = z
   .object({
@@ -56,7 +57,7 @@ export const ZPurchase = z
       .max(1)
       .default(1)
       .meta({ description: '1 for an order, -1 for a cancelled one, 0 for a partial cancellation.' }),
-    at: z.iso.datetime().optional(),
+    at: ZInstant.optional(),
   })
   .meta({ id: 'GradePurchase' });
 
@@ -68,7 +69,7 @@ export const ZGradeChange = z
     source: z.enum(['review', 'manual', 'signup']),
     reason: z.string(),
     actor: z.string().nullable(),
-    changedAt: z.iso.datetime(),
+    changedAt: ZInstant,
   })
   .meta({ id: 'GradeChange' });
 export type TGradeChange = z.infer<typeof ZGradeChange>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ZInstant } from '../../platform/http-schemas.ts';
 import { CARRIERS, FAILURE_REASONS } from './identity.rules.ts';
 
 export const PURPOSES = [
@@ -59,9 +60,9 @@ export const ZVerification = z
       })
       .nullable()
       .meta({ description: 'Once verified: what it proved, masked. CI and DI are never shown.' }),
-    createdAt: z.iso.datetime(),
-    expiresAt: z.iso.datetime(),
-    completedAt: z.iso.datetime().nullable(),
+    createdAt: ZInstant,
+    expiresAt: ZInstant,
+    completedAt: ZInstant.nullable(),
   })
   .meta({ id: 'Verification' });
 export type TVerification = z.infer<typeof ZVerification>;

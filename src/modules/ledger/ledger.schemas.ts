@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ZInstant, ZInstantWithOffset } from '../../platform/http-schemas.ts';
 
 export const ZLedgerAccount = z
   .object({
@@ -25,7 +26,7 @@ export const ZLedgerAccount = z
       debitsPending: z.number().int(),
       creditsPending: z.number().int(),
     }),
-    createdAt: z.iso.datetime(),
+    createdAt: ZInstant,
   })
   .meta({ id: 'LedgerAccount' });
 export type TLedgerAccount = z.infer<typeof ZLedgerAccount>;
@@ -45,8 +46,8 @@ export const ZLedgerEntry = z
     code: z.string().meta({ example: 'EARN' }),
     reference: z.string().nullable(),
     memo: z.string().nullable(),
-    eventAt: z.iso.datetime(),
-    createdAt: z.iso.datetime(),
+    eventAt: ZInstant,
+    createdAt: ZInstant,
   })
   .meta({ id: 'LedgerEntry' });
 export type TLedgerEntry = z.infer<typeof ZLedgerEntry>;
@@ -57,8 +58,8 @@ export const ZLedgerLot = z
     transactionId: z.string().meta({ description: 'The credit that made the lot.' }),
     amount: z.number().int(),
     remaining: z.number().int(),
-    expiresAt: z.iso.datetime().nullable(),
-    createdAt: z.iso.datetime(),
+    expiresAt: ZInstant.nullable(),
+    createdAt: ZInstant,
   })
   .meta({ id: 'LedgerLot' });
 export type TLedgerLot = z.infer<typeof ZLedgerLot>;
@@ -82,4 +83,4 @@ export const ZHistoryQuery = z.object({
     .optional(),
 });
 
-export const ZBalanceAsOfQuery = z.object({ at: z.iso.datetime({ offset: true }) });
+export const ZBalanceAsOfQuery = z.object({ at: ZInstantWithOffset });

@@ -68,6 +68,16 @@ const browse = {
   naver: (url: string, who: string) => naver.login(url, who),
 };
 
+/**
+ * What the brand's app relays from its redirect URI: state with code or error. An OpenID provider also
+ * sends `iss` back (RFC 9207); the app does not relay it, the server checks it against the provider itself.
+ */
+function callback(back: URL): { state?: string; code?: string; error?: string } {
+  return Object.fromEntries(
+    ['state', 'code', 'error'].flatMap((k) => (back.searchParams.has(k) ? [[k, back.searchParams.get(k)]] : [])),
+  );
+}
+
 async function linkAndLogin(provider: 'kakao' | 'naver', linked: string, other: string) {
   const t = await newTenant(deps, `SNS ${provider} Brand`);
   await grantUnits(app, t.tenant.id, 5);
@@ -85,7 +95,7 @@ async function linkAndLogin(provider: 'kakao' | 'naver', linked: string, other: 
     method: 'POST',
     url: `/v1/me/social/${provider}`,
     headers: m.headers,
-    payload: Object.fromEntries(back.searchParams),
+    payload: callback(back),
   });
   assert.equal(link.statusCode, 200, link.body);
 
@@ -102,7 +112,7 @@ async function linkAndLogin(provider: 'kakao' | 'naver', linked: string, other: 
       method: 'POST',
       url: `/v1/members/social/${provider}/login`,
       headers: bearer(t.keys.app),
-      payload: Object.fromEntries(b.searchParams),
+      payload: callback(b),
     });
   };
   const ok = await login(linked);
@@ -118,7 +128,7 @@ async function linkAndLogin(provider: 'kakao' | 'naver', linked: string, other: 
     headers: bearer(t.keys.app),
     payload: { redirectUri: BACK },
   });
-  const b = Object.fromEntries((await browse[provider](s.json().authorizeUrl, linked)).searchParams);
+  const b = callback(await browse[provider](s.json().authorizeUrl, linked));
   assert.equal(
     (await app.inject({ method: 'POST', url: `/v1/members/social/${provider}/login`, headers: bearer(t.keys.app), payload: b }))
       .statusCode,

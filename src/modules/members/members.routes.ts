@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { htmlForms } from '../../platform/http.ts';
-import { problems } from '../../platform/http-schemas.ts';
+import { streamedBody } from '../../platform/http-input.ts';
+import { problems, ZInstant } from '../../platform/http-schemas.ts';
 import { idempotent, idempotentSteps } from '../../platform/idempotency.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import * as imports from './member-import.service.ts';
@@ -52,8 +53,8 @@ const ZImportSummary = z
     rowsDone: z.number().int().meta({ description: 'CSV rows (after the header) committed so far: the resume point.' }),
     imported: z.number().int(),
     rejected: z.number().int(),
-    startedAt: z.iso.datetime(),
-    finishedAt: z.iso.datetime().nullable(),
+    startedAt: ZInstant,
+    finishedAt: ZInstant.nullable(),
   })
   .meta({ id: 'MemberImport' });
 
@@ -66,7 +67,7 @@ const ZSocialStart = z
   .object({
     state: z.string(),
     authorizeUrl: z.string().meta({ description: 'The provider page to send the browser to.' }),
-    expiresAt: z.iso.datetime(),
+    expiresAt: ZInstant,
   })
   .meta({ id: 'SocialStart' });
 const ZSocialCallback = z
@@ -76,8 +77,8 @@ const ZSocialLinks = z.object({
   items: z.array(
     z.object({
       provider: z.string().meta({ description: SOCIAL_PROVIDERS.join(', ') }),
-      linkedAt: z.iso.datetime(),
-      lastLoginAt: z.iso.datetime().nullable(),
+      linkedAt: ZInstant,
+      lastLoginAt: ZInstant.nullable(),
     }),
   ),
 });
@@ -137,7 +138,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     // The CSV body is streamed to the import, never held in memory.
-    app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
+    app.addContentTypeParser('text/csv', streamedBody);
 
     app.put('/members/imports/:importId', {
       config: { scopes: SCOPES.server },

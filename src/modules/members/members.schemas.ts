@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ZCalendarDate, ZInstant } from '../../platform/http-schemas.ts';
 
 export const ZMemberId = z.string().regex(/^mbr_[0-9a-z]{26}$/);
 
@@ -37,14 +38,14 @@ export const ZSignUpRequest = z
       .optional()
       .meta({ description: 'Unverified sign-up only (where the brand allows it).' }),
     phone: z.string().max(20).optional().meta({ description: 'Unverified sign-up only.' }),
-    birthDate: z.iso.date().optional().meta({ description: 'Unverified sign-up only (self-declared).' }),
+    birthDate: ZCalendarDate.optional().meta({ description: 'Unverified sign-up only (self-declared).' }),
     email: z.email().max(200).optional(),
     consents: ZConsentsInput,
   })
   .meta({ id: 'SignUpRequest' });
 export type TSignUpRequest = z.infer<typeof ZSignUpRequest>;
 
-const ZAt = z.iso.datetime();
+const ZAt = ZInstant;
 export const ZConsents = z.object({
   terms: ZAt,
   privacy: ZAt,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AMOUNT_CEILING, ZAmount } from '../../platform/amounts.ts';
+import { ZInstant } from '../../platform/http-schemas.ts';
 
 export const CHANNELS = ['app', 'web', 'offline'] as const;
 export const ZChannel = z.enum(CHANNELS).meta({ description: 'app, web (shop) or offline (store POS)' });
@@ -55,14 +56,13 @@ export const ZPointPolicySettings = z
 export type TPointPolicySettings = z.infer<typeof ZPointPolicySettings>;
 
 export const ZPointPolicyVersion = z
-  .object({ version: z.number().int(), effectiveFrom: z.iso.datetime(), settings: ZPointPolicySettings })
+  .object({ version: z.number().int(), effectiveFrom: ZInstant, settings: ZPointPolicySettings })
   .meta({ id: 'PointPolicyVersion', description: 'Version 0 is the built-in default, in force until the brand sets its own.' });
 
 export const ZPointPolicyRequest = z.object({
-  effectiveFrom: z.iso
-    .datetime()
-    .optional()
-    .meta({ description: 'From when it applies (now or later; default now). History is never rewritten.' }),
+  effectiveFrom: ZInstant.optional().meta({
+    description: 'From when it applies (now or later; default now). History is never rewritten.',
+  }),
   settings: ZPointPolicySettings,
 });
 
@@ -78,9 +78,9 @@ export const ZPointOperation = z
     storeId: z.string().nullable(),
     reason: z.string().nullable(),
     policyVersion: z.number().int().nullable(),
-    expiresAt: z.iso.datetime().nullable().optional(),
+    expiresAt: ZInstant.nullable().optional(),
     balance: z.number().int().optional().meta({ description: 'The member’s balance right after.' }),
-    createdAt: z.iso.datetime(),
+    createdAt: ZInstant,
   })
   .meta({ id: 'PointOperation' });
 export type TPointOperation = z.infer<typeof ZPointOperation>;
@@ -120,7 +120,7 @@ export const ZAdjustRequest = z.object({
     .meta({ description: 'Positive grants, negative takes away.' }),
   reason: z.string().trim().min(1).max(200),
   actor: z.string().max(100).optional(),
-  expiresAt: z.iso.datetime().optional().meta({ description: 'For a grant: its expiry (default: the policy’s validity).' }),
+  expiresAt: ZInstant.optional().meta({ description: 'For a grant: its expiry (default: the policy’s validity).' }),
 });
 
 export const ZPointBalance = z
@@ -130,6 +130,6 @@ export const ZPointBalance = z
     balance: z.number().int(),
     available: z.number().int(),
     expiringWithin30Days: z.number().int(),
-    lots: z.array(z.object({ amount: z.number().int(), remaining: z.number().int(), expiresAt: z.iso.datetime().nullable() })),
+    lots: z.array(z.object({ amount: z.number().int(), remaining: z.number().int(), expiresAt: ZInstant.nullable() })),
   })
   .meta({ id: 'PointBalance' });

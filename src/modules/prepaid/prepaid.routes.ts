@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
-import { problems } from '../../platform/http-schemas.ts';
+import { problems, ZInstant } from '../../platform/http-schemas.ts';
 import { idempotent, idempotentSteps } from '../../platform/idempotency.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { currentMember } from '../members/index.ts';
@@ -66,8 +66,8 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       schema: {
         tags,
         summary: 'Outstanding prepaid balance (선수금) as of a time, exact to the ledger',
-        querystring: z.object({ at: z.iso.datetime().optional() }),
-        response: { 200: z.object({ at: z.iso.datetime(), outstanding: z.number().int() }), ...problems(401, 403) },
+        querystring: z.object({ at: ZInstant.optional() }),
+        response: { 200: z.object({ at: ZInstant, outstanding: z.number().int() }), ...problems(401, 403) },
       },
       handler: (req) => service.liability(deps, tenantIdOf(req), req.query.at ? new Date(req.query.at) : deps.clock.now()),
     });

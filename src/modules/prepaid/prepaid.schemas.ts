@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ZAmount } from '../../platform/amounts.ts';
+import { ZInstant } from '../../platform/http-schemas.ts';
 import { PAYMENT_METHODS } from './prepaid.provider.ts';
 
 export const ZChannel = z.enum(['app', 'web', 'offline']);
@@ -56,7 +57,7 @@ export const ZCard = z
     physical: z.boolean(),
     numberLast4: z.string().nullable(),
     balance: z.number().int(),
-    createdAt: z.iso.datetime(),
+    createdAt: ZInstant,
   })
   .meta({ id: 'PrepaidCard' });
 export type TCard = z.infer<typeof ZCard>;
@@ -75,7 +76,7 @@ export const ZOperation = z
     fee: z.number().int(),
     cancelled: z.boolean(),
     balance: z.number().int().optional().meta({ description: 'The card’s balance right after.' }),
-    createdAt: z.iso.datetime(),
+    createdAt: ZInstant,
   })
   .meta({ id: 'PrepaidOperation' });
 export type TOperation = z.infer<typeof ZOperation>;
@@ -194,12 +195,12 @@ export const ZAutoCharge = z
     tokenLast4: z.string(),
     enabled: z.boolean(),
     failures: z.number().int().meta({ description: 'Consecutive failures so far.' }),
-    nextAttemptAt: z.iso.datetime().nullable(),
+    nextAttemptAt: ZInstant.nullable(),
     lastError: z.string().nullable(),
     disabledReason: z.enum(['member', 'failures', 'refund']).nullable(),
     attempts: z.array(
       z.object({
-        attemptedAt: z.iso.datetime(),
+        attemptedAt: ZInstant,
         chargeId: z.string(),
         amount: z.number().int(),
         outcome: z.enum(['charged', 'failed', 'disabled', 'skipped']),
@@ -220,8 +221,8 @@ export const ZPromotionCreate = z
     rewardCouponId: z.string().max(40).optional().meta({ description: 'A coupon definition, issued by the coupon module.' }),
     perMemberLimit: z.number().int().min(1).max(1000).default(1),
     channels: z.array(ZChannel).min(1).optional().meta({ description: 'Omitted: every channel.' }),
-    startsAt: z.iso.datetime().optional(),
-    endsAt: z.iso.datetime().optional(),
+    startsAt: ZInstant.optional(),
+    endsAt: ZInstant.optional(),
   })
   .refine((p) => p.rewardPoints !== undefined || p.rewardCouponId !== undefined, {
     message: 'give rewardPoints, rewardCouponId or both',
@@ -238,8 +239,8 @@ export const ZPromotion = z
     rewardCouponId: z.string().nullable(),
     perMemberLimit: z.number().int(),
     channels: z.array(z.string()).nullable(),
-    startsAt: z.iso.datetime(),
-    endsAt: z.iso.datetime().nullable(),
+    startsAt: ZInstant,
+    endsAt: ZInstant.nullable(),
     status: z.enum(['active', 'ended']),
     remaining: z.number().int().optional().meta({ description: 'For a member: how many more times they can earn it.' }),
   })

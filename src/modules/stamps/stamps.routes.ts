@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
-import { problems } from '../../platform/http-schemas.ts';
+import { problems, ZInstant } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { currentMember } from '../members/index.ts';
@@ -114,7 +114,7 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
         summary: 'A one-time code for the store manager when the stamp device does not work (6 digits, 3 minutes, single use)',
         params: ZCardParams,
         response: {
-          201: z.object({ code: z.string(), cardId: z.string(), expiresAt: z.iso.datetime() }),
+          201: z.object({ code: z.string(), cardId: z.string(), expiresAt: ZInstant }),
           ...problems(401, 403, 404, 422),
         },
       },

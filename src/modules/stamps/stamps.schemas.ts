@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ZAmount, ZQuantity } from '../../platform/amounts.ts';
+import { ZInstant } from '../../platform/http-schemas.ts';
 
 const ZChannel = z.enum(['app', 'web', 'offline']);
 export const ZStampPolicy = z
@@ -45,8 +46,8 @@ export type TReward = z.infer<typeof ZReward>;
 export const ZStampCardRequest = z.object({
   name: z.string().trim().min(1).max(100),
   type: z.enum(['payment', 'event']).default('payment'),
-  issueFrom: z.iso.datetime(),
-  issueUntil: z.iso.datetime(),
+  issueFrom: ZInstant,
+  issueUntil: ZInstant,
   stampsPerBoard: z.number().int().min(1).max(100),
   maxBoards: z.number().int().min(1).max(1_000_000).nullable().default(null),
   stampValidityDays: z
@@ -65,7 +66,7 @@ export type TStampCardRequest = z.infer<typeof ZStampCardRequest>;
 export const ZStampCard = ZStampCardRequest.extend({
   id: z.string(),
   status: z.enum(['active', 'paused']),
-  createdAt: z.iso.datetime(),
+  createdAt: ZInstant,
 }).meta({ id: 'StampCard' });
 export type TStampCard = z.infer<typeof ZStampCard>;
 

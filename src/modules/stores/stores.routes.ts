@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
-import { problems } from '../../platform/http-schemas.ts';
+import { problems, ZInstant } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { ZDevice, ZManager, ZManagerLogin, ZManagerRequest, ZStore, ZStoreRequest, ZStoreUpdate } from './stores.schemas.ts';
@@ -94,7 +94,7 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
         description:
           'INVALID_CREDENTIALS for a wrong ID or password alike; LOGIN_LOCKED after 5 wrong passwords in a row (unknown IDs too); RATE_LIMITED (with Retry-After) past the per-IP or per-login-ID rate.',
         response: {
-          200: z.object({ token: z.string(), expiresAt: z.iso.datetime(), manager: ZManager }),
+          200: z.object({ token: z.string(), expiresAt: ZInstant, manager: ZManager }),
           ...problems(400, 401, 423, 429),
         },
       },

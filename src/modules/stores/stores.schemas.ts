@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ZInstant } from '../../platform/http-schemas.ts';
 
 export const ZStore = z
   .object({
@@ -8,7 +9,7 @@ export const ZStore = z
     address: z.string(),
     region: z.string(),
     status: z.enum(['active', 'paused', 'closed']),
-    createdAt: z.iso.datetime(),
+    createdAt: ZInstant,
   })
   .meta({ id: 'Store' });
 export type TStore = z.infer<typeof ZStore>;
@@ -46,6 +47,4 @@ export const ZManagerRequest = z.object({
   storeIds: z.array(z.string().max(40)).max(100).default([]),
 });
 export const ZManagerLogin = z.object({ loginId: z.string().max(30), password: z.string().max(128) });
-export const ZDevice = z
-  .object({ serial: z.string(), storeId: z.string(), registeredAt: z.iso.datetime() })
-  .meta({ id: 'StampDevice' });
+export const ZDevice = z.object({ serial: z.string(), storeId: z.string(), registeredAt: ZInstant }).meta({ id: 'StampDevice' });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isTimeZone } from '../../platform/clock.ts';
+import { ZInstant } from '../../platform/http-schemas.ts';
 import { API_KEY_SCOPES } from '../../platform/request-context.ts';
 import { isValidBrn, normalizeBrn } from './tenants.rules.ts';
 
@@ -26,8 +27,8 @@ export const ZTenant = z
     locale: ZLocale,
     currency: z.literal('KRW'),
     status: ZTenantStatus,
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
+    createdAt: ZInstant,
+    updatedAt: ZInstant,
   })
   .meta({ id: 'Tenant', description: 'A brand: the owner of members, programs and API keys.' });
 export type TTenant = z.infer<typeof ZTenant>;
@@ -60,9 +61,9 @@ export const ZApiKey = z
     name: z.string(),
     scope: ZApiKeyScope,
     prefix: z.string().meta({ description: 'The key without its secret part.' }),
-    createdAt: z.iso.datetime(),
-    lastUsedAt: z.iso.datetime().nullable(),
-    revokedAt: z.iso.datetime().nullable(),
+    createdAt: ZInstant,
+    lastUsedAt: ZInstant.nullable(),
+    revokedAt: ZInstant.nullable(),
   })
   .meta({ id: 'ApiKey' });
 export type TApiKey = z.infer<typeof ZApiKey>;
