@@ -4,15 +4,24 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { bearer, newTenant, platform, type TestTenant, testApp } from '../test/helpers.ts';
+import { bearer, newTenant, platform, signedInOperator, type TestTenant, testApp } from '../test/helpers.ts';
+import { BUILTIN_ROLES } from './modules/operators/index.ts';
 import type { Deps } from './platform/deps.ts';
-import { API_KEY_SCOPES, type ApiKeyScope, declareScopes, SCOPES } from './platform/request-context.ts';
+import {
+  API_KEY_SCOPES,
+  type ApiKeyScope,
+  declareScopes,
+  PERMISSIONS,
+  type Permission,
+  SCOPES,
+} from './platform/request-context.ts';
 
 type Parameter = { in: string; name: string; required?: boolean };
 type Operation = {
   parameters?: Parameter[];
   responses: Record<string, unknown>;
   'x-moa-scopes'?: ApiKeyScope[];
+  'x-moa-permission'?: Permission | 'none';
   description?: string;
   requestBody?: unknown;
 };
@@ -143,11 +152,57 @@ test('every /v1 route answers 403 FORBIDDEN to exactly the scopes it does not de
   assert.deepEqual(leaks, []);
 });
 
-test('a /v1 route without declared scopes stops start-up', async () => {
+test('the permission table: every /v1 route declares an operator permission from the closed list (or none), /me and member flows none', () => {
+  const undeclared = v1()
+    .filter((o) => o.op['x-moa-permission'] === undefined)
+    .map(name);
+  assert.deepEqual(undeclared, []);
+  for (const o of v1()) {
+    const p = o.op['x-moa-permission'];
+    if (p !== 'none') assert.ok(PERMISSIONS.includes(p!), `${name(o)}: ${p}`);
+    if (o.path === '/v1/me' || o.path.startsWith('/v1/me/')) assert.equal(p, 'none', `${name(o)} is the member's own`);
+    assert.match(
+      o.op.description ?? '',
+      p === 'none' ? /Operators: not available\./ : new RegExp(`Operator permission: \`${p}\``),
+    );
+  }
+});
+
+test('every /v1 route answers 403 FORBIDDEN to an operator exactly when the role lacks its permission', async () => {
+  const leaks: string[] = [];
+  for (const role of ['auditor', 'cs'] as const) {
+    const op = await signedInOperator(app, t, role);
+    const has = new Set<string>(BUILTIN_ROLES[role].permissions);
+    for (const o of v1()) {
+      const res = await app.inject({
+        method: o.method as 'GET',
+        url: url(o),
+        headers: { ...op.headers, 'idempotency-key': `perm-${randomBytes(6).toString('hex')}` },
+        ...(o.op.requestBody ? { payload: {} } : {}),
+      });
+      const forbidden = res.statusCode === 403 && res.json().code === 'FORBIDDEN';
+      const p = o.op['x-moa-permission'];
+      const allowed = p !== 'none' && p !== undefined && has.has(p);
+      if (forbidden === allowed) leaks.push(`${name(o)} as ${role}: ${res.statusCode} ${res.body.slice(0, 120)}`);
+    }
+  }
+  assert.deepEqual(leaks, []);
+});
+
+test('a /v1 route without declared scopes or operator permission stops start-up', async () => {
   const bare = Fastify();
   bare.addHook('onRoute', declareScopes);
-  bare.get('/declared', { config: { scopes: SCOPES.server } }, async () => 'ok');
+  bare.get('/declared', { config: { scopes: SCOPES.server, permission: 'members:read' } }, async () => 'ok');
   assert.throws(() => bare.get('/undeclared', async () => 'no'), /GET \/undeclared declares no API key scopes/);
+  assert.throws(
+    () => bare.get('/no-permission', { config: { scopes: SCOPES.server } }, async () => 'no'),
+    /GET \/no-permission declares no operator permission/,
+  );
+  assert.throws(
+    () =>
+      bare.get('/unknown', { config: { scopes: SCOPES.server, permission: 'members:dance' as Permission } }, async () => 'no'),
+    /declares no operator permission/,
+  );
   await bare.close();
 });
 

@@ -9,6 +9,7 @@ import { type Config, loadConfig } from '../src/config.ts';
 import { completeVerification, startVerification, type VerificationPurpose } from '../src/modules/identity/index.ts';
 import { importMembers } from '../src/modules/members/index.ts';
 import { openSession } from '../src/modules/members/member-sessions.service.ts';
+import { totpCode } from '../src/modules/operators/index.ts';
 import { createApiKey, createTenant, type TTenant } from '../src/modules/tenants/index.ts';
 import { systemClock } from '../src/platform/clock.ts';
 import { createDatabase, type Database, type Db } from '../src/platform/db.ts';
@@ -195,4 +196,40 @@ export async function tenantRows(deps: Pick<Deps, 'db'>, tenantId: string): Prom
     counts[table_name] = Number(r.rows[0]!.n);
   }
   return counts;
+}
+
+/** The console's origin as app.inject presents it (host localhost:80). */
+export const CONSOLE_ORIGIN = 'http://localhost:80';
+export const OPERATOR_PASSWORD = 'moa-console-장미-2026';
+
+/**
+ * An operator of `role` signed in through the real flow (invitation by the server key, password,
+ * TOTP enrolment): the cookie header to send, the TOTP secret and the e-mail.
+ */
+export async function signedInOperator(app: FastifyInstance, t: TestTenant, role: string, now = new Date()) {
+  const email = `op.${randomBytes(5).toString('hex')}@moacafe.kr`;
+  const invited = await app.inject({
+    method: 'POST',
+    url: '/v1/operators/invitations',
+    headers: bearer(t.keys.server),
+    payload: { email, name: '김민지', role },
+  });
+  if (invited.statusCode !== 201) throw new Error(`invitation: ${invited.body}`);
+  let cookie = '';
+  const send = async (url: string, payload?: object) => {
+    const res = await app.inject({
+      method: 'POST',
+      url,
+      headers: { origin: CONSOLE_ORIGIN, ...(cookie ? { cookie } : {}) },
+      ...(payload ? { payload } : {}),
+    });
+    const set = String(res.headers['set-cookie'] ?? '');
+    if (set) cookie = set.split(';')[0]!;
+    if (res.statusCode !== 200) throw new Error(`${url}: ${res.body}`);
+    return res.json();
+  };
+  await send(`/auth/invitations/${invited.json().token}/accept`, { password: OPERATOR_PASSWORD });
+  const { secret } = await send('/auth/enrol/totp');
+  await send('/auth/enrol/totp/confirm', { code: totpCode(secret, now) });
+  return { cookie, secret: secret as string, email, headers: { cookie, origin: CONSOLE_ORIGIN } };
 }

@@ -120,10 +120,9 @@ export function tenantIdOf(req: FastifyRequest): string {
  * scopes (`x-moa-scopes` and a line in the description).
  */
 export function declareScopes(route: RouteOptions): void {
-  const { scopes, stepUp } = route.config ?? {};
-  const permission = route.config?.permission ?? false;
+  const { scopes, permission, stepUp } = route.config ?? {};
   if (!scopes?.length) throw new Error(`${route.method} ${route.url} declares no API key scopes (config: { scopes: SCOPES.… }).`);
-  if (permission !== false && !isPermission(permission))
+  if (permission === undefined || (permission !== false && !isPermission(permission)))
     throw new Error(`${route.method} ${route.url} declares no operator permission (config: { permission: '…' or false }).`);
   const lines = [
     `API key scopes: ${scopes.map((s) => `\`${s}\``).join(', ')}.`,
@@ -136,7 +135,7 @@ export function declareScopes(route: RouteOptions): void {
     ...route.schema,
     security: [{ apiKey: [] }, ...(permission === false ? [] : [{ operatorSession: [] }])],
     description,
-    ...{ 'x-moa-scopes': scopes, 'x-moa-permission': permission || null },
+    ...{ 'x-moa-scopes': scopes, 'x-moa-permission': permission || 'none' },
   };
 }
 

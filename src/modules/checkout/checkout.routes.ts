@@ -14,7 +14,7 @@ const ZCheckoutParams = z.object({ checkoutId: z.string().max(100) });
 export function checkoutRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.post('/checkout/quote', {
-      config: { scopes: SCOPES.pos },
+      config: { scopes: SCOPES.pos, permission: 'checkout:read' },
       schema: {
         tags,
         summary:
@@ -26,7 +26,7 @@ export function checkoutRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req) => service.quote(deps, tenantIdOf(req), req.body),
     });
     app.post('/checkout/commit', {
-      config: { scopes: SCOPES.pos, idempotency: 'optional' },
+      config: { scopes: SCOPES.pos, permission: 'checkout:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Commit a checkout: coupons, points and prepaid used, points and stamps earned, all or nothing',
@@ -38,7 +38,7 @@ export function checkoutRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.commit({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/checkout/:checkoutId/cancel', {
-      config: { scopes: SCOPES.pos, idempotency: 'optional' },
+      config: { scopes: SCOPES.pos, permission: 'checkout:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Cancel a checkout, whole or by lines: exactly its share of what the commit did is reversed',
@@ -54,7 +54,7 @@ export function checkoutRoutes(deps: Deps): FastifyPluginAsyncZod {
         ),
     });
     app.post('/checkout/replay', {
-      config: { scopes: SCOPES.pos },
+      config: { scopes: SCOPES.pos, permission: 'checkout:write' },
       schema: {
         tags,
         summary: 'Replay an offline POS’s checkouts: in the order they happened, each as of its own time, each answered',
@@ -66,7 +66,7 @@ export function checkoutRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req) => service.replay(deps, tenantIdOf(req), req.body.checkouts),
     });
     app.get('/checkout/:checkoutId', {
-      config: { scopes: SCOPES.pos },
+      config: { scopes: SCOPES.pos, permission: 'checkout:read' },
       schema: {
         tags,
         summary: 'A checkout and what it did',

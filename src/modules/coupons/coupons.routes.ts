@@ -43,7 +43,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
     const memberId = async (req: Parameters<typeof currentMember>[1]) => (await currentMember(deps, req)).member.id;
 
     app.post('/coupons/definitions', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'coupons:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Create a coupon definition: the benefit, every rule, the first-come quantity and the limits',
@@ -56,7 +56,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
         }),
     });
     app.get('/coupons/definitions', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'coupons:read' },
       schema: {
         tags,
         summary: 'Coupon definitions, newest first, a page at a time',
@@ -69,7 +69,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req) => service.listDefinitions(deps, tenantIdOf(req), req.query),
     });
     app.get('/coupons/definitions/:definitionId', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'coupons:read' },
       schema: {
         tags,
         summary: 'A coupon definition with how many were issued',
@@ -79,7 +79,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req) => service.getDefinition(deps, tenantIdOf(req), req.params.definitionId),
     });
     app.post('/coupons/definitions/:definitionId/status', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'coupons:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Pause, resume or end a definition',
@@ -93,7 +93,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
         ),
     });
     app.post('/coupons/definitions/:definitionId/issues', {
-      config: { scopes: SCOPES.server, idempotency: 'required' },
+      config: { scopes: SCOPES.server, permission: 'coupons:write', idempotency: 'required' },
       schema: {
         tags,
         summary: 'Issue a coupon to a member (an operator’s issue)',
@@ -119,7 +119,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
         ),
     });
     app.post('/coupons/definitions/:definitionId/pins', {
-      config: { scopes: SCOPES.server, idempotency: 'required' },
+      config: { scopes: SCOPES.server, permission: 'coupons:write', idempotency: 'required' },
       schema: {
         tags,
         summary: 'Generate a batch of PIN codes (shown once; only their keyed hashes are kept)',
@@ -157,7 +157,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       })
       .meta({ id: 'CouponBulkIssue' });
     app.put('/coupons/definitions/:definitionId/bulk-issues/:bulkId', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'coupons:write' },
       schema: {
         tags,
         summary: 'Issue the coupon to a list of members (Content-Type: text/csv with a member_id column), streamed and resumable',
@@ -174,7 +174,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.get('/coupons/definitions/:definitionId/bulk-issues/:bulkId', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'coupons:read' },
       schema: {
         tags,
         summary: 'A bulk issue’s progress',
@@ -184,7 +184,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req) => bulk.getBulkIssue(deps, tenantIdOf(req), req.params.bulkId),
     });
     app.get('/members/:id/coupons', {
-      config: { scopes: SCOPES.pos },
+      config: { scopes: SCOPES.pos, permission: 'coupons:read' },
       schema: {
         tags,
         summary: 'A member’s coupons (usable ones, or all)',
@@ -197,7 +197,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       }),
     });
     app.post('/coupons/validate', {
-      config: { scopes: SCOPES.pos },
+      config: { scopes: SCOPES.pos, permission: 'coupons:read' },
       schema: {
         tags,
         summary: 'Whether a coupon applies to an order and what it takes off (nothing is written)',
@@ -207,7 +207,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req) => service.validateCoupon(deps, tenantIdOf(req), req.body),
     });
     app.post('/coupons/redeem', {
-      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      config: { scopes: SCOPES.pos, permission: 'coupons:write', idempotency: 'required' },
       schema: {
         tags,
         summary: 'Use a member’s coupon on an order (once)',
@@ -219,7 +219,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
         idempotent(deps, req, reply, (db) => service.redeemCoupon({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/coupons/uses/:useId/cancel', {
-      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      config: { scopes: SCOPES.pos, permission: 'coupons:write', idempotency: 'required' },
       schema: {
         tags,
         summary: 'Cancel a use: the coupon is usable again while it is valid',
@@ -231,7 +231,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/coupons/holds', {
-      config: { scopes: SCOPES.pos, idempotency: 'optional' },
+      config: { scopes: SCOPES.pos, permission: 'coupons:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Hold coupons during a long payment: only this hold can use them until it times out',
@@ -252,7 +252,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
         idempotent(deps, req, reply, (db) => service.holdCoupons({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/coupons/holds/:holdId/release', {
-      config: { scopes: SCOPES.pos, idempotency: 'optional' },
+      config: { scopes: SCOPES.pos, permission: 'coupons:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Release a hold: its coupons are free again',
@@ -265,7 +265,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     // The member's app
     app.get('/me/coupons', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags,
         summary: 'My coupons (usable ones, or all)',
@@ -277,7 +277,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       }),
     });
     app.get('/me/coupons/downloadable', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags,
         summary: 'Coupons I can download now, newest first, with how many more I can take; a page at a time',
@@ -293,7 +293,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: async (req) => service.downloadable(deps, tenantIdOf(req), await memberId(req), req.query),
     });
     app.post('/me/coupons/downloads', {
-      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
       schema: {
         tags,
         summary: 'Download a coupon (first-come: never more than its quantity)',
@@ -318,7 +318,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.post('/me/coupons/pins', {
-      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
       schema: {
         tags,
         summary: 'Register a coupon PIN code',
@@ -336,7 +336,7 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.post('/me/coupons/:couponId/gift', {
-      config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'required', session: 'member' },
       schema: {
         tags,
         summary: 'Give a coupon to another member',

@@ -13,7 +13,7 @@ const ZMemberParams = z.object({ id: z.string().max(40) });
 export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/grades', {
-      config: { scopes: SCOPES.all },
+      config: { scopes: SCOPES.all, permission: 'grades:read' },
       schema: {
         tags: ['Grades'],
         summary: 'The grade levels and the review cycle',
@@ -23,7 +23,7 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.put('/grades', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'grades:write', idempotency: 'optional' },
       schema: {
         tags: ['Grades'],
         summary: 'Set the grade levels (replaced as a whole) and the review cycle',
@@ -35,7 +35,7 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/grades/purchases', {
-      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      config: { scopes: SCOPES.pos, permission: 'grades:write', idempotency: 'required' },
       schema: {
         tags: ['Grades'],
         summary: 'Count a purchase or a cancellation towards the member’s grade (Idempotency-Key required)',
@@ -60,7 +60,7 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/:id/grade/evaluate', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'grades:write', idempotency: 'optional' },
       schema: {
         tags: ['Grades'],
         summary: 'Evaluate a member’s grade now (on demand, outside the review cycle)',
@@ -72,7 +72,7 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.put('/members/:id/grade', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'grades:write', idempotency: 'optional' },
       schema: {
         tags: ['Grades'],
         summary: 'Change a member’s grade by hand, with a reason',
@@ -89,7 +89,7 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/members/:id/grade-history', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'grades:read' },
       schema: {
         tags: ['Grades'],
         summary: 'Every grade change of a member, newest first',

@@ -25,7 +25,7 @@ const ZParams = z.object({ id: ZVerificationId });
 export function identityRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.post('/identity/verifications', {
-      config: { scopes: SCOPES.app, idempotency: 'optional' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional' },
       schema: {
         tags: ['Identity'],
         summary: 'Start an identity verification (본인확인)',
@@ -42,7 +42,7 @@ export function identityRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/identity/verifications/:id', {
-      config: { scopes: SCOPES.app },
+      config: { scopes: SCOPES.app, permission: false },
       schema: {
         tags: ['Identity'],
         summary: 'A verification as it stands (no call to the provider)',
@@ -53,7 +53,7 @@ export function identityRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/identity/verifications/:id/complete', {
-      config: { scopes: SCOPES.app },
+      config: { scopes: SCOPES.app, permission: false },
       schema: {
         tags: ['Identity'],
         summary: 'Fetch the result from the provider and settle the verification',
@@ -69,7 +69,7 @@ export function identityRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/identity/units', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'identity:admin' },
       schema: {
         tags: ['Identity'],
         summary: 'Verification units: available, held, used, and free preview verifications',

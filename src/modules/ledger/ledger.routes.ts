@@ -18,7 +18,7 @@ import * as service from './ledger.service.ts';
 export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/ledger/accounts/:accountId', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'ledger:read' },
       schema: {
         tags: ['Ledger'],
         summary: 'A ledger account with its posted, pending and available balance',
@@ -29,7 +29,7 @@ export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/ledger/accounts/:accountId/entries', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'ledger:read' },
       schema: {
         tags: ['Ledger'],
         summary: 'The account’s history, newest first, each entry with its reason and resulting balance',
@@ -44,7 +44,7 @@ export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/ledger/accounts/:accountId/lots', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'ledger:read' },
       schema: {
         tags: ['Ledger'],
         summary: 'The lots of an expiring currency account (open ones, or all with ?all=true), first-expiring first',
@@ -56,7 +56,7 @@ export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/ledger/accounts/:accountId/balance-at', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'ledger:read' },
       schema: {
         tags: ['Ledger'],
         summary: 'The posted balance as of a past instant',
@@ -75,7 +75,7 @@ export function ledgerRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/ledger/trial-balance', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'ledger:read' },
       schema: {
         tags: ['Ledger'],
         summary: 'Per ledger, the sum of all account balances: zero when the books balance',

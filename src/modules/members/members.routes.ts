@@ -89,7 +89,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     const me = (req: FastifyRequest) => currentMember(deps, req);
 
     app.post('/members', {
-      config: { scopes: SCOPES.app, idempotency: 'optional' },
+      config: { scopes: SCOPES.app, permission: 'members:write', idempotency: 'optional' },
       schema: {
         tags: ['Members'],
         summary: 'Sign a member up (회원가입)',
@@ -105,7 +105,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/members/policy', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'members:read' },
       schema: {
         tags: ['Members'],
         summary: 'The brand’s member policy',
@@ -115,7 +115,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.put('/members/policy', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'members:write', idempotency: 'optional' },
       schema: {
         tags: ['Members'],
         summary: 'Change the member policy (applies from now on)',
@@ -127,7 +127,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/members/:id', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'members:read' },
       schema: {
         tags: ['Members'],
         summary: 'A member (personal data masked)',
@@ -141,7 +141,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     app.addContentTypeParser('text/csv', streamedBody);
 
     app.put('/members/imports/:importId', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'members:write' },
       schema: {
         tags: ['Members'],
         summary: 'Import members from a CSV file (Content-Type: text/csv), streamed and resumable',
@@ -164,7 +164,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/members/imports/:importId', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'members:read' },
       schema: {
         tags: ['Members'],
         summary: 'An import’s progress',
@@ -175,7 +175,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/members/imports/:importId/rejects', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'members:read' },
       schema: {
         tags: ['Members'],
         summary: 'The rows an import rejected, with the reason, in row order',
@@ -197,7 +197,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/login', {
-      config: { scopes: SCOPES.app },
+      config: { scopes: SCOPES.app, permission: false },
       schema: {
         tags: ['Members'],
         summary: 'Log a member in by login ID and password',
@@ -210,7 +210,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/find-id', {
-      config: { scopes: SCOPES.app },
+      config: { scopes: SCOPES.app, permission: false },
       schema: {
         tags: ['Members'],
         summary: 'Find the login ID (아이디 찾기) through a `find_id` verification',
@@ -221,7 +221,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/password-reset', {
-      config: { scopes: SCOPES.app, idempotency: 'optional' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional' },
       schema: {
         tags: ['Members'],
         summary: 'Reset the password through a `reset_password` verification (ends every session, lifts a lockout)',
@@ -242,7 +242,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/reactivate', {
-      config: { scopes: SCOPES.app },
+      config: { scopes: SCOPES.app, permission: false },
       schema: {
         tags: ['Members'],
         summary: 'Reactivate a dormant account (휴면 해제) with its password and a `reactivate` verification; logs in',
@@ -254,7 +254,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/me/withdrawal', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'What withdrawing would take away (balances from the ledger) and when data is removed',
@@ -264,7 +264,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/me/withdrawal', {
-      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'Withdraw (회원 탈퇴): deactivates at once; personal data is removed after the policy’s days',
@@ -280,7 +280,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/social/:provider/authorize', {
-      config: { scopes: SCOPES.app },
+      config: { scopes: SCOPES.app, permission: false },
       schema: {
         tags: ['Members'],
         summary:
@@ -293,7 +293,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/members/social/:provider/login', {
-      config: { scopes: SCOPES.app },
+      config: { scopes: SCOPES.app, permission: false },
       schema: {
         tags: ['Members'],
         summary: 'Finish an SNS login: the code is exchanged with the provider, the linked member is logged in',
@@ -310,13 +310,13 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/me/social', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: { tags: ['Members'], summary: 'The member’s SNS links', response: { 200: ZSocialLinks, ...problems(401, 403) } },
       handler: async (req) => ({ items: await social.listSocialLinks(deps, tenantIdOf(req), (await me(req)).member.id) }),
     });
 
     app.post('/me/social/:provider/authorize', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'Start linking an SNS account: the member enters the password again (fresh authentication)',
@@ -337,7 +337,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/me/social/:provider', {
-      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'Finish linking: the code is exchanged with the provider and the account linked to the member',
@@ -358,7 +358,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.delete('/me/social/:provider', {
-      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'Unlink an SNS account (refused when it is the member’s last way to log in)',
@@ -374,13 +374,13 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/me', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: { tags: ['Members'], summary: 'The logged-in member', response: { 200: ZMember, ...problems(401, 403) } },
       handler: async (req) => service.toMemberDto((await me(req)).member, deps),
     });
 
     app.post('/me/phone', {
-      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'Change the phone number through a `change_phone` verification of the member',
@@ -396,7 +396,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/me/sessions', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'The member’s open sessions',
@@ -406,7 +406,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.delete('/me/sessions/:sessionId', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags: ['Members'],
         summary: 'End one of the member’s sessions (its own: log out)',

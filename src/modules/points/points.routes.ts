@@ -27,7 +27,7 @@ const rejections =
 export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/points/policy', {
-      config: { scopes: SCOPES.all },
+      config: { scopes: SCOPES.all, permission: 'points:read' },
       schema: {
         tags: ['Points'],
         summary: 'The point policy in force, and every version',
@@ -43,7 +43,7 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/points/policy', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'points:write', idempotency: 'optional' },
       schema: {
         tags: ['Points'],
         summary: 'Add a policy version (earn rates, rounding, use rules, validity, channels) from a time on',
@@ -55,7 +55,7 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/points/earn', {
-      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      config: { scopes: SCOPES.pos, permission: 'points:write', idempotency: 'required' },
       schema: {
         tags: ['Points'],
         summary: 'Earn points on an order (적립): paid amount × the member’s grade rate',
@@ -68,7 +68,7 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/points/use', {
-      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      config: { scopes: SCOPES.pos, permission: 'points:write', idempotency: 'required' },
       schema: {
         tags: ['Points'],
         summary: 'Use points on an order (사용): first-expiring lots first',
@@ -81,7 +81,7 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/points/cancel', {
-      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      config: { scopes: SCOPES.pos, permission: 'points:write', idempotency: 'required' },
       schema: {
         tags: ['Points'],
         summary: 'Cancel an earning or a use, in full or in part (취소)',
@@ -96,7 +96,7 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/points/adjustments', {
-      config: { scopes: SCOPES.server, idempotency: 'required' },
+      config: { scopes: SCOPES.server, permission: 'points:write', idempotency: 'required' },
       schema: {
         tags: ['Points'],
         summary: 'An operator’s adjustment with a mandatory reason (positive grants a lot, negative deducts)',
@@ -108,7 +108,7 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/members/:id/points', {
-      config: { scopes: SCOPES.pos },
+      config: { scopes: SCOPES.pos, permission: 'points:read' },
       schema: {
         tags: ['Points'],
         summary: 'A member’s points: balance, lots and what expires within 30 days',
@@ -119,7 +119,7 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/members/:id/points/operations', {
-      config: { scopes: SCOPES.pos },
+      config: { scopes: SCOPES.pos, permission: 'points:read' },
       schema: {
         tags: ['Points'],
         summary: 'A member’s point operations, newest first',
@@ -131,7 +131,7 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/me/points', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags: ['Points'],
         summary: 'My points (the member’s app)',
@@ -141,7 +141,7 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.get('/me/points/operations', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags: ['Points'],
         summary: 'My point history',

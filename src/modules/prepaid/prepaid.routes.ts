@@ -42,7 +42,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
     const memberId = async (req: Parameters<typeof currentMember>[1]) => (await currentMember(deps, req)).member.id;
 
     app.get('/prepaid/program', {
-      config: { scopes: SCOPES.all },
+      config: { scopes: SCOPES.all, permission: 'prepaid:read' },
       schema: {
         tags,
         summary: 'The prepaid program: charge limits and the refund rule',
@@ -51,7 +51,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req) => service.programSettings(deps, tenantIdOf(req)),
     });
     app.put('/prepaid/program', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'prepaid:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Set the prepaid program',
@@ -62,7 +62,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         idempotent(deps, req, reply, (db) => service.setProgramSettings({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.get('/prepaid/liability', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'prepaid:read' },
       schema: {
         tags,
         summary: 'Outstanding prepaid balance (선수금) as of a time, exact to the ledger',
@@ -72,7 +72,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req) => service.liability(deps, tenantIdOf(req), req.query.at ? new Date(req.query.at) : deps.clock.now()),
     });
     app.get('/prepaid/promotions', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'prepaid:read' },
       schema: {
         tags,
         summary: 'Charge promotions',
@@ -81,7 +81,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: async (req) => ({ items: await promotions.listPromotions(deps, tenantIdOf(req)) }),
     });
     app.post('/prepaid/promotions', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'prepaid:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Create a charge promotion: points and/or a coupon for charging at least X, limited per member',
@@ -94,7 +94,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         }),
     });
     app.post('/prepaid/promotions/:promotionId/end', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'prepaid:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'End a charge promotion now',
@@ -105,7 +105,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         idempotent(deps, req, reply, (db) => promotions.endPromotion({ ...deps, db }, tenantIdOf(req), req.params.promotionId)),
     });
     app.post('/prepaid/physical-cards', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'prepaid:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Add a physical card to stock (number + PIN) for a member to register',
@@ -118,7 +118,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         }),
     });
     app.post('/prepaid/physical-cards/:cardId/unlock', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'prepaid:write', idempotency: 'optional' },
       schema: {
         tags,
         summary:
@@ -130,7 +130,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         idempotent(deps, req, reply, (db) => service.unlockPhysicalCard({ ...deps, db }, tenantIdOf(req), req.params.cardId)),
     });
     app.get('/members/:id/prepaid/cards', {
-      config: { scopes: SCOPES.pos },
+      config: { scopes: SCOPES.pos, permission: 'prepaid:read' },
       schema: {
         tags,
         summary: 'A member’s prepaid cards with balances',
@@ -142,7 +142,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     // POS and servers
     app.post('/prepaid/charges', {
-      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      config: { scopes: SCOPES.pos, permission: 'prepaid:write', idempotency: 'required' },
       schema: {
         tags,
         summary: 'Charge a card at a store or from a server (Idempotency-Key required)',
@@ -159,7 +159,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         }),
     });
     app.post('/prepaid/charges/cancel', {
-      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      config: { scopes: SCOPES.pos, permission: 'prepaid:write', idempotency: 'required' },
       schema: {
         tags,
         summary: 'Cancel a charge where it was made (a store charge at that store)',
@@ -172,7 +172,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         idempotent(deps, req, reply, (db) => service.cancelCharge({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/prepaid/use', {
-      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      config: { scopes: SCOPES.pos, permission: 'prepaid:write', idempotency: 'required' },
       schema: {
         tags,
         summary: 'Pay an order from a card (one use per order)',
@@ -183,7 +183,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.useCard({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/prepaid/use/cancel', {
-      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      config: { scopes: SCOPES.pos, permission: 'prepaid:write', idempotency: 'required' },
       schema: {
         tags,
         summary: 'Cancel a use in full or in part',
@@ -196,12 +196,12 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
 
     // The member's app
     app.get('/me/prepaid/cards', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: { tags, summary: 'My prepaid cards', response: { 200: ZCards, ...problems(401, 403) } },
       handler: async (req) => ({ items: await service.listCards(deps, tenantIdOf(req), await memberId(req)) }),
     });
     app.post('/me/prepaid/cards', {
-      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
       schema: {
         tags,
         summary: 'Open a mobile card (the first is the main card)',
@@ -216,7 +216,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.post('/me/prepaid/cards/register', {
-      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
       schema: {
         tags,
         summary: 'Register a physical card by its number and PIN',
@@ -239,7 +239,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.patch('/me/prepaid/cards/:cardId', {
-      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
       schema: {
         tags,
         summary: 'Rename a card, report it lost, suspend or reactivate it, or make it the main card',
@@ -255,7 +255,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.get('/me/prepaid/cards/:cardId/operations', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags,
         summary: 'A card’s history',
@@ -267,7 +267,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       }),
     });
     app.post('/me/prepaid/cards/:cardId/charges', {
-      config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'required', session: 'member' },
       schema: {
         tags,
         summary: 'Charge my card in the app (Idempotency-Key required)',
@@ -285,7 +285,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.post('/me/prepaid/charges/cancel', {
-      config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'required', session: 'member' },
       schema: {
         tags,
         summary: 'Cancel an app charge in the app',
@@ -300,7 +300,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.post('/me/prepaid/cards/:cardId/gift', {
-      config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'required', session: 'member' },
       schema: {
         tags,
         summary: 'Give another member an amount, or the card itself',
@@ -316,7 +316,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.post('/me/prepaid/transfers', {
-      config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'required', session: 'member' },
       schema: {
         tags,
         summary: 'Move balance between my cards',
@@ -329,7 +329,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.get('/me/prepaid/promotions', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags,
         summary: 'Charge promotions running now, with how many more times I can earn each',
@@ -338,7 +338,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: async (req) => ({ items: await promotions.listPromotions(deps, tenantIdOf(req), await memberId(req)) }),
     });
     app.get('/me/prepaid/cards/:cardId/auto-charge', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags,
         summary: 'My card’s auto-charge and its last attempts',
@@ -348,7 +348,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: async (req) => autoCharge.autoChargeOf(deps, tenantIdOf(req), await memberId(req), req.params.cardId),
     });
     app.put('/me/prepaid/cards/:cardId/auto-charge', {
-      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
       schema: {
         tags,
         summary: 'Turn auto-charge on: below a threshold, or monthly on a day',
@@ -366,7 +366,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.delete('/me/prepaid/cards/:cardId/auto-charge', {
-      config: { scopes: SCOPES.app, idempotency: 'optional', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
       schema: {
         tags,
         summary: 'Turn auto-charge off',
@@ -381,7 +381,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.get('/me/prepaid/cards/:cardId/refund', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags,
         summary: 'What a refund would pay, and what must be used first (shown before confirming)',
@@ -391,7 +391,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: async (req) => service.previewRefund(deps, tenantIdOf(req), await memberId(req), req.params.cardId),
     });
     app.post('/me/prepaid/cards/:cardId/refund', {
-      config: { scopes: SCOPES.app, idempotency: 'required', session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'required', session: 'member' },
       schema: {
         tags,
         summary: 'Refund the balance to a bank account under the refund rule',

@@ -19,7 +19,7 @@ const ZApproval = ZEarnResult.extend({ memberId: z.string(), managerId: z.string
 export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/stamp-cards', {
-      config: { scopes: SCOPES.all },
+      config: { scopes: SCOPES.all, permission: 'stamps:read' },
       schema: {
         tags,
         summary: 'The brand’s stamp cards',
@@ -28,7 +28,7 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: async (req) => ({ items: await service.listStampCards(deps, tenantIdOf(req)) }),
     });
     app.post('/stamp-cards', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'stamps:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Define a stamp card: boards, validity, reward and earning policy',
@@ -41,7 +41,7 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
         }),
     });
     app.post('/stamps/earn', {
-      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      config: { scopes: SCOPES.pos, permission: 'stamps:write', idempotency: 'required' },
       schema: {
         tags,
         summary: 'Earn stamps for an order on every payment card (Idempotency-Key required)',
@@ -56,7 +56,7 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
         })),
     });
     app.post('/stamps/events', {
-      config: { scopes: SCOPES.server, idempotency: 'required' },
+      config: { scopes: SCOPES.server, permission: 'stamps:write', idempotency: 'required' },
       schema: {
         tags,
         summary: 'Grant stamps on a card for an event (once per event id)',
@@ -72,7 +72,7 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
         idempotent(deps, req, reply, (db) => service.earnForEvent({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/stamps/cancel', {
-      config: { scopes: SCOPES.pos, idempotency: 'required' },
+      config: { scopes: SCOPES.pos, permission: 'stamps:write', idempotency: 'required' },
       schema: {
         tags,
         summary: 'Take back the stamps of a cancelled order',
@@ -87,7 +87,7 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
         idempotent(deps, req, reply, (db) => service.cancelOrderStamps({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.get('/members/:id/stamp-cards', {
-      config: { scopes: SCOPES.pos },
+      config: { scopes: SCOPES.pos, permission: 'stamps:read' },
       schema: {
         tags,
         summary: 'A member’s stamp cards',
@@ -97,7 +97,7 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: async (req) => ({ items: await service.memberStampCards(deps, tenantIdOf(req), req.params.id) }),
     });
     app.get('/me/stamp-cards', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags,
         summary: 'My stamp cards',
@@ -108,7 +108,7 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
       }),
     });
     app.post('/me/stamp-cards/:cardId/otp', {
-      config: { scopes: SCOPES.app, session: 'member' },
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags,
         summary: 'A one-time code for the store manager when the stamp device does not work (6 digits, 3 minutes, single use)',
@@ -124,7 +124,7 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.post('/store-manager/stamp-approvals', {
-      config: { scopes: SCOPES.all, session: 'manager' },
+      config: { scopes: SCOPES.all, permission: false, session: 'manager' },
       schema: {
         tags,
         summary: 'A store manager approves a member’s code with a stamp count (OTP fallback, 대체인증)',

@@ -14,7 +14,7 @@ const ZStoreParams = z.object({ storeId: z.string().max(40) });
 export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/stores', {
-      config: { scopes: SCOPES.all },
+      config: { scopes: SCOPES.all, permission: 'stores:read' },
       schema: {
         tags,
         summary: 'The brand’s stores',
@@ -23,13 +23,13 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: async (req) => ({ items: await service.listStores(deps, tenantIdOf(req)) }),
     });
     app.post('/stores', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'stores:write', idempotency: 'optional' },
       schema: { tags, summary: 'Add a store', body: ZStoreRequest, response: { 201: ZStore, ...problems(400, 401, 403, 409) } },
       handler: (req, reply) =>
         idempotent(deps, req, reply, (db) => service.createStore({ db }, tenantIdOf(req), req.body), { status: 201 }),
     });
     app.patch('/stores/:storeId', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'stores:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Change a store (name, address, region, status)',
@@ -41,7 +41,7 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
         idempotent(deps, req, reply, (db) => service.updateStore({ db }, tenantIdOf(req), req.params.storeId, req.body)),
     });
     app.put('/stores/:storeId/devices/:serial', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'stores:write' },
       schema: {
         tags,
         summary: 'Register a stamp device to the store (a device belongs to exactly one store: DEVICE_ALREADY_REGISTERED)',
@@ -51,7 +51,7 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req) => service.registerDevice(deps, tenantIdOf(req), req.params.storeId, req.params.serial),
     });
     app.delete('/stores/:storeId/devices/:serial', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'stores:write' },
       schema: {
         tags,
         summary: 'Unregister a stamp device',
@@ -64,7 +64,7 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
     });
     app.post('/store-managers', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'stores:write', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'Add a store manager (one account per person) registered to stores',
@@ -75,7 +75,7 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
         idempotent(deps, req, reply, (db) => service.createManager({ db }, tenantIdOf(req), req.body), { status: 201 }),
     });
     app.put('/store-managers/:managerId/stores', {
-      config: { scopes: SCOPES.server },
+      config: { scopes: SCOPES.server, permission: 'stores:write' },
       schema: {
         tags,
         summary: 'The stores a manager is registered to (replaced)',
@@ -86,7 +86,7 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req) => service.setManagerStores(deps, tenantIdOf(req), req.params.managerId, req.body.storeIds),
     });
     app.post('/store-managers/login', {
-      config: { scopes: SCOPES.all },
+      config: { scopes: SCOPES.all, permission: false },
       schema: {
         tags,
         summary: 'A store manager logs in (the manager web page); the token goes in X-Manager-Token',

@@ -22,7 +22,7 @@ import * as service from './tenants.service.ts';
 export function tenantRoutes(deps: Deps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/tenant', {
-      config: { scopes: SCOPES.all },
+      config: { scopes: SCOPES.all, permission: 'tenant:read' },
       schema: {
         tags: ['Tenant'],
         summary: 'The tenant (brand) the API key belongs to',
@@ -32,7 +32,7 @@ export function tenantRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.patch('/tenant', {
-      config: { scopes: SCOPES.server, idempotency: 'optional' },
+      config: { scopes: SCOPES.server, permission: 'tenant:admin', idempotency: 'optional' },
       schema: {
         tags: ['Tenant'],
         summary: 'Change the tenant’s name, time zone or locale',
