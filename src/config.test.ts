@@ -67,6 +67,8 @@ test('config: limits on secret checks and the client address', () => {
       apiPerMinute: 60_000,
       cardPinFailures: 5,
       cardPinFailuresPerMember: 10,
+      operatorCodesPerPhoneDay: 10,
+      operatorCodesPerTenantDay: 500,
     },
   );
   assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
@@ -74,6 +76,7 @@ test('config: limits on secret checks and the client address', () => {
   assert.equal(loadConfig({ API_RATE_LIMIT_PER_MINUTE: '0' }).limits.apiPerMinute, 0);
   assert.throws(() => loadConfig({ SECRET_RATE_LIMIT_WINDOW_SECONDS: '0' }), /SECRET_RATE_LIMIT_WINDOW_SECONDS/);
   assert.throws(() => loadConfig({ CARD_PIN_MAX_FAILURES: 'many' }), /CARD_PIN_MAX_FAILURES/);
+  assert.throws(() => loadConfig({ OPERATOR_CODES_PER_PHONE_DAY: '0' }), /OPERATOR_CODES_PER_PHONE_DAY/);
 });
 
 const PG = 'postgres://u@h:5432/moa';

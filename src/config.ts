@@ -110,6 +110,8 @@ const ZEnv = z.object({
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(60_000),
   CARD_PIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   CARD_PIN_MAX_FAILURES_PER_MEMBER: z.coerce.number().int().min(1).max(1000).default(10),
+  OPERATOR_CODES_PER_PHONE_DAY: z.coerce.number().int().min(1).max(1000).default(10),
+  OPERATOR_CODES_PER_TENANT_DAY: z.coerce.number().int().min(1).max(1_000_000).default(500),
   MOA_MAX_AMOUNT: z.coerce.number().int().min(1).max(AMOUNT_CEILING).default(1_000_000_000_000),
 });
 
@@ -155,6 +157,9 @@ export type Config = Readonly<{
     apiPerMinute: number;
     cardPinFailures: number;
     cardPinFailuresPerMember: number;
+    /** SMS/AlimTalk codes to operators a day (UTC), per phone number and per tenant (the platform counts as one). */
+    operatorCodesPerPhoneDay: number;
+    operatorCodesPerTenantDay: number;
   }>;
   /** The business maximum of any amount or computed total (won, points, stamps). */
   maxAmount: number;
@@ -219,6 +224,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
       cardPinFailures: e.CARD_PIN_MAX_FAILURES,
       cardPinFailuresPerMember: e.CARD_PIN_MAX_FAILURES_PER_MEMBER,
+      operatorCodesPerPhoneDay: e.OPERATOR_CODES_PER_PHONE_DAY,
+      operatorCodesPerTenantDay: e.OPERATOR_CODES_PER_TENANT_DAY,
     }),
     maxAmount: e.MOA_MAX_AMOUNT,
   });
