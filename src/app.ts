@@ -8,6 +8,7 @@ import { gradeRoutes } from './modules/grades/index.ts';
 import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules/identity/index.ts';
 import { ledgerRoutes } from './modules/ledger/index.ts';
 import { memberRoutes, socialSandboxRoutes } from './modules/members/index.ts';
+import { sandboxMessageRoutes } from './modules/messages/index.ts';
 import {
   notePermission,
   operatorAuth,
@@ -160,13 +161,16 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
     { prefix: '/auth' },
   );
 
-  // The sandbox identity and SNS providers' pages: public, like a real provider's, and mounted only
+  // The sandbox identity, SNS, message and mail providers' pages: public, like a real provider's, and mounted only
   // while that sandbox is the configured provider (never in production: see config.ts). They find
   // the tenant from the request number in the URL, as a provider's callback would: moa_system.
   await app.register(async (sandbox) => {
     sandbox.addHook('onRoute', (route) => handlerIn(route, (_req, fn) => asSystem(fn)));
     if (deps.providers.identity.name === 'sandbox') await sandbox.register(sandboxRoutes(deps));
     if (deps.providers.social.sandbox) await sandbox.register(socialSandboxRoutes(deps));
+    const messages = deps.providers.messages.name === 'sandbox';
+    const mailbox = deps.providers.mail.name === 'mailbox';
+    if (messages || mailbox) await sandbox.register(sandboxMessageRoutes(deps, { messages, mailbox }));
   });
 
   return app;

@@ -67,6 +67,8 @@ test('config: limits on secret checks and the client address', () => {
       apiPerMinute: 60_000,
       cardPinFailures: 5,
       cardPinFailuresPerMember: 10,
+      operatorCodesPerPhoneDay: 10,
+      operatorCodesPerTenantDay: 500,
     },
   );
   assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
@@ -74,6 +76,7 @@ test('config: limits on secret checks and the client address', () => {
   assert.equal(loadConfig({ API_RATE_LIMIT_PER_MINUTE: '0' }).limits.apiPerMinute, 0);
   assert.throws(() => loadConfig({ SECRET_RATE_LIMIT_WINDOW_SECONDS: '0' }), /SECRET_RATE_LIMIT_WINDOW_SECONDS/);
   assert.throws(() => loadConfig({ CARD_PIN_MAX_FAILURES: 'many' }), /CARD_PIN_MAX_FAILURES/);
+  assert.throws(() => loadConfig({ OPERATOR_CODES_PER_PHONE_DAY: '0' }), /OPERATOR_CODES_PER_PHONE_DAY/);
 });
 
 const PG = 'postgres://u@h:5432/moa';
@@ -81,8 +84,8 @@ const PG = 'postgres://u@h:5432/moa';
 test('config: providers default to the sandbox only in embedded mode', () => {
   const embedded = loadConfig({}).providers;
   assert.deepEqual(
-    [embedded.identity, embedded.social, embedded.payment, embedded.allowSandbox],
-    ['sandbox', ['sandbox'], 'sandbox', false],
+    [embedded.identity, embedded.social, embedded.payment, embedded.messages, embedded.mail.provider, embedded.allowSandbox],
+    ['sandbox', ['sandbox'], 'sandbox', 'sandbox', 'mailbox', false],
   );
 });
 
@@ -100,6 +103,11 @@ test('config: with DATABASE_URL a sandbox provider stops start-up, naming the pr
   const none = refused({ DATABASE_URL: PG });
   assert.match(none, /IDENTITY_PROVIDER is sandbox \(the default\): set IDENTITY_PROVIDER=portone/);
   assert.match(none, /PAYMENT_PROVIDER is sandbox \(the default\): set PAYMENT_PROVIDER=portone/);
+  assert.match(none, /MESSAGE_PROVIDER is sandbox \(the default\): set MESSAGE_PROVIDER=none/);
+  assert.match(
+    none,
+    /MAIL_PROVIDER is mailbox \(the default without SMTP_URL\): set SMTP_URL=smtp:\/\/… with MAIL_FROM and MOA_PUBLIC_URL/,
+  );
   assert.match(none, /MOA_ALLOW_SANDBOX=true/);
   assert.doesNotMatch(none, /SOCIAL_PROVIDERS/);
 
@@ -109,10 +117,19 @@ test('config: with DATABASE_URL a sandbox provider stops start-up, naming the pr
     PAYMENT_PROVIDER: 'portone',
     PORTONE_API_SECRET: 's3cret',
     PORTONE_STORE_ID: 'store-1',
+    MESSAGE_PROVIDER: 'none',
+    SMTP_URL: 'smtp://mailer:pw@smtp.moa.example:587',
+    MAIL_FROM: 'Moa <no-reply@moa.example>',
+    MOA_PUBLIC_URL: 'https://console.moa.example/',
   };
   const onlyPayment = refused({ ...real, PAYMENT_PROVIDER: 'sandbox' });
   assert.match(onlyPayment, /PAYMENT_PROVIDER is sandbox: set PAYMENT_PROVIDER=portone/);
-  assert.doesNotMatch(onlyPayment, /IDENTITY_PROVIDER/);
+  assert.doesNotMatch(onlyPayment, /IDENTITY_PROVIDER|MESSAGE_PROVIDER|MAIL_PROVIDER/);
+  assert.match(refused({ ...real, MESSAGE_PROVIDER: 'sandbox' }), /MESSAGE_PROVIDER is sandbox: set MESSAGE_PROVIDER=none/);
+  assert.match(
+    refused({ ...real, MAIL_PROVIDER: 'mailbox' }),
+    /MAIL_PROVIDER is mailbox: set MAIL_PROVIDER=smtp with SMTP_URL, MAIL_FROM and MOA_PUBLIC_URL/,
+  );
   assert.match(
     refused({ ...real, SOCIAL_PROVIDERS: 'kakao,sandbox', KAKAO_CLIENT_ID: 'id', KAKAO_CLIENT_SECRET: 'x' }),
     /SOCIAL_PROVIDERS includes sandbox/,
@@ -125,12 +142,22 @@ test('config: with DATABASE_URL a sandbox provider stops start-up, naming the pr
     'every provider real: it starts, SNS login off',
   );
   assert.deepEqual(ok.portone, { apiSecret: 's3cret', apiBaseUrl: 'https://api.portone.io', storeId: 'store-1' });
+  assert.equal(ok.messages, 'none');
+  assert.deepEqual(ok.mail, {
+    provider: 'smtp',
+    smtpUrl: 'smtp://mailer:pw@smtp.moa.example:587',
+    from: 'Moa <no-reply@moa.example>',
+    publicUrl: 'https://console.moa.example',
+  });
   assert.deepEqual(loadConfig({ ...real, SOCIAL_PROVIDERS: 'none' }).providers.social, []);
 });
 
 test('config: MOA_ALLOW_SANDBOX=true lets a test server use the sandbox with DATABASE_URL', () => {
   const p = loadConfig({ DATABASE_URL: PG, MOA_ALLOW_SANDBOX: 'true' }).providers;
-  assert.deepEqual([p.identity, p.social, p.payment, p.allowSandbox], ['sandbox', ['sandbox'], 'sandbox', true]);
+  assert.deepEqual(
+    [p.identity, p.social, p.payment, p.messages, p.mail.provider, p.allowSandbox],
+    ['sandbox', ['sandbox'], 'sandbox', 'sandbox', 'mailbox', true],
+  );
   assert.throws(() => loadConfig({ DATABASE_URL: PG, MOA_ALLOW_SANDBOX: 'perhaps' }), /MOA_ALLOW_SANDBOX/);
 });
 
@@ -146,6 +173,11 @@ test('config: a real provider without its settings stops start-up naming each mi
     [{ SOCIAL_PROVIDERS: 'sandbox,payco' }, ['SOCIAL_PROVIDERS']],
     [{ IDENTITY_PROVIDER: 'nice' }, ['IDENTITY_PROVIDER']],
     [{ PORTONE_API_BASE_URL: 'ftp://x' }, ['PORTONE_API_BASE_URL']],
+    [{ SMTP_URL: 'smtp://relay:25' }, ['MAIL_FROM', 'MOA_PUBLIC_URL', 'MAIL_PROVIDER=smtp']],
+    [{ MAIL_PROVIDER: 'smtp', MAIL_FROM: 'a@b.kr', MOA_PUBLIC_URL: 'https://c.kr' }, ['SMTP_URL']],
+    [{ SMTP_URL: 'http://relay' }, ['SMTP_URL']],
+    [{ MESSAGE_PROVIDER: 'solapi' }, ['MESSAGE_PROVIDER']],
+    [{ MOA_PUBLIC_URL: 'console.moa.kr' }, ['MOA_PUBLIC_URL']],
   ];
   for (const [env, names] of cases) {
     assert.throws(

@@ -14,11 +14,15 @@ export const parseMasterKey = (raw: string): Buffer | undefined => {
   return key.length === 32 ? key : undefined;
 };
 
-// Providers (identity, SNS login, payments). Their defaults are decided in loadConfig: sandbox only
-// where a sandbox is allowed (embedded mode, or MOA_ALLOW_SANDBOX=true).
+// Providers (identity, SNS login, payments, messages, mail). Their defaults are decided in loadConfig:
+// sandbox only where a sandbox is allowed (embedded mode, or MOA_ALLOW_SANDBOX=true).
 export const IDENTITY_PROVIDERS = ['sandbox', 'portone'] as const;
 export const SOCIAL_PROVIDER_NAMES = ['sandbox', 'kakao', 'naver'] as const;
 export const PAYMENT_PROVIDERS = ['sandbox', 'portone'] as const;
+/** SMS and AlimTalk: the sandbox records messages; none turns both channels off (no real adapter yet). */
+export const MESSAGE_PROVIDERS = ['sandbox', 'none'] as const;
+/** E-mail: SMTP (nodemailer), or the sandbox mailbox (a table, read at /sandbox/mailbox). */
+export const MAIL_PROVIDERS = ['smtp', 'mailbox'] as const;
 export type SocialProviderName = (typeof SOCIAL_PROVIDER_NAMES)[number];
 
 const socialList = z
@@ -39,6 +43,14 @@ const ZProviderEnv = {
   IDENTITY_PROVIDER: z.enum(IDENTITY_PROVIDERS).optional(),
   SOCIAL_PROVIDERS: socialList.optional(),
   PAYMENT_PROVIDER: z.enum(PAYMENT_PROVIDERS).optional(),
+  MESSAGE_PROVIDER: z.enum(MESSAGE_PROVIDERS).optional(),
+  MAIL_PROVIDER: z.enum(MAIL_PROVIDERS).optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^/]/, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  MAIL_FROM: z.string().min(3).max(200).optional(),
+  MOA_PUBLIC_URL: baseUrl.optional(),
   MOA_ALLOW_SANDBOX: bool.default(false),
   PORTONE_API_SECRET: z.string().min(1).optional(),
   PORTONE_API_BASE_URL: baseUrl.default('https://api.portone.io'),
@@ -98,6 +110,8 @@ const ZEnv = z.object({
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(60_000),
   CARD_PIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   CARD_PIN_MAX_FAILURES_PER_MEMBER: z.coerce.number().int().min(1).max(1000).default(10),
+  OPERATOR_CODES_PER_PHONE_DAY: z.coerce.number().int().min(1).max(1000).default(10),
+  OPERATOR_CODES_PER_TENANT_DAY: z.coerce.number().int().min(1).max(1_000_000).default(500),
   MOA_MAX_AMOUNT: z.coerce.number().int().min(1).max(AMOUNT_CEILING).default(1_000_000_000_000),
 });
 
@@ -143,6 +157,9 @@ export type Config = Readonly<{
     apiPerMinute: number;
     cardPinFailures: number;
     cardPinFailuresPerMember: number;
+    /** SMS/AlimTalk codes to operators a day (UTC), per phone number and per tenant (the platform counts as one). */
+    operatorCodesPerPhoneDay: number;
+    operatorCodesPerTenantDay: number;
   }>;
   /** The business maximum of any amount or computed total (won, points, stamps). */
   maxAmount: number;
@@ -153,6 +170,14 @@ export type ProvidersConfig = Readonly<{
   /** Enabled SNS logins, by name; empty: SNS login is off. */
   social: readonly SocialProviderName[];
   payment: (typeof PAYMENT_PROVIDERS)[number];
+  messages: (typeof MESSAGE_PROVIDERS)[number];
+  mail: Readonly<{
+    provider: (typeof MAIL_PROVIDERS)[number];
+    smtpUrl: string | undefined;
+    from: string;
+    /** Links in e-mails point here (never at a request's Host header); the request's own address when unset (mailbox only). */
+    publicUrl: string | undefined;
+  }>;
   /** MOA_ALLOW_SANDBOX: sandbox providers with DATABASE_URL (a shared test server, never production). */
   allowSandbox: boolean;
   portone: Readonly<{ apiSecret: string | undefined; apiBaseUrl: string; storeId: string | undefined }>;
@@ -199,22 +224,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
       cardPinFailures: e.CARD_PIN_MAX_FAILURES,
       cardPinFailuresPerMember: e.CARD_PIN_MAX_FAILURES_PER_MEMBER,
+      operatorCodesPerPhoneDay: e.OPERATOR_CODES_PER_PHONE_DAY,
+      operatorCodesPerTenantDay: e.OPERATOR_CODES_PER_TENANT_DAY,
     }),
     maxAmount: e.MOA_MAX_AMOUNT,
   });
 }
 
 /**
- * Which providers serve identity verification, SNS login and payments. A sandbox provider accepts
- * whatever a browser posts, so it is the default only in embedded mode; with DATABASE_URL every
- * provider must be a real one unless MOA_ALLOW_SANDBOX=true. With DATABASE_URL and nothing set,
- * identity and payments refuse (they have no safe default) and SNS login is off.
+ * Which providers serve identity verification, SNS login, payments, messages and mail. A sandbox
+ * provider accepts whatever a browser posts (or keeps what it should send), so it is the default
+ * only in embedded mode; with DATABASE_URL every provider must be a real one unless
+ * MOA_ALLOW_SANDBOX=true. With DATABASE_URL and nothing set, identity, payments, messages and mail
+ * refuse (they have no safe default) and SNS login is off.
  */
 function providersConfig(e: z.infer<typeof ZEnv>): ProvidersConfig {
   const sandboxAllowed = e.DATABASE_URL === undefined || e.MOA_ALLOW_SANDBOX;
   const identity = e.IDENTITY_PROVIDER ?? 'sandbox';
   const payment = e.PAYMENT_PROVIDER ?? 'sandbox';
   const social = e.SOCIAL_PROVIDERS ?? (sandboxAllowed ? ['sandbox' as const] : []);
+  const messages = e.MESSAGE_PROVIDER ?? 'sandbox';
+  const mail = e.MAIL_PROVIDER ?? (e.SMTP_URL ? 'smtp' : 'mailbox');
 
   const lines: string[] = [];
   if (!sandboxAllowed) {
@@ -224,6 +254,12 @@ function providersConfig(e: z.infer<typeof ZEnv>): ProvidersConfig {
       payment === 'sandbox' &&
         `  PAYMENT_PROVIDER is sandbox${e.PAYMENT_PROVIDER ? '' : ' (the default)'}: set PAYMENT_PROVIDER=portone`,
       social.includes('sandbox') && '  SOCIAL_PROVIDERS includes sandbox: list only kakao, naver (or none)',
+      messages === 'sandbox' &&
+        `  MESSAGE_PROVIDER is sandbox${e.MESSAGE_PROVIDER ? '' : ' (the default)'}: set MESSAGE_PROVIDER=none (SMS and AlimTalk off)`,
+      mail === 'mailbox' &&
+        (e.MAIL_PROVIDER
+          ? '  MAIL_PROVIDER is mailbox: set MAIL_PROVIDER=smtp with SMTP_URL, MAIL_FROM and MOA_PUBLIC_URL'
+          : '  MAIL_PROVIDER is mailbox (the default without SMTP_URL): set SMTP_URL=smtp://… with MAIL_FROM and MOA_PUBLIC_URL'),
     ].filter((l): l is string => typeof l === 'string');
     if (sandboxes.length) {
       lines.push(
@@ -242,6 +278,8 @@ function providersConfig(e: z.infer<typeof ZEnv>): ProvidersConfig {
   if (payment === 'portone') need('PAYMENT_PROVIDER=portone', ['PORTONE_API_SECRET', 'PORTONE_STORE_ID']);
   if (social.includes('kakao')) need('SOCIAL_PROVIDERS=kakao', ['KAKAO_CLIENT_ID', 'KAKAO_CLIENT_SECRET']);
   if (social.includes('naver')) need('SOCIAL_PROVIDERS=naver', ['NAVER_CLIENT_ID', 'NAVER_CLIENT_SECRET']);
+  // Mail leaves the machine: a sender the relay accepts, and links that no request's Host header chose.
+  if (mail === 'smtp') need('MAIL_PROVIDER=smtp', ['SMTP_URL', 'MAIL_FROM', 'MOA_PUBLIC_URL']);
   if (lines.length > secretsStart) lines.splice(secretsStart, 0, 'Missing provider settings:');
   if (lines.length) throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
 
@@ -249,6 +287,13 @@ function providersConfig(e: z.infer<typeof ZEnv>): ProvidersConfig {
     identity,
     social: Object.freeze(social),
     payment,
+    messages,
+    mail: Object.freeze({
+      provider: mail,
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM ?? 'Moa <no-reply@moa.localhost>',
+      publicUrl: e.MOA_PUBLIC_URL,
+    }),
     allowSandbox: e.MOA_ALLOW_SANDBOX,
     portone: Object.freeze({ apiSecret: e.PORTONE_API_SECRET, apiBaseUrl: e.PORTONE_API_BASE_URL, storeId: e.PORTONE_STORE_ID }),
     kakao: Object.freeze({ clientId: e.KAKAO_CLIENT_ID, clientSecret: e.KAKAO_CLIENT_SECRET, issuer: e.KAKAO_ISSUER }),

@@ -8,6 +8,8 @@ import { runGradeReviews } from './modules/grades/index.ts';
 import { grantVerificationUnits, IDENTITY_SEALED_COLUMNS, settleDueVerifications } from './modules/identity/index.ts';
 import { expireHolds, expireLots, rollupDeferred } from './modules/ledger/index.ts';
 import { importMembers, MEMBERS_SEALED_COLUMNS, purgeWithdrawn, runDormancy } from './modules/members/index.ts';
+import { MESSAGES_SEALED_COLUMNS, registerMessageHandlers } from './modules/messages/index.ts';
+import { OPERATORS_SEALED_COLUMNS } from './modules/operators/index.ts';
 import { registerPointHandlers, sendExpiryNotices } from './modules/points/index.ts';
 import { PREPAID_SEALED_COLUMNS, registerPrepaidHandlers, runDueAutoCharges } from './modules/prepaid/index.ts';
 import * as tenants from './modules/tenants/index.ts';
@@ -53,8 +55,9 @@ Usage: moa <command> [options]
 Configuration comes from environment variables (see README.md): DATABASE_URL (a PostgreSQL
 server; embedded PGlite in DATA_DIR, default ./data, when unset), PORT, HOST, MOA_MASTER_KEY,
 MOA_PLATFORM_TOKEN, LOG_LEVEL, DEFAULT_TIME_ZONE; the providers IDENTITY_PROVIDER, PAYMENT_PROVIDER
-(sandbox | portone) and SOCIAL_PROVIDERS (sandbox, kakao, naver or none). With DATABASE_URL a sandbox
-provider refuses to start unless MOA_ALLOW_SANDBOX=true.`;
+(sandbox | portone), SOCIAL_PROVIDERS (sandbox, kakao, naver or none), MESSAGE_PROVIDER (sandbox | none)
+and SMTP_URL with MAIL_FROM and MOA_PUBLIC_URL (e-mail; the sandbox mailbox when unset). With DATABASE_URL
+a sandbox provider refuses to start unless MOA_ALLOW_SANDBOX=true.`;
 
 class UsageError extends Error {
   readonly showUsage: boolean;
@@ -162,6 +165,7 @@ async function serve(config: Config): Promise<void> {
   registerPointHandlers(deps);
   registerPrepaidHandlers(deps);
   registerCouponHandlers(deps);
+  registerMessageHandlers(deps);
 
   let demo: Awaited<ReturnType<typeof seedDemo>> | undefined;
   if (database.engine === 'pglite') await database.analyze();
@@ -361,9 +365,13 @@ async function run(argv: string[]): Promise<void> {
       const domains = v.domain ? [v.domain as PiiDomain] : PII_DOMAINS;
       return withDatabase(config, async (deps) => {
         const key = await piiKey(config, createLogger('warn'), deps.db);
-        const columns = [...IDENTITY_SEALED_COLUMNS, ...MEMBERS_SEALED_COLUMNS, ...PREPAID_SEALED_COLUMNS].filter((c) =>
-          domains.includes(c.domain),
-        );
+        const columns = [
+          ...IDENTITY_SEALED_COLUMNS,
+          ...MEMBERS_SEALED_COLUMNS,
+          ...PREPAID_SEALED_COLUMNS,
+          ...OPERATORS_SEALED_COLUMNS,
+          ...MESSAGES_SEALED_COLUMNS,
+        ].filter((c) => domains.includes(c.domain));
         const current: Record<string, string> = {};
         for (const d of domains) current[d] = await rotatePiiKey(deps.db, key, d);
         print({ current, resealed: await resealColumns(deps.db, key, columns) });

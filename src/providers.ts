@@ -2,6 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import { type Config, ConfigError } from './config.ts';
 import { portoneIdentityProvider, sandboxIdentityProvider } from './modules/identity/index.ts';
 import { kakaoSocialProvider, naverSocialProvider, sandboxSocialProvider } from './modules/members/index.ts';
+import { noMessages, sandboxMailbox, sandboxMessages, smtpMail } from './modules/messages/index.ts';
 import { portonePayments, sandboxPayments } from './modules/prepaid/index.ts';
 import type { Deps, Providers } from './platform/deps.ts';
 
@@ -50,5 +51,10 @@ export function createProviders(config: Config, deps: Pick<Deps, 'db' | 'masterK
     identity: p.identity === 'sandbox' ? sandboxIdentityProvider(deps) : portoneIdentityProvider(portone()),
     social,
     payment: p.payment === 'sandbox' ? sandboxPayments : portonePayments(portone()),
+    messages: p.messages === 'sandbox' ? sandboxMessages(deps) : noMessages,
+    mail:
+      p.mail.provider === 'smtp'
+        ? smtpMail({ url: required(p.mail.smtpUrl, 'SMTP_URL'), from: p.mail.from })
+        : sandboxMailbox(deps, p.mail.from),
   };
 }

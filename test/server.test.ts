@@ -226,16 +226,22 @@ test('with DATABASE_URL and a sandbox provider, serve and every CLI command refu
   assert.ok(serve instanceof Error && /exited with 1/.test(serve.message), String(serve));
   assert.match(serve.message, /IDENTITY_PROVIDER is sandbox \(the default\): set IDENTITY_PROVIDER=portone/);
   assert.match(serve.message, /PAYMENT_PROVIDER is sandbox/);
+  assert.match(serve.message, /MESSAGE_PROVIDER is sandbox \(the default\): set MESSAGE_PROVIDER=none/);
+  assert.match(serve.message, /MAIL_PROVIDER is mailbox \(the default without SMTP_URL\): set SMTP_URL=/);
   assert.match(serve.message, /MOA_ALLOW_SANDBOX=true/);
   const migrateRun = await runCli(['migrate'], {
     ...env,
     IDENTITY_PROVIDER: 'portone',
     PORTONE_API_SECRET: 'x',
     PORTONE_STORE_ID: 'y',
+    MESSAGE_PROVIDER: 'none',
+    SMTP_URL: 'smtp://127.0.0.1:1',
+    MAIL_FROM: 'Moa <no-reply@moa.test>',
+    MOA_PUBLIC_URL: 'https://console.moa.test',
   });
   assert.equal(migrateRun.code, 1);
   assert.match(migrateRun.out, /PAYMENT_PROVIDER is sandbox/);
-  assert.doesNotMatch(migrateRun.out, /IDENTITY_PROVIDER/);
+  assert.doesNotMatch(migrateRun.out, /IDENTITY_PROVIDER|MESSAGE_PROVIDER|MAIL_PROVIDER/);
 });
 
 test('PostgreSQL: two servers started together both serve, and the migrations ran once', {

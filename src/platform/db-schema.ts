@@ -8,6 +8,7 @@ import type { GradesTables } from '../modules/grades/grades.tables.ts';
 import type { IdentityTables } from '../modules/identity/identity.tables.ts';
 import type { LedgerTables } from '../modules/ledger/ledger.tables.ts';
 import type { MembersTables } from '../modules/members/members.tables.ts';
+import type { MessagesTables } from '../modules/messages/messages.tables.ts';
 import type { OperatorsTables } from '../modules/operators/operators.tables.ts';
 import type { PointsTables } from '../modules/points/points.tables.ts';
 import type { PrepaidTables } from '../modules/prepaid/prepaid.tables.ts';
@@ -21,6 +22,7 @@ export type DB = PlatformTables &
   LedgerTables &
   IdentityTables &
   MembersTables &
+  MessagesTables &
   GradesTables &
   PointsTables &
   PrepaidTables &

@@ -3,6 +3,7 @@ import type { Config, SocialProviderName } from '../config.ts';
 // The providers' interfaces, by type only (files with no imports back here: no cycle).
 import type { IdentityProvider } from '../modules/identity/identity.provider.ts';
 import type { SocialProvider } from '../modules/members/member-social.provider.ts';
+import type { MailProvider, MessageProvider } from '../modules/messages/messages.provider.ts';
 import type { PaymentProvider } from '../modules/prepaid/prepaid.provider.ts';
 import type { Clock } from './clock.ts';
 import type { Db } from './db.ts';
@@ -31,4 +32,8 @@ export type Providers = {
   social: Partial<Record<SocialProviderName, SocialProvider>>;
   /** PAYMENT_PROVIDER */
   payment: PaymentProvider;
+  /** MESSAGE_PROVIDER: SMS and AlimTalk (`channels` is empty when they are off). */
+  messages: MessageProvider;
+  /** MAIL_PROVIDER: SMTP, or the sandbox mailbox. */
+  mail: MailProvider;
 };

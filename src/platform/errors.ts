@@ -520,6 +520,11 @@ export const ERROR_CODES = {
     title: 'Invitation not usable',
     description: 'The invitation was accepted, revoked or has expired (`details.reason`); ask for a new one.',
   },
+  RECOVERY_LINK_NOT_USABLE: {
+    status: 410,
+    title: 'Recovery link not usable',
+    description: 'The emergency recovery link is unknown, was used or replaced, or is older than 30 minutes; ask for a new one.',
+  },
   PASSWORD_REJECTED: {
     status: 422,
     title: 'Password not allowed',

@@ -7,6 +7,7 @@ import { fixedClock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { accountHistory } from '../ledger/index.ts';
+import { noMessages } from '../messages/index.ts';
 import { sandboxPayments } from '../prepaid/index.ts';
 import { sandboxCi } from './identity.rules.ts';
 import { SANDBOX_PEOPLE } from './identity.sandbox.ts';
@@ -275,7 +276,15 @@ test('with IDENTITY_PROVIDER other than sandbox the sandbox page is not mounted 
     pageFor: (n: string) => `https://provider.example/${n}`,
     fetchResult: async () => ({ status: 'pending' as const }),
   };
-  const other = await testApp({ providers: { identity: portoneLike, social: {}, payment: sandboxPayments } });
+  const other = await testApp({
+    providers: {
+      identity: portoneLike,
+      social: {},
+      payment: sandboxPayments,
+      messages: noMessages,
+      mail: { name: 'unused', send: async () => {} },
+    },
+  });
   try {
     const t = await newTenant(other.deps, 'Real Identity Brand');
     await other.app.inject({

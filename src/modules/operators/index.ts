@@ -8,6 +8,13 @@ import { checkCsrf, requireSecureTransport, sessionCookie } from './operator-ses
 import { authenticateOperator } from './operator-sessions.service.ts';
 import { notePermissionUse } from './operators.repository.ts';
 
+export {
+  CODE_MAX_ATTEMPTS,
+  CODE_RESEND_MS,
+  CODE_TTL_MS,
+  RECOVERY_LINK_MS,
+  RECOVERY_REQUESTS_PER_DAY,
+} from './operator-codes.service.ts';
 export { totpCode } from './operator-totp.rules.ts';
 export { operatorAuthRoutes, operatorRoutes, platformOperatorRoutes } from './operators.routes.ts';
 export { BUILTIN_ROLES, type BuiltinRole, PLATFORM_ROLE, passwordBlocklistSize, passwordProblem } from './operators.rules.ts';
@@ -25,6 +32,17 @@ export async function operatorAuth(deps: Deps, req: FastifyRequest): Promise<Ope
   checkCsrf(req);
   return asSystem(() => authenticateOperator(deps, token));
 }
+
+/** The columns of this module that hold sealed personal data (for key rotation). */
+export const OPERATORS_SEALED_COLUMNS = [
+  { table: 'operator', keys: ['id'], column: 'email_sealed', domain: 'pii' },
+  { table: 'operator', keys: ['id'], column: 'name_sealed', domain: 'pii' },
+  { table: 'operator', keys: ['id'], column: 'phone_sealed', domain: 'pii' },
+  { table: 'operator_invitation', keys: ['id'], column: 'email_sealed', domain: 'pii' },
+  { table: 'operator_invitation', keys: ['id'], column: 'name_sealed', domain: 'pii' },
+  { table: 'operator_totp', keys: ['operator_id'], column: 'secret_sealed', domain: 'pii' },
+  { table: 'operator_code', keys: ['operator_id', 'purpose'], column: 'phone_sealed', domain: 'pii' },
+] as const;
 
 const noted = new Map<string, number>();
 /**

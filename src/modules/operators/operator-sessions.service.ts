@@ -25,13 +25,14 @@ export const ABSOLUTE_SESSION_MS = 12 * 3_600_000;
 const PARTIAL_SESSION_MS = 15 * 60_000;
 const TOUCH_EVERY_MS = 60_000;
 const RECOVERY_CODES = 10;
-/** Separate counters per secret kind (Zitadel's lockout policy): the password, TOTP, recovery codes. */
+/** Separate counters per secret kind (Zitadel's lockout policy): the password, TOTP, recovery codes, SMS/AlimTalk codes. */
 const LIMITS = {
   operator_password: { max: 5, lockoutMs: 15 * 60_000 },
   operator_totp: { max: 5, lockoutMs: 15 * 60_000 },
   operator_recovery: { max: 5, lockoutMs: 15 * 60_000 },
+  operator_sms: { max: 5, lockoutMs: 15 * 60_000 },
 } as const;
-type SecretKind = keyof typeof LIMITS;
+export type SecretKind = keyof typeof LIMITS;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 export const emailHash = (masterKey: Buffer, email: string) =>
@@ -77,7 +78,7 @@ async function openSession(
 }
 
 /** A new id for a session that changes stage or privilege; the old id stops working. */
-async function rotate(deps: D, auth: OperatorAuth, stage: SessionStage, secondFactorAt: Date | null): Promise<NewSession> {
+export async function rotate(deps: D, auth: OperatorAuth, stage: SessionStage, secondFactorAt: Date | null): Promise<NewSession> {
   return withTransaction(deps.db, async (trx) => {
     const old = await repo.deleteSession(trx, auth.sessionHash);
     if (!old) throw unauthenticated();
@@ -102,7 +103,7 @@ const wrongCode = () => new AppError('INVALID_CREDENTIALS', 'The code is wrong o
  * Claims an attempt at a secret before it is checked (atomic, across processes). A locked
  * credential answers exactly as a wrong one, after the same work.
  */
-async function claim(deps: D, kind: SecretKind, subject: string, ip: string | undefined): Promise<boolean> {
+export async function claim(deps: D, kind: SecretKind, subject: string, ip: string | undefined): Promise<boolean> {
   await limitSecretCheck(deps, OPERATOR_SCOPE, { kind, credential: subject, ip });
   const c = await claimAttempt(deps.db, OPERATOR_SCOPE, kind, subject, LIMITS[kind], deps.clock.now());
   return !c.locked;

@@ -7,6 +7,7 @@ import { AppError } from '../../platform/errors.ts';
 import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { SCOPES } from '../../platform/request-context.ts';
+import { operatorCodeRoutes } from './operator-codes.routes.ts';
 import {
   checkCsrf,
   clearSessionCookie,
@@ -218,6 +219,8 @@ export function operatorAuthRoutes(deps: Deps): FastifyPluginAsyncZod {
         return answer(reply, r.session);
       },
     });
+    // Codes by SMS or AlimTalk, the phone, emergency e-mail recovery.
+    await app.register(operatorCodeRoutes(deps));
   };
 }
 

@@ -87,6 +87,30 @@ export type OperatorPermissionUseTable = {
   last_used_at: Date;
 };
 
+export type OperatorCodePurpose = 'sign_in' | 'phone';
+export type OperatorCodeTable = {
+  operator_id: string;
+  purpose: OperatorCodePurpose;
+  tenant_id: string | null;
+  channel: 'sms' | 'alimtalk';
+  phone_sealed: string;
+  code_hash: string;
+  attempts: Generated<number>;
+  sent_at: Date;
+  expires_at: Date;
+  used_at: Date | null;
+};
+export type OperatorEmailRecoveryTable = {
+  token_hash: Buffer;
+  tenant_id: string | null;
+  operator_id: string;
+  ip: string | null;
+  created_at: Date;
+  expires_at: Date;
+  used_at: Date | null;
+  revoked_at: Date | null;
+};
+
 export type OperatorRow = Selectable<OperatorTable>;
 export type OperatorSessionRow = Selectable<OperatorSessionTable>;
 export type OperatorInvitationRow = Selectable<OperatorInvitationTable>;
@@ -100,4 +124,6 @@ export type OperatorsTables = {
   operator_recovery_code: OperatorRecoveryCodeTable;
   operator_access_change: OperatorAccessChangeTable;
   operator_permission_use: OperatorPermissionUseTable;
+  operator_code: OperatorCodeTable;
+  operator_email_recovery: OperatorEmailRecoveryTable;
 };
