@@ -46,7 +46,7 @@ export function permissionsOf(role: string, custom: string[] | null): readonly P
   return (custom ?? []).filter(isPermission);
 }
 
-async function openSession(
+export async function openSession(
   deps: D,
   operator: OperatorRow,
   stage: SessionStage,
@@ -77,7 +77,7 @@ async function openSession(
 }
 
 /** A new id for a session that changes stage or privilege; the old id stops working. */
-async function rotate(deps: D, auth: OperatorAuth, stage: SessionStage, secondFactorAt: Date | null): Promise<NewSession> {
+export async function rotate(deps: D, auth: OperatorAuth, stage: SessionStage, secondFactorAt: Date | null): Promise<NewSession> {
   return withTransaction(deps.db, async (trx) => {
     const old = await repo.deleteSession(trx, auth.sessionHash);
     if (!old) throw unauthenticated();

@@ -7,6 +7,7 @@ import { AppError } from '../../platform/errors.ts';
 import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { SCOPES } from '../../platform/request-context.ts';
+import { operatorPasskeyRoutes } from './operator-passkeys.routes.ts';
 import {
   checkCsrf,
   clearSessionCookie,
@@ -82,6 +83,7 @@ export function operatorAuthRoutes(deps: Deps): FastifyPluginAsyncZod {
     app.addHook('onRoute', (route) => {
       route.schema = { ...route.schema, tags: authTags };
     });
+    await app.register(operatorPasskeyRoutes(deps));
 
     app.post('/login', {
       schema: {
