@@ -8,6 +8,7 @@ import { checkCsrf, requireSecureTransport, sessionCookie } from './operator-ses
 import { authenticateOperator } from './operator-sessions.service.ts';
 import { notePermissionUse } from './operators.repository.ts';
 
+export { operatorLoginPage } from './operator-login.page.ts';
 export { totpCode } from './operator-totp.rules.ts';
 export { operatorAuthRoutes, operatorRoutes, platformOperatorRoutes } from './operators.routes.ts';
 export { BUILTIN_ROLES, type BuiltinRole, PLATFORM_ROLE, passwordBlocklistSize, passwordProblem } from './operators.rules.ts';
