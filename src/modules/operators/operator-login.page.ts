@@ -21,8 +21,8 @@ export const LOGIN_PAGE_CSP = [
   "default-src 'none'",
   `script-src ${hashOf(SCRIPT)}`,
   `style-src ${hashOf(STYLE)}`,
-  // The TOTP QR code is an SVG data: URL (an image: it cannot run script).
-  "img-src 'self' data:",
+  // The TOTP QR code and the icon are SVG data: URLs (images: they cannot run script).
+  'img-src data:',
   "connect-src 'self'",
   "form-action 'none'",
   "base-uri 'none'",

@@ -305,4 +305,14 @@ test('the login page: invitation, TOTP enrolment, recovery codes, password + TOT
     'no script error and no CSP violation',
   );
   await context.close();
+
+  // The invitation link once more, in another browser: it says why it cannot be used.
+  const other = await browser.newContext();
+  const again = await other.newPage();
+  await again.goto(`${base}/login#invitation=${invited.json().token}`);
+  await visible(again, 'login');
+  assert.equal(await text(again, '#msg'), '이미 수락한 초대입니다. 로그인하세요.');
+  assert.equal(new URL(again.url()).hash, '');
+  await shot(again, 'invitation-used');
+  await other.close();
 });
