@@ -3,7 +3,7 @@ import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } fr
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { bearer, newTenant, type TestTenant, testApp } from '../../../test/helpers.ts';
+import { bearer, newTenant, type TestTenant, testApp, testConfig } from '../../../test/helpers.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { totpCode } from './operator-totp.rules.ts';
@@ -478,4 +478,23 @@ test('the passkey tables are under row-level security, enabled and forced', asyn
     { relname: 'operator_passkey', on: true, forced: true },
     { relname: 'operator_webauthn_challenge', on: true, forced: true },
   ]);
+});
+
+test('MOA_CONSOLE_ORIGIN names the relying party instead of the request’s host', async () => {
+  const pinned = await testApp({ clock, config: testConfig({ MOA_CONSOLE_ORIGIN: 'https://console.moacafe.kr/' }) });
+  try {
+    const res = await pinned.app.inject({
+      method: 'POST',
+      url: '/auth/passkey-sign-in/options',
+      headers: { origin: ORIGIN },
+      payload: {},
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().rpId, 'console.moacafe.kr');
+    const { rows } = await sql<{ origin: string }>`
+      select origin from operator_webauthn_challenge where challenge = ${res.json().challenge}`.execute(deps.db);
+    assert.deepEqual(rows, [{ origin: 'https://console.moacafe.kr' }]);
+  } finally {
+    await pinned.app.close();
+  }
 });
