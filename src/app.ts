@@ -13,6 +13,7 @@ import {
   notePermission,
   operatorAuth,
   operatorAuthRoutes,
+  operatorLoginPage,
   operatorRoutes,
   platformOperatorRoutes,
 } from './modules/operators/index.ts';
@@ -160,6 +161,8 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
     },
     { prefix: '/auth' },
   );
+  // GET /login: the operators' sign-in page (HTML; no database).
+  await app.register(operatorLoginPage);
 
   // The sandbox identity, SNS, message and mail providers' pages: public, like a real provider's, and mounted only
   // while that sandbox is the configured provider (never in production: see config.ts). They find

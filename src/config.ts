@@ -85,6 +85,10 @@ const ZEnv = z.object({
     .optional()
     .refine((v) => v === undefined || parseMasterKey(v) !== undefined, 'must be 32 bytes as 64 hex characters or base64'),
   MOA_PLATFORM_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  MOA_CONSOLE_ORIGIN: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) origin such as https://console.moa.kr' })
+    .transform((u) => new URL(u).origin)
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEFAULT_TIME_ZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Seoul').default('Asia/Seoul'),
   BODY_LIMIT_BYTES: z.coerce
@@ -140,6 +144,11 @@ export type Config = Readonly<{
   /** Set explicitly; embedded mode falls back to a generated key file (see main.ts). */
   masterKey: Buffer | undefined;
   platformToken: string | undefined;
+  /**
+   * The origin operators' browsers use (https://console.moa.kr): passkeys are bound to its host
+   * (the WebAuthn relying party). Unset: the request's own host, as the CSRF check reads it.
+   */
+  consoleOrigin: string | undefined;
   logLevel: z.infer<typeof ZEnv>['LOG_LEVEL'];
   defaultTimeZone: string;
   bodyLimitBytes: number;
@@ -209,6 +218,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     masterKey: e.MOA_MASTER_KEY === undefined ? undefined : parseMasterKey(e.MOA_MASTER_KEY),
     platformToken: e.MOA_PLATFORM_TOKEN,
+    consoleOrigin: e.MOA_CONSOLE_ORIGIN,
     logLevel: e.LOG_LEVEL,
     defaultTimeZone: e.DEFAULT_TIME_ZONE,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,

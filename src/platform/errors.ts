@@ -541,6 +541,12 @@ export const ERROR_CODES = {
     title: 'Operator suspended',
     description: 'This operator account is suspended; an admin of the brand can reactivate it.',
   },
+  PASSKEY_REJECTED: {
+    status: 422,
+    title: 'Passkey not registered',
+    description:
+      'The authenticator’s answer could not be verified (`details.reason`: challenge — missing, used or expired; verification — wrong origin, no user verification or a bad attestation; registered — the passkey is registered already).',
+  },
   RATE_LIMITED: { status: 429, title: 'Too many requests', description: 'Slow down and retry after the indicated time.' },
   INTERNAL: {
     status: 500,

@@ -15,6 +15,7 @@ export {
   RECOVERY_LINK_MS,
   RECOVERY_REQUESTS_PER_DAY,
 } from './operator-codes.service.ts';
+export { operatorLoginPage } from './operator-login.page.ts';
 export { totpCode } from './operator-totp.rules.ts';
 export { operatorAuthRoutes, operatorRoutes, platformOperatorRoutes } from './operators.routes.ts';
 export { BUILTIN_ROLES, type BuiltinRole, PLATFORM_ROLE, passwordBlocklistSize, passwordProblem } from './operators.rules.ts';

@@ -47,7 +47,7 @@ export function permissionsOf(role: string, custom: string[] | null): readonly P
   return (custom ?? []).filter(isPermission);
 }
 
-async function openSession(
+export async function openSession(
   deps: D,
   operator: OperatorRow,
   stage: SessionStage,

@@ -8,6 +8,7 @@ import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
 import { SCOPES } from '../../platform/request-context.ts';
 import { operatorCodeRoutes } from './operator-codes.routes.ts';
+import { operatorPasskeyRoutes } from './operator-passkeys.routes.ts';
 import {
   checkCsrf,
   clearSessionCookie,
@@ -83,6 +84,7 @@ export function operatorAuthRoutes(deps: Deps): FastifyPluginAsyncZod {
     app.addHook('onRoute', (route) => {
       route.schema = { ...route.schema, tags: authTags };
     });
+    await app.register(operatorPasskeyRoutes(deps));
 
     app.post('/login', {
       schema: {

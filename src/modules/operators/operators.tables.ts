@@ -110,8 +110,37 @@ export type OperatorEmailRecoveryTable = {
   used_at: Date | null;
   revoked_at: Date | null;
 };
+export type OperatorPasskeyTable = {
+  id: string;
+  tenant_id: string | null;
+  operator_id: string;
+  credential_id: string;
+  public_key: Buffer;
+  rp_id: string;
+  /** bigint in SQL; counters stay far below 2^53. */
+  sign_count: Generated<number>;
+  transports: Generated<string[]>;
+  aaguid: string;
+  device_type: 'singleDevice' | 'multiDevice';
+  backed_up: boolean;
+  name: string;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+};
+export type WebauthnPurpose = 'register' | 'authenticate' | 'sign_in';
+export type OperatorWebauthnChallengeTable = {
+  binding_hash: Buffer;
+  tenant_id: string | null;
+  operator_id: string | null;
+  purpose: WebauthnPurpose;
+  challenge: string;
+  rp_id: string;
+  origin: string;
+  expires_at: Date;
+};
 
 export type OperatorRow = Selectable<OperatorTable>;
+export type OperatorPasskeyRow = Selectable<OperatorPasskeyTable>;
 export type OperatorSessionRow = Selectable<OperatorSessionTable>;
 export type OperatorInvitationRow = Selectable<OperatorInvitationTable>;
 
@@ -126,4 +155,6 @@ export type OperatorsTables = {
   operator_permission_use: OperatorPermissionUseTable;
   operator_code: OperatorCodeTable;
   operator_email_recovery: OperatorEmailRecoveryTable;
+  operator_passkey: OperatorPasskeyTable;
+  operator_webauthn_challenge: OperatorWebauthnChallengeTable;
 };
