@@ -99,6 +99,8 @@ const ZEnv = z.object({
   CARD_PIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   CARD_PIN_MAX_FAILURES_PER_MEMBER: z.coerce.number().int().min(1).max(1000).default(10),
   MOA_MAX_AMOUNT: z.coerce.number().int().min(1).max(AMOUNT_CEILING).default(1_000_000_000_000),
+  // The personal-data access log is kept at least 2 years (개인정보의 안전성 확보조치 기준 Art. 8①).
+  ACCESS_LOG_RETENTION_MONTHS: z.coerce.number().int().min(24, 'the access log is kept at least 24 months').max(1200).default(24),
 });
 
 /** TRUST_PROXY: false (the socket's address), true (any proxy), or the proxies' addresses/CIDRs, comma-separated. */
@@ -146,6 +148,8 @@ export type Config = Readonly<{
   }>;
   /** The business maximum of any amount or computed total (won, points, stamps). */
   maxAmount: number;
+  /** How long the access log keeps a row before the retention job may remove it (at least 24). */
+  accessLogRetentionMonths: number;
 }>;
 
 export type ProvidersConfig = Readonly<{
@@ -201,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cardPinFailuresPerMember: e.CARD_PIN_MAX_FAILURES_PER_MEMBER,
     }),
     maxAmount: e.MOA_MAX_AMOUNT,
+    accessLogRetentionMonths: e.ACCESS_LOG_RETENTION_MONTHS,
   });
 }
 

@@ -472,6 +472,12 @@ export const ERROR_CODES = {
     title: 'OTP code expired',
     description: 'The code was valid for a few minutes only; the member issues a new one.',
   },
+  ACCESS_REASON_REQUIRED: {
+    status: 400,
+    title: 'Reason required',
+    description:
+      'Unmasking personal data, exporting it and downloading an export need a reason of at least 5 characters; nothing was shown or logged.',
+  },
   RATE_LIMITED: { status: 429, title: 'Too many requests', description: 'Slow down and retry after the indicated time.' },
   INTERNAL: {
     status: 500,
