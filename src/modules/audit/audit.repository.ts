@@ -155,10 +155,11 @@ export async function purge(db: Db, tenantId: string, keepMonths: number, limit:
 }
 
 /** Tenants whose oldest kept row is older than the retention (never less than 2 years). */
-export async function tenantsDueForPurge(db: Db, keepMonths: number): Promise<string[]> {
+export async function tenantsDueForPurge(db: Db, keepMonths: number, tenantId?: string): Promise<string[]> {
   const { rows } = await sql<{ tenant_id: string }>`
     select c.tenant_id from access_log_chain c
-    where c.purged_seq < c.last_seq and exists (
+    where ${tenantId === undefined ? sql`true` : sql`c.tenant_id = ${tenantId}`}
+      and c.purged_seq < c.last_seq and exists (
       select from access_log l where l.tenant_id = c.tenant_id and l.seq = c.purged_seq + 1
         and l.at < now() - greatest(make_interval(months => ${keepMonths}::int), interval '2 years'))
     order by c.tenant_id`.execute(db);

@@ -210,11 +210,14 @@ export const retentionMonths = (deps: Pick<Deps, 'config'>): number =>
  * first, in batches, after verifying them; the anchor keeps the chain verifiable. A tenant whose
  * old rows do not verify keeps them (the evidence) and fails the run once the others are done.
  */
-export async function purgeAccessLogs(deps: Pick<Deps, 'db' | 'config' | 'log'>): Promise<{ purged: number; tenants: number }> {
+export async function purgeAccessLogs(
+  deps: Pick<Deps, 'db' | 'config' | 'log'>,
+  options: { tenantId?: string } = {},
+): Promise<{ purged: number; tenants: number }> {
   const months = retentionMonths(deps);
   let purged = 0;
   const failed: string[] = [];
-  const tenants = await repo.tenantsDueForPurge(deps.db, months);
+  const tenants = await repo.tenantsDueForPurge(deps.db, months, options.tenantId);
   for (const t of tenants) {
     try {
       for (;;) {
