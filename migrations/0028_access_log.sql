@@ -8,7 +8,7 @@
 --   * The application roles can only read the log. Rows are appended by moa_access_log_append and
 --     purged (older than 2 years, never younger) by moa_access_log_purge: SECURITY DEFINER
 --     functions owned by the migration role. moa_app and moa_system cannot INSERT, UPDATE, DELETE
---     or TRUNCATE the tables.
+--     or TRUNCATE the tables (access_log, its member index access_log_member, access_log_chain).
 --   * access_log_chain holds each tenant's head (the last seq, its hash and time: the row every
 --     append locks, so appends of one tenant take turns) and the retention anchor (the last purged
 --     seq and its hash, from which the kept rows chain on).
@@ -41,11 +41,20 @@ create table access_log (
   constraint access_log_subjects check (cardinality(member_ids) > 0 or query is not null),
   constraint access_log_export check (action <> 'export' or query is not null)
 );
--- Search: by operator, by action, by period (at → seq bounds), by member; newest first by seq.
+-- Search: by operator, by action, by period (at → seq bounds); newest first by seq.
 create index access_log_operator on access_log (tenant_id, operator_id, seq);
 create index access_log_action on access_log (tenant_id, action, seq);
 create index access_log_at on access_log (tenant_id, at, seq);
-create index access_log_members on access_log using gin (member_ids);
+
+-- Search by member: each row's member ids, keyed for a walk newest first (a GIN index on member_ids
+-- gives no order, and the planner then prefers scanning the whole log backwards for a rare member).
+-- Derived from access_log.member_ids (which the chain covers), written and purged with its row.
+create table access_log_member (
+  tenant_id text not null,
+  member_id text not null,
+  seq bigint not null,
+  primary key (tenant_id, member_id, seq)
+);
 
 create table access_log_chain (
   tenant_id text primary key references tenant (id),
@@ -60,11 +69,12 @@ create table access_log_chain (
 );
 
 select moa_enable_tenant_rls('access_log');
+select moa_enable_tenant_rls('access_log_member');
 select moa_enable_tenant_rls('access_log_chain');
 
 -- Read-only for the application roles (0026 granted select, insert, update, delete by default).
-revoke all on access_log, access_log_chain from public, moa_app, moa_system;
-grant select on access_log, access_log_chain to moa_app, moa_system;
+revoke all on access_log, access_log_member, access_log_chain from public, moa_app, moa_system;
+grant select on access_log, access_log_member, access_log_chain to moa_app, moa_system;
 
 -- The functions below run as their owner, this migration's role. FORCE ROW LEVEL SECURITY applies to
 -- the owner too: unless it is a superuser (or a member of moa_system) it would see and write no row.
@@ -73,6 +83,7 @@ grant select on access_log, access_log_chain to moa_app, moa_system;
 do $$
 begin
   execute format('create policy owner_writes on access_log to %I using (true) with check (true)', current_user);
+  execute format('create policy owner_writes on access_log_member to %I using (true) with check (true)', current_user);
   execute format('create policy owner_writes on access_log_chain to %I using (true) with check (true)', current_user);
 end $$;
 
@@ -128,6 +139,8 @@ begin
     request_id, prev_hash, hash)
   values (p_tenant, v_seq, v_at, p_operator, p_ip, p_action, p_member_ids, p_subject_count, p_query, p_fields, p_reason,
     p_request_id, c.last_hash, v_hash);
+  insert into access_log_member (tenant_id, member_id, seq)
+  select distinct p_tenant, m, v_seq from unnest(p_member_ids) m;
   update access_log_chain ch set last_seq = v_seq, last_hash = v_hash, last_at = v_at where ch.tenant_id = p_tenant;
   return query select v_seq, v_at, v_hash;
 end $$;
@@ -190,6 +203,11 @@ begin
       using errcode = 'P0001';
   end if;
   select l.seq, l.hash, l.at into v_last from access_log l where l.tenant_id = p_tenant and l.seq = v_upto;
+  delete from access_log_member m using (
+    select unnest(l.member_ids) as member_id, l.seq from access_log l
+    where l.tenant_id = p_tenant and l.seq > c.purged_seq and l.seq <= v_upto
+  ) x
+  where m.tenant_id = p_tenant and m.member_id = x.member_id and m.seq = x.seq;
   delete from access_log l where l.tenant_id = p_tenant and l.seq > c.purged_seq and l.seq <= v_upto;
   get diagnostics v_n = row_count;
   update access_log_chain ch set purged_seq = v_last.seq, purged_hash = v_last.hash, purged_at = v_last.at

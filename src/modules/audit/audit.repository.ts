@@ -1,4 +1,4 @@
-import { type SelectQueryBuilder, sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { DB, Db } from '../../platform/db.ts';
 import { NIGHT_FROM_HOUR, NIGHT_TO_HOUR } from './audit.rules.ts';
 import type { AccessAction, AccessLogChainRow, AccessLogRow } from './audit.tables.ts';
@@ -51,29 +51,23 @@ export async function tenantsWithLog(db: Db, tenantId?: string): Promise<string[
 type Range = { from?: Date | undefined; to?: Date | undefined };
 
 /**
- * Rows of a period. seq order is time order (the append never goes back in time), so the period
- * is also a seq range, found through the (tenant_id, at, seq) index: every search then walks an
- * index in seq order and stops after one page.
+ * The conditions of a period. seq order is time order (the append never goes back in time), so the
+ * period is also a seq range, found through the (tenant_id, at, seq) index: every search then walks
+ * an index in seq order and stops after one page.
  */
-function inPeriod<O>(
-  q: SelectQueryBuilder<DB, 'access_log', O>,
-  tenantId: string,
-  { from, to }: Range,
-): SelectQueryBuilder<DB, 'access_log', O> {
-  let out = q;
+function inPeriod(tenantId: string, { from, to }: Range, seq: string, at: string): RawBuilder<boolean>[] {
+  const out: RawBuilder<boolean>[] = [];
   if (from)
-    out = out.where('at', '>=', from).where(
-      'seq',
-      '>=',
-      sql<number>`coalesce((select b.seq from access_log b where b.tenant_id = ${tenantId} and b.at >= ${from}
-        order by b.at, b.seq limit 1), 9223372036854775807)`,
+    out.push(
+      sql<boolean>`${sql.ref(at)} >= ${from}`,
+      sql<boolean>`${sql.ref(seq)} >= coalesce((select b.seq from access_log b where b.tenant_id = ${tenantId}
+        and b.at >= ${from} order by b.at, b.seq limit 1), 9223372036854775807)`,
     );
   if (to)
-    out = out.where('at', '<', to).where(
-      'seq',
-      '<=',
-      sql<number>`coalesce((select b.seq from access_log b where b.tenant_id = ${tenantId} and b.at < ${to}
-        order by b.at desc, b.seq desc limit 1), 0)`,
+    out.push(
+      sql<boolean>`${sql.ref(at)} < ${to}`,
+      sql<boolean>`${sql.ref(seq)} <= coalesce((select b.seq from access_log b where b.tenant_id = ${tenantId}
+        and b.at < ${to} order by b.at desc, b.seq desc limit 1), 0)`,
     );
   return out;
 }
@@ -86,20 +80,34 @@ export type SearchFilter = Range & {
   before?: number | undefined;
 };
 
-/** Newest first, keyset on seq. */
+/** Newest first, keyset on seq: down the member index when a member is named, else down the log's. */
 export async function search(db: Db, tenantId: string, f: SearchFilter, limit: number): Promise<AccessLogRow[]> {
+  if (f.memberId !== undefined) {
+    let q = db
+      .selectFrom('access_log_member as m')
+      .innerJoin('access_log as l', (j) => j.onRef('l.tenant_id', '=', 'm.tenant_id').onRef('l.seq', '=', 'm.seq'))
+      .selectAll('l')
+      .where('m.tenant_id', '=', tenantId)
+      .where('m.member_id', '=', f.memberId);
+    if (f.operatorId !== undefined) q = q.where('l.operator_id', '=', f.operatorId);
+    if (f.action !== undefined) q = q.where('l.action', '=', f.action);
+    if (f.before !== undefined) q = q.where('m.seq', '<', f.before);
+    for (const c of inPeriod(tenantId, f, 'm.seq', 'l.at')) q = q.where(c);
+    return q.orderBy('m.seq', 'desc').limit(limit).execute();
+  }
   let q = db.selectFrom('access_log').selectAll().where('tenant_id', '=', tenantId);
   if (f.operatorId !== undefined) q = q.where('operator_id', '=', f.operatorId);
   if (f.action !== undefined) q = q.where('action', '=', f.action);
-  if (f.memberId !== undefined) q = q.where(sql<boolean>`member_ids @> array[${f.memberId}]::text[]`);
   if (f.before !== undefined) q = q.where('seq', '<', f.before);
-  return inPeriod(q, tenantId, f).orderBy('seq', 'desc').limit(limit).execute();
+  for (const c of inPeriod(tenantId, f, 'seq', 'at')) q = q.where(c);
+  return q.orderBy('seq', 'desc').limit(limit).execute();
 }
 
 /** Oldest first from a seq on (the CSV export). */
 export async function pageForward(db: Db, tenantId: string, range: Range, after: number, limit: number): Promise<AccessLogRow[]> {
-  const q = db.selectFrom('access_log').selectAll().where('tenant_id', '=', tenantId).where('seq', '>', after);
-  return inPeriod(q, tenantId, range).orderBy('seq').limit(limit).execute();
+  let q = db.selectFrom('access_log').selectAll().where('tenant_id', '=', tenantId).where('seq', '>', after);
+  for (const c of inPeriod(tenantId, range, 'seq', 'at')) q = q.where(c);
+  return q.orderBy('seq').limit(limit).execute();
 }
 
 export type ChunkCheck = {
@@ -222,7 +230,8 @@ export async function monthRows(
   which: { action: 'download' } | { nightIn: string },
   limit: number,
 ): Promise<{ total: number; rows: AccessLogRow[] }> {
-  const base = inPeriod(db.selectFrom('access_log').where('tenant_id', '=', tenantId), tenantId, month);
+  let base = db.selectFrom('access_log').where('tenant_id', '=', tenantId);
+  for (const c of inPeriod(tenantId, month, 'seq', 'at')) base = base.where(c);
   const filtered = 'action' in which ? base.where('action', '=', which.action) : base.where(nightHour(which.nightIn, 'at'));
   const [rows, count] = await Promise.all([
     filtered.selectAll().orderBy('seq').limit(limit).execute(),

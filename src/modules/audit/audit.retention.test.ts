@@ -44,6 +44,12 @@ test('the job removes the rows older than 2 years; the anchor keeps verify passi
   const t = await history();
   assert.deepEqual(await purgeAccessLogs(deps, { tenantId: t }), { purged: 2, tenants: 1 });
   assert.deepEqual(await seqs(t), [3, 4, 5]);
+  const indexed = await deps.db.selectFrom('access_log_member').select('seq').where('tenant_id', '=', t).orderBy('seq').execute();
+  assert.deepEqual(
+    indexed.map((r) => r.seq),
+    [3, 4, 5],
+    'the member index goes with its rows',
+  );
   const v = await verifyAccessLog(deps, t);
   assert.deepEqual([v.ok, v.rows, v.firstSeq, v.lastSeq, v.anchor?.seq], [true, 3, 3, 5, 2], JSON.stringify(v));
   assert.deepEqual(await purgeAccessLogs(deps, { tenantId: t }), { purged: 0, tenants: 0 }, 'nothing more is due');

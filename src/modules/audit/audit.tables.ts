@@ -22,6 +22,9 @@ export type AccessLogTable = {
   hash: Buffer;
 };
 
+/** access_log.member_ids, one row each, for the search by member (newest first). */
+export type AccessLogMemberTable = { tenant_id: string; member_id: string; seq: number };
+
 export type AccessLogChainTable = {
   tenant_id: string;
   last_seq: number;
@@ -37,5 +40,6 @@ export type AccessLogChainRow = Selectable<AccessLogChainTable>;
 
 export type AuditTables = {
   access_log: AccessLogTable;
+  access_log_member: AccessLogMemberTable;
   access_log_chain: AccessLogChainTable;
 };

@@ -170,6 +170,8 @@ test('the application roles cannot insert, update, delete or truncate the log or
     sql`delete from access_log where tenant_id = ${t}`,
     sql`truncate access_log`,
     sql`insert into access_log select * from access_log where tenant_id = ${t}`,
+    sql`delete from access_log_member where tenant_id = ${t}`,
+    sql`insert into access_log_member values (${t}, 'mbr_forged', 1)`,
     sql`update access_log_chain set last_seq = 0 where tenant_id = ${t}`,
     sql`delete from access_log_chain where tenant_id = ${t}`,
     sql`select * from moa_access_log_write(now(), ${t}, 'opr_x', '192.0.2.1', 'view', array['m'], 1, null, array['name'], null, null)`,
