@@ -266,7 +266,7 @@ function verifyLine(r: TVerifyResult): string {
   if (r.broken) return `${r.tenantId}  BROKEN  at seq ${r.broken.seq} (${r.broken.problem}): ${r.broken.detail}`;
   const span = r.rows ? `seq ${r.firstSeq}-${r.lastSeq}` : 'empty';
   const purged = r.anchor ? `, purged through ${r.anchor.seq}` : '';
-  return `${r.tenantId}  OK  ${r.rows} rows (${span}${purged})  head ${r.head.seq} ${r.head.hash}`;
+  return `${r.tenantId}  OK  ${r.rows} row${r.rows === 1 ? '' : 's'} (${span}${purged})  head ${r.head.seq} ${r.head.hash}`;
 }
 
 /** --from/--to of audit export: an instant with its offset, or a date of the tenant's (--to inclusive). */
