@@ -55,7 +55,7 @@ export type TRecordedAccess = { seq: number; at: string; hash: string };
 export const ZAccessLogEntry = z
   .object({
     seq: z.number().int().meta({ description: 'Position in the tenant’s log: 1, 2, 3, … with no gaps; also the cursor.' }),
-    at: z.iso.datetime().meta({ description: 'When, by the database’s clock (UTC).' }),
+    at: z.iso.datetime().meta({ description: 'When, by the database’s clock (UTC).', example: '2026-11-14T14:41:07.512Z' }),
     operatorId: ZOperatorId,
     ip: z.string().meta({ example: '203.0.113.7' }),
     action: ZAccessAction,
@@ -67,7 +67,7 @@ export const ZAccessLogEntry = z
       .meta({ description: 'The selection of an export or download.', example: { grade: 'GOLD', joinedFrom: '2026-01-01' } }),
     fields: z.array(z.string()).meta({ example: ['name', 'phone'] }),
     reason: z.string().nullable().meta({ example: '배송 주소 확인 요청 (문의 #1234)' }),
-    requestId: z.string().nullable(),
+    requestId: z.string().nullable().meta({ example: 'req-8f3a2c' }),
     prevHash: z.string().meta({ description: 'SHA-256 of the previous row (hex); the anchor’s hash for the first kept row.' }),
     hash: z.string().meta({ description: 'SHA-256(prevHash ‖ canonical row), hex.' }),
   })
