@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { auditRoutes } from './modules/audit/index.ts';
 import { checkoutRoutes } from './modules/checkout/index.ts';
 import { couponRoutes } from './modules/coupons/index.ts';
 import { gradeRoutes } from './modules/grades/index.ts';
@@ -117,6 +118,7 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       await v1.register(couponRoutes(deps));
       await v1.register(operatorRoutes(deps));
       await v1.register(checkoutRoutes(deps));
+      await v1.register(auditRoutes(deps));
     },
     { prefix: '/v1' },
   );

@@ -117,6 +117,8 @@ const ZEnv = z.object({
   OPERATOR_CODES_PER_PHONE_DAY: z.coerce.number().int().min(1).max(1000).default(10),
   OPERATOR_CODES_PER_TENANT_DAY: z.coerce.number().int().min(1).max(1_000_000).default(500),
   MOA_MAX_AMOUNT: z.coerce.number().int().min(1).max(AMOUNT_CEILING).default(1_000_000_000_000),
+  // The personal-data access log is kept at least 2 years (개인정보의 안전성 확보조치 기준 Art. 8①).
+  ACCESS_LOG_RETENTION_MONTHS: z.coerce.number().int().min(24, 'the access log is kept at least 24 months').max(1200).default(24),
 });
 
 /** TRUST_PROXY: false (the socket's address), true (any proxy), or the proxies' addresses/CIDRs, comma-separated. */
@@ -172,6 +174,8 @@ export type Config = Readonly<{
   }>;
   /** The business maximum of any amount or computed total (won, points, stamps). */
   maxAmount: number;
+  /** How long the access log keeps a row before the retention job may remove it (at least 24). */
+  accessLogRetentionMonths: number;
 }>;
 
 export type ProvidersConfig = Readonly<{
@@ -238,6 +242,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       operatorCodesPerTenantDay: e.OPERATOR_CODES_PER_TENANT_DAY,
     }),
     maxAmount: e.MOA_MAX_AMOUNT,
+    accessLogRetentionMonths: e.ACCESS_LOG_RETENTION_MONTHS,
   });
 }
 

@@ -1,8 +1,10 @@
+import { once } from 'node:events';
 import { createReadStream, existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp, VERSION } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { accessLogCsv, purgeAccessLogs, type TVerifyResult, verifyAccessLogs } from './modules/audit/index.ts';
 import { registerCouponHandlers, runBirthdayCoupons } from './modules/coupons/index.ts';
 import { runGradeReviews } from './modules/grades/index.ts';
 import { grantVerificationUnits, IDENTITY_SEALED_COLUMNS, settleDueVerifications } from './modules/identity/index.ts';
@@ -13,7 +15,7 @@ import { OPERATORS_SEALED_COLUMNS } from './modules/operators/index.ts';
 import { registerPointHandlers, sendExpiryNotices } from './modules/points/index.ts';
 import { PREPAID_SEALED_COLUMNS, registerPrepaidHandlers, runDueAutoCharges } from './modules/prepaid/index.ts';
 import * as tenants from './modules/tenants/index.ts';
-import { systemClock } from './platform/clock.ts';
+import { addDays, isIsoDate, systemClock, zonedMidnight } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
 import { createDatabase, type Database } from './platform/db.ts';
 import { asSystem } from './platform/db-context.ts';
@@ -50,6 +52,11 @@ Usage: moa <command> [options]
                                           add identity verification units to a tenant
   members import --tenant <tnt_…> --file <members.csv> [--id <import id>]
                                           import members from CSV; run again with the same id to resume
+  audit verify [--tenant <tnt_…>]         recompute the personal-data access log's hash chain of every
+                                          tenant (or one); exit status 1 when a chain is broken
+  audit export --tenant <tnt_…> [--from <date|instant>] [--to <date|instant>]
+                                          the tenant's access log as CSV on stdout (> access-log.csv);
+                                          dates are the tenant's, --to inclusive
   help                                    this text
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (a PostgreSQL
@@ -194,6 +201,8 @@ async function serve(config: Config): Promise<void> {
         { name: 'points.expiry-notices', everyMs: 3_600_000, run: () => sendExpiryNotices(deps) },
         { name: 'prepaid.auto-charge', everyMs: 60_000, run: () => runDueAutoCharges(deps) },
         { name: 'coupons.birthday', everyMs: 3_600_000, run: () => runBirthdayCoupons(deps) },
+        // Access-log rows past the retention (never under 2 years), verified before they go.
+        { name: 'audit.retention', everyMs: 86_400_000, run: () => purgeAccessLogs(deps) },
         // Another process may have rotated the personal-data key.
         { name: 'pii.keys', everyMs: 60_000, run: () => loadPiiKeys(deps.db, key) },
         // The embedded database has no autovacuum: keep the planner's statistics current.
@@ -254,6 +263,22 @@ async function serve(config: Config): Promise<void> {
 
 function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** One line per tenant: OK with the rows and the head to keep, or where the chain breaks. */
+function verifyLine(r: TVerifyResult): string {
+  if (r.broken) return `${r.tenantId}  BROKEN  at seq ${r.broken.seq} (${r.broken.problem}): ${r.broken.detail}`;
+  const span = r.rows ? `seq ${r.firstSeq}-${r.lastSeq}` : 'empty';
+  const purged = r.anchor ? `, purged through ${r.anchor.seq}` : '';
+  return `${r.tenantId}  OK  ${r.rows} row${r.rows === 1 ? '' : 's'} (${span}${purged})  head ${r.head.seq} ${r.head.hash}`;
+}
+
+/** --from/--to of audit export: an instant with its offset, or a date of the tenant's (--to inclusive). */
+function exportBound(value: string | undefined, timeZone: string, end: boolean): Date | undefined {
+  if (value === undefined) return undefined;
+  if (isIsoDate(value)) return zonedMidnight(end ? addDays(value, 1) : value, timeZone);
+  if (/^\d{4}-\d{2}-\d{2}T.+(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value))) return new Date(value);
+  throw new UsageError(`--${end ? 'to' : 'from'} must be a date (YYYY-MM-DD) or an instant with its offset`, false);
 }
 
 async function run(argv: string[]): Promise<void> {
@@ -415,6 +440,35 @@ async function run(argv: string[]): Promise<void> {
       if (!Number.isSafeInteger(units) || units < 1 || units > 10_000_000)
         throw new UsageError('--units must be a whole number from 1 to 10000000', false);
       return withDatabase(config, async (deps) => print(await grantVerificationUnits(deps, v.tenant!, { units, memo: v.memo })));
+    }
+
+    case 'audit': {
+      if (sub === 'verify') {
+        const v = options(rest, { tenant: { type: 'string' } });
+        return withDatabase(config, async (deps) => {
+          const results = await verifyAccessLogs(deps, v.tenant);
+          for (const r of results) process.stdout.write(`${verifyLine(r)}\n`);
+          const broken = results.filter((r) => !r.ok).length;
+          process.stdout.write(
+            results.length === 0
+              ? 'No access log yet.\n'
+              : `${results.length} tenant${results.length === 1 ? '' : 's'}: ${results.length - broken} OK, ${broken} broken\n`,
+          );
+          if (broken) process.exitCode = 1;
+        });
+      }
+      if (sub === 'export') {
+        const v = options(rest, { tenant: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } });
+        required(v, 'tenant');
+        return withDatabase(config, async (deps) => {
+          const { timeZone } = await tenants.getTenant(deps, v.tenant!);
+          const range = { from: exportBound(v.from, timeZone, false), to: exportBound(v.to, timeZone, true) };
+          for await (const chunk of accessLogCsv(deps, v.tenant!, range)) {
+            if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+          }
+        });
+      }
+      throw new UsageError(`unknown audit command: ${sub ?? '(none)'}`);
     }
 
     case undefined:

@@ -2,6 +2,7 @@
 // It imports the modules' *.tables.ts files (plain types, importing nothing of ours), not their
 // index.ts: an index pulls in the module's services, which import platform/db.ts, which imports
 // this file — one cycle through every module.
+import type { AuditTables } from '../modules/audit/audit.tables.ts';
 import type { CheckoutTables } from '../modules/checkout/checkout.tables.ts';
 import type { CouponsTables } from '../modules/coupons/coupons.tables.ts';
 import type { GradesTables } from '../modules/grades/grades.tables.ts';
@@ -30,4 +31,5 @@ export type DB = PlatformTables &
   StampsTables &
   CouponsTables &
   CheckoutTables &
-  OperatorsTables;
+  OperatorsTables &
+  AuditTables;

@@ -547,6 +547,12 @@ export const ERROR_CODES = {
     description:
       'The authenticator’s answer could not be verified (`details.reason`: challenge — missing, used or expired; verification — wrong origin, no user verification or a bad attestation; registered — the passkey is registered already).',
   },
+  ACCESS_REASON_REQUIRED: {
+    status: 400,
+    title: 'Reason required',
+    description:
+      'Unmasking personal data, exporting it and downloading an export need a reason of at least 5 characters; nothing was shown or logged.',
+  },
   RATE_LIMITED: { status: 429, title: 'Too many requests', description: 'Slow down and retry after the indicated time.' },
   INTERNAL: {
     status: 500,
