@@ -26,7 +26,7 @@ import { createOutboxWorker } from './platform/outbox.ts';
 import type { PiiDomain } from './platform/pii.ts';
 import { loadPiiKeys, PII_DOMAINS, resealColumns, rotatePiiKey } from './platform/pii-keys.ts';
 import { createProviders } from './providers.ts';
-import { DEMO_MANAGER, DEMO_MEMBER_PASSWORD, seedDemo } from './seed.ts';
+import { DEMO_MANAGER, DEMO_MEMBER_PASSWORD, type DemoOperator, seedDemo } from './seed.ts';
 
 // The command line: `moa <command>` (npx moa …, or npm run moa -- …). `npm start` runs `serve`.
 
@@ -124,6 +124,11 @@ async function withDatabase(config: Config, fn: (deps: Pick<Deps, 'db' | 'config
   }
 }
 
+/** The server's address as `serve` prints it, for links a command prints without a server. */
+function baseUrl(config: Config, port = config.port): string {
+  return `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
+}
+
 function masterKey(config: Config, log: Logger): Buffer {
   if (config.masterKey) return config.masterKey;
   if (config.databaseUrl) {
@@ -200,7 +205,7 @@ async function serve(config: Config): Promise<void> {
 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const base = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
+  const base = baseUrl(config, port);
   const lines = [
     '',
     `Moa ${VERSION} is running on ${database.engine === 'pglite' ? `embedded PGlite (${config.dataDir})` : 'PostgreSQL'}`,
@@ -218,6 +223,7 @@ async function serve(config: Config): Promise<void> {
       `  Demo members (password ${DEMO_MEMBER_PASSWORD}): hong.gd and kim.mj are active, park.sy is dormant, smith.j withdrew.`,
       `  Demo store manager of 모아카페 강남점: ${DEMO_MANAGER.loginId}, password ${DEMO_MANAGER.password} (POST /v1/store-managers/login).`,
       `  Identity verification sandbox: POST ${base}/v1/identity/verifications, then open the redirectUrl it returns.`,
+      ...operatorLines(demo.operators ?? [], base),
     );
   }
   lines.push('');
@@ -246,6 +252,20 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** The demo's console operators in the banner: their password and TOTP secret are shown this once. */
+function operatorLines(operators: DemoOperator[], base: string): string[] {
+  if (!operators.length) return [];
+  return [
+    '',
+    `Demo console operators, shown once (sign in at ${base}/login with the password, then a code from an authenticator app`,
+    'to which you add the TOTP secret, or scan the otpauth URI as a QR code):',
+    ...operators.flatMap((o) => [
+      `  ${o.role.padEnd(5)} ${o.email}  password ${o.password}  TOTP secret ${o.totpSecret}`,
+      `        ${o.totpUri}`,
+    ]),
+  ];
 }
 
 function print(value: unknown): void {
@@ -289,9 +309,12 @@ async function run(argv: string[]): Promise<void> {
         const providers = createProviders(config, { db: deps.db, masterKey: key, clock: systemClock });
         const result = await seedDemo({ ...deps, clock: systemClock, log, masterKey: key, providers });
         if (result.created) {
-          process.stdout.write(
-            `Created demo tenant "${result.tenant.name}" (${result.tenant.id}).\nAPI key (shown once): ${result.apiKey}\n`,
-          );
+          const lines = [
+            `Created demo tenant "${result.tenant.name}" (${result.tenant.id}).`,
+            `API key (shown once): ${result.apiKey}`,
+            ...operatorLines(result.operators ?? [], baseUrl(config)),
+          ];
+          process.stdout.write(`${lines.join('\n')}\n`);
         } else {
           process.stdout.write(
             `Demo tenant "${result.tenant.name}" (${result.tenant.id}) already exists. Keys are shown only when created:\n` +

@@ -8,8 +8,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
+import { totpCode } from '../src/modules/operators/index.ts';
 import { PLATFORM_TOKEN, randomBrn } from './helpers.ts';
 import { startServer } from './moa-process.ts';
+import { signIn } from './operator-client.ts';
 import { createScratchDatabase } from './scratch-database.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -25,6 +27,15 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ code: nu
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
   return new Promise((r) => proc.on('exit', (code) => r({ code, out })));
+}
+
+/** A demo operator's line in the start-up banner: e-mail, password and TOTP secret. */
+function demoOperator(output: string, email: string) {
+  const m = new RegExp(`${email.replace('.', '\\.')}  password (\\S+)  TOTP secret ([A-Z2-7]+)\\n\\s+(otpauth://\\S+)`).exec(
+    output,
+  );
+  assert.ok(m, `the banner shows ${email}`);
+  return { email, password: m[1]!, secret: m[2]!, uri: m[3]! };
 }
 
 function tempDir(): string {
@@ -85,6 +96,31 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
   assert.match((await loginAs('hong.gd')).token ?? '', /^mst_/);
   assert.equal((await loginAs('park.sy')).code, 'MEMBER_DORMANT');
   assert.equal((await loginAs('smith.j')).code, 'INVALID_CREDENTIALS');
+
+  // The demo's console operators: the owner signs in with the printed password and a code of the
+  // printed TOTP secret; the CS agent may not manage operators.
+  assert.match(server.output(), new RegExp(`sign in at ${server.base}/login`));
+  const owner = demoOperator(server.output(), 'owner@moacafe.kr');
+  const cs = demoOperator(server.output(), 'cs@moacafe.kr');
+  assert.match(owner.uri, new RegExp(`^otpauth://totp/.*secret=${owner.secret}`));
+  const ownerSession = await signIn(server.base, owner.email, owner.password, {
+    method: 'totp',
+    code: totpCode(owner.secret, new Date()),
+  });
+  const operators = await ownerSession.send('GET', '/v1/operators');
+  assert.equal(operators.status, 200, JSON.stringify(operators.body));
+  const staff = operators.body.items as { id: string; email: string; role: string }[];
+  assert.deepEqual(
+    staff.map((o) => [o.email, o.role]),
+    [
+      ['owner@moacafe.kr', 'owner'],
+      ['cs@moacafe.kr', 'cs'],
+    ],
+  );
+  const csSession = await signIn(server.base, cs.email, cs.password, { method: 'totp', code: totpCode(cs.secret, new Date()) });
+  assert.equal((await csSession.send('GET', '/v1/operators')).status, 403);
+  const csPermissions = (await csSession.send('GET', '/auth/session')).body.permissions as string[];
+  assert.ok(csPermissions.includes('members:read') && !csPermissions.includes('operators:admin'), String(csPermissions));
 
   // A CLI on the same data folder is refused while the server holds it.
   const busy = await runCli(['tenant', 'list'], { DATA_DIR: dataDir });

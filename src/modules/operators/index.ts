@@ -11,7 +11,14 @@ import { notePermissionUse } from './operators.repository.ts';
 export { totpCode } from './operator-totp.rules.ts';
 export { operatorAuthRoutes, operatorRoutes, platformOperatorRoutes } from './operators.routes.ts';
 export { BUILTIN_ROLES, type BuiltinRole, PLATFORM_ROLE, passwordBlocklistSize, passwordProblem } from './operators.rules.ts';
-export { createOperatorDirectly, invite, inviteOwner, listOperators, setOperatorStatus } from './operators.service.ts';
+export {
+  createOperatorDirectly,
+  enrolTotpDirectly,
+  invite,
+  inviteOwner,
+  listOperators,
+  setOperatorStatus,
+} from './operators.service.ts';
 export type { OperatorsTables } from './operators.tables.ts';
 
 /**
