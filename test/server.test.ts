@@ -1,8 +1,8 @@
 // The product as a user runs it: `moa serve` and the CLI as real processes.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +27,13 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ code: nu
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
   return new Promise((r) => proc.on('exit', (code) => r({ code, out })));
+}
+
+/** The pretty JSON a command printed, after any log lines (the embedded master-key warning). */
+function printed(out: string) {
+  const start = out.search(/^[[{]$/m);
+  const end = out.indexOf(`\n${out[start] === '[' ? ']' : '}'}\n`, start);
+  return JSON.parse(out.slice(start, end + 2));
 }
 
 /** A demo operator's line in the start-up banner: e-mail, password and TOTP secret. */
@@ -122,8 +129,83 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
   const csPermissions = (await csSession.send('GET', '/auth/session')).body.permissions as string[];
   assert.ok(csPermissions.includes('members:read') && !csPermissions.includes('operators:admin'), String(csPermissions));
 
-  // A CLI on the same data folder is refused while the server holds it.
-  const busy = await runCli(['tenant', 'list'], { DATA_DIR: dataDir });
+  // server.json names the server for the CLI: its URL, pid and a token, readable by the owner only.
+  const serverFile = join(dataDir, 'server.json');
+  assert.equal(statSync(serverFile).mode & 0o777, 0o600);
+  const named = JSON.parse(readFileSync(serverFile, 'utf8'));
+  assert.deepEqual([named.url, named.pid], [server.base, server.proc.pid]);
+  assert.match(named.token, /^moa_local_[\w-]{43}$/);
+  const local = (token: string, command = 'tenant.list') =>
+    fetch(`${server.base}/_local/cli/${command}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+  assert.equal((await local('moa_local_wrong')).status, 401);
+  assert.equal((await local(named.token, 'nothing.here')).status, 404);
+  const proxied = await fetch(`${server.base}/_local/cli/tenant.list`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${named.token}`, 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' },
+    body: '{}',
+  });
+  assert.equal(proxied.status, 404, 'a request a proxy forwarded is not from this machine');
+  assert.equal((await fetch(`${server.base}/openapi.json`).then((r) => r.text())).includes('_local'), false);
+
+  // CLI commands on the same data folder go through the server that holds it.
+  const env = { DATA_DIR: dataDir };
+  const tenantsListed = await runCli(['tenant', 'list'], env);
+  assert.equal(tenantsListed.code, 0, tenantsListed.out);
+  const demoTenant = printed(tenantsListed.out)[0] as { id: string; name: string };
+  assert.equal(demoTenant.name, 'Moa Cafe');
+  assert.match(server.output(), /"command":"tenant.list"/, 'the server did the work');
+  const invited = await runCli(
+    [
+      'operator',
+      'invite',
+      '--tenant',
+      demoTenant.id,
+      '--email',
+      'new.marketer@moacafe.kr',
+      '--name',
+      '박마케',
+      '--role',
+      'marketer',
+    ],
+    env,
+  );
+  assert.equal(invited.code, 0, invited.out);
+  const acceptUrl = new RegExp(`\n  (${server.base}/login#invitation=(inv_[\\w-]+))\n`).exec(invited.out);
+  assert.ok(acceptUrl, invited.out);
+  assert.doesNotMatch(invited.out, /"token"/, 'the token is printed once, in the link');
+  const shown = (await (await fetch(`${server.base}/auth/invitations/${acceptUrl[2]}`)).json()) as {
+    email: string;
+    role: string;
+  };
+  assert.deepEqual([shown.email, shown.role], ['new.marketer@moacafe.kr', 'marketer']);
+  const teamListed = await runCli(['operator', 'list', '--tenant', demoTenant.id], env);
+  assert.equal(teamListed.code, 0, teamListed.out);
+  const team = printed(teamListed.out) as { operators: { id: string; email: string }[]; invitations: { email: string }[] };
+  assert.deepEqual(
+    team.operators.map((o) => o.email),
+    ['owner@moacafe.kr', 'cs@moacafe.kr'],
+  );
+  assert.deepEqual(
+    team.invitations.map((i) => i.email),
+    ['new.marketer@moacafe.kr'],
+  );
+  const csId = team.operators.find((o) => o.email === cs.email)!.id;
+  assert.equal((await csSession.send('GET', '/auth/session')).status, 200);
+  const suspended = await runCli(['operator', 'suspend', '--tenant', demoTenant.id, '--operator', csId], env);
+  assert.equal(suspended.code, 0, suspended.out);
+  assert.equal(printed(suspended.out).status, 'suspended');
+  assert.equal((await csSession.send('GET', '/auth/session')).status, 401, 'the suspended agent is signed out at once');
+  const lastOwner = await runCli(['operator', 'suspend', '--tenant', demoTenant.id, '--operator', staff[0]!.id], env);
+  assert.equal(lastOwner.code, 1);
+  assert.match(lastOwner.out, /LAST_OWNER/, "the server's refusal, as the CLI says it");
+  // A command the server does not carry out still needs the database to itself.
+  const csvFile = join(tempDir(), 'one.csv');
+  writeFileSync(csvFile, 'login_id,name,phone,consent_terms,consent_privacy\nbusy.one,김하나,010-2222-0009,Y,Y\n');
+  const busy = await runCli(['members', 'import', '--tenant', demoTenant.id, '--file', csvFile], env);
   assert.equal(busy.code, 1);
   assert.match(busy.out, /in use by process/);
 
@@ -162,6 +244,7 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
   assert.equal(JSON.parse(result.body).name, 'Late Request');
   assert.equal(await server.exited, 0, 'exits 0 after finishing');
   assert.match(server.output(), /shutting down/);
+  assert.equal(existsSync(serverFile), false, 'server.json is removed on shutdown');
   await assert.rejects(fetch(`${server.base}/health`), 'no longer accepting');
 
   const again = await startServer({ DATA_DIR: dataDir }, cleanups);
@@ -169,8 +252,22 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
   const listed = await fetch(`${again.base}/platform/v1/tenants`, { headers: { authorization: `Bearer ${PLATFORM_TOKEN}` } });
   const names = ((await listed.json()) as { items: { name: string }[] }).items.map((t) => t.name).sort();
   assert.deepEqual(names, ['Late Request', 'Moa Cafe']);
+  assert.notEqual(JSON.parse(readFileSync(serverFile, 'utf8')).token, named.token, 'a new token at each start');
   again.proc.kill('SIGINT');
   assert.equal(await again.exited, 0);
+  assert.equal(existsSync(serverFile), false);
+
+  // Without a server the CLI opens the database itself; a server.json left by a process that died,
+  // or naming a port where nothing listens, is passed over.
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  writeFileSync(serverFile, JSON.stringify({ url: 'http://127.0.0.1:9', pid: dead, token: 'moa_local_x' }));
+  const direct = await runCli(['operator', 'list', '--tenant', demoTenant.id], env);
+  assert.equal(direct.code, 0, direct.out);
+  assert.equal(printed(direct.out).operators[1].status, 'suspended');
+  writeFileSync(serverFile, JSON.stringify({ url: 'http://127.0.0.1:9', pid: process.pid, token: 'moa_local_x' }));
+  const refused = await runCli(['tenant', 'list'], env);
+  assert.equal(refused.code, 0, refused.out);
+  assert.deepEqual((printed(refused.out) as { name: string }[]).map((t) => t.name).sort(), ['Late Request', 'Moa Cafe']);
 });
 
 test('CLI: commands print what they did and reject bad arguments with a clear message', async () => {
@@ -228,6 +325,40 @@ test('CLI: commands print what they did and reject bad arguments with a clear me
   const noTenant = await runCli(['verification', 'grant', '--tenant', 'tnt_nobody', '--units', '3'], env);
   assert.equal(noTenant.code, 1);
   assert.match(noTenant.out, /NOT_FOUND/);
+
+  // Operators, with no server running: the CLI works on the database itself. A brand's first owner
+  // is invited through the owner invitation; the link names the configured address.
+  const ownerInvite = await runCli(
+    ['operator', 'invite', '--tenant', tenant.id, '--email', 'Rep@CLI-Brand.kr', '--name', 'Representative', '--role', 'owner'],
+    env,
+  );
+  assert.equal(ownerInvite.code, 0, ownerInvite.out);
+  assert.deepEqual([printed(ownerInvite.out).email, printed(ownerInvite.out).role], ['rep@cli-brand.kr', 'owner']);
+  assert.match(ownerInvite.out, /\n {2}http:\/\/127\.0\.0\.1:3000\/login#invitation=inv_[\w-]{43}\n/);
+  const again = await runCli(
+    ['operator', 'invite', '--tenant', tenant.id, '--email', 'rep@cli-brand.kr', '--name', 'Twice', '--role', 'cs'],
+    env,
+  );
+  assert.equal(again.code, 1);
+  assert.match(again.out, /CONFLICT: This e-mail has an open invitation already/);
+  const team = await runCli(['operator', 'list', '--tenant', tenant.id], env);
+  assert.equal(team.code, 0, team.out);
+  assert.deepEqual(
+    [printed(team.out).operators, printed(team.out).invitations.map((i: { email: string }) => i.email)],
+    [[], ['rep@cli-brand.kr']],
+  );
+  const badRole = await runCli(
+    ['operator', 'invite', '--tenant', tenant.id, '--email', 'x@y.kr', '--name', 'X', '--role', 'Boss'],
+    env,
+  );
+  assert.equal(badRole.code, 2);
+  assert.match(badRole.out, /role/);
+  const noOperator = await runCli(['operator', 'suspend', '--tenant', tenant.id], env);
+  assert.equal(noOperator.code, 2);
+  assert.match(noOperator.out, /missing --operator/);
+  const nobody = await runCli(['operator', 'suspend', '--tenant', tenant.id, '--operator', 'opr_nobody'], env);
+  assert.equal(nobody.code, 1);
+  assert.match(nobody.out, /NOT_FOUND: No operator opr_nobody/);
 
   const csvFile = join(tempDir(), 'members.csv');
   writeFileSync(

@@ -11,11 +11,14 @@ import { notePermissionUse } from './operators.repository.ts';
 export { totpCode } from './operator-totp.rules.ts';
 export { operatorAuthRoutes, operatorRoutes, platformOperatorRoutes } from './operators.routes.ts';
 export { BUILTIN_ROLES, type BuiltinRole, PLATFORM_ROLE, passwordBlocklistSize, passwordProblem } from './operators.rules.ts';
+export { ZInvitationRequest } from './operators.schemas.ts';
 export {
   createOperatorDirectly,
   enrolTotpDirectly,
+  invitationUrl,
   invite,
   inviteOwner,
+  listInvitations,
   listOperators,
   setOperatorStatus,
 } from './operators.service.ts';

@@ -456,6 +456,9 @@ export async function enrolTotpDirectly(
   return { secret, uri: totpUri(secret, label.account, label.brand) };
 }
 
+/** The console page where an invitation is accepted. */
+export const invitationUrl = (baseUrl: string, token: string) => `${baseUrl}/login#invitation=${token}`;
+
 /** The brand's name, for the authenticator app's label and the console header. */
 export async function tenantName(deps: Pick<Deps, 'db'>, tenantId: string): Promise<string | null> {
   return (await repo.findTenantName(deps.db, tenantId)) ?? null;
