@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { totpCode } from '../src/modules/operators/index.ts';
 import { PLATFORM_TOKEN, randomBrn } from './helpers.ts';
-import { type Server, startServer } from './moa-process.ts';
+import { runCli, type Server, startServer } from './moa-process.ts';
 import { type ConsoleBrowser, consoleBrowser, signIn } from './operator-client.ts';
 import { createScratchDatabase } from './scratch-database.ts';
 
@@ -110,6 +110,15 @@ test('PostgreSQL, two processes: a suspension through B and a log-out-everywhere
   });
   t.diagnostic(`suspension through B, refused by A after ${JSON.stringify(suspension)}`);
   assert.ok(suspension.sinceSentMs < BOUND_MS, `A refused the suspended operator's session after ${suspension.sinceSentMs} ms`);
+
+  // With DATABASE_URL the CLI works on the database beside the servers.
+  const listed = await runCli(['operator', 'list', '--tenant', String(tenant.id)], env);
+  assert.equal(listed.code, 0, listed.out);
+  const { operators } = JSON.parse(listed.out) as { operators: { id: string; status: string }[] };
+  assert.deepEqual(
+    operators.map((o) => [o.id, o.status]),
+    [[agent.id, 'suspended']],
+  );
 
   // Log out everywhere: the operator signs in again through B (with a recovery code: the TOTP code
   // of this 30-second step was used) and logs out everywhere there.

@@ -1,33 +1,24 @@
 // The product as a user runs it: `moa serve` and the CLI as real processes.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { totpCode } from '../src/modules/operators/index.ts';
 import { PLATFORM_TOKEN, randomBrn } from './helpers.ts';
-import { startServer } from './moa-process.ts';
+import { runCli, startServer } from './moa-process.ts';
 import { signIn } from './operator-client.ts';
 import { createScratchDatabase } from './scratch-database.ts';
 
-const root = resolve(import.meta.dirname, '..');
 const serverUrl = process.env.TEST_DATABASE_URL;
 const cleanups: (() => unknown)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const proc = spawn(process.execPath, ['bin/moa.js', ...args], { cwd: root, env: { PATH: process.env.PATH, ...env } });
-  let out = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (out += d));
-  return new Promise((r) => proc.on('exit', (code) => r({ code, out })));
-}
 
 /** The pretty JSON a command printed, after any log lines (the embedded master-key warning). */
 function printed(out: string) {
