@@ -31,11 +31,16 @@ import { clientErrorHandler, frameworkErrors, registerInputGuards, validatorComp
 import { declareRouteHeaders } from './platform/http-schemas.ts';
 import { requireIdempotencyKey } from './platform/idempotency.ts';
 import { apiRateLimit } from './platform/limits.ts';
+import { type LocalCommands, registerLocalControl } from './platform/local-control.ts';
 import { checkAccess, declareScopes, requireSessionToken, tenantIdOf } from './platform/request-context.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
-export type AppOptions = { engine: string };
+export type AppOptions = {
+  engine: string;
+  /** Embedded mode: the CLI's commands, run here for a caller on this machine with the token (server.json). */
+  localControl?: { token: string; commands: LocalCommands };
+};
 
 function bearerToken(header: string | undefined): string {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
@@ -154,6 +159,9 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
     },
     { prefix: '/platform/v1' },
   );
+
+  // /_local/cli: the CLI beside the embedded server (src/platform/local-control.ts).
+  if (options.localControl) registerLocalControl(app, deps, options.localControl.token, options.localControl.commands);
 
   // /auth: operator sign-in and sessions (public). The session lookup crosses tenants: moa_system.
   await app.register(

@@ -3,17 +3,17 @@ import { createReadStream, existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp, VERSION } from './app.ts';
+import { CLI_COMMANDS } from './cli-commands.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { accessLogCsv, purgeAccessLogs, type TVerifyResult, verifyAccessLogs } from './modules/audit/index.ts';
 import { registerCouponHandlers, runBirthdayCoupons } from './modules/coupons/index.ts';
 import { runGradeReviews } from './modules/grades/index.ts';
-import { grantVerificationUnits, IDENTITY_SEALED_COLUMNS, settleDueVerifications } from './modules/identity/index.ts';
+import { settleDueVerifications } from './modules/identity/index.ts';
 import { expireHolds, expireLots, rollupDeferred } from './modules/ledger/index.ts';
-import { importMembers, MEMBERS_SEALED_COLUMNS, purgeWithdrawn, runDormancy } from './modules/members/index.ts';
-import { MESSAGES_SEALED_COLUMNS, registerMessageHandlers } from './modules/messages/index.ts';
-import { OPERATORS_SEALED_COLUMNS } from './modules/operators/index.ts';
+import { importMembers, purgeWithdrawn, runDormancy } from './modules/members/index.ts';
+import { registerMessageHandlers } from './modules/messages/index.ts';
 import { registerPointHandlers, sendExpiryNotices } from './modules/points/index.ts';
-import { PREPAID_SEALED_COLUMNS, registerPrepaidHandlers, runDueAutoCharges } from './modules/prepaid/index.ts';
+import { registerPrepaidHandlers, runDueAutoCharges } from './modules/prepaid/index.ts';
 import * as tenants from './modules/tenants/index.ts';
 import { addDays, isIsoDate, systemClock, zonedMidnight } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
@@ -24,13 +24,21 @@ import { isAppError } from './platform/errors.ts';
 import { purgeExpiredIdempotencyKeys } from './platform/idempotency.ts';
 import { startJobs } from './platform/jobs.ts';
 import { purgeLimitRows } from './platform/limits.ts';
+import {
+  callServer,
+  type LocalCommand,
+  liveServer,
+  newLocalToken,
+  ServerUnreachableError,
+  writeServerFile,
+} from './platform/local-control.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { migrate } from './platform/migrate.ts';
 import { createOutboxWorker } from './platform/outbox.ts';
 import type { PiiDomain } from './platform/pii.ts';
-import { loadPiiKeys, PII_DOMAINS, resealColumns, rotatePiiKey } from './platform/pii-keys.ts';
+import { loadPiiKeys, PII_DOMAINS } from './platform/pii-keys.ts';
 import { createProviders } from './providers.ts';
-import { DEMO_MANAGER, DEMO_MEMBER_PASSWORD, seedDemo } from './seed.ts';
+import { DEMO_MANAGER, DEMO_MEMBER_PASSWORD, type DemoOperator, seedDemo } from './seed.ts';
 
 // The command line: `moa <command>` (npx moa …, or npm run moa -- …). `npm start` runs `serve`.
 
@@ -57,7 +65,17 @@ Usage: moa <command> [options]
   audit export --tenant <tnt_…> [--from <date|instant>] [--to <date|instant>]
                                           the tenant's access log as CSV on stdout (> access-log.csv);
                                           dates are the tenant's, --to inclusive
+  operator invite --tenant <tnt_…> --email <e-mail> --name <name> --role <role>
+                                          invite a console operator; prints the link to accept it
+                                          (roles: owner, admin, marketer, cs, store_ops, auditor, rol_…)
+  operator list --tenant <tnt_…>           the tenant's operators and open invitations
+  operator suspend --tenant <tnt_…> --operator <opr_…>
+                                          suspend an operator: every session ends at once
   help                                    this text
+
+While 'moa serve' runs on the embedded database, tenant, apikey, verification, keys and operator
+commands are carried out by that server (it names itself in DATA_DIR/server.json); the others
+need it stopped. With DATABASE_URL every command works on the database directly.
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (a PostgreSQL
 server; embedded PGlite in DATA_DIR, default ./data, when unset), PORT, HOST, MOA_MASTER_KEY,
@@ -134,6 +152,54 @@ async function withDatabase(config: Config, fn: (deps: Pick<Deps, 'db' | 'config
   }
 }
 
+/** The server's address as `serve` prints it, for links a command prints without a server. */
+function baseUrl(config: Config, port = config.port): string {
+  return `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
+}
+
+/**
+ * Runs one of CLI_COMMANDS: through the server running on the embedded database when
+ * DATA_DIR/server.json names a live one, otherwise on a connection of its own.
+ */
+async function runCommand(config: Config, name: keyof typeof CLI_COMMANDS, raw: Record<string, unknown>): Promise<void> {
+  const command: LocalCommand = CLI_COMMANDS[name];
+  const parsed = command.input.safeParse(raw);
+  if (!parsed.success) {
+    throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '), false);
+  }
+  const show = (result: unknown) => {
+    process.stdout.write(command.print ? command.print(result) : `${JSON.stringify(result, null, 2)}\n`);
+  };
+  const server = config.databaseUrl ? undefined : liveServer(config.dataDir);
+  if (server) {
+    try {
+      return show(await callServer(server, name, raw));
+    } catch (err) {
+      // Gone without removing its file (killed): nothing was sent; work on the database.
+      if (!(err instanceof ServerUnreachableError)) throw err;
+    }
+  }
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const database = await openDatabase(config, log);
+  try {
+    await asSystem(async () => {
+      const basic = { config, db: database.db, log, clock: systemClock };
+      const ctx = { baseUrl: baseUrl(config) };
+      if (!command.pii) return show(await command.run(basic, parsed.data, ctx));
+      const key = await piiKey(config, log, database.db);
+      const deps: Deps = {
+        ...basic,
+        outbox: createOutboxWorker({ db: database.db, log }),
+        masterKey: key,
+        providers: createProviders(config, { db: database.db, masterKey: key, clock: systemClock }),
+      };
+      show(await command.run(deps, parsed.data, ctx));
+    });
+  } finally {
+    await database.close();
+  }
+}
+
 function masterKey(config: Config, log: Logger): Buffer {
   if (config.masterKey) return config.masterKey;
   if (config.databaseUrl) {
@@ -185,7 +251,12 @@ async function serve(config: Config): Promise<void> {
     });
   }
 
-  const app = await buildApp(deps, { engine: database.engine });
+  // The embedded database is this process's alone: CLI commands come to it over HTTP (server.json).
+  const localToken = database.engine === 'pglite' ? newLocalToken() : undefined;
+  const app = await buildApp(deps, {
+    engine: database.engine,
+    ...(localToken ? { localControl: { token: localToken, commands: CLI_COMMANDS } } : {}),
+  });
   await app.listen({ port: config.port, host: config.host });
   const jobs = config.jobsEnabled
     ? startJobs(log, [
@@ -213,7 +284,9 @@ async function serve(config: Config): Promise<void> {
 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const base = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
+  const base = baseUrl(config, port);
+  const removeServerFile = localToken ? writeServerFile(config.dataDir, { url: base, token: localToken }) : () => {};
+  process.on('exit', removeServerFile);
   const lines = [
     '',
     `Moa ${VERSION} is running on ${database.engine === 'pglite' ? `embedded PGlite (${config.dataDir})` : 'PostgreSQL'}`,
@@ -231,6 +304,7 @@ async function serve(config: Config): Promise<void> {
       `  Demo members (password ${DEMO_MEMBER_PASSWORD}): hong.gd and kim.mj are active, park.sy is dormant, smith.j withdrew.`,
       `  Demo store manager of 모아카페 강남점: ${DEMO_MANAGER.loginId}, password ${DEMO_MANAGER.password} (POST /v1/store-managers/login).`,
       `  Identity verification sandbox: POST ${base}/v1/identity/verifications, then open the redirectUrl it returns.`,
+      ...operatorLines(demo.operators ?? [], base),
     );
   }
   lines.push('');
@@ -241,6 +315,8 @@ async function serve(config: Config): Promise<void> {
     if (closing) return;
     closing = true;
     log.info({ signal }, 'shutting down: finishing in-flight requests');
+    // CLI commands from now on open the database themselves (once this process has let it go).
+    removeServerFile();
     setTimeout(() => {
       log.error('shutdown took too long; exiting');
       process.exit(1);
@@ -259,6 +335,20 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** The demo's console operators in the banner: their password and TOTP secret are shown this once. */
+function operatorLines(operators: DemoOperator[], base: string): string[] {
+  if (!operators.length) return [];
+  return [
+    '',
+    `Demo console operators, shown once (sign in at ${base}/login with the password, then a code from an authenticator app`,
+    'to which you add the TOTP secret, or scan the otpauth URI as a QR code):',
+    ...operators.flatMap((o) => [
+      `  ${o.role.padEnd(5)} ${o.email}  password ${o.password}  TOTP secret ${o.totpSecret}`,
+      `        ${o.totpUri}`,
+    ]),
+  ];
 }
 
 function print(value: unknown): void {
@@ -318,9 +408,12 @@ async function run(argv: string[]): Promise<void> {
         const providers = createProviders(config, { db: deps.db, masterKey: key, clock: systemClock });
         const result = await seedDemo({ ...deps, clock: systemClock, log, masterKey: key, providers });
         if (result.created) {
-          process.stdout.write(
-            `Created demo tenant "${result.tenant.name}" (${result.tenant.id}).\nAPI key (shown once): ${result.apiKey}\n`,
-          );
+          const lines = [
+            `Created demo tenant "${result.tenant.name}" (${result.tenant.id}).`,
+            `API key (shown once): ${result.apiKey}`,
+            ...operatorLines(result.operators ?? [], baseUrl(config)),
+          ];
+          process.stdout.write(`${lines.join('\n')}\n`);
         } else {
           process.stdout.write(
             `Demo tenant "${result.tenant.name}" (${result.tenant.id}) already exists. Keys are shown only when created:\n` +
@@ -339,20 +432,16 @@ async function run(argv: string[]): Promise<void> {
           locale: { type: 'string' },
         });
         required(v, 'name', 'brn');
-        const input = tenants.ZCreateTenantRequest.safeParse({
+        return runCommand(config, 'tenant.create', {
           name: v.name,
           businessRegistrationNumber: v.brn,
           timeZone: v['time-zone'],
           locale: v.locale,
         });
-        if (!input.success) {
-          throw new UsageError(input.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '), false);
-        }
-        return withDatabase(config, async (deps) => print(await tenants.createTenant(deps, input.data)));
       }
       if (sub === 'list') {
         options(rest, {});
-        return withDatabase(config, async (deps) => print((await tenants.listTenants(deps, { limit: 200 })).items));
+        return runCommand(config, 'tenant.list', {});
       }
       throw new UsageError(`unknown tenant command: ${sub ?? '(none)'}`);
     }
@@ -361,23 +450,19 @@ async function run(argv: string[]): Promise<void> {
       if (sub === 'create') {
         const v = options(rest, { tenant: { type: 'string' }, scope: { type: 'string' }, name: { type: 'string' } });
         required(v, 'tenant', 'scope', 'name');
-        const input = tenants.ZCreateApiKeyRequest.safeParse({ name: v.name, scope: v.scope });
-        if (!input.success) throw new UsageError('--scope must be pos, app or server; --name 1-100 characters', false);
-        return withDatabase(config, async (deps) => {
-          const created = await tenants.createApiKey(deps, v.tenant!, input.data);
-          print(created);
-          process.stdout.write('The key above is shown once; only its hash is stored.\n');
-        });
+        if (!tenants.ZCreateApiKeyRequest.safeParse({ name: v.name, scope: v.scope }).success)
+          throw new UsageError('--scope must be pos, app or server; --name 1-100 characters', false);
+        return runCommand(config, 'apikey.create', { tenantId: v.tenant, name: v.name, scope: v.scope });
       }
       if (sub === 'list') {
         const v = options(rest, { tenant: { type: 'string' } });
         required(v, 'tenant');
-        return withDatabase(config, async (deps) => print(await tenants.listApiKeys(deps, v.tenant!)));
+        return runCommand(config, 'apikey.list', { tenantId: v.tenant });
       }
       if (sub === 'revoke') {
         const v = options(rest, { tenant: { type: 'string' }, key: { type: 'string' } });
         required(v, 'tenant', 'key');
-        return withDatabase(config, async (deps) => print(await tenants.revokeApiKey(deps, v.tenant!, v.key!)));
+        return runCommand(config, 'apikey.revoke', { tenantId: v.tenant, keyId: v.key });
       }
       throw new UsageError(`unknown apikey command: ${sub ?? '(none)'}`);
     }
@@ -387,23 +472,31 @@ async function run(argv: string[]): Promise<void> {
       const v = options(rest, { domain: { type: 'string' } });
       if (v.domain !== undefined && !PII_DOMAINS.includes(v.domain as PiiDomain))
         throw new UsageError('--domain must be pii or dormant', false);
-      const domains = v.domain ? [v.domain as PiiDomain] : PII_DOMAINS;
-      return withDatabase(config, async (deps) => {
-        const key = await piiKey(config, createLogger('warn'), deps.db);
-        const columns = [
-          ...IDENTITY_SEALED_COLUMNS,
-          ...MEMBERS_SEALED_COLUMNS,
-          ...PREPAID_SEALED_COLUMNS,
-          ...OPERATORS_SEALED_COLUMNS,
-          ...MESSAGES_SEALED_COLUMNS,
-        ].filter((c) => domains.includes(c.domain));
-        const current: Record<string, string> = {};
-        for (const d of domains) current[d] = await rotatePiiKey(deps.db, key, d);
-        print({ current, resealed: await resealColumns(deps.db, key, columns) });
-        process.stdout.write(
-          'Servers pick up the new key within a minute; run this again then to re-seal what they wrote meanwhile.\n',
-        );
-      });
+      return runCommand(config, 'keys.rotate', { domains: v.domain ? [v.domain] : PII_DOMAINS });
+    }
+
+    case 'operator': {
+      if (sub === 'invite') {
+        const v = options(rest, {
+          tenant: { type: 'string' },
+          email: { type: 'string' },
+          name: { type: 'string' },
+          role: { type: 'string' },
+        });
+        required(v, 'tenant', 'email', 'name', 'role');
+        return runCommand(config, 'operator.invite', { tenantId: v.tenant, email: v.email, name: v.name, role: v.role });
+      }
+      if (sub === 'list') {
+        const v = options(rest, { tenant: { type: 'string' } });
+        required(v, 'tenant');
+        return runCommand(config, 'operator.list', { tenantId: v.tenant });
+      }
+      if (sub === 'suspend') {
+        const v = options(rest, { tenant: { type: 'string' }, operator: { type: 'string' } });
+        required(v, 'tenant', 'operator');
+        return runCommand(config, 'operator.suspend', { tenantId: v.tenant, operatorId: v.operator });
+      }
+      throw new UsageError(`unknown operator command: ${sub ?? '(none)'}`);
     }
 
     case 'members': {
@@ -439,7 +532,7 @@ async function run(argv: string[]): Promise<void> {
       const units = Number(v.units);
       if (!Number.isSafeInteger(units) || units < 1 || units > 10_000_000)
         throw new UsageError('--units must be a whole number from 1 to 10000000', false);
-      return withDatabase(config, async (deps) => print(await grantVerificationUnits(deps, v.tenant!, { units, memo: v.memo })));
+      return runCommand(config, 'verification.grant', { tenantId: v.tenant, units, memo: v.memo });
     }
 
     case 'audit': {

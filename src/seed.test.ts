@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { testDeps } from '../test/helpers.ts';
+import { testApp } from '../test/helpers.ts';
 import { getCheckout } from './modules/checkout/index.ts';
 import { listDefinitions, memberCoupons } from './modules/coupons/index.ts';
 import { trialBalance } from './modules/ledger/index.ts';
+import { passwordProblem, totpCode } from './modules/operators/index.ts';
 import { pointBalance } from './modules/points/index.ts';
 import { autoChargeOf, listCards } from './modules/prepaid/index.ts';
 import { memberStampCards } from './modules/stamps/index.ts';
 import { seedDemo } from './seed.ts';
 
-test('the demo tenant: members, a point policy and history, prepaid cards with auto-charge and a promotion, two stamp cards with history, coupon definitions with coupons; a second run changes nothing', async () => {
-  const deps = await testDeps();
+test('the demo tenant: console operators, members, a point policy and history, prepaid cards with auto-charge and a promotion, two stamp cards with history, coupon definitions with coupons; a second run changes nothing', async () => {
+  const { app, deps } = await testApp();
   const seeded = await seedDemo(deps);
   assert.equal(seeded.created, true);
   const tenantId = seeded.tenant.id;
@@ -70,5 +71,47 @@ test('the demo tenant: members, a point policy and history, prepaid cards with a
   assert.equal(takeout.status, 'partially_cancelled');
   assert.deepEqual([takeout.cancels[0]!.paidRefund, takeout.cancels[0]!.pointsTakenBack], [2_000, 20]);
 
+  // The owner and a CS agent sign in with their generated password and a code of their TOTP secret.
+  const operators = seeded.operators!;
+  assert.deepEqual(
+    operators.map((o) => [o.email, o.role]),
+    [
+      ['owner@moacafe.kr', 'owner'],
+      ['cs@moacafe.kr', 'cs'],
+    ],
+  );
+  const origin = 'http://localhost:80';
+  const session = async (o: (typeof operators)[number]) => {
+    assert.equal(passwordProblem(o.password, o.email), null);
+    assert.match(o.totpUri, new RegExp(`^otpauth://totp/.*secret=${o.totpSecret}`));
+    const login = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      headers: { origin },
+      payload: { email: o.email, password: o.password },
+    });
+    assert.equal(login.json().stage, 'password', 'the authenticator is enrolled already');
+    const cookie = (res: { headers: Record<string, unknown> }) => String(res.headers['set-cookie']).split(';')[0]!;
+    const second = await app.inject({
+      method: 'POST',
+      url: '/auth/second-factor',
+      headers: { origin, cookie: cookie(login) },
+      payload: { method: 'totp', code: totpCode(o.totpSecret, new Date()) },
+    });
+    assert.equal(second.json().stage, 'full', second.body);
+    return cookie(second);
+  };
+  const [owner, cs] = [await session(operators[0]!), await session(operators[1]!)];
+  const team = await app.inject({ url: '/v1/operators', headers: { cookie: owner } });
+  assert.deepEqual(
+    team.json().items.map((o: { email: string; status: string }) => [o.email, o.status]),
+    [
+      ['owner@moacafe.kr', 'active'],
+      ['cs@moacafe.kr', 'active'],
+    ],
+  );
+  assert.equal((await app.inject({ url: '/v1/operators', headers: { cookie: cs } })).statusCode, 403, 'fewer permissions');
+
   assert.equal((await seedDemo(deps)).created, false);
+  await app.close();
 });

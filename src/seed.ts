@@ -1,7 +1,9 @@
+import { randomInt } from 'node:crypto';
 import { cancel, commit } from './modules/checkout/index.ts';
 import { createDefinition, issueCoupon, memberCoupons, redeemCoupon, ZCouponDefinitionRequest } from './modules/coupons/index.ts';
 import { completeVerification, grantVerificationUnits, startVerification, submitSandbox } from './modules/identity/index.ts';
 import { purgeWithdrawn, runDormancy, signUp, type TMember, withdraw } from './modules/members/index.ts';
+import { type BuiltinRole, createOperatorDirectly, enrolTotpDirectly, passwordProblem } from './modules/operators/index.ts';
 import {
   adjustPoints,
   cancelPoints,
@@ -44,7 +46,24 @@ export const DEMO_TENANT = { name: 'Moa Cafe', businessRegistrationNumber: '3148
 /** Identity verification units the demo tenant starts with. */
 export const DEMO_VERIFICATION_UNITS = 100;
 
-export type DemoSeed = { tenant: TTenant; created: boolean; apiKey?: string; sampleAccountId?: string; members?: DemoMembers };
+export type DemoSeed = {
+  tenant: TTenant;
+  created: boolean;
+  apiKey?: string;
+  sampleAccountId?: string;
+  members?: DemoMembers;
+  operators?: DemoOperator[];
+};
+/** A console operator of the demo brand, with the secrets shown once: the password and the TOTP secret. */
+export type DemoOperator = {
+  id: string;
+  email: string;
+  name: string;
+  role: BuiltinRole;
+  password: string;
+  totpSecret: string;
+  totpUri: string;
+};
 type DemoMembers = { active: string; active2: string; dormant: string; withdrawn: string; purged: string };
 type DemoStores = { gangnam: string; jamsil: string; manager: TManager };
 
@@ -61,6 +80,7 @@ export async function seedDemo(deps: SeedDeps): Promise<DemoSeed> {
     units: DEMO_VERIFICATION_UNITS,
     memo: 'Demo: a starter pack',
   });
+  const operators = await seedOperators(deps, tenant);
   const members = await seedMembers(deps, tenant.id);
   const stores = await seedStores(deps, tenant.id);
   await seedPoints(deps, tenant.id, members, stores);
@@ -69,7 +89,40 @@ export async function seedDemo(deps: SeedDeps): Promise<DemoSeed> {
   await seedCoupons(deps, tenant.id, members, stores);
   await seedCheckout(deps, tenant.id, members, stores);
   const sampleAccountId = (await pointWallet(deps, tenant.id, members.active)).id;
-  return { tenant, created: true, apiKey: key.key, sampleAccountId, members };
+  return { tenant, created: true, apiKey: key.key, sampleAccountId, members, operators };
+}
+
+/** The demo brand's console operators: its owner and a CS agent with fewer permissions. */
+export const DEMO_OPERATORS = [
+  { email: 'owner@moacafe.kr', name: '김모아', role: 'owner' },
+  { email: 'cs@moacafe.kr', name: '이상담', role: 'cs' },
+] as const satisfies readonly { email: string; name: string; role: BuiltinRole }[];
+
+const PASSWORD_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
+/** Four groups of four characters of 32 (80 bits), such as the password policy accepts. */
+function demoPassword(email: string): string {
+  for (;;) {
+    const groups = Array.from({ length: 4 }, () =>
+      Array.from({ length: 4 }, () => PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)]).join(''),
+    );
+    const password = groups.join('-');
+    if (passwordProblem(password, email) === null) return password;
+  }
+}
+
+/**
+ * The owner and the CS agent, each with a generated password and an authenticator (TOTP) enrolled:
+ * both are printed once, at the first start, like the API key.
+ */
+async function seedOperators(deps: SeedDeps, tenant: TTenant): Promise<DemoOperator[]> {
+  const made: DemoOperator[] = [];
+  for (const o of DEMO_OPERATORS) {
+    const password = demoPassword(o.email);
+    const row = await createOperatorDirectly(deps, tenant.id, { ...o, password });
+    const totp = await enrolTotpDirectly(deps, row, { account: o.email, brand: tenant.name });
+    made.push({ id: row.id, ...o, password, totpSecret: totp.secret, totpUri: totp.uri });
+  }
+  return made;
 }
 
 /** The demo password of every demo member. */

@@ -1,4 +1,4 @@
-// `moa serve` as a real process, for the process tests (test/server.test.ts, test/db-restart.test.ts).
+// `moa serve` and the CLI as real processes, for the process tests (test/server.test.ts, test/db-restart.test.ts, …).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { PLATFORM_TOKEN } from './helpers.ts';
@@ -6,6 +6,15 @@ import { PLATFORM_TOKEN } from './helpers.ts';
 const root = resolve(import.meta.dirname, '..');
 
 export type Server = { proc: ChildProcess; base: string; output: () => string; exited: Promise<number | null> };
+
+/** Runs `npx moa <args>` (bin/moa.js) to its end, with only PATH and `env` in its environment. */
+export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const proc = spawn(process.execPath, ['bin/moa.js', ...args], { cwd: root, env: { PATH: process.env.PATH, ...env } });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  return new Promise((r) => proc.on('exit', (code) => r({ code, out })));
+}
 
 /**
  * Starts `moa serve` and waits until it prints its URLs (or fails after `timeoutMs`). The caller

@@ -1,30 +1,39 @@
 // The product as a user runs it: `moa serve` and the CLI as real processes.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
+import { totpCode } from '../src/modules/operators/index.ts';
 import { PLATFORM_TOKEN, randomBrn } from './helpers.ts';
-import { startServer } from './moa-process.ts';
+import { runCli, startServer } from './moa-process.ts';
+import { signIn } from './operator-client.ts';
 import { createScratchDatabase } from './scratch-database.ts';
 
-const root = resolve(import.meta.dirname, '..');
 const serverUrl = process.env.TEST_DATABASE_URL;
 const cleanups: (() => unknown)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const proc = spawn(process.execPath, ['bin/moa.js', ...args], { cwd: root, env: { PATH: process.env.PATH, ...env } });
-  let out = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (out += d));
-  return new Promise((r) => proc.on('exit', (code) => r({ code, out })));
+/** The pretty JSON a command printed, after any log lines (the embedded master-key warning). */
+function printed(out: string) {
+  const start = out.search(/^[[{]$/m);
+  const end = out.indexOf(`\n${out[start] === '[' ? ']' : '}'}\n`, start);
+  return JSON.parse(out.slice(start, end + 2));
+}
+
+/** A demo operator's line in the start-up banner: e-mail, password and TOTP secret. */
+function demoOperator(output: string, email: string) {
+  const m = new RegExp(`${email.replace('.', '\\.')}  password (\\S+)  TOTP secret ([A-Z2-7]+)\\n\\s+(otpauth://\\S+)`).exec(
+    output,
+  );
+  assert.ok(m, `the banner shows ${email}`);
+  return { email, password: m[1]!, secret: m[2]!, uri: m[3]! };
 }
 
 function tempDir(): string {
@@ -86,8 +95,108 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
   assert.equal((await loginAs('park.sy')).code, 'MEMBER_DORMANT');
   assert.equal((await loginAs('smith.j')).code, 'INVALID_CREDENTIALS');
 
-  // A CLI on the same data folder is refused while the server holds it.
-  const busy = await runCli(['tenant', 'list'], { DATA_DIR: dataDir });
+  // The demo's console operators: the owner signs in with the printed password and a code of the
+  // printed TOTP secret; the CS agent may not manage operators.
+  assert.match(server.output(), new RegExp(`sign in at ${server.base}/login`));
+  const owner = demoOperator(server.output(), 'owner@moacafe.kr');
+  const cs = demoOperator(server.output(), 'cs@moacafe.kr');
+  assert.match(owner.uri, new RegExp(`^otpauth://totp/.*secret=${owner.secret}`));
+  const ownerSession = await signIn(server.base, owner.email, owner.password, {
+    method: 'totp',
+    code: totpCode(owner.secret, new Date()),
+  });
+  const operators = await ownerSession.send('GET', '/v1/operators');
+  assert.equal(operators.status, 200, JSON.stringify(operators.body));
+  const staff = operators.body.items as { id: string; email: string; role: string }[];
+  assert.deepEqual(
+    staff.map((o) => [o.email, o.role]),
+    [
+      ['owner@moacafe.kr', 'owner'],
+      ['cs@moacafe.kr', 'cs'],
+    ],
+  );
+  const csSession = await signIn(server.base, cs.email, cs.password, { method: 'totp', code: totpCode(cs.secret, new Date()) });
+  assert.equal((await csSession.send('GET', '/v1/operators')).status, 403);
+  const csPermissions = (await csSession.send('GET', '/auth/session')).body.permissions as string[];
+  assert.ok(csPermissions.includes('members:read') && !csPermissions.includes('operators:admin'), String(csPermissions));
+
+  // server.json names the server for the CLI: its URL, pid and a token, readable by the owner only.
+  const serverFile = join(dataDir, 'server.json');
+  assert.equal(statSync(serverFile).mode & 0o777, 0o600);
+  const named = JSON.parse(readFileSync(serverFile, 'utf8'));
+  assert.deepEqual([named.url, named.pid], [server.base, server.proc.pid]);
+  assert.match(named.token, /^moa_local_[\w-]{43}$/);
+  const local = (token: string, command = 'tenant.list') =>
+    fetch(`${server.base}/_local/cli/${command}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+  assert.equal((await local('moa_local_wrong')).status, 401);
+  assert.equal((await local(named.token, 'nothing.here')).status, 404);
+  const proxied = await fetch(`${server.base}/_local/cli/tenant.list`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${named.token}`, 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' },
+    body: '{}',
+  });
+  assert.equal(proxied.status, 404, 'a request a proxy forwarded is not from this machine');
+  assert.equal((await fetch(`${server.base}/openapi.json`).then((r) => r.text())).includes('_local'), false);
+
+  // CLI commands on the same data folder go through the server that holds it.
+  const env = { DATA_DIR: dataDir };
+  const tenantsListed = await runCli(['tenant', 'list'], env);
+  assert.equal(tenantsListed.code, 0, tenantsListed.out);
+  const demoTenant = printed(tenantsListed.out)[0] as { id: string; name: string };
+  assert.equal(demoTenant.name, 'Moa Cafe');
+  assert.match(server.output(), /"command":"tenant.list"/, 'the server did the work');
+  const invited = await runCli(
+    [
+      'operator',
+      'invite',
+      '--tenant',
+      demoTenant.id,
+      '--email',
+      'new.marketer@moacafe.kr',
+      '--name',
+      '박마케',
+      '--role',
+      'marketer',
+    ],
+    env,
+  );
+  assert.equal(invited.code, 0, invited.out);
+  const acceptUrl = new RegExp(`\n  (${server.base}/login#invitation=(inv_[\\w-]+))\n`).exec(invited.out);
+  assert.ok(acceptUrl, invited.out);
+  assert.doesNotMatch(invited.out, /"token"/, 'the token is printed once, in the link');
+  const shown = (await (await fetch(`${server.base}/auth/invitations/${acceptUrl[2]}`)).json()) as {
+    email: string;
+    role: string;
+  };
+  assert.deepEqual([shown.email, shown.role], ['new.marketer@moacafe.kr', 'marketer']);
+  const teamListed = await runCli(['operator', 'list', '--tenant', demoTenant.id], env);
+  assert.equal(teamListed.code, 0, teamListed.out);
+  const team = printed(teamListed.out) as { operators: { id: string; email: string }[]; invitations: { email: string }[] };
+  assert.deepEqual(
+    team.operators.map((o) => o.email),
+    ['owner@moacafe.kr', 'cs@moacafe.kr'],
+  );
+  assert.deepEqual(
+    team.invitations.map((i) => i.email),
+    ['new.marketer@moacafe.kr'],
+  );
+  const csId = team.operators.find((o) => o.email === cs.email)!.id;
+  assert.equal((await csSession.send('GET', '/auth/session')).status, 200);
+  const suspended = await runCli(['operator', 'suspend', '--tenant', demoTenant.id, '--operator', csId], env);
+  assert.equal(suspended.code, 0, suspended.out);
+  assert.equal(printed(suspended.out).status, 'suspended');
+  assert.equal((await csSession.send('GET', '/auth/session')).status, 401, 'the suspended agent is signed out at once');
+  const lastOwner = await runCli(['operator', 'suspend', '--tenant', demoTenant.id, '--operator', staff[0]!.id], env);
+  assert.equal(lastOwner.code, 1);
+  assert.match(lastOwner.out, /LAST_OWNER/, "the server's refusal, as the CLI says it");
+  // A command the server does not carry out still needs the database to itself.
+  const csvFile = join(tempDir(), 'one.csv');
+  writeFileSync(csvFile, 'login_id,name,phone,consent_terms,consent_privacy\nbusy.one,김하나,010-2222-0009,Y,Y\n');
+  const busy = await runCli(['members', 'import', '--tenant', demoTenant.id, '--file', csvFile], env);
   assert.equal(busy.code, 1);
   assert.match(busy.out, /in use by process/);
 
@@ -126,6 +235,7 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
   assert.equal(JSON.parse(result.body).name, 'Late Request');
   assert.equal(await server.exited, 0, 'exits 0 after finishing');
   assert.match(server.output(), /shutting down/);
+  assert.equal(existsSync(serverFile), false, 'server.json is removed on shutdown');
   await assert.rejects(fetch(`${server.base}/health`), 'no longer accepting');
 
   const again = await startServer({ DATA_DIR: dataDir }, cleanups);
@@ -133,8 +243,22 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
   const listed = await fetch(`${again.base}/platform/v1/tenants`, { headers: { authorization: `Bearer ${PLATFORM_TOKEN}` } });
   const names = ((await listed.json()) as { items: { name: string }[] }).items.map((t) => t.name).sort();
   assert.deepEqual(names, ['Late Request', 'Moa Cafe']);
+  assert.notEqual(JSON.parse(readFileSync(serverFile, 'utf8')).token, named.token, 'a new token at each start');
   again.proc.kill('SIGINT');
   assert.equal(await again.exited, 0);
+  assert.equal(existsSync(serverFile), false);
+
+  // Without a server the CLI opens the database itself; a server.json left by a process that died,
+  // or naming a port where nothing listens, is passed over.
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  writeFileSync(serverFile, JSON.stringify({ url: 'http://127.0.0.1:9', pid: dead, token: 'moa_local_x' }));
+  const direct = await runCli(['operator', 'list', '--tenant', demoTenant.id], env);
+  assert.equal(direct.code, 0, direct.out);
+  assert.equal(printed(direct.out).operators[1].status, 'suspended');
+  writeFileSync(serverFile, JSON.stringify({ url: 'http://127.0.0.1:9', pid: process.pid, token: 'moa_local_x' }));
+  const refused = await runCli(['tenant', 'list'], env);
+  assert.equal(refused.code, 0, refused.out);
+  assert.deepEqual((printed(refused.out) as { name: string }[]).map((t) => t.name).sort(), ['Late Request', 'Moa Cafe']);
 });
 
 test('CLI: commands print what they did and reject bad arguments with a clear message', async () => {
@@ -192,6 +316,40 @@ test('CLI: commands print what they did and reject bad arguments with a clear me
   const noTenant = await runCli(['verification', 'grant', '--tenant', 'tnt_nobody', '--units', '3'], env);
   assert.equal(noTenant.code, 1);
   assert.match(noTenant.out, /NOT_FOUND/);
+
+  // Operators, with no server running: the CLI works on the database itself. A brand's first owner
+  // is invited through the owner invitation; the link names the configured address.
+  const ownerInvite = await runCli(
+    ['operator', 'invite', '--tenant', tenant.id, '--email', 'Rep@CLI-Brand.kr', '--name', 'Representative', '--role', 'owner'],
+    env,
+  );
+  assert.equal(ownerInvite.code, 0, ownerInvite.out);
+  assert.deepEqual([printed(ownerInvite.out).email, printed(ownerInvite.out).role], ['rep@cli-brand.kr', 'owner']);
+  assert.match(ownerInvite.out, /\n {2}http:\/\/127\.0\.0\.1:3000\/login#invitation=inv_[\w-]{43}\n/);
+  const again = await runCli(
+    ['operator', 'invite', '--tenant', tenant.id, '--email', 'rep@cli-brand.kr', '--name', 'Twice', '--role', 'cs'],
+    env,
+  );
+  assert.equal(again.code, 1);
+  assert.match(again.out, /CONFLICT: This e-mail has an open invitation already/);
+  const team = await runCli(['operator', 'list', '--tenant', tenant.id], env);
+  assert.equal(team.code, 0, team.out);
+  assert.deepEqual(
+    [printed(team.out).operators, printed(team.out).invitations.map((i: { email: string }) => i.email)],
+    [[], ['rep@cli-brand.kr']],
+  );
+  const badRole = await runCli(
+    ['operator', 'invite', '--tenant', tenant.id, '--email', 'x@y.kr', '--name', 'X', '--role', 'Boss'],
+    env,
+  );
+  assert.equal(badRole.code, 2);
+  assert.match(badRole.out, /role/);
+  const noOperator = await runCli(['operator', 'suspend', '--tenant', tenant.id], env);
+  assert.equal(noOperator.code, 2);
+  assert.match(noOperator.out, /missing --operator/);
+  const nobody = await runCli(['operator', 'suspend', '--tenant', tenant.id, '--operator', 'opr_nobody'], env);
+  assert.equal(nobody.code, 1);
+  assert.match(nobody.out, /NOT_FOUND: No operator opr_nobody/);
 
   const csvFile = join(tempDir(), 'members.csv');
   writeFileSync(

@@ -7,7 +7,8 @@ import { parseMasterKey } from '../config.ts';
 
 export class DataDirInUseError extends Error {}
 
-const alive = (pid: number): boolean => {
+/** Whether a process of this id exists (a pid file's owner is still running). */
+export const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
@@ -28,7 +29,7 @@ export function lockDataDir(dir: string): () => void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const owner = Number(readFileSync(file, 'utf8'));
-    if (owner !== process.pid && Number.isInteger(owner) && owner > 0 && alive(owner)) {
+    if (owner !== process.pid && Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
       throw new DataDirInUseError(
         `The embedded database in ${dir} is in use by process ${owner} (probably 'moa serve'). Stop it first, or use the HTTP API.`,
       );

@@ -19,7 +19,17 @@ export { operatorLoginPage } from './operator-login.page.ts';
 export { totpCode } from './operator-totp.rules.ts';
 export { operatorAuthRoutes, operatorRoutes, platformOperatorRoutes } from './operators.routes.ts';
 export { BUILTIN_ROLES, type BuiltinRole, PLATFORM_ROLE, passwordBlocklistSize, passwordProblem } from './operators.rules.ts';
-export { createOperatorDirectly, invite, inviteOwner, listOperators, setOperatorStatus } from './operators.service.ts';
+export { ZInvitationRequest } from './operators.schemas.ts';
+export {
+  createOperatorDirectly,
+  enrolTotpDirectly,
+  invitationUrl,
+  invite,
+  inviteOwner,
+  listInvitations,
+  listOperators,
+  setOperatorStatus,
+} from './operators.service.ts';
 export type { OperatorsTables } from './operators.tables.ts';
 
 /**

@@ -69,7 +69,7 @@ function answer(reply: FastifyReply, s: sessions.NewSession) {
   return { stage: s.stage, expiresAt: s.expiresAt.toISOString() };
 }
 
-const acceptUrl = (req: FastifyRequest, token: string) => `${req.protocol}://${req.host}/login#invitation=${token}`;
+const acceptUrl = (req: FastifyRequest, token: string) => service.invitationUrl(`${req.protocol}://${req.host}`, token);
 
 /**
  * /auth: operator sign-in, second factors and sessions (cookie-based, public: no API key). Every

@@ -7,6 +7,7 @@ import { newId } from '../../platform/ids.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { emailHash, enrolmentSession, logoutEverywhere, type NewSession, permissionsOf } from './operator-sessions.service.ts';
+import { newTotpSecret, totpUri } from './operator-totp.rules.ts';
 import * as repo from './operators.repository.ts';
 import { BUILTIN_ROLES, isBuiltinRole, type Permission, PLATFORM_ROLE, passwordProblem } from './operators.rules.ts';
 import type { TOperator, ZInvitation, ZRole } from './operators.schemas.ts';
@@ -436,6 +437,27 @@ export async function createOperatorDirectly(
     password_hash: await hashPassword(input.password),
   });
 }
+
+/**
+ * Enrols a new TOTP secret, confirmed, for an operator made by createOperatorDirectly (the demo
+ * seed): the secret is for the person to add to an authenticator app.
+ */
+export async function enrolTotpDirectly(
+  deps: D,
+  operator: Pick<OperatorRow, 'id' | 'tenant_id'>,
+  label: { account: string; brand: string },
+): Promise<{ secret: string; uri: string }> {
+  const secret = newTotpSecret();
+  await withTransaction(deps.db, async (trx) => {
+    await repo.putTotpSecret(trx, operator.tenant_id, operator.id, piiFor(deps.masterKey).seal(secret));
+    // Step 1 (1970) confirms it without using up the code of the current step.
+    if (!(await repo.takeTotpStep(trx, operator.id, 1, deps.clock.now(), true))) throw new Error('TOTP enrolment not confirmed');
+  });
+  return { secret, uri: totpUri(secret, label.account, label.brand) };
+}
+
+/** The console page where an invitation is accepted. */
+export const invitationUrl = (baseUrl: string, token: string) => `${baseUrl}/login#invitation=${token}`;
 
 /** The brand's name, for the authenticator app's label and the console header. */
 export async function tenantName(deps: Pick<Deps, 'db'>, tenantId: string): Promise<string | null> {
