@@ -115,6 +115,14 @@ export function tenantIdOf(req: FastifyRequest): string {
   throw new AppError('UNAUTHENTICATED', 'A tenant API key or a tenant operator session is required.');
 }
 
+/** Who acts, for the logs of access: the operator, or the API key (the brand's server). */
+export function actorIdOf(req: FastifyRequest): string {
+  const a = req.auth;
+  if (a?.kind === 'operator') return a.operatorId;
+  if (a?.kind === 'api_key') return a.keyId;
+  return 'platform';
+}
+
 /**
  * onRoute of /v1: a route without `config.scopes` stops start-up; the document shows each route's
  * scopes (`x-moa-scopes` and a line in the description).

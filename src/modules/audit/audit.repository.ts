@@ -1,5 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
-import type { DB, Db } from '../../platform/db.ts';
+import type { Db } from '../../platform/db.ts';
 import { NIGHT_FROM_HOUR, NIGHT_TO_HOUR } from './audit.rules.ts';
 import type { AccessAction, AccessLogChainRow, AccessLogRow } from './audit.tables.ts';
 

@@ -7,7 +7,7 @@ import { htmlForms } from '../../platform/http.ts';
 import { streamedBody } from '../../platform/http-input.ts';
 import { problems, ZInstant } from '../../platform/http-schemas.ts';
 import { idempotent, idempotentSteps } from '../../platform/idempotency.ts';
-import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
+import { actorIdOf, SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import * as imports from './member-import.service.ts';
 import * as lifecycle from './member-lifecycle.service.ts';
 import * as sessions from './member-sessions.service.ts';
@@ -33,6 +33,8 @@ import {
   ZResetPasswordRequest,
   ZSession,
   ZSignUpRequest,
+  ZUnmaskedMember,
+  ZUnmaskRequest,
   ZWithdrawalPreview,
   ZWithdrawRequest,
 } from './members.schemas.ts';
@@ -135,6 +137,26 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 200: ZMember, ...problems(401, 403, 404) },
       },
       handler: (req) => service.getMember(deps, tenantIdOf(req), req.params.id),
+    });
+
+    app.post('/members/:id/unmask', {
+      config: { scopes: SCOPES.server, permission: 'members:pii', stepUp: true },
+      schema: {
+        tags: ['Members'],
+        summary: 'A member’s personal data unmasked, with a reason (written to the personal-data access log)',
+        description:
+          'Operators need `members:pii` and a second factor within 15 minutes. Each call writes one row of the access log (who, when, IP, the member, the fields, the reason).',
+        params: z.object({ id: ZMemberId }),
+        body: ZUnmaskRequest,
+        response: { 200: ZUnmaskedMember, ...problems(400, 401, 403, 404) },
+      },
+      handler: (req) =>
+        service.unmaskMember(deps, tenantIdOf(req), req.params.id, {
+          actorId: actorIdOf(req),
+          ip: req.ip,
+          reason: req.body.reason,
+          requestId: req.id,
+        }),
     });
 
     // The CSV body is streamed to the import, never held in memory.

@@ -73,6 +73,27 @@ export const ZMember = z
   .meta({ id: 'Member' });
 export type TMember = z.infer<typeof ZMember>;
 
+export const ZUnmaskRequest = z.object({
+  reason: z
+    .string()
+    .trim()
+    .min(5)
+    .max(500)
+    .meta({ description: 'Why (kept in the access log): at least 5 characters.', example: '배송지 확인 문의 #1234' }),
+});
+export const ZUnmaskedMember = z
+  .object({
+    id: ZMemberId,
+    loginId: z.string().nullable(),
+    name: z.string().nullable(),
+    phone: z.string().nullable(),
+    email: z.string().nullable(),
+    birthDate: z.string().nullable(),
+    accessLogSeq: z.number().int().meta({ description: 'The row of the personal-data access log this view wrote.' }),
+  })
+  .meta({ id: 'UnmaskedMember' });
+export type TUnmaskedMember = z.infer<typeof ZUnmaskedMember>;
+
 export const ZLoginRequest = z
   .object({ loginId: z.string().max(100), password: z.string().max(200) })
   .meta({ id: 'LoginRequest' });

@@ -7,10 +7,11 @@ import { enqueueOutbox } from '../../platform/outbox.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { isKoreanMobile, maskEmail, maskName, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { txMemo } from '../../platform/tx-memo.ts';
+import { recordAccess } from '../audit/index.ts';
 import { koreanAge, type UsedVerification, useVerification, type VerifiedIdentity } from '../identity/index.ts';
 import * as repo from './members.repository.ts';
 import { birthMonthDay, checkPassword, LOGIN_ID, maskLoginId, normalizeLoginId } from './members.rules.ts';
-import type { TMember, TMemberPolicy, TSignUpRequest } from './members.schemas.ts';
+import type { TMember, TMemberPolicy, TSignUpRequest, TUnmaskedMember } from './members.schemas.ts';
 import type { Consents, MemberPolicyRow, MemberRow } from './members.tables.ts';
 
 export type MembersDeps = Pick<Deps, 'db' | 'clock' | 'masterKey' | 'log'>;
@@ -217,6 +218,41 @@ export async function getMember(deps: Pick<Deps, 'db' | 'masterKey'>, tenantId: 
   const row = await repo.findMember(deps.db, tenantId, id);
   if (!row) throw new AppError('NOT_FOUND', `No member ${id}.`);
   return toMemberDto(row, deps);
+}
+
+/**
+ * A member's personal data unmasked, for an operator (or the brand's server key) that gives a
+ * reason: one row of the personal-data access log, in the same transaction as the read.
+ */
+export async function unmaskMember(
+  deps: Pick<Deps, 'db' | 'masterKey'>,
+  tenantId: string,
+  id: string,
+  who: { actorId: string; ip: string; reason: string; requestId?: string },
+): Promise<TUnmaskedMember> {
+  return withTransaction(deps.db, async (trx) => {
+    const row = await repo.findMember(trx, tenantId, id);
+    if (!row) throw new AppError('NOT_FOUND', `No member ${id}.`);
+    const p = row.profile_sealed ? piiFor(deps.masterKey).open<Profile>(row.profile_sealed) : null;
+    const access = await recordAccess(trx, tenantId, {
+      operatorId: who.actorId,
+      ip: who.ip,
+      action: 'unmask',
+      memberIds: [id],
+      fields: ['name', 'phone', 'email', 'birthDate', 'loginId'],
+      reason: who.reason,
+      requestId: who.requestId,
+    });
+    return {
+      id,
+      loginId: row.login_id,
+      name: p?.name ?? null,
+      phone: p?.phone ?? null,
+      email: p?.email ?? null,
+      birthDate: p?.birthDate ?? null,
+      accessLogSeq: access.seq,
+    };
+  });
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError } from '../../platform/errors.ts';
 import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
-import { SCOPES } from '../../platform/request-context.ts';
+import { actorIdOf, SCOPES } from '../../platform/request-context.ts';
 import { operatorCodeRoutes } from './operator-codes.routes.ts';
 import { operatorPasskeyRoutes } from './operator-passkeys.routes.ts';
 import {
@@ -43,14 +43,6 @@ import * as service from './operators.service.ts';
 const authTags = ['Operator sign-in'];
 const tags = ['Operators'];
 const cookieSecurity = [{ operatorSession: [] }];
-
-/** Who did it, for the access-change log: the operator, or the API key. */
-export function actorOf(req: FastifyRequest): string | null {
-  const a = req.auth;
-  if (a?.kind === 'operator') return a.operatorId;
-  if (a?.kind === 'api_key') return a.keyId;
-  return null;
-}
 
 /** The tenant a /v1 operator route works on (platform operators have none). */
 function tenantOf(req: FastifyRequest): string {
@@ -282,7 +274,7 @@ export function operatorRoutes(deps: Deps): FastifyPluginAsyncZod {
           req,
           reply,
           async (db) => {
-            const inv = await service.invite({ ...deps, db }, tenantOf(req), req.body, actorOf(req));
+            const inv = await service.invite({ ...deps, db }, tenantOf(req), req.body, actorIdOf(req));
             return { ...inv, acceptUrl: acceptUrl(req, inv.token) };
           },
           { status: 201, secret: true },
@@ -306,7 +298,7 @@ export function operatorRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 204: z.null(), ...problems(401, 403, 404) },
       },
       handler: async (req, reply) => {
-        await service.revokeInvitation(deps, tenantOf(req), req.params.invitationId, actorOf(req));
+        await service.revokeInvitation(deps, tenantOf(req), req.params.invitationId, actorIdOf(req));
         return reply.code(204).send(null);
       },
     });
@@ -319,7 +311,7 @@ export function operatorRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZRoleChange,
         response: { 200: ZOperator, ...problems(400, 401, 403, 404, 409) },
       },
-      handler: (req) => service.changeRole(deps, tenantOf(req), req.params.operatorId, req.body, actorOf(req)),
+      handler: (req) => service.changeRole(deps, tenantOf(req), req.params.operatorId, req.body, actorIdOf(req)),
     });
     for (const [path, status, summary] of [
       ['suspend', 'suspended', 'Suspend an operator: every session ends at once'],
@@ -328,7 +320,7 @@ export function operatorRoutes(deps: Deps): FastifyPluginAsyncZod {
       app.post(`/operators/:operatorId/${path}`, {
         config: { ...admin, stepUp: true },
         schema: { tags, summary, params: ZOperatorParams, response: { 200: ZOperator, ...problems(401, 403, 404, 409) } },
-        handler: (req) => service.setOperatorStatus(deps, tenantOf(req), req.params.operatorId, status, actorOf(req)),
+        handler: (req) => service.setOperatorStatus(deps, tenantOf(req), req.params.operatorId, status, actorIdOf(req)),
       });
     }
     app.delete('/operators/:operatorId', {
@@ -340,7 +332,7 @@ export function operatorRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 204: z.null(), ...problems(401, 403, 404, 409) },
       },
       handler: async (req, reply) => {
-        await service.setOperatorStatus(deps, tenantOf(req), req.params.operatorId, 'removed', actorOf(req));
+        await service.setOperatorStatus(deps, tenantOf(req), req.params.operatorId, 'removed', actorIdOf(req));
         return reply.code(204).send(null);
       },
     });
@@ -362,7 +354,7 @@ export function operatorRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 201: ZRole, ...problems(400, 401, 403, 409) },
       },
       handler: async (req, reply) => {
-        reply.code(201).send(await service.createRole(deps, tenantOf(req), req.body, actorOf(req)));
+        reply.code(201).send(await service.createRole(deps, tenantOf(req), req.body, actorIdOf(req)));
       },
     });
     app.patch('/operators/roles/:roleId', {
@@ -374,7 +366,7 @@ export function operatorRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZRoleUpdate,
         response: { 200: ZRole, ...problems(400, 401, 403, 404, 409) },
       },
-      handler: (req) => service.updateRole(deps, tenantOf(req), req.params.roleId, req.body, actorOf(req)),
+      handler: (req) => service.updateRole(deps, tenantOf(req), req.params.roleId, req.body, actorIdOf(req)),
     });
     app.delete('/operators/roles/:roleId', {
       config: { ...admin, stepUp: true },
@@ -385,7 +377,7 @@ export function operatorRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 204: z.null(), ...problems(401, 403, 404, 409) },
       },
       handler: async (req, reply) => {
-        await service.deleteRole(deps, tenantOf(req), req.params.roleId, actorOf(req));
+        await service.deleteRole(deps, tenantOf(req), req.params.roleId, actorIdOf(req));
         return reply.code(204).send(null);
       },
     });
@@ -422,7 +414,7 @@ export function operatorRoutes(deps: Deps): FastifyPluginAsyncZod {
         body: ZPolicy,
         response: { 200: ZPolicy, ...problems(400, 401, 403) },
       },
-      handler: (req) => service.setPolicy(deps, tenantOf(req), req.body.idleMinutes, actorOf(req)),
+      handler: (req) => service.setPolicy(deps, tenantOf(req), req.body.idleMinutes, actorIdOf(req)),
     });
   };
 }
@@ -446,7 +438,7 @@ export function platformOperatorRoutes(deps: Deps): FastifyPluginAsyncZod {
           req,
           reply,
           async (db) => {
-            const inv = await service.inviteOwner({ ...deps, db }, req.params.tenantId, req.body, actorOf(req));
+            const inv = await service.inviteOwner({ ...deps, db }, req.params.tenantId, req.body, actorIdOf(req));
             return { ...inv, acceptUrl: acceptUrl(req, inv.token) };
           },
           { status: 201, secret: true },
@@ -466,7 +458,7 @@ export function platformOperatorRoutes(deps: Deps): FastifyPluginAsyncZod {
           req,
           reply,
           async (db) => {
-            const inv = await service.invite({ ...deps, db }, null, { ...req.body, role: 'platform' }, actorOf(req));
+            const inv = await service.invite({ ...deps, db }, null, { ...req.body, role: 'platform' }, actorIdOf(req));
             return { ...inv, acceptUrl: acceptUrl(req, inv.token) };
           },
           { status: 201, secret: true },
@@ -487,7 +479,7 @@ export function platformOperatorRoutes(deps: Deps): FastifyPluginAsyncZod {
         params: ZOperatorParams,
         response: { 200: ZOperator, ...problems(401, 404) },
       },
-      handler: (req) => service.setOperatorStatus(deps, null, req.params.operatorId, 'suspended', actorOf(req)),
+      handler: (req) => service.setOperatorStatus(deps, null, req.params.operatorId, 'suspended', actorIdOf(req)),
     });
   };
 }
