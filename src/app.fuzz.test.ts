@@ -43,6 +43,8 @@ const PENDING_CLASSES = new Set<string>([
   'framework-errors',
   // A NUL character in a string (body, path or query) reaches PostgreSQL, which refuses it in text: 500.
   'nul',
+  // An instant in the year 0000 passes the schemas and fails in PostgreSQL (GET /v1/prepaid/liability?at=0000-…: 500).
+  'date-year-0',
 ]);
 const pending = (cls: string) => PENDING_CLASSES.has(cls);
 
