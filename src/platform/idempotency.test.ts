@@ -160,6 +160,23 @@ test('expired keys are purged and may then be used again', async () => {
   assert.equal((await deps.db.selectFrom('idempotency_key').select('key').where('key', '=', key).execute()).length, 0);
 });
 
+test('a route that takes no body hashes none: a body sent anyway (JSON nested 10,000 deep) is not part of the request', async () => {
+  const t = await newTenant(deps);
+  const release = (payload: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/coupons/holds/no-such-hold/release',
+      headers: { ...bearer(t.key), 'idempotency-key': 'release-deep', 'content-type': 'application/json' },
+      payload,
+    });
+  const first = await release(`${'['.repeat(10_000)}${']'.repeat(10_000)}`);
+  assert.equal(first.statusCode, 200, first.body);
+  const retry = await release('{"other":"body"}');
+  assert.equal(retry.statusCode, 200, retry.body);
+  assert.equal(retry.headers['idempotent-replayed'], 'true');
+  assert.equal(retry.body, first.body);
+});
+
 test('request hashing ignores key order but not values, method or path', () => {
   assert.equal(stableStringify({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } }), '{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
   assert.equal(requestHash('POST', '/x', { a: 1, b: 2 }), requestHash('POST', '/x', { b: 2, a: 1 }));

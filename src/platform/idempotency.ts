@@ -162,7 +162,9 @@ async function run<P, T>(
   if (options.secret && !deps.masterKey)
     throw new Error('idempotent(…, { secret: true }) needs deps.masterKey to seal the record');
   const pii = deps.masterKey ? piiFor(deps.masterKey) : undefined;
-  const hash = requestHash(req.method, req.url, req.body);
+  // A route without a body schema reads no body: what was sent anyway is not part of the request
+  // (and an arbitrary one, JSON nested thousands of levels deep, would overflow the hashing).
+  const hash = requestHash(req.method, req.url, req.routeOptions.schema?.body ? req.body : undefined);
 
   let prepared: { value: P } | { rejection: AppError } | undefined;
   if (hasOutside) {
