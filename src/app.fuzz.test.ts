@@ -35,17 +35,9 @@ const ONLY = process.env.FUZZ_ONLY;
 // exist to count rejections.
 const REJECTION_RECORDS = new Set(['idempotency_key', 'secret_attempt', 'rate_limit_window', 'stamp_otp_failure']);
 
-// Classes of bad input whose fixes are on other branches (issue 15, wip/input-shared): not generated
-// while listed here. Remove an entry (and its `pending(...)` uses) once its fix has landed.
-const PENDING_CLASSES = new Set<string>([
-  // Fastify's own rejections before routing answer its JSON, not problem+json: a path with a malformed
-  // percent-encoding (FST_ERR_BAD_URL, 400) and a path parameter over 100 characters (FST_ERR_MAX_PARAM_LENGTH, 414).
-  'framework-errors',
-  // A NUL character in a string (body, path or query) reaches PostgreSQL, which refuses it in text: 500.
-  'nul',
-  // An instant in the year 0000 passes the schemas and fails in PostgreSQL (GET /v1/prepaid/liability?at=0000-…: 500).
-  'date-year-0',
-]);
+// Classes of bad input whose fixes have not landed yet: not generated while listed here. Empty:
+// NUL characters, the year 0000 and Fastify's own rejections all answer 400/414 problem+json now.
+const PENDING_CLASSES = new Set<string>([]);
 const pending = (cls: string) => PENDING_CLASSES.has(cls);
 
 // Operations whose success takes the shared fixtures away (the member withdrawn) are fuzzed after the
