@@ -50,7 +50,7 @@ test('/docs renders the API reference with no external requests', {
   await page.goto(`${base}/docs`);
   await page.getByText('/v1/tenant', { exact: true }).first().waitFor({ timeout: 15_000 });
   assert.equal(await page.title(), 'Moa API');
-  assert.ok(await page.getByText('Create a tenant (one per business registration number)').isVisible());
+  assert.ok(await page.getByText('The tenant (brand) the API key belongs to').first().isVisible());
 
   const origin = new URL(base).origin;
   const external = requested.filter((u) => !u.startsWith(origin) && !u.startsWith('data:'));

@@ -33,7 +33,7 @@ test('/openapi.json is a valid OpenAPI 3.1 document describing the routes', asyn
   assert.equal(result.valid, true, JSON.stringify(result.errors, null, 2));
   assert.ok(doc.paths['/v1/tenant'].get);
   assert.ok(doc.paths['/v1/tenant'].patch.parameters.some((p: { name: string }) => p.name === 'idempotency-key'));
-  assert.deepEqual(doc.paths['/v1/tenant'].get.security, [{ apiKey: [] }]);
+  assert.deepEqual(doc.paths['/v1/tenant'].get.security, [{ apiKey: [] }, { operatorSession: [] }]);
   assert.deepEqual(doc.paths['/platform/v1/tenants'].post.security, [{ platformToken: [] }]);
   assert.ok(doc.components.schemas.Tenant && doc.components.schemas.Problem);
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ZInstant, ZInstantWithOffset } from '../../platform/http-schemas.ts';
 import { ACCESS_ACTIONS } from './audit.tables.ts';
 
 /** The personal fields an access names (extend the list when a module shows a new one). */
@@ -55,7 +56,7 @@ export type TRecordedAccess = { seq: number; at: string; hash: string };
 export const ZAccessLogEntry = z
   .object({
     seq: z.number().int().meta({ description: 'Position in the tenant’s log: 1, 2, 3, … with no gaps; also the cursor.' }),
-    at: z.iso.datetime().meta({ description: 'When, by the database’s clock (UTC).', example: '2026-11-14T14:41:07.512Z' }),
+    at: ZInstant.meta({ description: 'When, by the database’s clock (UTC).', example: '2026-11-14T14:41:07.512Z' }),
     operatorId: ZOperatorId,
     ip: z.string().meta({ example: '203.0.113.7' }),
     action: ZAccessAction,
@@ -74,14 +75,19 @@ export const ZAccessLogEntry = z
   .meta({ id: 'AccessLogEntry' });
 export type TAccessLogEntry = z.infer<typeof ZAccessLogEntry>;
 
-const ZInstant = z.iso.datetime({ offset: true });
 export const ZAccessLogQuery = z
   .object({
     operatorId: ZOperatorId.optional(),
     memberId: ZMemberId.optional().meta({ description: 'Rows naming this member (exports name a query, not members).' }),
     action: ZAccessAction.optional(),
-    from: ZInstant.optional().meta({ description: 'From this instant (inclusive).', example: '2026-11-01T00:00:00+09:00' }),
-    to: ZInstant.optional().meta({ description: 'Until this instant (exclusive).', example: '2026-12-01T00:00:00+09:00' }),
+    from: ZInstantWithOffset.optional().meta({
+      description: 'From this instant (inclusive).',
+      example: '2026-11-01T00:00:00+09:00',
+    }),
+    to: ZInstantWithOffset.optional().meta({
+      description: 'Until this instant (exclusive).',
+      example: '2026-12-01T00:00:00+09:00',
+    }),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z
       .string()
@@ -109,7 +115,7 @@ export const ZVerifyResult = z
       .object({ seq: z.number().int(), hash: z.string() })
       .meta({ description: 'The tenant’s last seq and hash. Kept outside the database, it also exposes a rewritten chain.' }),
     anchor: z
-      .object({ seq: z.number().int(), hash: z.string(), at: z.iso.datetime().nullable() })
+      .object({ seq: z.number().int(), hash: z.string(), at: ZInstant.nullable() })
       .nullable()
       .meta({ description: 'The retention anchor: the last purged row, from which the kept rows chain on.' }),
     broken: z
@@ -150,8 +156,8 @@ export const ZMonthlyReport = z
     tenantId: z.string(),
     month: ZMonth,
     timeZone: z.string().meta({ example: 'Asia/Seoul' }),
-    from: z.iso.datetime(),
-    to: z.iso.datetime(),
+    from: ZInstant,
+    to: ZInstant,
     operators: z.array(
       z.object({
         operatorId: z.string(),

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { bearer, newTenant, type TestTenant, testApp } from '../../../test/helpers.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { passwordChecks } from '../../platform/passwords.ts';
+import { accountPasswordChecks } from '../../platform/passwords.ts';
 import { totpCode } from './operator-totp.rules.ts';
 
 // Operators end to end over HTTP: invitation, password rules, TOTP enrolment and sign-in, replay,
@@ -186,11 +186,11 @@ const count = (rs: LightMyRequestResponse[], status: number) => rs.filter((r) =>
 test('50 parallel wrong passwords: at most 5 checks; locked and wrong answer alike; an unknown e-mail answers the same', async () => {
   const t = await newTenant(deps);
   const { email: address } = await enrolled(t);
-  const checks = passwordChecks();
+  const checks = accountPasswordChecks();
   const rs = await Promise.all(
     Array.from({ length: 50 }, (_, i) => send({}, 'POST', '/auth/login', { email: address, password: `wrong-${i}-${PASSWORD}` })),
   );
-  assert.equal(passwordChecks() - checks, 5, 'checks of the real hash');
+  assert.equal(accountPasswordChecks() - checks, 5, 'checks of the real hash');
   // Beyond the per-credential window (20 a minute) the rate limit answers 429; everything else is one answer.
   assert.equal(count(rs, 401) + count(rs, 429), 50);
   const bodies = new Set(rs.filter((r) => r.statusCode === 401).map((r) => `${r.json().code} ${r.json().detail}`));
