@@ -54,6 +54,9 @@ export async function tryCode(
   return rows[0];
 }
 
+export const deleteCodes = (db: Db, operatorId: string) =>
+  db.deleteFrom('operator_code').where('operator_id', '=', operatorId).execute();
+
 export const setPhone = (db: Db, tenantId: string | null, operatorId: string, phoneSealed: string | null, now: Date) =>
   db
     .updateTable('operator')

@@ -6,6 +6,7 @@ import { newId } from '../../platform/ids.ts';
 import { limitSecretCheck, rateLimited, resetAttempts, takeWindow } from '../../platform/limits.ts';
 import { isKoreanMobile, maskEmail, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { enqueueMail, enqueueMessage, type MessageChannel } from '../messages/index.ts';
+import { getTenant } from '../tenants/index.ts';
 import * as repo from './operator-codes.repository.ts';
 import {
   claim,
@@ -246,7 +247,7 @@ export async function removePhone(deps: D, auth: OperatorAuth): Promise<void> {
   const now = deps.clock.now();
   await withTransaction(deps.db, async (trx) => {
     await repo.setPhone(trx, auth.tenantId, auth.operatorId, null, now);
-    await trx.deleteFrom('operator_code').where('operator_id', '=', auth.operatorId).execute();
+    await repo.deleteCodes(trx, auth.operatorId);
     await insertAccessChange(trx, {
       id: newId('acc'),
       tenant_id: auth.tenantId,
@@ -359,10 +360,7 @@ export async function useEmailRecovery(
     const name = pii.open<string>(operator.name_sealed);
     const email = pii.open<string>(operator.email_sealed);
     const timeZone =
-      operator.tenant_id === null
-        ? deps.config.defaultTimeZone
-        : ((await trx.selectFrom('tenant').select('time_zone').where('id', '=', operator.tenant_id).executeTakeFirst())
-            ?.time_zone ?? deps.config.defaultTimeZone);
+      operator.tenant_id === null ? deps.config.defaultTimeZone : (await getTenant({ db: trx }, operator.tenant_id)).timeZone;
     for (const admin of await repo.administrators(trx, operator.tenant_id, operator.id)) {
       await enqueueMail(
         { db: trx, masterKey: deps.masterKey },

@@ -281,10 +281,6 @@ export async function notePermissionUse(db: Db, tenantId: string | null, operato
 export const permissionUses = (db: Db, tenantId: string) =>
   db.selectFrom('operator_permission_use').selectAll().where('tenant_id', '=', tenantId).execute();
 
-export async function findTenantName(db: Db, tenantId: string): Promise<string | undefined> {
-  return (await db.selectFrom('tenant').select('name').where('id', '=', tenantId).executeTakeFirst())?.name;
-}
-
 /** Sets the idle timeout and returns the previous one. */
 export async function setIdleMinutes(db: Db, tenantId: string, minutes: number): Promise<number> {
   const { rows } = await sql<{ before: number }>`

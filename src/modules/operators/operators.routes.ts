@@ -61,6 +61,27 @@ function answer(reply: FastifyReply, s: sessions.NewSession) {
   return { stage: s.stage, expiresAt: s.expiresAt.toISOString() };
 }
 
+/**
+ * Answers a new invitation with its accept link (201); the idempotency record keeps it sealed,
+ * since the token is a secret shown once.
+ */
+const sendInvitation = (
+  deps: Deps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  create: (deps: Deps) => Promise<{ token: string }>,
+) =>
+  idempotent(
+    deps,
+    req,
+    reply,
+    async (db) => {
+      const inv = await create({ ...deps, db });
+      return { ...inv, acceptUrl: acceptUrl(req, inv.token) };
+    },
+    { status: 201, secret: true },
+  );
+
 const acceptUrl = (req: FastifyRequest, token: string) => service.invitationUrl(`${req.protocol}://${req.host}`, token);
 
 /**
@@ -269,16 +290,7 @@ export function operatorRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 201: ZCreatedInvitation, ...problems(400, 401, 403, 404, 409) },
       },
       handler: (req, reply) =>
-        idempotent(
-          deps,
-          req,
-          reply,
-          async (db) => {
-            const inv = await service.invite({ ...deps, db }, tenantOf(req), req.body, actorIdOf(req));
-            return { ...inv, acceptUrl: acceptUrl(req, inv.token) };
-          },
-          { status: 201, secret: true },
-        ),
+        sendInvitation(deps, req, reply, (d) => service.invite(d, tenantOf(req), req.body, actorIdOf(req))),
     });
     app.get('/operators/invitations', {
       config: admin,
@@ -433,16 +445,7 @@ export function platformOperatorRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 201: ZCreatedInvitation, ...problems(400, 401, 404, 409) },
       },
       handler: (req, reply) =>
-        idempotent(
-          deps,
-          req,
-          reply,
-          async (db) => {
-            const inv = await service.inviteOwner({ ...deps, db }, req.params.tenantId, req.body, actorIdOf(req));
-            return { ...inv, acceptUrl: acceptUrl(req, inv.token) };
-          },
-          { status: 201, secret: true },
-        ),
+        sendInvitation(deps, req, reply, (d) => service.inviteOwner(d, req.params.tenantId, req.body, actorIdOf(req))),
     });
     app.post('/operators/invitations', {
       config: { idempotency: 'optional' },
@@ -453,16 +456,7 @@ export function platformOperatorRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 201: ZCreatedInvitation, ...problems(400, 401, 409) },
       },
       handler: (req, reply) =>
-        idempotent(
-          deps,
-          req,
-          reply,
-          async (db) => {
-            const inv = await service.invite({ ...deps, db }, null, { ...req.body, role: 'platform' }, actorIdOf(req));
-            return { ...inv, acceptUrl: acceptUrl(req, inv.token) };
-          },
-          { status: 201, secret: true },
-        ),
+        sendInvitation(deps, req, reply, (d) => service.invite(d, null, { ...req.body, role: 'platform' }, actorIdOf(req))),
     });
     app.get('/operators', {
       schema: {

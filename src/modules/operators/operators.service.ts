@@ -6,6 +6,7 @@ import { AppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { piiFor } from '../../platform/pii.ts';
+import { getTenant } from '../tenants/index.ts';
 import { emailHash, enrolmentSession, logoutEverywhere, type NewSession, permissionsOf } from './operator-sessions.service.ts';
 import { newTotpSecret, totpUri } from './operator-totp.rules.ts';
 import * as repo from './operators.repository.ts';
@@ -460,14 +461,11 @@ export async function enrolTotpDirectly(
 export const invitationUrl = (baseUrl: string, token: string) => `${baseUrl}/login#invitation=${token}`;
 
 /** The brand's name, for the authenticator app's label and the console header. */
-export async function tenantName(deps: Pick<Deps, 'db'>, tenantId: string): Promise<string | null> {
-  return (await repo.findTenantName(deps.db, tenantId)) ?? null;
-}
+export const tenantName = async (deps: Pick<Deps, 'db'>, tenantId: string) => (await getTenant(deps, tenantId)).name;
 
 /** Invites a tenant's first owner (the platform does, right after creating the tenant). */
 export async function inviteOwner(deps: D, tenantId: string, input: { email: string; name: string }, actorId: string | null) {
-  if ((await repo.findTenantName(deps.db, tenantId)) === undefined)
-    throw new AppError('NOT_FOUND', `No tenant ${tenantId}.`, { tenantId });
+  await getTenant(deps, tenantId); // NOT_FOUND for an unknown tenant
   return invite(deps, tenantId, { ...input, role: 'owner' }, actorId);
 }
 
