@@ -32,7 +32,7 @@ import { declareRouteHeaders } from './platform/http-schemas.ts';
 import { requireIdempotencyKey } from './platform/idempotency.ts';
 import { apiRateLimit } from './platform/limits.ts';
 import { type LocalCommands, registerLocalControl } from './platform/local-control.ts';
-import { checkAccess, declareScopes, requireSessionToken, tenantIdOf } from './platform/request-context.ts';
+import { checkAccess, checkStores, declareScopes, requireSessionToken, tenantIdOf } from './platform/request-context.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -111,6 +111,8 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       });
       // After authentication: the per-API-key request limit and its RateLimit-* headers.
       v1.addHook('onRequest', apiRateLimit(deps));
+      // After validation (the body parsed): a store-limited operator's stores.
+      v1.addHook('preHandler', async (req) => checkStores(req));
       await v1.register(tenantRoutes(deps));
       await v1.register(ledgerRoutes(deps));
       await v1.register(identityRoutes(deps));

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { accessLogCsv, type TVerifyResult, verifyAccessLogs } from './modules/audit/index.ts';
 import { grantVerificationUnits, IDENTITY_SEALED_COLUMNS } from './modules/identity/index.ts';
 import { MEMBERS_SEALED_COLUMNS } from './modules/members/index.ts';
 import { MESSAGES_SEALED_COLUMNS } from './modules/messages/index.ts';
 import * as operators from './modules/operators/index.ts';
 import { PREPAID_SEALED_COLUMNS } from './modules/prepaid/index.ts';
 import * as tenants from './modules/tenants/index.ts';
+import { addDays, isIsoDate, zonedMidnight } from './platform/clock.ts';
 import { type LocalCommands, localCommand, piiCommand } from './platform/local-control.ts';
 import { PII_DOMAINS, resealColumns, rotatePiiKey } from './platform/pii-keys.ts';
 
@@ -14,6 +16,12 @@ import { PII_DOMAINS, resealColumns, rotatePiiKey } from './platform/pii-keys.ts
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const ZTenantId = z.string().min(1).max(40);
+const ZExportBound = z
+  .string()
+  .refine(
+    (v) => isIsoDate(v) || (/^\d{4}-\d{2}-\d{2}T.+(Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v))),
+    'a date (YYYY-MM-DD) or an instant with its offset',
+  );
 /** Who did it, in the access-change log: a person at the server's command line. */
 const CLI_ACTOR = 'cli';
 
@@ -97,4 +105,43 @@ export const CLI_COMMANDS = {
     run: (deps, { tenantId, operatorId }) => operators.setOperatorStatus(deps, tenantId, operatorId, 'suspended', CLI_ACTOR),
     print: (operator) => `${json(operator)}${operator.email} is suspended: every session has ended, in every server.\n`,
   }),
+
+  'audit.verify': localCommand({
+    input: z.object({ tenantId: ZTenantId.optional() }),
+    run: (deps, { tenantId }) => verifyAccessLogs(deps, tenantId),
+    print: (results) => {
+      const broken = results.filter((r) => !r.ok).length;
+      const total =
+        results.length === 0
+          ? 'No access log yet.'
+          : `${results.length} tenant${results.length === 1 ? '' : 's'}: ${results.length - broken} OK, ${broken} broken`;
+      return `${[...results.map(verifyLine), total].join('\n')}\n`;
+    },
+    exitCode: (results) => (results.some((r) => !r.ok) ? 1 : 0),
+  }),
+  'audit.export': localCommand({
+    input: z.object({ tenantId: ZTenantId, from: ZExportBound.optional(), to: ZExportBound.optional() }),
+    run: async (deps, { tenantId, from, to }) => {
+      const { timeZone } = await tenants.getTenant(deps, tenantId);
+      const range = { from: exportBound(from, timeZone, false), to: exportBound(to, timeZone, true) };
+      let csv = '';
+      for await (const chunk of accessLogCsv(deps, tenantId, range)) csv += chunk;
+      return csv;
+    },
+    print: (csv) => csv,
+  }),
 } satisfies LocalCommands;
+
+/** One line per tenant: OK with the rows and the head to keep, or where the chain breaks. */
+function verifyLine(r: TVerifyResult): string {
+  if (r.broken) return `${r.tenantId}  BROKEN  at seq ${r.broken.seq} (${r.broken.problem}): ${r.broken.detail}`;
+  const span = r.rows ? `seq ${r.firstSeq}-${r.lastSeq}` : 'empty';
+  const purged = r.anchor ? `, purged through ${r.anchor.seq}` : '';
+  return `${r.tenantId}  OK  ${r.rows} row${r.rows === 1 ? '' : 's'} (${span}${purged})  head ${r.head.seq} ${r.head.hash}`;
+}
+
+/** --from/--to of audit export: an instant with its offset, or a date of the tenant's (--to inclusive). */
+function exportBound(value: string | undefined, timeZone: string, end: boolean): Date | undefined {
+  if (value === undefined) return undefined;
+  return isIsoDate(value) ? zonedMidnight(end ? addDays(value, 1) : value, timeZone) : new Date(value);
+}

@@ -1,11 +1,10 @@
-import { once } from 'node:events';
 import { createReadStream, existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp, VERSION } from './app.ts';
 import { CLI_COMMANDS } from './cli-commands.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { accessLogCsv, purgeAccessLogs, type TVerifyResult, verifyAccessLogs } from './modules/audit/index.ts';
+import { purgeAccessLogs } from './modules/audit/index.ts';
 import { registerCouponHandlers, runBirthdayCoupons } from './modules/coupons/index.ts';
 import { runGradeReviews } from './modules/grades/index.ts';
 import { settleDueVerifications } from './modules/identity/index.ts';
@@ -15,7 +14,7 @@ import { registerMessageHandlers } from './modules/messages/index.ts';
 import { registerPointHandlers, sendExpiryNotices } from './modules/points/index.ts';
 import { registerPrepaidHandlers, runDueAutoCharges } from './modules/prepaid/index.ts';
 import * as tenants from './modules/tenants/index.ts';
-import { addDays, isIsoDate, systemClock, zonedMidnight } from './platform/clock.ts';
+import { systemClock } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
 import { createDatabase, type Database } from './platform/db.ts';
 import { asSystem } from './platform/db-context.ts';
@@ -73,8 +72,8 @@ Usage: moa <command> [options]
                                           suspend an operator: every session ends at once
   help                                    this text
 
-While 'moa serve' runs on the embedded database, tenant, apikey, verification, keys and operator
-commands are carried out by that server (it names itself in DATA_DIR/server.json); the others
+While 'moa serve' runs on the embedded database, tenant, apikey, verification, keys, operator and
+audit commands are carried out by that server (it names itself in DATA_DIR/server.json); the others
 need it stopped. With DATABASE_URL every command works on the database directly.
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (a PostgreSQL
@@ -169,6 +168,7 @@ async function runCommand(config: Config, name: keyof typeof CLI_COMMANDS, raw: 
   }
   const show = (result: unknown) => {
     process.stdout.write(command.print ? command.print(result) : `${JSON.stringify(result, null, 2)}\n`);
+    if (command.exitCode) process.exitCode = command.exitCode(result);
   };
   const server = config.databaseUrl ? undefined : liveServer(config.dataDir);
   if (server) {
@@ -355,22 +355,6 @@ function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** One line per tenant: OK with the rows and the head to keep, or where the chain breaks. */
-function verifyLine(r: TVerifyResult): string {
-  if (r.broken) return `${r.tenantId}  BROKEN  at seq ${r.broken.seq} (${r.broken.problem}): ${r.broken.detail}`;
-  const span = r.rows ? `seq ${r.firstSeq}-${r.lastSeq}` : 'empty';
-  const purged = r.anchor ? `, purged through ${r.anchor.seq}` : '';
-  return `${r.tenantId}  OK  ${r.rows} row${r.rows === 1 ? '' : 's'} (${span}${purged})  head ${r.head.seq} ${r.head.hash}`;
-}
-
-/** --from/--to of audit export: an instant with its offset, or a date of the tenant's (--to inclusive). */
-function exportBound(value: string | undefined, timeZone: string, end: boolean): Date | undefined {
-  if (value === undefined) return undefined;
-  if (isIsoDate(value)) return zonedMidnight(end ? addDays(value, 1) : value, timeZone);
-  if (/^\d{4}-\d{2}-\d{2}T.+(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value))) return new Date(value);
-  throw new UsageError(`--${end ? 'to' : 'from'} must be a date (YYYY-MM-DD) or an instant with its offset`, false);
-}
-
 async function run(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   const config = loadConfig();
@@ -538,28 +522,12 @@ async function run(argv: string[]): Promise<void> {
     case 'audit': {
       if (sub === 'verify') {
         const v = options(rest, { tenant: { type: 'string' } });
-        return withDatabase(config, async (deps) => {
-          const results = await verifyAccessLogs(deps, v.tenant);
-          for (const r of results) process.stdout.write(`${verifyLine(r)}\n`);
-          const broken = results.filter((r) => !r.ok).length;
-          process.stdout.write(
-            results.length === 0
-              ? 'No access log yet.\n'
-              : `${results.length} tenant${results.length === 1 ? '' : 's'}: ${results.length - broken} OK, ${broken} broken\n`,
-          );
-          if (broken) process.exitCode = 1;
-        });
+        return runCommand(config, 'audit.verify', { tenantId: v.tenant });
       }
       if (sub === 'export') {
         const v = options(rest, { tenant: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } });
         required(v, 'tenant');
-        return withDatabase(config, async (deps) => {
-          const { timeZone } = await tenants.getTenant(deps, v.tenant!);
-          const range = { from: exportBound(v.from, timeZone, false), to: exportBound(v.to, timeZone, true) };
-          for await (const chunk of accessLogCsv(deps, v.tenant!, range)) {
-            if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
-          }
-        });
+        return runCommand(config, 'audit.export', { tenantId: v.tenant, from: v.from, to: v.to });
       }
       throw new UsageError(`unknown audit command: ${sub ?? '(none)'}`);
     }

@@ -206,13 +206,19 @@ export const OPERATOR_PASSWORD = 'moa-console-장미-2026';
  * An operator of `role` signed in through the real flow (invitation by the server key, password,
  * TOTP enrolment): the cookie header to send, the TOTP secret and the e-mail.
  */
-export async function signedInOperator(app: FastifyInstance, t: TestTenant, role: string, now = new Date()) {
+export async function signedInOperator(
+  app: FastifyInstance,
+  t: TestTenant,
+  role: string,
+  now = new Date(),
+  storeIds: string[] | null = null,
+) {
   const email = `op.${randomBytes(5).toString('hex')}@moacafe.kr`;
   const invited = await app.inject({
     method: 'POST',
     url: '/v1/operators/invitations',
     headers: bearer(t.keys.server),
-    payload: { email, name: '김민지', role },
+    payload: { email, name: '김민지', role, storeIds },
   });
   if (invited.statusCode !== 201) throw new Error(`invitation: ${invited.body}`);
   let cookie = '';

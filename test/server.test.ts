@@ -193,6 +193,16 @@ test('embedded: first start seeds the demo, SIGTERM finishes the request in flig
   const lastOwner = await runCli(['operator', 'suspend', '--tenant', demoTenant.id, '--operator', staff[0]!.id], env);
   assert.equal(lastOwner.code, 1);
   assert.match(lastOwner.out, /LAST_OWNER/, "the server's refusal, as the CLI says it");
+  const verified = await runCli(['audit', 'verify', '--tenant', demoTenant.id], env);
+  assert.equal(verified.code, 0, verified.out);
+  assert.match(verified.out, new RegExp(`^${demoTenant.id}  OK  `, 'm'));
+  assert.match(server.output(), /"command":"audit.verify"/);
+  const exported = await runCli(['audit', 'export', '--tenant', demoTenant.id, '--from', '2026-01-01'], env);
+  assert.equal(exported.code, 0, exported.out);
+  assert.match(exported.out, /^\uFEFFseq,at,operator_id,/);
+  const badBound = await runCli(['audit', 'export', '--tenant', demoTenant.id, '--to', 'yesterday'], env);
+  assert.equal(badBound.code, 2);
+  assert.match(badBound.out, /to: a date \(YYYY-MM-DD\) or an instant with its offset/);
   // A command the server does not carry out still needs the database to itself.
   const csvFile = join(tempDir(), 'one.csv');
   writeFileSync(csvFile, 'login_id,name,phone,consent_terms,consent_privacy\nbusy.one,김하나,010-2222-0009,Y,Y\n');

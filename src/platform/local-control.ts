@@ -24,6 +24,8 @@ type Common<I, O> = {
   input: z.ZodType<I>;
   /** What the CLI prints of the result (pretty JSON by default). */
   print?: (result: O) => string;
+  /** The CLI's exit status for a result that reports a failure (audit verify: a broken chain). */
+  exitCode?: (result: O) => number;
 };
 
 /**

@@ -182,6 +182,44 @@ export function checkAccess(req: FastifyRequest, now: Date): void {
   }
 }
 
+/** The stores a request names: a `storeId` parameter, query or body field, a body's `storeIds` or `order.storeId`. */
+function storesNamed(req: FastifyRequest): string[] {
+  const named: string[] = [];
+  const take = (v: unknown) => typeof v === 'string' && named.push(v);
+  for (const source of [req.params, req.query, req.body]) {
+    if (typeof source !== 'object' || source === null) continue;
+    const s = source as { storeId?: unknown; storeIds?: unknown; order?: { storeId?: unknown } | null };
+    take(s.storeId);
+    if (Array.isArray(s.storeIds)) s.storeIds.forEach(take);
+    if (typeof s.order === 'object' && s.order !== null) take(s.order.storeId);
+  }
+  return named;
+}
+
+/**
+ * An operator whose role is limited to some stores (operator.store_ids): every store the request
+ * names must be one of them, and a write must name one, since a write that names none acts for the
+ * whole brand (a program, a definition, a cancel by id). Runs after validation, when the body is parsed.
+ */
+export function checkStores(req: FastifyRequest): void {
+  const a = req.auth;
+  if (a?.kind !== 'operator' || a.storeIds === null) return;
+  const allowed = a.storeIds;
+  const named = storesNamed(req);
+  const outside = [...new Set(named.filter((id) => !allowed.includes(id)))];
+  if (outside.length)
+    throw new AppError('FORBIDDEN', `Your role is limited to some stores, not ${outside.join(', ')}.`, {
+      rule: 'store_outside',
+      storeIds: outside,
+      allowedStoreIds: allowed,
+    });
+  if (!named.length && req.method !== 'GET' && req.method !== 'HEAD')
+    throw new AppError('FORBIDDEN', 'Your role is limited to some stores: this acts for the whole brand.', {
+      rule: 'store_required',
+      allowedStoreIds: allowed,
+    });
+}
+
 /** 401 when the route's session token header is missing; the module behind the route checks its value. */
 export async function requireSessionToken(req: FastifyRequest): Promise<void> {
   const session = req.routeOptions.config.session;

@@ -88,7 +88,7 @@ test('moa audit verify prints OK with the head, or the broken seq with exit stat
   const none = await moa(['audit', 'export', '--tenant', a.id, '--from', '2099-01-01'], env);
   assert.equal(none.out.split('\r\n').length, 2);
   const bad = await moa(['audit', 'export', '--tenant', a.id, '--from', 'yesterday'], env);
-  assert.deepEqual([bad.code, /--from must be a date/.test(bad.err)], [2, true]);
+  assert.deepEqual([bad.code, /from: a date \(YYYY-MM-DD\) or an instant/.test(bad.err)], [2, true]);
 
   if (!serverDb) database = await createDatabase({ dataDir: env.DATA_DIR!, unscoped: 'system' });
   await asTableOwner(() =>

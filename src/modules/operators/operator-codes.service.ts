@@ -2,7 +2,6 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
-import { newId } from '../../platform/ids.ts';
 import { limitSecretCheck, rateLimited, resetAttempts, takeWindow } from '../../platform/limits.ts';
 import { isKoreanMobile, maskEmail, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { enqueueMail, enqueueMessage, type MessageChannel } from '../messages/index.ts';
@@ -17,7 +16,8 @@ import {
   requireStepUp,
   rotate,
 } from './operator-sessions.service.ts';
-import { findOperator, insertAccessChange, revokeSessions, updateOperator } from './operators.repository.ts';
+import { findOperator, revokeSessions, updateOperator } from './operators.repository.ts';
+import { recordChange } from './operators.service.ts';
 import type { OperatorCodePurpose, OperatorRow } from './operators.tables.ts';
 
 // One-time codes by SMS or KakaoTalk AlimTalk to the operator's registered phone (a second factor
@@ -229,13 +229,11 @@ export async function confirmPhoneChange(deps: D, auth: OperatorAuth, code: stri
   const phone = await check(deps, auth, 'phone', code, ip, async (trx, p) => {
     const before = await findOperator(trx, auth.tenantId, auth.operatorId);
     await repo.setPhone(trx, auth.tenantId, auth.operatorId, piiFor(deps.masterKey).seal(p), now);
-    await insertAccessChange(trx, {
-      id: newId('acc'),
-      tenant_id: auth.tenantId,
-      actor_id: auth.operatorId,
-      operator_id: auth.operatorId,
+    await recordChange({ db: trx }, auth.tenantId, {
+      actorId: auth.operatorId,
+      operatorId: auth.operatorId,
       change: before?.phone_sealed ? 'phone_changed' : 'phone_added',
-      after: JSON.stringify({ phone: maskPhone(p) }),
+      after: { phone: maskPhone(p) },
     });
   });
   return { phone: maskPhone(phone), channels: [...deps.providers.messages.channels] };
@@ -248,11 +246,9 @@ export async function removePhone(deps: D, auth: OperatorAuth): Promise<void> {
   await withTransaction(deps.db, async (trx) => {
     await repo.setPhone(trx, auth.tenantId, auth.operatorId, null, now);
     await repo.deleteCodes(trx, auth.operatorId);
-    await insertAccessChange(trx, {
-      id: newId('acc'),
-      tenant_id: auth.tenantId,
-      actor_id: auth.operatorId,
-      operator_id: auth.operatorId,
+    await recordChange({ db: trx }, auth.tenantId, {
+      actorId: auth.operatorId,
+      operatorId: auth.operatorId,
       change: 'phone_removed',
     });
   });
@@ -348,13 +344,11 @@ export async function useEmailRecovery(
     await repo.voidFactors(trx, operator.tenant_id, operator.id, now);
     await updateOperator(trx, operator.tenant_id, operator.id, { sessions_valid_after: now }, now);
     await revokeSessions(trx, operator.id, now);
-    await insertAccessChange(trx, {
-      id: newId('acc'),
-      tenant_id: operator.tenant_id,
-      actor_id: operator.id,
-      operator_id: operator.id,
+    await recordChange({ db: trx }, operator.tenant_id, {
+      actorId: operator.id,
+      operatorId: operator.id,
       change: 'second_factor_reset',
-      after: JSON.stringify({ method: 'email_recovery', ip: meta.ip ?? null }),
+      after: { method: 'email_recovery', ip: meta.ip ?? null },
     });
     const session = await enrolmentSession({ ...deps, db: trx }, operator, meta);
     const name = pii.open<string>(operator.name_sealed);

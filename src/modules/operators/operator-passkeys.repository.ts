@@ -22,7 +22,12 @@ export const insertPasskey = (db: Db, row: Insertable<OperatorPasskeyTable>) =>
     .executeTakeFirst();
 
 export const deletePasskey = (db: Db, operatorId: string, id: string) =>
-  db.deleteFrom('operator_passkey').where('operator_id', '=', operatorId).where('id', '=', id).returning('id').executeTakeFirst();
+  db
+    .deleteFrom('operator_passkey')
+    .where('operator_id', '=', operatorId)
+    .where('id', '=', id)
+    .returning(['id', 'name'])
+    .executeTakeFirst();
 
 /**
  * Accepts an assertion's signature counter: one conditional statement, so of two assertions with

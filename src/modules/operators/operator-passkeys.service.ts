@@ -9,6 +9,7 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
+import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
@@ -24,7 +25,7 @@ import {
   rotate,
 } from './operator-sessions.service.ts';
 import { findOperator } from './operators.repository.ts';
-import { getOperator } from './operators.service.ts';
+import { getOperator, recordChange } from './operators.service.ts';
 import type { OperatorPasskeyRow, OperatorWebauthnChallengeTable, WebauthnPurpose } from './operators.tables.ts';
 
 // Passkeys (WebAuthn) of operators, through @simplewebauthn/server. A passkey is registered in a
@@ -187,19 +188,29 @@ export async function registerPasskey(
   }
   if (!verified.verified) throw rejected('verification');
   const info = verified.registrationInfo;
-  const row = await repo.insertPasskey(deps.db, {
-    id: newId('pky'),
-    tenant_id: auth.tenantId,
-    operator_id: auth.operatorId,
-    credential_id: info.credential.id,
-    public_key: Buffer.from(info.credential.publicKey),
-    rp_id: ch.rp_id,
-    sign_count: info.credential.counter,
-    transports: info.credential.transports ?? [],
-    aaguid: info.aaguid,
-    device_type: info.credentialDeviceType,
-    backed_up: info.credentialBackedUp,
-    name,
+  const row = await withTransaction(deps.db, async (trx) => {
+    const added = await repo.insertPasskey(trx, {
+      id: newId('pky'),
+      tenant_id: auth.tenantId,
+      operator_id: auth.operatorId,
+      credential_id: info.credential.id,
+      public_key: Buffer.from(info.credential.publicKey),
+      rp_id: ch.rp_id,
+      sign_count: info.credential.counter,
+      transports: info.credential.transports ?? [],
+      aaguid: info.aaguid,
+      device_type: info.credentialDeviceType,
+      backed_up: info.credentialBackedUp,
+      name,
+    });
+    if (added)
+      await recordChange({ db: trx }, auth.tenantId, {
+        actorId: auth.operatorId,
+        operatorId: auth.operatorId,
+        change: 'passkey_added',
+        after: { passkeyId: added.id, name, deviceType: added.device_type, backedUp: added.backed_up },
+      });
+    return added;
   });
   if (!row) throw rejected('registered');
   return toPasskey(row);
@@ -214,8 +225,16 @@ export async function listPasskeys(deps: D, auth: OperatorAuth): Promise<TPasske
 export async function removePasskey(deps: D, auth: OperatorAuth, id: string): Promise<void> {
   requireFull(auth);
   requireStepUp(deps, auth);
-  if (!(await repo.deletePasskey(deps.db, auth.operatorId, id)))
-    throw new AppError('NOT_FOUND', `No passkey ${id}.`, { passkeyId: id });
+  await withTransaction(deps.db, async (trx) => {
+    const removed = await repo.deletePasskey(trx, auth.operatorId, id);
+    if (!removed) throw new AppError('NOT_FOUND', `No passkey ${id}.`, { passkeyId: id });
+    await recordChange({ db: trx }, auth.tenantId, {
+      actorId: auth.operatorId,
+      operatorId: auth.operatorId,
+      change: 'passkey_removed',
+      before: { passkeyId: id, name: removed.name },
+    });
+  });
 }
 
 /**

@@ -405,6 +405,19 @@ test('step-up with a passkey: sixteen minutes after sign-in an access change nee
   assert.equal((await send(owner.b, 'DELETE', `/auth/passkeys/${id}`)).statusCode, 204);
   assert.equal((await send(owner.b, 'DELETE', `/auth/passkeys/${id}`)).statusCode, 404);
   assert.equal((await send(owner.b, 'POST', '/auth/passkey/options')).statusCode, 404);
+  // Both are access changes, kept with the grants and revocations.
+  const log = (await send(owner.b, 'GET', '/v1/operators/access-changes'))
+    .json()
+    .items.filter((c: { change: string }) => c.change.startsWith('passkey_'));
+  assert.deepEqual(
+    log.map((c: { change: string; operatorId: string }) => [c.change, c.operatorId]),
+    [
+      ['passkey_removed', owner.operatorId],
+      ['passkey_added', owner.operatorId],
+    ],
+  );
+  assert.equal(log[0].before.passkeyId, id);
+  assert.equal(log[1].after.passkeyId, id);
 });
 
 test('a passkey alone signs in with both factors: user verification required, the challenge bound to a short cookie, suspension answered', async () => {

@@ -2,10 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, fieldError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { piiFor } from '../../platform/pii.ts';
+import { requireStores } from '../stores/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { emailHash, enrolmentSession, logoutEverywhere, type NewSession, permissionsOf } from './operator-sessions.service.ts';
 import { newTotpSecret, totpUri } from './operator-totp.rules.ts';
@@ -39,7 +40,8 @@ function toOperator(deps: Pick<Deps, 'masterKey'>, r: OperatorRow): TOperator {
   };
 }
 
-async function recordChange(
+/** One append-only row of operator_access_change: who changed whose access, and how. */
+export async function recordChange(
   deps: Pick<Deps, 'db'>,
   tenantId: string | null,
   c: { actorId: string | null; operatorId?: string; roleId?: string; change: string; before?: unknown; after?: unknown },
@@ -56,15 +58,26 @@ async function recordChange(
   });
 }
 
-/** A role key must be built in or one of the tenant's custom roles; platform operators have the platform role. */
-async function checkRole(deps: Pick<Deps, 'db'>, tenantId: string | null, role: string): Promise<void> {
+/**
+ * A role key must be built in or one of the tenant's custom roles; platform operators have the
+ * platform role. Stores, when the role is limited to some, must be the tenant's; an owner has them all.
+ */
+async function checkRole(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string | null,
+  { role, storeIds }: { role: string; storeIds?: string[] | null | undefined },
+): Promise<void> {
   if (tenantId === null) {
     if (role !== PLATFORM_ROLE) throw new AppError('VALIDATION_FAILED', `Platform operators have the role ${PLATFORM_ROLE}.`);
+    if (storeIds) throw fieldError('storeIds', 'platform operators belong to no store');
     return;
   }
-  if (isBuiltinRole(role)) return;
-  if (!(await repo.findCustomRole(deps.db, tenantId, role)))
+  if (!isBuiltinRole(role) && !(await repo.findCustomRole(deps.db, tenantId, role)))
     throw new AppError('NOT_FOUND', `No role ${role}: use a built-in role or a custom role's id.`, { role });
+  if (!storeIds) return;
+  if (role === 'owner') throw fieldError('storeIds', 'an owner has every store: send null');
+  if (!storeIds.length) throw fieldError('storeIds', 'name at least one store, or send null for every store');
+  await requireStores(deps, tenantId, storeIds);
 }
 
 /**
@@ -81,7 +94,7 @@ export async function invite(
   const email = input.email.trim().toLowerCase();
   const hash = emailHash(deps.masterKey, email);
   return withTransaction(deps.db, async (trx) => {
-    await checkRole({ db: trx }, tenantId, input.role);
+    await checkRole({ db: trx }, tenantId, input);
     if (await repo.findOperatorByEmailHash(trx, hash))
       throw new AppError('CONFLICT', 'An operator with this e-mail exists already (one account per person).', { field: 'email' });
     await repo.revokeExpiredInvitation(trx, hash, now);
@@ -257,7 +270,7 @@ export async function changeRole(
 ): Promise<TOperator> {
   return withTransaction(deps.db, async (trx) => {
     const row = await requireOperator({ db: trx }, tenantId, id);
-    await checkRole({ db: trx }, tenantId, input.role);
+    await checkRole({ db: trx }, tenantId, input);
     if (input.role !== 'owner') await keepAnOwner({ db: trx }, row);
     const updated = (await repo.updateOperator(
       trx,

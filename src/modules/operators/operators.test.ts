@@ -44,20 +44,20 @@ async function send(b: Browser, method: string, url: string, payload?: unknown, 
   return res;
 }
 
-async function invite(t: TestTenant, role: string, address = email()) {
+async function invite(t: TestTenant, role: string, address = email(), storeIds: string[] | null = null) {
   const res = await app.inject({
     method: 'POST',
     url: '/v1/operators/invitations',
     headers: bearer(t.keys.server),
-    payload: { email: address, name: '김민지', role },
+    payload: { email: address, name: '김민지', role, storeIds },
   });
   assert.equal(res.statusCode, 201, res.body);
   return { ...res.json(), email: address } as { token: string; acceptUrl: string; email: string; id: string };
 }
 
 /** An operator who accepted an invitation and enrolled TOTP: signed in, with the secret and codes. */
-async function enrolled(t: TestTenant, role = 'owner') {
-  const inv = await invite(t, role);
+async function enrolled(t: TestTenant, role = 'owner', storeIds: string[] | null = null) {
+  const inv = await invite(t, role, email(), storeIds);
   const b: Browser = {};
   assert.equal((await send(b, 'POST', `/auth/invitations/${inv.token}/accept`, { password: PASSWORD })).statusCode, 200);
   const start = await send(b, 'POST', '/auth/enrol/totp');
@@ -358,6 +358,62 @@ test('permissions: a CS agent is refused operator admin; step-up within 15 minut
         l.operatorId === ownerId && l.permission === 'operators:admin',
     ),
   );
+});
+
+test('a role limited to stores: a store it names must be one of them, a write must name one; the stores must exist', async () => {
+  const t = await newTenant(deps);
+  const store = async (code: string) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/stores',
+      headers: bearer(t.keys.server),
+      payload: { code, name: `${code} 점` },
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json().id as string;
+  };
+  const [gangnam, jamsil] = [await store('gangnam'), await store('jamsil')];
+  const ops = await enrolled(t, 'store_ops', [gangnam]);
+  assert.deepEqual((await send(ops.b, 'GET', '/auth/session')).json().operator.storeIds, [gangnam]);
+
+  const own = await send(ops.b, 'PATCH', `/v1/stores/${gangnam}`, { name: '강남역점' });
+  assert.equal(own.statusCode, 200, own.body);
+  const other = await send(ops.b, 'PATCH', `/v1/stores/${jamsil}`, { name: '잠실 폐점' });
+  assert.equal(other.statusCode, 403);
+  assert.deepEqual(other.json().details, { rule: 'store_outside', storeIds: [jamsil], allowedStoreIds: [gangnam] });
+  const manager = { loginId: 'gangnam.lead', name: '이점장', password: 'store-lead-2026-강남' };
+  const both = await send(ops.b, 'POST', '/v1/store-managers', { ...manager, storeIds: [gangnam, jamsil] });
+  assert.equal(both.json().details.rule, 'store_outside');
+  assert.equal((await send(ops.b, 'POST', '/v1/store-managers', { ...manager, storeIds: [gangnam] })).statusCode, 201);
+  // Creating a store acts for the whole brand.
+  const brandWide = await send(ops.b, 'POST', '/v1/stores', { code: 'hongdae', name: '홍대점' });
+  assert.equal(brandWide.statusCode, 403);
+  assert.equal(brandWide.json().details.rule, 'store_required');
+  // Reads that name no store stay open; nothing was written by the refusals.
+  const stores = (await send(ops.b, 'GET', '/v1/stores')).json().items as { id: string; name: string }[];
+  assert.deepEqual(stores.map((s) => s.name).sort(), ['jamsil 점', '강남역점']);
+
+  // The stores of a grant are the tenant's, at least one, never an owner's.
+  const unknown = await app.inject({
+    method: 'POST',
+    url: '/v1/operators/invitations',
+    headers: bearer(t.keys.server),
+    payload: { email: email(), name: '박매장', role: 'store_ops', storeIds: ['sto_nowhere'] },
+  });
+  assert.equal(`${unknown.statusCode} ${unknown.json().code}`, '404 NOT_FOUND');
+  assert.deepEqual(unknown.json().details.storeIds, ['sto_nowhere']);
+  for (const [role, storeIds] of [
+    ['owner', [gangnam]],
+    ['store_ops', []],
+  ] as const) {
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/operators/invitations',
+      headers: bearer(t.keys.server),
+      payload: { email: email(), name: '박매장', role, storeIds },
+    });
+    assert.equal(`${bad.statusCode} ${bad.json().errors?.[0]?.field}`, '400 storeIds', bad.body);
+  }
 });
 
 test('plain HTTP works on loopback only: elsewhere sign-in asks for HTTPS', async () => {

@@ -14,6 +14,8 @@ export {
   /** The store a write names must be the tenant's (NOT_FOUND): one primary-key lookup per transaction. */
   requireStore,
   requireStoreManager,
+  /** Every one of the stores must be the tenant's (NOT_FOUND naming the others): one statement. */
+  requireStores,
   setManagerStores,
 } from './stores.service.ts';
 export type { StoresTables } from './stores.tables.ts';

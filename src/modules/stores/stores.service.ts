@@ -126,13 +126,18 @@ const toManager = (r: StoreManagerRow, storeIds: string[]): TManager => ({
   storeIds,
 });
 
+/** Every one of the stores must be the tenant's: NOT_FOUND naming those that are not. One statement. */
+export async function requireStores(deps: Pick<Deps, 'db'>, tenantId: string, storeIds: readonly string[]): Promise<void> {
+  const known = storeIds.length
+    ? await deps.db.selectFrom('store').select('id').where('tenant_id', '=', tenantId).where('id', 'in', storeIds).execute()
+    : [];
+  const missing = storeIds.filter((id) => !known.some((k) => k.id === id));
+  if (missing.length) throw new AppError('NOT_FOUND', `No store ${missing.join(', ')}.`, { storeIds: missing });
+}
+
 async function setStores(deps: Pick<Deps, 'db'>, tenantId: string, managerId: string, storeIds: string[]) {
   await withTransaction(deps.db, async (trx) => {
-    const known = storeIds.length
-      ? await trx.selectFrom('store').select('id').where('tenant_id', '=', tenantId).where('id', 'in', storeIds).execute()
-      : [];
-    const missing = storeIds.filter((id) => !known.some((k) => k.id === id));
-    if (missing.length) throw new AppError('NOT_FOUND', `No store ${missing.join(', ')}.`, { storeIds: missing });
+    await requireStores({ db: trx }, tenantId, storeIds);
     await trx.deleteFrom('store_manager_store').where('tenant_id', '=', tenantId).where('manager_id', '=', managerId).execute();
     if (storeIds.length)
       await trx
