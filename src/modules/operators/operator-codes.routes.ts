@@ -20,6 +20,10 @@ const ZSentCode = z
     to: z.string().meta({ description: 'The phone it went to, masked.', example: '010-****-5678' }),
     expiresAt: z.string().meta({ description: 'The code works until then (5 minutes), for 5 attempts.' }),
     resendAfter: z.string().meta({ description: 'Another code can be asked for from then (60 seconds).' }),
+    resendAfterSeconds: z
+      .number()
+      .int()
+      .meta({ description: 'The same, in seconds from now (for a countdown on a device whose clock is off).' }),
   })
   .meta({ id: 'OperatorSentCode' });
 const ZPhone = z

@@ -49,7 +49,13 @@ const wrongCode = () => new AppError('INVALID_CREDENTIALS', 'The code is wrong, 
 const unauthenticated = () =>
   new AppError('UNAUTHENTICATED', 'Sign in: the operator session is missing, has ended or was revoked.');
 
-export type SentCode = { channel: MessageChannel; to: string; expiresAt: string; resendAfter: string };
+export type SentCode = {
+  channel: MessageChannel;
+  to: string;
+  expiresAt: string;
+  resendAfter: string;
+  resendAfterSeconds: number;
+};
 
 function requireChannel(deps: D, channel: MessageChannel): void {
   if (!deps.providers.messages.channels.includes(channel))
@@ -137,7 +143,13 @@ async function issue(
     );
   });
   deps.outbox.wake();
-  return { channel, to: maskPhone(phone), expiresAt: expiresAt.toISOString(), resendAfter: resendAfter.toISOString() };
+  return {
+    channel,
+    to: maskPhone(phone),
+    expiresAt: expiresAt.toISOString(),
+    resendAfter: resendAfter.toISOString(),
+    resendAfterSeconds: CODE_RESEND_MS / 1000,
+  };
 }
 
 /**

@@ -121,6 +121,7 @@ test('SMS code: registering a phone through a code to it; sign-in by SMS or Alim
   assert.equal(asked.json().to, `${to.slice(0, 3)}-****-${to.slice(7)}`);
   assert.equal(asked.json().expiresAt, new Date(now.getTime() + 5 * 60_000).toISOString());
   assert.equal(asked.json().resendAfter, new Date(now.getTime() + 60_000).toISOString());
+  assert.equal(asked.json().resendAfterSeconds, 60);
   // Queued, not sent, until the outbox delivers; the queued row holds no code and no number in the clear.
   assert.equal((await sandboxMessagesTo(deps, to)).length, 0);
   const queued = await sql<{

@@ -93,7 +93,7 @@
         if (where === 'passkey') return [reason === 'counter' ? 'errors.passkeyCounter' : 'errors.passkey'];
         return [where === 'login' ? 'errors.login' : 'errors.code'];
       case 'RATE_LIMITED':
-        return ['errors.rateLimited', { seconds: err.details.retryAfterSeconds ?? 60 }];
+        return [where === 'send' ? 'errors.resendLater' : 'errors.rateLimited', { seconds: err.details.retryAfterSeconds ?? 60 }];
       case 'PASSWORD_REJECTED':
         return [`errors.password.${reason}`];
       case 'INVITATION_NOT_USABLE':
@@ -108,6 +108,12 @@
         return ['errors.csrf'];
       case 'UNAUTHENTICATED':
         return ['msg.sessionEnded'];
+      case 'RECOVERY_LINK_NOT_USABLE':
+        return ['errors.recoveryLink'];
+      case 'CONFLICT':
+        if (err.details.channel) return ['errors.channelOff'];
+        if (err.details.factor === 'phone') return ['errors.noPhone'];
+        break;
       case 'NOT_FOUND':
         if (where === 'passkey') return ['errors.noPasskey'];
         break;
@@ -251,7 +257,7 @@
     $('login-password').value = '';
     quiet();
     if (s.stage === 'enrol') return enrol();
-    factor('signin');
+    return factor('signin');
   });
   $('login-passkey').addEventListener('click', (e) =>
     run(e.currentTarget, 'passkey', async () => {
@@ -267,31 +273,50 @@
   let factorMode = 'signin';
   let factorMethod = 'totp';
   let pending = null;
+  // The registered phone (masked) and the channels codes can go by; a code's resend time.
+  let phone = { phone: null, channels: [] };
+  let resendAt = 0;
+  let resendTimer = null;
+  const sixDigits = () => factorMethod !== 'recovery_code';
   redraw.factor = () => {
+    const lead =
+      factorMethod === 'phone'
+        ? t('factor.lead.phone', { phone: phone.phone })
+        : t(factorMethod === 'totp' ? 'factor.lead.totp' : 'factor.lead.recovery');
     $('factor-title').textContent = t(factorMode === 'stepup' ? 'stepup.title' : 'factor.title');
-    $('factor-lead').textContent = t(
-      factorMode === 'stepup' ? 'stepup.lead' : factorMethod === 'totp' ? 'factor.lead.totp' : 'factor.lead.recovery',
-    );
-    $('factor-label').textContent = t(factorMethod === 'totp' ? 'factor.code' : 'factor.recoveryCode');
+    $('factor-lead').textContent = factorMode === 'stepup' ? `${t('stepup.lead')} ${lead}` : lead;
+    $('factor-label').textContent = t(factorMethod === 'recovery_code' ? 'factor.recoveryCode' : 'factor.code');
     $('factor-back').textContent = t(factorMode === 'stepup' ? 'common.cancel' : 'factor.otherAccount');
-    $('tab-totp').setAttribute('aria-selected', String(factorMethod === 'totp'));
-    $('tab-recovery').setAttribute('aria-selected', String(factorMethod === 'recovery_code'));
+    $('factor-email-recovery').hidden = factorMode === 'stepup';
+    const canText = phone.phone !== null && phone.channels.length > 0;
+    $('tab-phone').hidden = !canText;
+    for (const [tab, method] of TABS) $(tab).setAttribute('aria-selected', String(factorMethod === method));
+    $('factor-send').hidden = factorMethod !== 'phone';
+    const wait = Math.ceil((resendAt - Date.now()) / 1000);
+    $('factor-send-sms').textContent = wait > 0 ? t('factor.resendIn', { seconds: wait }) : t('factor.sendSms');
+    $('factor-send-sms').disabled = wait > 0;
+    $('factor-send-sms').hidden = !phone.channels.includes('sms');
+    $('factor-send-alimtalk').hidden = !phone.channels.includes('alimtalk');
+    $('factor-send-alimtalk').disabled = wait > 0;
     const code = $('factor-code');
-    code.inputMode = factorMethod === 'totp' ? 'numeric' : 'text';
-    code.maxLength = factorMethod === 'totp' ? 6 : 11;
-    code.classList.toggle('code', factorMethod === 'totp');
+    code.inputMode = sixDigits() ? 'numeric' : 'text';
+    code.maxLength = sixDigits() ? 6 : 11;
+    code.classList.toggle('code', sixDigits());
   };
-  function factor(mode, then = null) {
+  async function factor(mode, then = null) {
     factorMode = mode;
     pending = then;
     factorMethod = 'totp';
     $('factor-code').value = '';
+    phone = await api('GET', '/auth/phone').catch(() => ({ phone: null, channels: [] }));
     show('factor');
   }
-  for (const [tab, method] of [
+  const TABS = [
     ['tab-totp', 'totp'],
+    ['tab-phone', 'phone'],
     ['tab-recovery', 'recovery_code'],
-  ]) {
+  ];
+  for (const [tab, method] of TABS) {
     $(tab).addEventListener('click', () => {
       factorMethod = method;
       $('factor-code').value = '';
@@ -312,10 +337,39 @@
   onSubmit('view-factor', 'code', async () => {
     const code = $('factor-code').value.trim();
     if (!code) return;
-    await api('POST', factorMode === 'stepup' ? '/auth/step-up' : '/auth/second-factor', { method: factorMethod, code });
+    if (factorMethod === 'phone') await api('POST', '/auth/phone-code/verify', { code });
+    else await api('POST', factorMode === 'stepup' ? '/auth/step-up' : '/auth/second-factor', { method: factorMethod, code });
     $('factor-code').value = '';
     await factorDone();
   });
+  /** Counts down to when another code may be asked for (60 seconds), on the send button. */
+  function waitToResend(seconds) {
+    resendAt = Date.now() + seconds * 1000;
+    clearInterval(resendTimer);
+    resendTimer = setInterval(() => {
+      if (Date.now() >= resendAt) clearInterval(resendTimer);
+      if (view === 'factor') redraw.factor();
+    }, 1000);
+    redraw.factor();
+  }
+  for (const channel of ['sms', 'alimtalk']) {
+    $(`factor-send-${channel}`).addEventListener('click', async (e) => {
+      await run(e.currentTarget, 'send', async () => {
+        const sent = await api('POST', '/auth/phone-code', { channel });
+        say(`msg.codeSent.${channel}`, { phone: sent.to }, 'info');
+        waitToResend(sent.resendAfterSeconds);
+        $('factor-code').focus();
+      });
+      // run() gives the button back; the countdown decides.
+      if (view === 'factor') redraw.factor();
+    });
+  }
+  $('factor-email-recovery').addEventListener('click', (e) =>
+    run(e.currentTarget, 'send', async () => {
+      const sent = await api('POST', '/auth/recovery/email');
+      say('msg.recoverySent', { email: sent.sentTo, time: when(sent.expiresAt) }, 'info');
+    }),
+  );
   $('factor-passkey').addEventListener('click', (e) =>
     run(e.currentTarget, 'passkey', async () => {
       if (!passkeysAvailable()) return;
@@ -438,6 +492,10 @@
       }),
     );
     $('home-recovery').textContent = t('home.recoveryLeft', { n: me.recoveryCodesLeft });
+    $('home-phone').textContent = phone.phone ?? t(phone.channels.length ? 'home.noPhone' : 'home.phoneOff');
+    $('home-phone-edit').textContent = t(phone.phone ? 'home.phoneChange' : 'home.phoneAdd');
+    $('home-phone-edit').hidden = !phone.channels.length;
+    $('home-phone-remove').hidden = !phone.phone;
     $('home-no-passkeys').hidden = passkeys.length > 0;
     $('home-passkeys').replaceChildren(
       ...passkeys.map((p) => {
@@ -460,9 +518,15 @@
     );
   };
   async function home(known) {
-    const [session, list] = await Promise.all([known ?? api('GET', '/auth/session'), api('GET', '/auth/passkeys')]);
+    const [session, list, registered] = await Promise.all([
+      known ?? api('GET', '/auth/session'),
+      api('GET', '/auth/passkeys'),
+      api('GET', '/auth/phone'),
+    ]);
     me = session;
     passkeys = list.items;
+    phone = registered;
+    $('home-phone-form').hidden = true;
     show('home');
   }
 
@@ -481,7 +545,7 @@
         await fn();
       } catch (err) {
         if (err.code !== 'STEP_UP_REQUIRED') throw err;
-        factor('stepup', () => run(null, where, fn));
+        await factor('stepup', () => run(null, where, fn));
       }
     });
   }
@@ -497,6 +561,36 @@
       await api('POST', '/auth/passkeys', { name: deviceName(), response: await createPasskey(options) });
       await home();
       say('msg.passkeyAdded', {}, 'info');
+    }),
+  );
+  // The phone for codes: a code to the new number confirms it (a recent second factor first).
+  $('home-phone-edit').addEventListener('click', () => {
+    $('home-phone-form').hidden = false;
+    $('phone-number').value = '';
+    $('phone-code').value = '';
+    $('phone-number').focus();
+  });
+  $('phone-send').addEventListener('click', (e) =>
+    sensitive(e.currentTarget, 'send', async () => {
+      const sent = await api('POST', '/auth/phone', { phone: $('phone-number').value.trim(), channel: phone.channels[0] });
+      if (view !== 'home') await home();
+      $('home-phone-form').hidden = false;
+      say(`msg.codeSent.${sent.channel}`, { phone: sent.to }, 'info');
+      $('phone-code').focus();
+    }),
+  );
+  $('phone-confirm').addEventListener('click', (e) =>
+    sensitive(e.currentTarget, 'code', async () => {
+      await api('POST', '/auth/phone/confirm', { code: $('phone-code').value.trim() });
+      await home();
+      say('msg.phoneSaved', { phone: phone.phone }, 'info');
+    }),
+  );
+  $('home-phone-remove').addEventListener('click', (e) =>
+    sensitive(e.currentTarget, 'session', async () => {
+      await api('DELETE', '/auth/phone');
+      await home();
+      say('msg.phoneRemoved', {}, 'info');
     }),
   );
   $('home-regenerate').addEventListener('click', (e) =>
@@ -521,7 +615,28 @@
     }),
   );
 
+  // The emergency e-mail link: /login#recovery=<token>. Every factor is removed; a new one is enrolled.
+  async function recover(token) {
+    history.replaceState(null, '', location.pathname);
+    try {
+      await api('POST', '/auth/recovery/email/confirm', { token });
+    } catch (err) {
+      say(...explain(err, 'recovery'));
+      return resume();
+    }
+    await enrol();
+    say('msg.recovered', {}, 'info');
+  }
+
+  /** An invitation or a recovery link in the address (opened anew, or pasted into this tab), else the session. */
+  function route() {
+    const hash = new URLSearchParams(location.hash.slice(1));
+    const [invitationToken, recoveryToken] = [hash.get('invitation'), hash.get('recovery')];
+    return run(null, 'session', () =>
+      invitationToken ? invite(invitationToken) : recoveryToken ? recover(recoveryToken) : resume(),
+    );
+  }
+  window.addEventListener('hashchange', () => location.hash && route());
   applyLanguage();
-  const token = new URLSearchParams(location.hash.slice(1)).get('invitation');
-  run(null, 'session', () => (token ? invite(token) : resume()));
+  route();
 })();

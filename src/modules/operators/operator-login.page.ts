@@ -5,8 +5,10 @@ import { escapeHtml } from '../../platform/http.ts';
 import { LOGIN_TEXT, type LoginTextKey } from './operator-login.i18n.ts';
 
 // GET /login: a minimal operator sign-in page served by the server (the console replaces it):
-// e-mail and password, a second factor (TOTP, recovery code or passkey), a signed-in page, and the
-// invitation at /login#invitation=<token> (password, TOTP enrolment, recovery codes). One HTML
+// e-mail and password, a second factor (TOTP, a code by SMS/AlimTalk, recovery code or passkey),
+// emergency e-mail recovery (the link comes back as /login#recovery=<token>), a signed-in page
+// (passkeys, phone, recovery codes), and the invitation at /login#invitation=<token> (password,
+// TOTP enrolment, recovery codes). One HTML
 // document, no build step: its script (operator-login.page.js) and style (operator-login.page.css)
 // are inline and allowed by their hashes alone; it talks to /auth only, as the console will.
 // Korean first, English on a switch; the words are in operator-login.i18n.ts.
@@ -60,12 +62,18 @@ const BODY = `<main class="shell">
     <p id="factor-lead" class="lead"></p>
     <div class="tabs" role="tablist">
       <button id="tab-totp" type="button" role="tab" aria-selected="true" data-t="factor.tab.totp"></button>
+      <button id="tab-phone" type="button" role="tab" aria-selected="false" data-t="factor.tab.phone" hidden></button>
       <button id="tab-recovery" type="button" role="tab" aria-selected="false" data-t="factor.tab.recovery"></button>
+    </div>
+    <div id="factor-send" class="actions" hidden>
+      <button id="factor-send-sms" class="secondary" type="button"></button>
+      <button id="factor-send-alimtalk" class="secondary" type="button" data-t="factor.sendAlimtalk" hidden></button>
     </div>
     <label class="field"><span id="factor-label"></span><input id="factor-code" class="code" type="text" autocomplete="one-time-code" inputmode="numeric" maxlength="6" required></label>
     <button class="primary" type="submit" data-t="factor.submit"></button>
     <div class="divider"><span data-t="common.or"></span></div>
     <button id="factor-passkey" class="secondary" type="button">${KEY}<span data-t="factor.passkey"></span></button>
+    <button id="factor-email-recovery" class="link" type="button" data-t="factor.emailRecovery"></button>
     <button id="factor-back" class="link" type="button"></button>
   </form>
 
@@ -115,6 +123,18 @@ const BODY = `<main class="shell">
     <ul id="home-permissions" class="chips"></ul>
     <h2 data-t="home.security"></h2>
     <p id="home-recovery" class="status"></p>
+    <p class="caption" data-t="home.phone"></p>
+    <p id="home-phone" class="status"></p>
+    <div class="actions">
+      <button id="home-phone-edit" class="secondary" type="button"></button>
+      <button id="home-phone-remove" class="secondary" type="button" data-t="home.phoneRemove" hidden></button>
+    </div>
+    <div id="home-phone-form" class="phone-form" hidden>
+      <label class="field"><span data-t="home.phoneNumber"></span><input id="phone-number" type="tel" autocomplete="tel" inputmode="tel" maxlength="20"></label>
+      <button id="phone-send" class="secondary" type="button" data-t="home.phoneSend"></button>
+      <label class="field"><span data-t="home.phoneCode"></span><input id="phone-code" class="code" type="text" autocomplete="one-time-code" inputmode="numeric" maxlength="6"></label>
+      <button id="phone-confirm" class="primary" type="button" data-t="home.phoneConfirm"></button>
+    </div>
     <p class="caption" data-t="home.passkeys"></p>
     <ul id="home-passkeys" class="passkeys"></ul>
     <p id="home-no-passkeys" class="empty" data-t="home.noPasskeys"></p>

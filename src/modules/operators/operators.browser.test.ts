@@ -16,10 +16,11 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { bearer, newTenant, testApp } from '../../../test/helpers.ts';
+import { bearer, newTenant, OPERATOR_PASSWORD, signedInOperator, testApp } from '../../../test/helpers.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { PERMISSIONS } from '../../platform/request-context.ts';
+import { mailboxFor, registerMessageHandlers, sandboxMessagesTo } from '../messages/index.ts';
 import { totpCode } from './operator-totp.rules.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -43,6 +44,7 @@ before(async () => {
   if (!hasChromium) return;
   mkdirSync(shots, { recursive: true });
   ({ app, deps } = await testApp({ clock }));
+  registerMessageHandlers(deps);
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://localhost:${new URL(address).port}`;
   browser = await chromium.launch({
@@ -315,5 +317,104 @@ test('the login page: invitation, TOTP enrolment, recovery codes, password + TOT
   assert.equal(await text(again, '#msg'), '이미 수락한 초대입니다. 로그인하세요.');
   assert.equal(new URL(again.url()).hash, '');
   await shot(again, 'invitation-used');
+  await other.close();
+});
+
+test('the login page without the authenticator app: a phone registered, a code by SMS, then emergency recovery by e-mail', {
+  skip: hasChromium ? false : `needs ${CHROMIUM} (apt-get install chromium)`,
+  timeout: 180_000,
+}, async () => {
+  const t = await newTenant(deps, '모아 베이커리');
+  const owner = await signedInOperator(app, t, 'owner', now);
+  await signedInOperator(app, t, 'admin', now); // told of the recovery
+  const deliver = async () => {
+    while ((await deps.outbox.runOnce()) > 0);
+  };
+  const smsCode = async (to: string) => {
+    await deliver();
+    const [m] = await sandboxMessagesTo(deps, to, 1);
+    assert.ok(m, `a text to ${to}`);
+    return /\b(\d{6})\b/.exec(m.text)![1]!;
+  };
+
+  const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${base}/login`);
+  await visible(page, 'login');
+  await page.fill('#login-email', owner.email);
+  await page.fill('#login-password', OPERATOR_PASSWORD);
+  await page.click('#view-login button[type=submit]');
+  await visible(page, 'factor');
+  assert.equal(await page.locator('#tab-phone').isHidden(), true, 'no phone yet: no text-code tab');
+  nextStep();
+  await page.fill('#factor-code', totpCode(owner.secret, now));
+  await page.click('#view-factor button[type=submit]');
+  await visible(page, 'home');
+  assert.equal(await text(page, '#home-phone'), '등록된 휴대폰이 없습니다');
+
+  // A phone for codes: a code to the new number confirms it.
+  const mobile = `010${String(Date.now() % 1e8).padStart(8, '0')}`;
+  await page.click('#home-phone-edit');
+  await page.fill('#phone-number', `${mobile.slice(0, 3)}-${mobile.slice(3, 7)}-${mobile.slice(7)}`);
+  await page.click('#phone-send');
+  await page.locator('#msg').getByText('문자를 보냈습니다').waitFor();
+  await page.fill('#phone-code', await smsCode(mobile));
+  await shot(page, 'phone-code-entered');
+  await page.click('#phone-confirm');
+  await page.locator('#msg').getByText('등록했습니다').waitFor();
+  const masked = `010-****-${mobile.slice(7)}`;
+  assert.equal(await text(page, '#home-phone'), masked);
+  assert.equal(await page.locator('#home-phone-form').isHidden(), true);
+  await shot(page, 'phone-registered');
+
+  // Signing in with a code by SMS instead of the app; a second code must wait 60 seconds.
+  await page.click('#home-logout');
+  await visible(page, 'login');
+  await page.fill('#login-password', OPERATOR_PASSWORD);
+  await page.click('#view-login button[type=submit]');
+  await visible(page, 'factor');
+  await page.click('#tab-phone');
+  assert.match(await text(page, '#factor-lead'), new RegExp(`등록된 휴대폰 ${masked.replace(/\*/g, '\\*')}`));
+  await page.click('#factor-send-sms');
+  await page.locator('#msg').getByText(`${masked}(으)로 문자를 보냈습니다`).waitFor();
+  assert.match(await text(page, '#factor-send-sms'), /^\d+초 후 다시 보내기$/);
+  assert.equal(await page.isDisabled('#factor-send-sms'), true);
+  await shot(page, 'sms-code-sent');
+  await page.fill('#factor-code', await smsCode(mobile));
+  await page.click('#view-factor button[type=submit]');
+  await visible(page, 'home');
+
+  // Neither phone nor app at hand: a single-use link to the registered e-mail.
+  await page.click('#home-logout');
+  await visible(page, 'login');
+  await page.fill('#login-password', OPERATOR_PASSWORD);
+  await page.click('#view-login button[type=submit]');
+  await visible(page, 'factor');
+  await page.click('#factor-email-recovery');
+  await page.locator('#msg').getByText('비상 복구 링크를').waitFor();
+  assert.match(await text(page, '#msg'), /^비상 복구 링크를 op\*+@moacafe\.kr\(으\)로 보냈습니다/);
+  await shot(page, 'recovery-link-sent');
+  await deliver();
+  const [mail] = await mailboxFor(deps, owner.email, 1);
+  const link = /(http:\/\/\S+\/login#recovery=oer_[\w-]+)/.exec(mail!.text)![1]!;
+  assert.equal(new URL(link).origin, base.replace('localhost', new URL(link).hostname));
+
+  // The link, opened in the same browser: every factor is gone, a new app is enrolled.
+  await page.goto(`${base}/login${new URL(link).hash}`);
+  await visible(page, 'enrol');
+  assert.equal(new URL(page.url()).hash, '', 'the used token leaves the address bar');
+  assert.match(await text(page, '#msg'), /비상 복구가 완료되었습니다/);
+  await shot(page, 'recovered-enrol');
+  assert.deepEqual(problems, [], 'no script error');
+  await context.close();
+  // Once only: in another browser the link says why it cannot be used.
+  const other = await browser.newContext();
+  const again = await other.newPage();
+  await again.goto(`${base}/login${new URL(link).hash}`);
+  await visible(again, 'login');
+  assert.match(await text(again, '#msg'), /이 복구 링크는 쓸 수 없습니다/);
+  await shot(again, 'recovery-link-used');
   await other.close();
 });
