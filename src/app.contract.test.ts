@@ -54,6 +54,7 @@ const withScope = (scope: ApiKeyScope) =>
 // The routes a store terminal's key reaches (everything else answers it 403): value at the counter.
 const POS_ROUTES = [
   'GET /checkout/{checkoutId}',
+  'GET /checkouts',
   'GET /grades',
   'GET /members/{id}/coupons',
   'GET /members/{id}/points',
@@ -84,7 +85,7 @@ const POS_ROUTES = [
   'POST /prepaid/use/cancel',
   'POST /stamps/cancel',
   'POST /stamps/earn',
-  'POST /store-manager/stamp-approvals',
+  'POST /store-managers/stamp-approvals',
   'POST /store-managers/login',
 ].sort();
 // The routes the app backend's key reaches besides the member's own /me routes: becoming and recovering a member.
@@ -105,7 +106,7 @@ const APP_ROUTES_OUTSIDE_ME = [
   'POST /members/reactivate',
   'POST /members/social/{provider}/authorize',
   'POST /members/social/{provider}/login',
-  'POST /store-manager/stamp-approvals',
+  'POST /store-managers/stamp-approvals',
   'POST /store-managers/login',
 ].sort();
 

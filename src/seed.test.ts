@@ -34,7 +34,7 @@ test('the demo tenant: console operators, members, a point policy and history, p
     ],
   ); // the gift went into the checkout
 
-  const stamps = await memberStampCards(deps, tenantId, m.active);
+  const stamps = (await memberStampCards(deps, tenantId, m.active)).items;
   assert.deepEqual(
     stamps.map((c) => [c.card.name, c.stamps]),
     [
@@ -43,7 +43,7 @@ test('the demo tenant: console operators, members, a point policy and history, p
     ],
   ); // 4 + 3 + 2 − 2 cancelled + 1 by OTP
   assert.deepEqual(
-    (await memberStampCards(deps, tenantId, m.active2)).map((c) => [c.card.type, c.stamps]),
+    (await memberStampCards(deps, tenantId, m.active2)).items.map((c) => [c.card.type, c.stamps]),
     [
       ['payment', 2],
       ['event', 2],

@@ -266,6 +266,12 @@ export const ERROR_CODES = {
     title: 'Identity provider error',
     description: 'The identity verification provider failed; the person can try again.',
   },
+  CANCEL_ID_USED: {
+    status: 409,
+    title: 'Cancel id used',
+    description:
+      'This `cancelId` names a cancel made already (whatever the Idempotency-Key); `details.operationId` is that cancel and `details.originalId` what it cancelled. A retry of the same request with its Idempotency-Key gets the first answer; another cancel needs another id.',
+  },
   ORDER_ALREADY_PROCESSED: {
     status: 409,
     title: 'Order already processed',
@@ -589,6 +595,14 @@ export class AppError extends Error {
 export const isAppError = (err: unknown): err is AppError => err instanceof AppError;
 
 /** A rejection of one field, for rules a schema cannot express (e.g. a check digit). */
+/** A cancel whose id names a cancel made already (of this or of another operation). */
+export function cancelIdUsed(operationId: string, originalId: string | null): AppError {
+  return new AppError('CANCEL_ID_USED', `The cancel ${operationId} was made already: use another cancelId.`, {
+    operationId,
+    originalId,
+  });
+}
+
 export function fieldError(field: string, message: string, code = 'invalid'): AppError {
   return new AppError('VALIDATION_FAILED', `${field}: ${message}`, undefined, [{ field, message, code }]);
 }

@@ -1,7 +1,7 @@
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
-import type { ZodType } from 'zod';
+import { type ZodType, z } from 'zod';
 import { AppError, type FieldError, toProblem } from './errors.ts';
 import { sendProblem } from './http.ts';
 import { ulid } from './ids.ts';
@@ -47,7 +47,10 @@ const issue = (path: (string | number)[], keyword: string, message: string): Val
   params: {},
 });
 
-/** zod validation for every part of a request; a body must not carry fields its schema does not name. */
+/**
+ * zod validation for every part of a request; a body or a query string must not carry fields its
+ * schema does not name (a typo `?stauts=` would otherwise list everything).
+ */
 export const validatorCompiler: FastifySchemaCompiler<ZodType> =
   ({ schema, httpPart }) =>
   (data: unknown) => {
@@ -55,7 +58,7 @@ export const validatorCompiler: FastifySchemaCompiler<ZodType> =
     if (!result.success) {
       return { error: result.error.issues.map((i) => issue(i.path as (string | number)[], i.code, i.message)) };
     }
-    if (httpPart === 'body') {
+    if (httpPart === 'body' || httpPart === 'querystring') {
       const extra = unknownKeys(data, result.data, [], []);
       if (extra.length) return { error: extra.map((p) => issue(p, 'unrecognized_keys', 'is not a field of this request')) };
     }
@@ -102,6 +105,12 @@ function drainable(req: FastifyRequest): boolean {
 
 /** Registers the input rules for every route of the app (call before any route is registered). */
 export function registerInputGuards(app: FastifyInstance): void {
+  // An API route without query parameters refuses any (an empty query schema); pages keep theirs.
+  app.addHook('onRoute', (route) => {
+    if (!/^\/(v1|platform\/v1|auth)\//.test(route.url) || route.schema?.querystring) return;
+    route.schema = { ...route.schema, querystring: z.object({}) };
+  });
+
   // Only JSON (and the content types routes add: CSV, HTML forms) is a body; text/plain is a 415.
   app.removeContentTypeParser('text/plain');
 

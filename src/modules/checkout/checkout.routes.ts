@@ -3,8 +3,19 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
+import { ZPageOf } from '../../platform/pages.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
-import { ZBasket, ZCancelRequest, ZCheckout, ZCommitRequest, ZQuote, ZReplayRequest, ZReplayResult } from './checkout.schemas.ts';
+import {
+  ZBasket,
+  ZCancelRequest,
+  ZCheckout,
+  ZCheckoutListQuery,
+  ZCheckoutSummary,
+  ZCommitRequest,
+  ZQuote,
+  ZReplayRequest,
+  ZReplayResult,
+} from './checkout.schemas.ts';
 import * as service from './checkout.service.ts';
 
 const tags = ['Checkout'];
@@ -64,6 +75,18 @@ export function checkoutRoutes(deps: Deps): FastifyPluginAsyncZod {
         response: { 200: ZReplayResult, ...problems(400, 401, 403) },
       },
       handler: (req) => service.replay(deps, tenantIdOf(req), req.body.checkouts),
+    });
+    app.get('/checkouts', {
+      config: { scopes: SCOPES.pos, permission: 'checkout:read' },
+      schema: {
+        tags,
+        summary: 'Checkouts, newest first: of a member, a store, a status, a period; a page at a time',
+        description:
+          'Ordered by when Moa recorded them (`createdAt`; a replayed offline sale also has its `occurredAt`). `from`/`to` bound `createdAt`.',
+        querystring: ZCheckoutListQuery,
+        response: { 200: ZPageOf(ZCheckoutSummary), ...problems(400, 401, 403) },
+      },
+      handler: (req) => service.listCheckouts(deps, tenantIdOf(req), req.query),
     });
     app.get('/checkout/:checkoutId', {
       config: { scopes: SCOPES.pos, permission: 'checkout:read' },

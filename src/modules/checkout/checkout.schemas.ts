@@ -144,6 +144,36 @@ export const ZCheckout = z
   .meta({ id: 'Checkout' });
 export type TCheckout = z.infer<typeof ZCheckout>;
 
+/** A checkout in a list: who, where, when and the amounts (GET /v1/checkout/{id} has the rest). */
+export const ZCheckoutSummary = z
+  .object({
+    checkoutId: z.string(),
+    memberId: z.string(),
+    storeId: z.string().nullable(),
+    status: ZCheckout.shape.status,
+    orderAmount: z.number().int(),
+    discount: z.number().int(),
+    pointsUsed: z.number().int(),
+    prepaidUsed: z.number().int(),
+    paidAmount: z.number().int(),
+    occurredAt: ZInstant.nullable(),
+    createdAt: ZInstant,
+    cancelledAt: ZInstant.nullable(),
+  })
+  .meta({ id: 'CheckoutSummary' });
+export type TCheckoutSummary = z.infer<typeof ZCheckoutSummary>;
+
+export const ZCheckoutListQuery = z.object({
+  memberId: z.string().max(40).optional(),
+  storeId: z.string().max(40).optional(),
+  status: ZCheckout.shape.status.optional(),
+  from: ZInstant.optional().meta({ description: 'Recorded at or after this instant.' }),
+  to: ZInstant.optional().meta({ description: 'Recorded before this instant.' }),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional().meta({ description: 'The previous page’s `nextCursor`.' }),
+});
+export type TCheckoutListQuery = z.infer<typeof ZCheckoutListQuery>;
+
 export const ZReplayRequest = z.object({
   checkouts: z
     .array(ZCommitRequest.required({ occurredAt: true }))

@@ -3,7 +3,7 @@ import { requireAmounts, requireBasketTotal } from '../../platform/amounts.ts';
 import { fixedClock } from '../../platform/clock.ts';
 import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { AppError, isAppError } from '../../platform/errors.ts';
+import { AppError, fieldError, isAppError } from '../../platform/errors.ts';
 import { stableStringify } from '../../platform/idempotency.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { cancelRedemption, memberCoupons, redeemCoupon, type TCouponOrder, validateMemberCoupons } from '../coupons/index.ts';
@@ -21,7 +21,15 @@ import {
   combinationProblem,
   nothingCancelled,
 } from './checkout.rules.ts';
-import type { TBasket, TCheckout, TCheckoutCancel, TCommitRequest, TQuote } from './checkout.schemas.ts';
+import type {
+  TBasket,
+  TCheckout,
+  TCheckoutCancel,
+  TCheckoutListQuery,
+  TCheckoutSummary,
+  TCommitRequest,
+  TQuote,
+} from './checkout.schemas.ts';
 import type { CheckoutRow } from './checkout.tables.ts';
 
 // Checkout: the one integration a POS or app needs. A quote says what the member can do with a
@@ -168,6 +176,7 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
         tenant_id: tenantId,
         id: req.checkoutId,
         member_id: req.memberId,
+        store_id: req.storeId ?? null,
         request_hash: hash,
         status: 'committed',
         order_amount: orderAmount,
@@ -493,6 +502,67 @@ export async function getCheckout(deps: Pick<Deps, 'db'>, tenantId: string, chec
     .executeTakeFirst();
   if (!row) throw new AppError('NOT_FOUND', `No checkout ${checkoutId}.`);
   return withCancels(deps.db, tenantId, row);
+}
+
+/**
+ * Checkouts newest first (by when Moa recorded them), of a member, a store, a status and a period,
+ * a page at a time. Checkout ids are the caller's, so the cursor carries the recording time too:
+ * `(created_at, id)` is the key the indexes follow.
+ */
+export async function listCheckouts(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  q: TCheckoutListQuery,
+): Promise<{ items: TCheckoutSummary[]; nextCursor: string | null }> {
+  const after = q.cursor === undefined ? undefined : readCursor(q.cursor);
+  const rows = await deps.db
+    .selectFrom('checkout')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .$if(q.memberId !== undefined, (b) => b.where('member_id', '=', q.memberId!))
+    .$if(q.storeId !== undefined, (b) => b.where('store_id', '=', q.storeId!))
+    .$if(q.status !== undefined, (b) => b.where('status', '=', q.status!))
+    .$if(q.from !== undefined, (b) => b.where('created_at', '>=', new Date(q.from!)))
+    .$if(q.to !== undefined, (b) => b.where('created_at', '<', new Date(q.to!)))
+    .$if(after !== undefined, (b) =>
+      b.where((eb) =>
+        eb.or([eb('created_at', '<', after!.at), eb.and([eb('created_at', '=', after!.at), eb('id', '<', after!.id)])]),
+      ),
+    )
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(q.limit + 1)
+    .execute();
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((r) => ({
+      checkoutId: r.id,
+      memberId: r.member_id,
+      storeId: r.store_id,
+      status: r.status,
+      orderAmount: Number(r.order_amount),
+      discount: Number(r.discount),
+      pointsUsed: Number(r.points_used),
+      prepaidUsed: Number(r.prepaid_used),
+      paidAmount: Number(r.paid_amount),
+      occurredAt: r.occurred_at?.toISOString() ?? null,
+      createdAt: r.created_at.toISOString(),
+      cancelledAt: r.cancelled_at?.toISOString() ?? null,
+    })),
+    nextCursor:
+      rows.length > q.limit && last
+        ? Buffer.from(JSON.stringify([last.created_at.toISOString(), last.id])).toString('base64url')
+        : null,
+  };
+}
+
+function readCursor(cursor: string): { at: Date; id: string } {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at))) return { at: new Date(at), id };
+  } catch {}
+  throw fieldError('querystring.cursor', 'is not a nextCursor of this list');
 }
 
 type ReplayItem = {

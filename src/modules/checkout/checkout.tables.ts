@@ -4,6 +4,7 @@ export type CheckoutTable = {
   tenant_id: string;
   id: string;
   member_id: string;
+  store_id: string | null;
   request_hash: string;
   status: 'committed' | 'partially_cancelled' | 'cancelled';
   order_amount: number;

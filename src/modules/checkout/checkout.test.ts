@@ -120,7 +120,7 @@ async function snapshot(tenantId: string, member: string) {
     prepaid: (await listCards(deps, tenantId, member)).map((c) => [c.id, c.balance]),
     coupons: coupons.map((c) => [c.id, c.status]).sort(),
     counters,
-    stamps: (await memberStampCards(deps, tenantId, member)).map((s) => [s.card.id, s.stamps]),
+    stamps: (await memberStampCards(deps, tenantId, member)).items.map((s) => [s.card.id, s.stamps]),
   };
 }
 

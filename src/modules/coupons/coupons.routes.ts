@@ -5,6 +5,7 @@ import { AppError } from '../../platform/errors.ts';
 import { streamedBody } from '../../platform/http-input.ts';
 import { problems, ZInstant } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
+import { ZPageOf, ZPageQuery } from '../../platform/pages.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { currentMember } from '../members/index.ts';
 import * as bulk from './coupon-bulk.service.ts';
@@ -12,13 +13,9 @@ import { ZCoupon, ZDefinition, ZDefinitionRequest, ZOpId, ZRedeemRequest, ZRedem
 import * as service from './coupons.service.ts';
 
 const tags = ['Coupons'];
-const ZCoupons = z.object({ items: z.array(ZCoupon) });
+const ZCoupons = ZPageOf(ZCoupon);
 const ZDefinitionParams = z.object({ definitionId: z.string().max(100) });
-const ZPageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(100).optional().meta({ description: 'The previous page’s nextCursor.' }),
-});
-const ZAllQuery = z.object({
+const ZAllQuery = ZPageQuery.extend({
   all: z
     .enum(['true', 'false'])
     .default('false')
@@ -187,14 +184,12 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: SCOPES.pos, permission: 'coupons:read' },
       schema: {
         tags,
-        summary: 'A member’s coupons (usable ones, or all)',
+        summary: 'A member’s coupons, newest first (usable ones, or all)',
         params: z.object({ id: z.string().max(40) }),
         querystring: ZAllQuery,
-        response: { 200: ZCoupons, ...problems(401, 403, 404) },
+        response: { 200: ZCoupons, ...problems(400, 401, 403, 404) },
       },
-      handler: async (req) => ({
-        items: await service.couponsOfMember(deps, tenantIdOf(req), req.params.id, { usableOnly: !req.query.all }),
-      }),
+      handler: (req) => service.couponsOfMember(deps, tenantIdOf(req), req.params.id, req.query),
     });
     app.post('/coupons/validate', {
       config: { scopes: SCOPES.pos, permission: 'coupons:read' },
@@ -268,13 +263,11 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags,
-        summary: 'My coupons (usable ones, or all)',
+        summary: 'My coupons, newest first (usable ones, or all)',
         querystring: ZAllQuery,
-        response: { 200: ZCoupons, ...problems(401, 403) },
+        response: { 200: ZCoupons, ...problems(400, 401, 403) },
       },
-      handler: async (req) => ({
-        items: await service.memberCoupons(deps, tenantIdOf(req), await memberId(req), { usableOnly: !req.query.all }),
-      }),
+      handler: async (req) => service.couponsOfMember(deps, tenantIdOf(req), await memberId(req), req.query),
     });
     app.get('/me/coupons/downloadable', {
       config: { scopes: SCOPES.app, permission: false, session: 'member' },

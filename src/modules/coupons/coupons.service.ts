@@ -7,6 +7,7 @@ import { AppError, fieldError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { type LimitDeps, limitSecretCheck } from '../../platform/limits.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
+import { pageOf, type TPageQuery } from '../../platform/pages.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { memberGrade, requireActiveMember, requireMember } from '../members/index.ts';
 import { activeStore, requireStore } from '../stores/index.ts';
@@ -166,16 +167,6 @@ async function afterDefinition(db: Db, tenantId: string, cursor: string | undefi
     .executeTakeFirst();
   if (!known) throw new AppError('VALIDATION_FAILED', 'Invalid cursor.');
   return sql<boolean>`(d.created_at, d.id) < (select created_at, id from coupon_definition where tenant_id = ${tenantId} and id = ${cursor})`;
-}
-
-/** A page from `limit + 1` rows: the next cursor only when there is more. */
-function pageOf<R extends { id: string }, T>(
-  rows: R[],
-  limit: number,
-  map: (r: R) => T,
-): { items: T[]; nextCursor: string | null } {
-  const items = rows.slice(0, limit);
-  return { items: items.map(map), nextCursor: rows.length > limit ? items.at(-1)!.id : null };
 }
 
 /** Pauses, resumes or ends a definition: paused or ended, its coupons are neither issued nor used. */
@@ -411,7 +402,7 @@ export async function memberCoupons(
   deps: CouponDeps,
   tenantId: string,
   memberId: string,
-  options: { usableOnly?: boolean; ids?: string[] } = {},
+  options: { usableOnly?: boolean; ids?: string[]; before?: string | undefined; limit?: number } = {},
 ): Promise<TCoupon[]> {
   if (options.ids?.length === 0) return [];
   const now = deps.clock.now();
@@ -424,19 +415,32 @@ export async function memberCoupons(
     .where('c.member_id', '=', memberId);
   if (options.usableOnly) q = q.where('c.status', '=', 'active').where('c.valid_until', '>', now);
   if (options.ids) q = q.where('c.id', 'in', options.ids);
-  const rows = await q.orderBy('c.issued_at', 'desc').limit(500).execute();
+  if (options.before) q = q.where('c.id', '<', options.before);
+  // Newest first: ids are time-ordered, so the order is the issue order and a page's cursor one comparison.
+  const rows = await q
+    .orderBy('c.id', 'desc')
+    .limit(options.limit ?? 500)
+    .execute();
   return rows.map((r) => toCoupon(r, { name: r.name, rules: ZCouponRules.parse(r.rules) }, now));
 }
 
-/** A member's coupons for /v1/members/{id}/coupons: NOT_FOUND for an unknown member (or one of another tenant). */
+/**
+ * A page of a member's coupons, newest first (usable ones, or all): NOT_FOUND for an unknown
+ * member (or one of another tenant).
+ */
 export async function couponsOfMember(
   deps: CouponDeps,
   tenantId: string,
   memberId: string,
-  options: { usableOnly?: boolean } = {},
-): Promise<TCoupon[]> {
+  query: TPageQuery & { all: boolean },
+): Promise<{ items: TCoupon[]; nextCursor: string | null }> {
   await requireMember(deps, tenantId, memberId);
-  return memberCoupons(deps, tenantId, memberId, options);
+  const rows = await memberCoupons(deps, tenantId, memberId, {
+    usableOnly: !query.all,
+    before: query.cursor,
+    limit: query.limit + 1,
+  });
+  return pageOf(rows, query.limit, (c) => c);
 }
 
 async function lockCoupon(db: Db, tenantId: string, couponId: string, memberId?: string): Promise<CouponRow> {

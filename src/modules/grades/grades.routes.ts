@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
+import { ZPageOf, ZPageQuery } from '../../platform/pages.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { ZGradeChange, ZGradeSettings, ZGradeSettingsView, ZMemberGrade, ZPurchase } from './grades.schemas.ts';
 import * as service from './grades.service.ts';
@@ -94,9 +95,10 @@ export function gradeRoutes(deps: Deps): FastifyPluginAsyncZod {
         tags: ['Grades'],
         summary: 'Every grade change of a member, newest first',
         params: ZMemberParams,
-        response: { 200: z.object({ items: z.array(ZGradeChange) }), ...problems(401, 403, 404) },
+        querystring: ZPageQuery,
+        response: { 200: ZPageOf(ZGradeChange), ...problems(400, 401, 403, 404) },
       },
-      handler: async (req) => ({ items: await service.gradeHistory(deps, tenantIdOf(req), req.params.id) }),
+      handler: (req) => service.gradeHistory(deps, tenantIdOf(req), req.params.id, req.query),
     });
   };
 }

@@ -6,6 +6,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
+import { pageOf, type TPageQuery } from '../../platform/pages.ts';
 import { activeMemberIds, memberGrade, requireMember, setMemberGrade } from '../members/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { qualifiedLevel, reviewDue } from './grades.rules.ts';
@@ -187,18 +188,24 @@ export async function changeGrade(
   });
 }
 
-export async function gradeHistory(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string): Promise<TGradeChange[]> {
+/** A page of a member's grade changes, newest first. */
+export async function gradeHistory(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  memberId: string,
+  page: TPageQuery = { limit: 100 },
+): Promise<{ items: TGradeChange[]; nextCursor: string | null }> {
   await requireMember(deps, tenantId, memberId);
   const rows = await deps.db
     .selectFrom('grade_change')
     .selectAll()
     .where('tenant_id', '=', tenantId)
     .where('member_id', '=', memberId)
-    .orderBy('changed_at', 'desc')
+    .$if(page.cursor !== undefined, (q) => q.where('id', '<', page.cursor!))
     .orderBy('id', 'desc')
-    .limit(100)
+    .limit(page.limit + 1)
     .execute();
-  return rows.map((r) => ({
+  return pageOf(rows, page.limit, (r) => ({
     id: r.id,
     from: r.from_grade,
     to: r.to_grade,

@@ -6,6 +6,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError } from '../../platform/errors.ts';
 import { problems } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
+import { ZPageOf, ZPageQuery } from '../../platform/pages.ts';
 import { actorIdOf, SCOPES } from '../../platform/request-context.ts';
 import { operatorCodeRoutes } from './operator-codes.routes.ts';
 import { operatorPasskeyRoutes } from './operator-passkeys.routes.ts';
@@ -398,16 +399,10 @@ export function operatorRoutes(deps: Deps): FastifyPluginAsyncZod {
       schema: {
         tags,
         summary: 'Every grant, change and revocation of access, newest first (append-only, kept 3 years)',
-        querystring: z.object({
-          before: z.string().max(40).optional(),
-          limit: z.coerce.number().int().min(1).max(200).default(50),
-        }),
-        response: {
-          200: z.object({ items: z.array(ZAccessChange), nextBefore: z.string().nullable() }),
-          ...problems(400, 401, 403),
-        },
+        querystring: ZPageQuery,
+        response: { 200: ZPageOf(ZAccessChange), ...problems(400, 401, 403) },
       },
-      handler: (req) => service.listAccessChanges(deps, tenantOf(req), req.query.before, req.query.limit),
+      handler: (req) => service.listAccessChanges(deps, tenantOf(req), req.query),
     });
     app.get('/operators/access-review', {
       config: { scopes: SCOPES.server, permission: 'audit:read' },

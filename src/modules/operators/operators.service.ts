@@ -4,6 +4,7 @@ import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
+import { pageOf, type TPageQuery } from '../../platform/pages.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { requireStores } from '../stores/index.ts';
@@ -385,26 +386,18 @@ export async function deleteRole(deps: Pick<Deps, 'db'>, tenantId: string, id: s
   });
 }
 
-export async function listAccessChanges(
-  deps: Pick<Deps, 'db'>,
-  tenantId: string | null,
-  before: string | undefined,
-  limit: number,
-) {
-  const rows = await repo.listAccessChanges(deps.db, tenantId, before, limit + 1);
-  return {
-    items: rows.slice(0, limit).map((r) => ({
-      id: r.id,
-      at: r.at.toISOString(),
-      actorId: r.actor_id,
-      operatorId: r.operator_id,
-      roleId: r.role_id,
-      change: r.change,
-      before: r.before ?? null,
-      after: r.after ?? null,
-    })),
-    nextBefore: rows.length > limit ? rows[limit - 1]!.id : null,
-  };
+export async function listAccessChanges(deps: Pick<Deps, 'db'>, tenantId: string | null, page: TPageQuery) {
+  const rows = await repo.listAccessChanges(deps.db, tenantId, page.cursor, page.limit + 1);
+  return pageOf(rows, page.limit, (r) => ({
+    id: r.id,
+    at: r.at.toISOString(),
+    actorId: r.actor_id,
+    operatorId: r.operator_id,
+    roleId: r.role_id,
+    change: r.change,
+    before: r.before ?? null,
+    after: r.after ?? null,
+  }));
 }
 
 /** The quarterly access review: every operator × permission with its last use (null: never used). */

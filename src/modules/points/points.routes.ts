@@ -87,7 +87,7 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
         summary: 'Cancel an earning or a use, in full or in part (취소)',
         description:
           'A cancelled use gives back exactly the lots it drew from, latest-expiring first (with their own expiry). A cancelled earning ' +
-          'is refused with INSUFFICIENT_POINTS (details.why = earned_points_used) when the points were used meanwhile. Also OPERATION_NOT_CANCELLABLE.',
+          'is refused with INSUFFICIENT_POINTS (details.why = earned_points_used) when the points were used meanwhile. Also OPERATION_NOT_CANCELLABLE, and CANCEL_ID_USED for a cancelId used before.',
         body: ZCancelRequest,
         response: { 200: ZPointOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },

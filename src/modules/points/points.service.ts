@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { applyBp, requireAmounts } from '../../platform/amounts.ts';
 import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { AppError, fieldError } from '../../platform/errors.ts';
+import { AppError, cancelIdUsed, fieldError } from '../../platform/errors.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
 import { gradeSettings } from '../grades/index.ts';
 import {
@@ -160,6 +160,15 @@ async function insertOperation(db: Db, tenantId: string, op: NewOperation): Prom
     .returningAll()
     .executeTakeFirst();
   if (row) return row;
+  if (op.kind === 'cancel') {
+    const made = await db
+      .selectFrom('point_operation')
+      .select('original_id')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', op.id)
+      .executeTakeFirst();
+    throw cancelIdUsed(op.id, made?.original_id ?? null);
+  }
   const existing = op.order_id
     ? await db
         .selectFrom('point_operation')

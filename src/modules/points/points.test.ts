@@ -120,6 +120,11 @@ test('a partial cancel of a use restores the same lots, latest-expiring first, w
     expiries,
   );
 
+  // The cancel id is the cancel's own: used again (for this or another operation) it is refused, naming the first.
+  const reused = await call(t, '/v1/points/cancel', { cancelId: 'r1', operationId: 'pt.use.big', amount: 1 });
+  assert.equal(`${reused.statusCode} ${reused.json().code}`, '409 CANCEL_ID_USED');
+  assert.deepEqual(reused.json().details, { operationId: 'pt.cancel.r1', originalId: 'pt.use.big' });
+
   // The rest: 130 left; asking 131 names what is left; then cancel all that is left.
   const over = (await call(t, '/v1/points/cancel', { cancelId: 'r2', operationId: 'pt.use.big', amount: 131 })).json();
   assert.equal(over.code, 'OPERATION_NOT_CANCELLABLE');

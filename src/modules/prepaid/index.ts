@@ -50,4 +50,4 @@ export {
   setAutoCharge,
   turnOffAutoCharge,
 } from './prepaid-auto-charge.service.ts';
-export { createPromotion, endPromotion, listPromotions } from './prepaid-promotions.service.ts';
+export { createPromotion, endPromotion, listPromotions, memberPromotions } from './prepaid-promotions.service.ts';

@@ -4,6 +4,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
+import { pageOf, type TPageQuery } from '../../platform/pages.ts';
 import { cancelPoints, grantPoints } from '../points/index.ts';
 import type { TPromotion, TPromotionCreate, TPromotionGrant } from './prepaid.schemas.ts';
 import type { PrepaidPromotionRow } from './prepaid.tables.ts';
@@ -80,16 +81,21 @@ const running = (db: Db, tenantId: string, at: Date) =>
     .where((eb) => eb.or([eb('ends_at', 'is', null), eb('ends_at', '>', at)]));
 
 /** Every promotion (the operator's list), or the running ones with what a member has left of each. */
-export async function listPromotions(deps: PromotionDeps, tenantId: string, memberId?: string): Promise<TPromotion[]> {
-  if (memberId === undefined) {
-    const rows = await deps.db
-      .selectFrom('prepaid_promotion')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .orderBy('created_at', 'desc')
-      .execute();
-    return rows.map((r) => toPromotion(r));
-  }
+/** The brand's charge promotions, newest first, a page at a time. */
+export async function listPromotions(deps: Pick<Deps, 'db'>, tenantId: string, page: TPageQuery) {
+  const rows = await deps.db
+    .selectFrom('prepaid_promotion')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .$if(page.cursor !== undefined, (q) => q.where('id', '<', page.cursor!))
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+  return pageOf(rows, page.limit, (r) => toPromotion(r));
+}
+
+/** The promotions running now, with how many times the member had each (the app's charge screen). */
+export async function memberPromotions(deps: PromotionDeps, tenantId: string, memberId: string): Promise<TPromotion[]> {
   const rows = await running(deps.db, tenantId, deps.clock.now()).orderBy('min_charge').execute();
   const counts = await deps.db
     .selectFrom('prepaid_promotion_member')

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { problems, ZInstant } from '../../platform/http-schemas.ts';
 import { idempotent, idempotentSteps } from '../../platform/idempotency.ts';
+import { ZPageOf, ZPageQuery } from '../../platform/pages.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { currentMember } from '../members/index.ts';
 import {
@@ -32,8 +33,9 @@ import * as autoCharge from './prepaid-auto-charge.service.ts';
 import * as promotions from './prepaid-promotions.service.ts';
 
 const ZCardParams = z.object({ cardId: z.string().max(40) });
-const ZCards = z.object({ items: z.array(ZCard) });
-const ZOperations = z.object({ items: z.array(ZOperation) });
+const ZCards = ZPageOf(ZCard);
+const ZCardsQuery = ZPageQuery.extend({ status: ZCard.shape.status.optional() });
+const ZOperations = ZPageOf(ZOperation);
 const tags = ['Prepaid'];
 
 /** /v1: prepaid cards (충전금): the member's own cards in the app, charges and uses at the POS, the program for servers. */
@@ -75,10 +77,11 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: SCOPES.server, permission: 'prepaid:read' },
       schema: {
         tags,
-        summary: 'Charge promotions',
-        response: { 200: z.object({ items: z.array(ZPromotion) }), ...problems(401, 403) },
+        summary: 'Charge promotions, newest first',
+        querystring: ZPageQuery,
+        response: { 200: ZPageOf(ZPromotion), ...problems(400, 401, 403) },
       },
-      handler: async (req) => ({ items: await promotions.listPromotions(deps, tenantIdOf(req)) }),
+      handler: (req) => promotions.listPromotions(deps, tenantIdOf(req), req.query),
     });
     app.post('/prepaid/promotions', {
       config: { scopes: SCOPES.server, permission: 'prepaid:write', idempotency: 'optional' },
@@ -133,11 +136,12 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: SCOPES.pos, permission: 'prepaid:read' },
       schema: {
         tags,
-        summary: 'A member’s prepaid cards with balances',
+        summary: 'A member’s prepaid cards with balances, oldest first',
         params: z.object({ id: z.string().max(40) }),
-        response: { 200: ZCards, ...problems(401, 403, 404) },
+        querystring: ZCardsQuery,
+        response: { 200: ZCards, ...problems(400, 401, 403, 404) },
       },
-      handler: async (req) => ({ items: await service.memberCards(deps, tenantIdOf(req), req.params.id) }),
+      handler: (req) => service.memberCards(deps, tenantIdOf(req), req.params.id, req.query),
     });
 
     // POS and servers
@@ -164,7 +168,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         tags,
         summary: 'Cancel a charge where it was made (a store charge at that store)',
         description:
-          'Promotion rewards of the charge are taken back. Rejections: CHARGE_CANCEL_WRONG_CHANNEL, INSUFFICIENT_PREPAID (details.why = charge_already_used), INSUFFICIENT_POINTS (details.why = promotion_points_used), OPERATION_NOT_CANCELLABLE.',
+          'Promotion rewards of the charge are taken back. Rejections: CHARGE_CANCEL_WRONG_CHANNEL, INSUFFICIENT_PREPAID (details.why = charge_already_used), INSUFFICIENT_POINTS (details.why = promotion_points_used), OPERATION_NOT_CANCELLABLE, CANCEL_ID_USED.',
         body: ZChargeCancelRequest,
         response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
@@ -187,6 +191,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       schema: {
         tags,
         summary: 'Cancel a use in full or in part',
+        description: 'Rejections: OPERATION_NOT_CANCELLABLE, CANCEL_ID_USED (a cancelId used before).',
         body: ZUseCancelRequest,
         response: { 200: ZOperation, ...problems(400, 401, 403, 404, 409, 422) },
       },
@@ -197,8 +202,13 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
     // The member's app
     app.get('/me/prepaid/cards', {
       config: { scopes: SCOPES.app, permission: false, session: 'member' },
-      schema: { tags, summary: 'My prepaid cards', response: { 200: ZCards, ...problems(401, 403) } },
-      handler: async (req) => ({ items: await service.listCards(deps, tenantIdOf(req), await memberId(req)) }),
+      schema: {
+        tags,
+        summary: 'My prepaid cards, oldest first',
+        querystring: ZCardsQuery,
+        response: { 200: ZCards, ...problems(400, 401, 403) },
+      },
+      handler: async (req) => service.memberCards(deps, tenantIdOf(req), await memberId(req), req.query),
     });
     app.post('/me/prepaid/cards', {
       config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
@@ -258,13 +268,12 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags,
-        summary: 'A card’s history',
+        summary: 'A card’s history, newest first',
         params: ZCardParams,
-        response: { 200: ZOperations, ...problems(401, 403, 404) },
+        querystring: ZPageQuery,
+        response: { 200: ZOperations, ...problems(400, 401, 403, 404) },
       },
-      handler: async (req) => ({
-        items: await service.cardOperations(deps, tenantIdOf(req), req.params.cardId, await memberId(req)),
-      }),
+      handler: async (req) => service.cardOperations(deps, tenantIdOf(req), req.params.cardId, await memberId(req), req.query),
     });
     app.post('/me/prepaid/cards/:cardId/charges', {
       config: { scopes: SCOPES.app, permission: false, idempotency: 'required', session: 'member' },
@@ -335,7 +344,7 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
         summary: 'Charge promotions running now, with how many more times I can earn each',
         response: { 200: z.object({ items: z.array(ZPromotion) }), ...problems(401, 403) },
       },
-      handler: async (req) => ({ items: await promotions.listPromotions(deps, tenantIdOf(req), await memberId(req)) }),
+      handler: async (req) => ({ items: await promotions.memberPromotions(deps, tenantIdOf(req), await memberId(req)) }),
     });
     app.get('/me/prepaid/cards/:cardId/auto-charge', {
       config: { scopes: SCOPES.app, permission: false, session: 'member' },

@@ -1,10 +1,11 @@
 import { requireAmounts } from '../../platform/amounts.ts';
 import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { AppError, fieldError } from '../../platform/errors.ts';
+import { AppError, cancelIdUsed, fieldError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { claimAttempt, type LimitDeps, limitSecretCheck, resetAttempts } from '../../platform/limits.ts';
 import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
+import { cut, pageOf, type TPageQuery } from '../../platform/pages.ts';
 import { hashPassword, verifyPasswordOrDummy } from '../../platform/passwords.ts';
 import { piiFor } from '../../platform/pii.ts';
 import {
@@ -146,21 +147,34 @@ export async function openCard(deps: PrepaidDeps, tenantId: string, memberId: st
 }
 
 /** A member's cards for /v1/members/{id}/prepaid/cards: NOT_FOUND for an unknown member. */
-export async function memberCards(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string): Promise<TCard[]> {
+/** A page of a member's cards, oldest first (NOT_FOUND for an unknown member); `status` narrows them. */
+export async function memberCards(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  memberId: string,
+  page: TPageQuery & { status?: TCard['status'] | undefined },
+): Promise<{ items: TCard[]; nextCursor: string | null }> {
   await requireMember(deps, tenantId, memberId);
-  return listCards(deps, tenantId, memberId);
+  const { rows, nextCursor } = cut(await cardRows(deps.db, tenantId, memberId, page), page.limit);
+  return { items: await Promise.all(rows.map((r) => toCard(deps, r))), nextCursor };
 }
 
+/** Every card of the member (a checkout's choice of cards), oldest first. */
 export async function listCards(deps: Pick<Deps, 'db'>, tenantId: string, memberId: string): Promise<TCard[]> {
-  const rows = await deps.db
+  return Promise.all((await cardRows(deps.db, tenantId, memberId)).map((r) => toCard(deps, r)));
+}
+
+const cardRows = (db: Db, tenantId: string, memberId: string, page?: TPageQuery & { status?: TCard['status'] | undefined }) =>
+  db
     .selectFrom('prepaid_card')
     .selectAll()
     .where('tenant_id', '=', tenantId)
     .where('member_id', '=', memberId)
-    .orderBy('created_at')
+    .$if(page?.status !== undefined, (q) => q.where('status', '=', page!.status!))
+    .$if(page?.cursor !== undefined, (q) => q.where('id', '>', page!.cursor!))
+    .orderBy('id')
+    .$if(page !== undefined, (q) => q.limit(page!.limit + 1))
     .execute();
-  return Promise.all(rows.map((r) => toCard(deps, r)));
-}
 
 /** The card, locked for the rest of the transaction; a member's own when memberId is given. */
 export async function lockCard(
@@ -371,10 +385,11 @@ type NewOperation = Pick<PrepaidOperationRow, 'id' | 'card_id' | 'kind' | 'amoun
 async function insertOperation(db: Db, tenantId: string, op: NewOperation): Promise<PrepaidOperationRow> {
   const existing = await db
     .selectFrom('prepaid_operation')
-    .select('id')
+    .select(['id', 'original_id'])
     .where('tenant_id', '=', tenantId)
     .where('id', '=', op.id)
     .executeTakeFirst();
+  if (existing && op.kind.endsWith('_cancel')) throw cancelIdUsed(op.id, existing.original_id);
   if (existing) throw new AppError('ORDER_ALREADY_PROCESSED', `Operation ${op.id} exists already.`, { operationId: op.id });
   return db
     .insertInto('prepaid_operation')
@@ -1039,12 +1054,14 @@ export async function refund(
 }
 
 /** A card's operations (its own and value it received), newest first. */
+/** A page of a card's history, newest first (a gift received shows on the receiving card too). */
 export async function cardOperations(
   deps: Pick<Deps, 'db'>,
   tenantId: string,
   cardId: string,
-  memberId?: string,
-): Promise<TOperation[]> {
+  memberId: string | undefined,
+  page: TPageQuery,
+): Promise<{ items: TOperation[]; nextCursor: string | null }> {
   const card = await deps.db
     .selectFrom('prepaid_card')
     .select('member_id')
@@ -1058,10 +1075,13 @@ export async function cardOperations(
     .selectAll()
     .where('tenant_id', '=', tenantId)
     .where((eb) => eb.or([eb('card_id', '=', cardId), eb('to_card_id', '=', cardId)]))
-    .orderBy('created_at', 'desc')
-    .limit(200)
+    .$if(page.cursor !== undefined, (q) => q.where('id', '<', page.cursor!))
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
     .execute();
-  return rows.map((r) => (r.card_id === cardId ? toOperation(r) : { ...toOperation(r), cardId, amount: -Number(r.amount) }));
+  return pageOf(rows, page.limit, (r) =>
+    r.card_id === cardId ? toOperation(r) : { ...toOperation(r), cardId, amount: -Number(r.amount) },
+  );
 }
 
 /**

@@ -69,7 +69,7 @@ async function brand(managers: number) {
   const approve = (i: number, code: string) =>
     app.inject({
       method: 'POST',
-      url: '/v1/store-manager/stamp-approvals',
+      url: '/v1/store-managers/stamp-approvals',
       headers: { ...bearer(t.keys.app), 'x-manager-token': tokens[i]! },
       payload: { storeId: store, code, count: 1 },
     });

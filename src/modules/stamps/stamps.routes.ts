@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { problems, ZInstant } from '../../platform/http-schemas.ts';
-import { idempotent } from '../../platform/idempotency.ts';
+import { idempotent, idempotentSteps } from '../../platform/idempotency.ts';
+import { ZPageOf, ZPageQuery } from '../../platform/pages.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { currentMember } from '../members/index.ts';
 import { authenticateManager } from '../stores/index.ts';
@@ -22,10 +23,11 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: SCOPES.all, permission: 'stamps:read' },
       schema: {
         tags,
-        summary: 'The brand’s stamp cards',
-        response: { 200: z.object({ items: z.array(ZStampCard) }), ...problems(401, 403) },
+        summary: 'The brand’s stamp cards, oldest first',
+        querystring: ZPageQuery.extend({ status: ZStampCard.shape.status.optional() }),
+        response: { 200: ZPageOf(ZStampCard), ...problems(400, 401, 403) },
       },
-      handler: async (req) => ({ items: await service.listStampCards(deps, tenantIdOf(req)) }),
+      handler: (req) => service.listStampCards(deps, tenantIdOf(req), req.query),
     });
     app.post('/stamp-cards', {
       config: { scopes: SCOPES.server, permission: 'stamps:write', idempotency: 'optional' },
@@ -92,20 +94,21 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
         tags,
         summary: 'A member’s stamp cards',
         params: z.object({ id: z.string().max(40) }),
-        response: { 200: z.object({ items: z.array(ZMemberStampCard) }), ...problems(401, 403, 404) },
+        querystring: ZPageQuery,
+        response: { 200: ZPageOf(ZMemberStampCard), ...problems(400, 401, 403, 404) },
       },
-      handler: async (req) => ({ items: await service.memberStampCards(deps, tenantIdOf(req), req.params.id) }),
+      handler: (req) => service.memberStampCards(deps, tenantIdOf(req), req.params.id, req.query),
     });
     app.get('/me/stamp-cards', {
       config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: {
         tags,
         summary: 'My stamp cards',
-        response: { 200: z.object({ items: z.array(ZMemberStampCard) }), ...problems(401, 403) },
+        querystring: ZPageQuery,
+        response: { 200: ZPageOf(ZMemberStampCard), ...problems(400, 401, 403) },
       },
-      handler: async (req) => ({
-        items: await service.memberStampCards(deps, tenantIdOf(req), (await currentMember(deps, req)).member.id),
-      }),
+      handler: async (req) =>
+        service.memberStampCards(deps, tenantIdOf(req), (await currentMember(deps, req)).member.id, req.query),
     });
     app.post('/me/stamp-cards/:cardId/otp', {
       config: { scopes: SCOPES.app, permission: false, session: 'member' },
@@ -123,13 +126,13 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
         reply.code(201).send(await service.issueOtp(deps, tenantIdOf(req), me, req.params.cardId));
       },
     });
-    app.post('/store-manager/stamp-approvals', {
-      config: { scopes: SCOPES.all, permission: false, session: 'manager' },
+    app.post('/store-managers/stamp-approvals', {
+      config: { scopes: SCOPES.all, permission: false, session: 'manager', idempotency: 'optional' },
       schema: {
         tags,
         summary: 'A store manager approves a member’s code with a stamp count (OTP fallback, 대체인증)',
         description:
-          'Rejections: NOT_STORE_MANAGER (not registered to the store, or the store has no manager), OTP_INVALID, OTP_EXPIRED, RATE_LIMITED with Retry-After (wrong codes: 5 per manager and 20 per store in a 10-minute window, claimed before the code is checked; and the per-IP and per-manager secret-check rates), STAMP_NOT_ELIGIBLE, STAMP_DAILY_LIMIT.',
+          'Rejections: NOT_STORE_MANAGER (not registered to the store, or the store has no manager), OTP_INVALID, OTP_EXPIRED, RATE_LIMITED with Retry-After (wrong codes: 5 per manager and 20 per store in a 10-minute window, claimed before the code is checked; and the per-IP and per-manager secret-check rates), STAMP_NOT_ELIGIBLE, STAMP_DAILY_LIMIT. With an `Idempotency-Key`, a manager retrying after a time-out gets the first answer again: whether the stamps were granted.',
         body: z.object({
           storeId: z.string().max(40),
           code: z.string().regex(/^\d{6}$/),
@@ -137,10 +140,20 @@ export function stampRoutes(deps: Deps): FastifyPluginAsyncZod {
         }),
         response: { 200: ZApproval, ...problems(400, 401, 403, 404, 422, 429) },
       },
-      handler: async (req) => {
-        const manager = await authenticateManager(deps, tenantIdOf(req), req.headers['x-manager-token'] as string | undefined);
-        return service.approveOtp(deps, tenantIdOf(req), manager, { ...req.body, ip: req.ip });
-      },
+      handler: (req, reply) =>
+        // The approval runs its own transactions (the wrong-code counters must outlive a rejection),
+        // so it is the step outside; the answer is stored under the key inside.
+        idempotentSteps(deps, req, reply, {
+          outside: async () => {
+            const manager = await authenticateManager(
+              deps,
+              tenantIdOf(req),
+              req.headers['x-manager-token'] as string | undefined,
+            );
+            return service.approveOtp(deps, tenantIdOf(req), manager, { ...req.body, ip: req.ip });
+          },
+          inside: async (_db, approval) => approval,
+        }),
     });
   };
 }

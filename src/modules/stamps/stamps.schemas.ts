@@ -97,7 +97,9 @@ export const ZEarnResult = z
       .nullable()
       .meta({ description: 'Why this card earned nothing.' }),
     stamps: z.number().int().meta({ description: 'Stamps on the current board after it.' }),
-    boardsCompleted: z.array(z.number().int()).meta({ description: 'Boards this earning completed (each rewarded once).' }),
+    completedBoards: z
+      .array(z.number().int())
+      .meta({ description: 'The numbers of the boards this earning completed (each rewarded once).' }),
   })
   .meta({ id: 'StampEarnResult' });
 export type TEarnResult = z.infer<typeof ZEarnResult>;
@@ -105,6 +107,6 @@ export type TEarnResult = z.infer<typeof ZEarnResult>;
 export const ZMemberStampCard = z.object({
   card: ZStampCard,
   stamps: z.number().int(),
-  boardsCompleted: z.number().int(),
+  boardsCompleted: z.number().int().meta({ description: 'How many boards the member has completed on this card.' }),
   expiringWithin30Days: z.number().int(),
 });

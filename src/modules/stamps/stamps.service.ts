@@ -8,6 +8,7 @@ import { AppError, isAppError } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { giveBackWindow, type LimitDeps, limitSecretCheck, rateLimited, takeWindow, type Window } from '../../platform/limits.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
+import { cut, pageOf, type TPageQuery } from '../../platform/pages.ts';
 import { expiringWithin, getAccount, inTransaction, openAccount, systemAccount } from '../ledger/index.ts';
 import { memberGrade, requireActiveMember, requireMember } from '../members/index.ts';
 import { grantPoints } from '../points/index.ts';
@@ -88,10 +89,22 @@ export async function createStampCard(
   return toCard(row);
 }
 
-export async function listStampCards(deps: Pick<Deps, 'db'>, tenantId: string): Promise<TStampCard[]> {
-  return (
-    await deps.db.selectFrom('stamp_card').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute()
-  ).map(toCard);
+/** The brand's stamp cards, oldest first, a page at a time; `status` narrows them. */
+export async function listStampCards(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  page: TPageQuery & { status?: TStampCard['status'] | undefined } = { limit: 200 },
+) {
+  const rows = await deps.db
+    .selectFrom('stamp_card')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .$if(page.status !== undefined, (q) => q.where('status', '=', page.status!))
+    .$if(page.cursor !== undefined, (q) => q.where('id', '>', page.cursor!))
+    .orderBy('id')
+    .limit(page.limit + 1)
+    .execute();
+  return pageOf(rows, page.limit, toCard);
 }
 
 async function cardRow(db: Db, tenantId: string, cardId: string): Promise<StampCardRow> {
@@ -270,7 +283,7 @@ async function earn(
       .where('member_id', '=', memberId)
       .execute();
   }
-  return { cardId: card.id, earned: count, earningId: meta.id, skipped: null, stamps, boardsCompleted: completed };
+  return { cardId: card.id, earned: count, earningId: meta.id, skipped: null, stamps, completedBoards: completed };
 }
 
 /**
@@ -320,7 +333,7 @@ export async function earnForOrder(
           earningId: null,
           skipped: { code: 'STAMP_NOT_ELIGIBLE', rule: eligible.rule, message: eligible.message },
           stamps: 0,
-          boardsCompleted: [],
+          completedBoards: [],
         });
         continue;
       }
@@ -343,7 +356,7 @@ export async function earnForOrder(
           earningId: null,
           skipped: { code: err.code, message: err.message },
           stamps: 0,
-          boardsCompleted: [],
+          completedBoards: [],
         });
       }
     }
@@ -481,36 +494,57 @@ async function takeBackOrderStamps(
 }
 
 /** A member's stamp cards: stamps on the current board, boards completed, what expires soon. */
-export async function memberStampCards(deps: StampsDeps, tenantId: string, memberId: string) {
+/** The cards a member holds stamps on or can collect now, oldest card first, a page at a time. */
+export async function memberStampCards(deps: StampsDeps, tenantId: string, memberId: string, page: TPageQuery = { limit: 200 }) {
   // An unknown member is NOT_FOUND (and opens no wallet).
   await requireMember(deps, tenantId, memberId);
-  const cards = await deps.db
+  const now = deps.clock.now();
+  const held = deps.db
+    .selectFrom('stamp_member_card')
+    .select('card_id')
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId);
+  const rows = await deps.db
     .selectFrom('stamp_card')
     .selectAll()
     .where('tenant_id', '=', tenantId)
-    .orderBy('created_at')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('status', '=', 'active'), eb('issue_from', '<=', now), eb('issue_until', '>', now)]),
+        eb('id', 'in', held),
+      ]),
+    )
+    .$if(page.cursor !== undefined, (q) => q.where('id', '>', page.cursor!))
+    .orderBy('id')
+    .limit(page.limit + 1)
     .execute();
-  const states = await deps.db
-    .selectFrom('stamp_member_card')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('member_id', '=', memberId)
-    .execute();
-  const now = deps.clock.now();
-  return Promise.all(
-    cards
-      .filter((c) => issuing(c, now) || states.some((s) => s.card_id === c.id))
-      .map(async (c) => {
-        const account = await wallet(deps.db, tenantId, c.id, memberId);
-        const soon = await expiringWithin(deps, tenantId, 30, { accountId: account.id });
-        return {
-          card: toCard(c),
-          stamps: account.balance.posted,
-          boardsCompleted: states.find((s) => s.card_id === c.id)?.boards_completed ?? 0,
-          expiringWithin30Days: soon[0]?.amount ?? 0,
-        };
-      }),
+  const { rows: cards, nextCursor } = cut(rows, page.limit);
+  const states = cards.length
+    ? await deps.db
+        .selectFrom('stamp_member_card')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('member_id', '=', memberId)
+        .where(
+          'card_id',
+          'in',
+          cards.map((c) => c.id),
+        )
+        .execute()
+    : [];
+  const items = await Promise.all(
+    cards.map(async (c) => {
+      const account = await wallet(deps.db, tenantId, c.id, memberId);
+      const soon = await expiringWithin(deps, tenantId, 30, { accountId: account.id });
+      return {
+        card: toCard(c),
+        stamps: account.balance.posted,
+        boardsCompleted: states.find((s) => s.card_id === c.id)?.boards_completed ?? 0,
+        expiringWithin30Days: soon[0]?.amount ?? 0,
+      };
+    }),
   );
+  return { items, nextCursor };
 }
 
 const codeHash = (tenantId: string, code: string) => createHash('sha256').update(`${tenantId}:${code}`).digest('hex');

@@ -59,7 +59,7 @@ test('two concurrent earnings that each complete the same board give one reward'
       results.every((r) => r.statusCode === 200),
       results.map((r) => r.body).join(),
     );
-    const completed = results.flatMap((r) => r.json().items[0].boardsCompleted);
+    const completed = results.flatMap((r) => r.json().items[0].completedBoards);
     // 2 + racers stamps: floor((2 + racers) / 3) boards, each rewarded exactly once.
     const boards = Math.floor((2 + racers) / 3);
     assert.deepEqual(
@@ -159,11 +159,11 @@ test('OTP fallback: a registered manager approves once; a second use, another st
       })
     ).json().token as string;
   const [kim, lee] = [await login('kim.s1', 'manager-pass-1'), await login('lee.s2', 'manager-pass-2')];
-  const approve = (token: string, storeId: string, code: string, count = 2) =>
+  const approve = (token: string, storeId: string, code: string, count = 2, key?: string) =>
     app.inject({
       method: 'POST',
-      url: '/v1/store-manager/stamp-approvals',
-      headers: { ...bearer(t.keys.app), 'x-manager-token': token },
+      url: '/v1/store-managers/stamp-approvals',
+      headers: { ...bearer(t.keys.app), 'x-manager-token': token, ...(key ? { 'idempotency-key': key } : {}) },
       payload: { storeId, code, count },
     });
   const memberTok = await memberToken(deps, t.tenant.id, m1);
@@ -180,8 +180,12 @@ test('OTP fallback: a registered manager approves once; a second use, another st
   const code = await otp();
   assert.equal((await approve(lee, s1, code)).json().code, 'NOT_STORE_MANAGER'); // another store's manager
   assert.equal((await approve(kim, s3, code)).json().code, 'NOT_STORE_MANAGER'); // S3 has no manager at all
-  const ok = await approve(kim, s1, code);
+  const ok = await approve(kim, s1, code, 2, 'approval-1');
   assert.equal(ok.statusCode, 200, ok.body);
+  // A manager retrying after a time-out, with the same key, learns the stamps were granted (once).
+  const retried = await approve(kim, s1, code, 2, 'approval-1');
+  assert.equal(retried.headers['idempotent-replayed'], 'true');
+  assert.deepEqual(retried.json(), ok.json());
   assert.deepEqual([ok.json().earned, ok.json().managerId, ok.json().storeId], [2, ok.json().managerId, s1]);
   assert.equal((await approve(kim, s1, code)).json().code, 'OTP_INVALID'); // used twice
   assert.equal((await approve(lee, s2, code)).json().code, 'OTP_INVALID');
@@ -233,7 +237,7 @@ test('OTP per-code limit: a live code ends once 30 wrong codes were tried in its
   const approve = (i: number, code: string) =>
     app.inject({
       method: 'POST',
-      url: '/v1/store-manager/stamp-approvals',
+      url: '/v1/store-managers/stamp-approvals',
       headers: { ...bearer(t.keys.app), 'x-manager-token': tokens[i]! },
       payload: { storeId: stores[i % 2], code, count: 1 },
     });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { problems, ZInstant } from '../../platform/http-schemas.ts';
 import { idempotent } from '../../platform/idempotency.ts';
+import { ZPageOf, ZPageQuery } from '../../platform/pages.ts';
 import { SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import { ZDevice, ZManager, ZManagerLogin, ZManagerRequest, ZStore, ZStoreRequest, ZStoreUpdate } from './stores.schemas.ts';
 import * as service from './stores.service.ts';
@@ -17,10 +18,11 @@ export function storeRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: SCOPES.all, permission: 'stores:read' },
       schema: {
         tags,
-        summary: 'The brand’s stores',
-        response: { 200: z.object({ items: z.array(ZStore) }), ...problems(401, 403) },
+        summary: 'The brand’s stores, in the order they were registered',
+        querystring: ZPageQuery.extend({ status: ZStore.shape.status.optional() }),
+        response: { 200: ZPageOf(ZStore), ...problems(400, 401, 403) },
       },
-      handler: async (req) => ({ items: await service.listStores(deps, tenantIdOf(req)) }),
+      handler: (req) => service.listStores(deps, tenantIdOf(req), req.query),
     });
     app.post('/stores', {
       config: { scopes: SCOPES.server, permission: 'stores:write', idempotency: 'optional' },

@@ -4,6 +4,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError } from '../../platform/errors.ts';
 import { newId, randomToken } from '../../platform/ids.ts';
 import { claimAttempt, limitSecretCheck, resetAttempts } from '../../platform/limits.ts';
+import { pageOf, type TPageQuery } from '../../platform/pages.ts';
 import { hashPassword, verifyPasswordOrDummy } from '../../platform/passwords.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { txMemo } from '../../platform/tx-memo.ts';
@@ -71,8 +72,22 @@ export async function updateStore(
   return toStore(row);
 }
 
-export async function listStores(deps: Pick<Deps, 'db'>, tenantId: string): Promise<TStore[]> {
-  return (await deps.db.selectFrom('store').selectAll().where('tenant_id', '=', tenantId).orderBy('code').execute()).map(toStore);
+/** The brand's stores in the order they were registered, a page at a time; `status` narrows them. */
+export async function listStores(
+  deps: Pick<Deps, 'db'>,
+  tenantId: string,
+  page: TPageQuery & { status?: TStore['status'] | undefined } = { limit: 200 },
+) {
+  const rows = await deps.db
+    .selectFrom('store')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .$if(page.status !== undefined, (q) => q.where('status', '=', page.status!))
+    .$if(page.cursor !== undefined, (q) => q.where('id', '>', page.cursor!))
+    .orderBy('id')
+    .limit(page.limit + 1)
+    .execute();
+  return pageOf(rows, page.limit, toStore);
 }
 
 /** The store, which must exist and be active. */
