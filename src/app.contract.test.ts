@@ -67,6 +67,7 @@ const POS_ROUTES = [
   'GET /stores',
   'GET /tenant',
   'POST /checkout/commit',
+  'POST /members/identify',
   'POST /checkout/quote',
   'POST /checkout/replay',
   'POST /checkout/{checkoutId}/cancel',

@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { auditRoutes } from './modules/audit/index.ts';
-import { checkoutRoutes } from './modules/checkout/index.ts';
+import { checkoutRoutes, identifyRoutes } from './modules/checkout/index.ts';
 import { couponRoutes } from './modules/coupons/index.ts';
 import { gradeRoutes } from './modules/grades/index.ts';
 import { identityRoutes, platformIdentityRoutes, sandboxRoutes } from './modules/identity/index.ts';
 import { ledgerRoutes } from './modules/ledger/index.ts';
-import { memberRoutes, socialSandboxRoutes } from './modules/members/index.ts';
+import { memberBarcodeRoutes, memberRoutes, socialSandboxRoutes } from './modules/members/index.ts';
 import { sandboxMessageRoutes } from './modules/messages/index.ts';
 import {
   notePermission,
@@ -125,6 +125,9 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       await v1.register(couponRoutes(deps));
       await v1.register(operatorRoutes(deps));
       await v1.register(checkoutRoutes(deps));
+      // Identify the member at the counter (the app's barcode, a card, a phone).
+      await v1.register(memberBarcodeRoutes(deps));
+      await v1.register(identifyRoutes(deps));
       await v1.register(auditRoutes(deps));
     },
     { prefix: '/v1' },

@@ -52,7 +52,7 @@ Usage: moa <command> [options]
   tenant create --name <name> --brn <business registration number>
                 [--time-zone <IANA zone>] [--locale ko-KR|en-US]
   tenant list                             list tenants
-  apikey create --tenant <tnt_…> --scope <pos|app|server> --name <label>
+  apikey create --tenant <tnt_…> --scope <pos|app|server> --name <label> [--store <store id> (pos: bound to it)]
   apikey list --tenant <tnt_…>
   apikey revoke --tenant <tnt_…> --key <key_…>
   verification grant --tenant <tnt_…> --units <n> [--memo <text>]
@@ -432,11 +432,22 @@ async function run(argv: string[]): Promise<void> {
 
     case 'apikey': {
       if (sub === 'create') {
-        const v = options(rest, { tenant: { type: 'string' }, scope: { type: 'string' }, name: { type: 'string' } });
+        const v = options(rest, {
+          tenant: { type: 'string' },
+          scope: { type: 'string' },
+          name: { type: 'string' },
+          store: { type: 'string' },
+        });
         required(v, 'tenant', 'scope', 'name');
-        if (!tenants.ZCreateApiKeyRequest.safeParse({ name: v.name, scope: v.scope }).success)
-          throw new UsageError('--scope must be pos, app or server; --name 1-100 characters', false);
-        return runCommand(config, 'apikey.create', { tenantId: v.tenant, name: v.name, scope: v.scope });
+        if (!tenants.ZCreateApiKeyRequest.safeParse({ name: v.name, scope: v.scope, storeId: v.store }).success)
+          throw new UsageError('--scope must be pos, app or server; --name 1-100 characters; --store up to 40 characters', false);
+        if (v.store !== undefined && v.scope !== 'pos') throw new UsageError('--store binds a pos key only', false);
+        return runCommand(config, 'apikey.create', {
+          tenantId: v.tenant,
+          name: v.name,
+          scope: v.scope,
+          ...(v.store === undefined ? {} : { storeId: v.store }),
+        });
       }
       if (sub === 'list') {
         const v = options(rest, { tenant: { type: 'string' } });

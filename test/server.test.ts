@@ -308,6 +308,20 @@ test('CLI: commands print what they did and reject bad arguments with a clear me
   assert.match(key.out, /moa_pos_/);
   assert.match(key.out, /shown once/);
 
+  // A store binds pos keys only, and must be the tenant's.
+  const boundServer = await runCli(
+    ['apikey', 'create', '--tenant', tenant.id, '--scope', 'server', '--name', 'S', '--store', 'sto_x'],
+    env,
+  );
+  assert.equal(boundServer.code, 2);
+  assert.match(boundServer.out, /--store binds a pos key only/);
+  const noStore = await runCli(
+    ['apikey', 'create', '--tenant', tenant.id, '--scope', 'pos', '--name', 'P', '--store', 'sto_x'],
+    env,
+  );
+  assert.equal(noStore.code, 1);
+  assert.match(noStore.out, /No store sto_x/);
+
   const list = await runCli(['apikey', 'list', '--tenant', tenant.id], env);
   assert.equal(list.code, 0);
   assert.equal(JSON.parse(list.out)[0].id, keyId);

@@ -499,6 +499,24 @@ export const ERROR_CODES = {
     title: 'OTP code expired',
     description: 'The code was valid for a few minutes only; the member issues a new one.',
   },
+  BARCODE_EXPIRED: {
+    status: 422,
+    title: 'Barcode expired',
+    description:
+      'The member app’s code is good for one scan within 60 seconds of its issue (`details.expiredAt`); the member shows a new one.',
+  },
+  BARCODE_USED: {
+    status: 422,
+    title: 'Barcode used',
+    description:
+      'The member app’s code was scanned already (`details.usedAt`): each code identifies once. The member shows a new one.',
+  },
+  MEMBER_NOT_FOUND: {
+    status: 404,
+    title: 'Member not found',
+    description:
+      'No active member is found by this barcode, card number or phone (`details.by`): unknown, replaced by a newer code, or not registered. Misses are rate-limited.',
+  },
   SECOND_FACTOR_REQUIRED: {
     status: 401,
     title: 'Second factor required',

@@ -117,9 +117,10 @@ export type LimitDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'masterKey'>;
 /**
  * The rate limits in front of every secret check: per client IP (all kinds together) and per
  * credential, SECRET_RATE_LIMIT_PER_IP and SECRET_RATE_LIMIT_PER_CREDENTIAL per
- * SECRET_RATE_LIMIT_WINDOW_SECONDS, held in the database across processes. Throws RATE_LIMITED.
+ * SECRET_RATE_LIMIT_WINDOW_SECONDS, held in the database across processes. Throws RATE_LIMITED;
+ * returns the windows it counted in (giveBackSecretCheck).
  */
-export async function limitSecretCheck(deps: LimitDeps, tenantId: string, check: SecretCheck): Promise<void> {
+export async function limitSecretCheck(deps: LimitDeps, tenantId: string, check: SecretCheck): Promise<Window[]> {
   const { secretPerIp, secretPerCredential, secretWindowSeconds } = deps.config.limits;
   const now = deps.clock.now();
   // An IP address is personal data: only its keyed hash is kept.
@@ -147,6 +148,13 @@ export async function limitSecretCheck(deps: LimitDeps, tenantId: string, check:
       });
     }
   }
+  return windows;
+}
+
+/** Gives back what limitSecretCheck counted, for a check that turned out not to count (a live single-use code). */
+export async function giveBackSecretCheck(deps: Pick<Deps, 'db' | 'clock'>, tenantId: string, windows: Window[]): Promise<void> {
+  const now = deps.clock.now();
+  for (const w of windows) await giveBackWindow(deps.db, tenantId, w, now);
 }
 
 /** The job that keeps the counters small: ended windows, and attempts idle for a day that hold no lock. */

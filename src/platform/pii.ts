@@ -12,7 +12,7 @@ const FIRST_KEY_ID = 'k1';
 
 export type PiiDomain = 'pii' | 'dormant';
 
-export type PiiKind = 'ci' | 'phone' | 'email' | 'name-phone' | 'login' | 'card-number' | 'coupon-pin' | 'client-ip';
+export type PiiKind = 'ci' | 'phone' | 'email' | 'name-phone' | 'login' | 'card-number' | 'coupon-pin' | 'client-ip' | 'barcode';
 
 export type Pii = {
   /** Seals a value (a string, or any JSON value) for storage, under the current key. */

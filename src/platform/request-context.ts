@@ -80,7 +80,8 @@ export type OperatorAuth = {
 };
 
 export type AuthContext =
-  | { kind: 'api_key'; tenantId: string; keyId: string; scope: ApiKeyScope }
+  /** storeId: a key bound to a store (a POS terminal) acts for that store only; null: the whole brand. */
+  | { kind: 'api_key'; tenantId: string; keyId: string; scope: ApiKeyScope; storeId: string | null }
   | OperatorAuth
   | { kind: 'platform' };
 
@@ -196,25 +197,54 @@ function storesNamed(req: FastifyRequest): string[] {
   return named;
 }
 
+type Shaped = { shape?: Record<string, unknown>; unwrap?: () => unknown };
+
+/** The fields of a zod object schema (through optional/default wrappers), or undefined. */
+function fieldsOf(schema: unknown): Record<string, unknown> | undefined {
+  let s = schema as Shaped | undefined;
+  for (let i = 0; i < 3 && s && !s.shape && typeof s.unwrap === 'function'; i++) s = s.unwrap() as Shaped;
+  return s?.shape;
+}
+
 /**
- * An operator whose role is limited to some stores (operator.store_ids): every store the request
- * names must be one of them, and a write must name one, since a write that names none acts for the
- * whole brand (a program, a definition, a cancel by id). Runs after validation, when the body is parsed.
+ * A key bound to a store names it where the request could name a store and names none: the body's
+ * `storeId`, or its `order.storeId` (a coupon redemption). Set in the validated body, so the
+ * handler and the idempotency record see the store the request acts for.
+ */
+function implyStore(req: FastifyRequest, storeId: string): void {
+  const body = req.body as Record<string, unknown> | null | undefined;
+  const fields = fieldsOf(req.routeOptions.schema?.body);
+  if (typeof body !== 'object' || body === null || !fields) return;
+  if ('storeId' in fields && body.storeId === undefined) body.storeId = storeId;
+  const order = body.order as Record<string, unknown> | null | undefined;
+  if ('order' in fields && typeof order === 'object' && order !== null && order.storeId === undefined) {
+    if (fields.order && 'storeId' in (fieldsOf(fields.order) ?? {})) order.storeId = storeId;
+  }
+}
+
+/**
+ * The stores a caller is limited to: an operator whose role is limited to some stores
+ * (operator.store_ids), or an API key bound to a store (a POS terminal, api_key.store_id), whose
+ * store is implied where the request names none. Every store the request names must be one of
+ * them, and a write must name one, since a write that names none acts for the whole brand (a
+ * program, a definition, a cancel by id). Runs after validation, when the body is parsed.
  */
 export function checkStores(req: FastifyRequest): void {
   const a = req.auth;
-  if (a?.kind !== 'operator' || a.storeIds === null) return;
-  const allowed = a.storeIds;
+  const allowed = a?.kind === 'operator' ? a.storeIds : a?.kind === 'api_key' && a.storeId !== null ? [a.storeId] : null;
+  if (allowed === null) return;
+  const who = a?.kind === 'operator' ? 'Your role is limited to some stores' : `This API key is bound to store ${allowed[0]}`;
+  if (a?.kind === 'api_key' && a.storeId !== null && !storesNamed(req).length) implyStore(req, a.storeId);
   const named = storesNamed(req);
   const outside = [...new Set(named.filter((id) => !allowed.includes(id)))];
   if (outside.length)
-    throw new AppError('FORBIDDEN', `Your role is limited to some stores, not ${outside.join(', ')}.`, {
+    throw new AppError('FORBIDDEN', `${who}, not ${outside.join(', ')}.`, {
       rule: 'store_outside',
       storeIds: outside,
       allowedStoreIds: allowed,
     });
   if (!named.length && req.method !== 'GET' && req.method !== 'HEAD')
-    throw new AppError('FORBIDDEN', 'Your role is limited to some stores: this acts for the whole brand.', {
+    throw new AppError('FORBIDDEN', `${who}: this acts for the whole brand.`, {
       rule: 'store_required',
       allowedStoreIds: allowed,
     });

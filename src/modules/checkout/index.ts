@@ -5,3 +5,6 @@ export { bestCombination, combinationProblem } from './checkout.rules.ts';
 export type { TCheckout, TQuote } from './checkout.schemas.ts';
 export { cancel, commit, getCheckout, quote, replay } from './checkout.service.ts';
 export type { CheckoutTables } from './checkout.tables.ts';
+export { identifyRoutes } from './checkout-identify.routes.ts';
+export type { TIdentified } from './checkout-identify.schemas.ts';
+export { identify } from './checkout-identify.service.ts';

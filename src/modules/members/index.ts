@@ -1,5 +1,19 @@
 // Public API of the members module.
 
+export { memberBarcodeRoutes } from './member-identify.routes.ts';
+export {
+  BARCODE_TTL_SECONDS,
+  /** What the counter shows of a member (id, masked name, grade code); MEMBER_NOT_ACTIVE unless active. */
+  identifiedMember,
+  isBarcode,
+  issueBarcode,
+  /** The member behind a POS's search by phone: the active member with it, by keyed hash. */
+  memberIdByPhone,
+  type TBarcode,
+  type TIdentifiedMember,
+  /** Uses a scanned barcode (single use, atomic): the member id, or BARCODE_USED / BARCODE_EXPIRED / MEMBER_NOT_FOUND. */
+  useBarcode,
+} from './member-identify.service.ts';
 export { getImport, IMPORT_COLUMNS, importMembers, importRejects } from './member-import.service.ts';
 export {
   /** The purge job: withdrawn members' personal data is removed after the policy's days. */

@@ -108,6 +108,16 @@ export type MemberImportTable = {
 
 export type MemberImportRejectTable = { tenant_id: string; import_id: string; row_no: number; code: string; message: string };
 
+/** The member app's current counter barcode: a keyed hash of the code, single use, short-lived. */
+export type MemberBarcodeTable = {
+  tenant_id: string;
+  member_id: string;
+  code_hash: string;
+  issued_at: Date;
+  expires_at: Date;
+  used_at: Date | null;
+};
+
 export type MemberRow = Selectable<MemberTable>;
 export type MemberPolicyRow = Selectable<MemberPolicyTable>;
 export type MemberSessionRow = Selectable<MemberSessionTable>;
@@ -123,4 +133,5 @@ export type MembersTables = {
   social_sandbox_code: SocialSandboxCodeTable;
   member_import: MemberImportTable;
   member_import_reject: MemberImportRejectTable;
+  member_barcode: MemberBarcodeTable;
 };

@@ -29,6 +29,8 @@ export {
   openCard,
   PREPAID,
   payForCharge,
+  /** The member a registered, active physical card belongs to (by the number's keyed hash), for the counter. */
+  physicalCardHolder,
   postCharge,
   previewRefund,
   programSettings,

@@ -20,6 +20,7 @@ import {
 import { requireActiveMember, requireMember } from '../members/index.ts';
 import { requireStore } from '../stores/index.ts';
 import { isOfflinePaymentMethod, type PaymentMethodName } from './prepaid.provider.ts';
+import * as prepaidRepo from './prepaid.repository.ts';
 import { refundPreview } from './prepaid.rules.ts';
 import {
   type TCard,
@@ -330,6 +331,23 @@ export async function claimPinAttempt(
   );
   if (byMember.locked) throw locked(byMember.retryAfterSeconds);
   return { numberHash };
+}
+
+/**
+ * The member a physical card is registered to, found by the number's keyed hash (the counter's
+ * identify): undefined for an unknown card, one nobody registered, or one that is not active (lost, suspended).
+ */
+export async function physicalCardHolder(
+  deps: Pick<Deps, 'db' | 'masterKey'>,
+  tenantId: string,
+  number: string,
+): Promise<{ memberId: string; cardId: string } | undefined> {
+  const row = await prepaidRepo.physicalCardByNumberHash(
+    deps.db,
+    tenantId,
+    piiFor(deps.masterKey).hash(tenantId, 'card-number', number),
+  );
+  return row?.member_id && row.status === 'active' ? { memberId: row.member_id, cardId: row.id } : undefined;
 }
 
 /** The brand's server lifts a card's PIN lock (the owner proved it is theirs, e.g. at a store). */

@@ -55,7 +55,7 @@ export async function findApiKeyForAuth(db: Db, tenantId: string, keyId: string)
   return db
     .selectFrom('api_key')
     .innerJoin('tenant', 'tenant.id', 'api_key.tenant_id')
-    .select(['api_key.secret_hash', 'api_key.scope', 'api_key.revoked_at', 'tenant.status as tenant_status'])
+    .select(['api_key.secret_hash', 'api_key.scope', 'api_key.revoked_at', 'api_key.store_id', 'tenant.status as tenant_status'])
     .where('api_key.tenant_id', '=', tenantId)
     .where('api_key.id', '=', keyId)
     .executeTakeFirst();

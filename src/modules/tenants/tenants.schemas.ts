@@ -64,6 +64,10 @@ export const ZApiKey = z
     createdAt: ZInstant,
     lastUsedAt: ZInstant.nullable(),
     revokedAt: ZInstant.nullable(),
+    storeId: z.string().nullable().meta({
+      description:
+        'A key bound to a store acts for that store only (its storeId is implied, any other refused); null: the whole brand.',
+    }),
   })
   .meta({ id: 'ApiKey' });
 export type TApiKey = z.infer<typeof ZApiKey>;
@@ -71,6 +75,11 @@ export type TApiKey = z.infer<typeof ZApiKey>;
 export const ZCreateApiKeyRequest = z.object({
   name: z.string().trim().min(1).max(100),
   scope: ZApiKeyScope,
+  storeId: z
+    .string()
+    .max(40)
+    .optional()
+    .meta({ description: 'Binds a pos key to one store of the tenant (a terminal): it then acts for that store only.' }),
 });
 export type TCreateApiKeyRequest = z.infer<typeof ZCreateApiKeyRequest>;
 

@@ -1,11 +1,12 @@
 import { withTransaction } from '../../platform/db.ts';
 import { withTenant } from '../../platform/db-context.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, fieldError } from '../../platform/errors.ts';
 import { newId, randomToken } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import type { AuthContext } from '../../platform/request-context.ts';
 import { txMemo } from '../../platform/tx-memo.ts';
+import { requireStore } from '../stores/index.ts';
 import * as repo from './tenants.repository.ts';
 import { apiKeyPrefix, formatApiKey, formatBrn, hashSecret, normalizeBrn, parseApiKey, secretMatches } from './tenants.rules.ts';
 import type {
@@ -43,6 +44,7 @@ function toApiKeyDto(row: ApiKeyRow): TApiKey {
     createdAt: row.created_at.toISOString(),
     lastUsedAt: row.last_used_at?.toISOString() ?? null,
     revokedAt: row.revoked_at?.toISOString() ?? null,
+    storeId: row.store_id,
   };
 }
 
@@ -119,9 +121,12 @@ export async function createApiKey(
   tenantId: string,
   input: TCreateApiKeyRequest,
 ): Promise<TCreatedApiKey> {
+  // A terminal is bound to its store; the app's and the brand's servers act for the whole brand.
+  if (input.storeId !== undefined && input.scope !== 'pos') throw fieldError('storeId', 'only a pos key can be bound to a store');
   return withTransaction(deps.db, async (trx) => {
     const tenant = await repo.findTenant(trx, tenantId);
     if (!tenant) throw notFound(tenantId);
+    if (input.storeId !== undefined) await requireStore({ db: trx }, tenantId, input.storeId);
     const keyId = `key_${randomToken(12)}`;
     const secret = randomToken(32);
     const row = await repo.insertApiKey(trx, {
@@ -133,8 +138,12 @@ export async function createApiKey(
       secret_hash: hashSecret(secret),
       last_used_at: null,
       revoked_at: null,
+      store_id: input.storeId ?? null,
     });
-    await enqueueOutbox(trx, tenantId, { topic: 'api_key.created', payload: { tenantId, keyId, scope: input.scope } });
+    await enqueueOutbox(trx, tenantId, {
+      topic: 'api_key.created',
+      payload: { tenantId, keyId, scope: input.scope, storeId: input.storeId ?? null },
+    });
     return { ...toApiKeyDto(row), key: formatApiKey(input.scope, tenantId, keyId, secret) };
   });
 }
@@ -185,6 +194,6 @@ export function createApiKeyAuthenticator(deps: Pick<Deps, 'db' | 'log'>) {
       touched.set(parsed.keyId, now);
       await repo.touchApiKey(deps.db, parsed.tenantId, parsed.keyId);
     }
-    return { kind: 'api_key', tenantId: parsed.tenantId, keyId: parsed.keyId, scope: parsed.scope };
+    return { kind: 'api_key', tenantId: parsed.tenantId, keyId: parsed.keyId, scope: parsed.scope, storeId: found.store_id };
   }
 }

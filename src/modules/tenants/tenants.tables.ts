@@ -26,6 +26,8 @@ export type ApiKeyTable = {
   created_at: Generated<Date>;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  /** A key bound to a store acts for that store only (a POS terminal); null: the whole brand. */
+  store_id: Generated<string | null>;
 };
 
 export type TenantRow = Selectable<TenantTable>;
