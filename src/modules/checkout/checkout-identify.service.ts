@@ -87,7 +87,7 @@ export async function identify(
       prepaid: activeCards.reduce((sum, c) => sum + c.balance, 0),
       prepaidCards: activeCards.length,
       coupons: coupons.length,
-      stampCards: stampCards
+      stampCards: stampCards.items
         .filter((s) => s.card.status === 'active')
         .map((s) => ({
           cardId: s.card.id,
