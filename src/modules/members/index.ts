@@ -1,5 +1,13 @@
 // Public API of the members module.
 
+export {
+  type ConsentActor,
+  changeConsents,
+  getConsents,
+  type MarketingConsent,
+  /** What the messaging module sends by: the member's advertising consent per channel and for night-time (21:00-08:00). */
+  marketingConsent,
+} from './member-consents.service.ts';
 export { getImport, IMPORT_COLUMNS, importMembers, importRejects } from './member-import.service.ts';
 export {
   /** The purge job: withdrawn members' personal data is removed after the policy's days. */
@@ -11,6 +19,7 @@ export {
   withdraw,
   withdrawalPreview,
 } from './member-lifecycle.service.ts';
+export { changePassword, confirmEmail, EMAIL_LINK_MS, updateMe } from './member-profile.service.ts';
 export {
   /** The member behind a session token. */
   authenticateMember,
