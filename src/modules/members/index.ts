@@ -71,5 +71,6 @@ export type { MemberStatus, MembersTables } from './members.tables.ts';
 export const MEMBERS_SEALED_COLUMNS = [
   { table: 'member', keys: ['tenant_id', 'id'], column: 'profile_sealed', domain: 'pii' },
   { table: 'member_dormant', keys: ['tenant_id', 'member_id'], column: 'profile_sealed', domain: 'dormant' },
+  { table: 'member_email_change', keys: ['tenant_id', 'token_hash'], column: 'email_sealed', domain: 'pii' },
   { table: 'social_sandbox_code', keys: ['code'], column: 'account_sealed', domain: 'pii' },
 ] as const;
