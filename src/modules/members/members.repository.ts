@@ -193,6 +193,11 @@ export const consumeEmailChange = (db: Db, tenantId: string, memberId: string, t
     .returningAll()
     .executeTakeFirst();
 
+/** Removes the member's e-mail change requests, used or not (each holds a sealed address). */
+export async function deleteEmailChanges(db: Db, tenantId: string, memberId: string): Promise<void> {
+  await db.deleteFrom('member_email_change').where('tenant_id', '=', tenantId).where('member_id', '=', memberId).execute();
+}
+
 // Consents: the history is appended, never changed.
 
 export type ConsentChange = Omit<Insertable<MemberConsentTable>, 'tenant_id' | 'member_id' | 'seq'>;
@@ -220,16 +225,18 @@ export async function appendConsentsOfMany(
   }
 }
 
-/** The member's consent changes, oldest first (in the order they were written). */
-export const consentHistory = (db: Db, tenantId: string, memberId: string, limit = 1_000) =>
-  db
+/** The member's latest consent changes (up to `limit`), oldest first, in the order they were written. */
+export async function consentHistory(db: Db, tenantId: string, memberId: string, limit = 1_000) {
+  const rows = await db
     .selectFrom('member_consent')
     .select(['consent', 'granted', 'at', 'channel', 'operator_id', 'reason'])
     .where('tenant_id', '=', tenantId)
     .where('member_id', '=', memberId)
-    .orderBy('seq')
+    .orderBy('seq', 'desc')
     .limit(limit)
     .execute();
+  return rows.reverse();
+}
 
 // The lifecycle jobs' lookups. Each uses a partial index with the smallest bound any policy allows,
 // then applies the tenant's own policy.
