@@ -12,7 +12,7 @@ import type { ConsentChannel, ConsentKind, Consents } from './members.tables.ts'
 // Consents (issue 17 §3): the current state stays on the member row (member.consents), and every
 // change is one row of member_consent, which the application roles may insert and read only. A
 // change of an advertising consent is told to the member with its date and content (정보통신망법
-// §50 ⑧, 수신동의 처리 결과 통지), queued through the messages module in the same transaction.
+// §50 ⑦, 수신동의 처리 결과 통지), queued through the messages module in the same transaction.
 
 type ConsentDeps = Pick<Deps, 'db' | 'clock' | 'masterKey' | 'providers' | 'outbox'>;
 

@@ -71,7 +71,7 @@ const ZImportSummary = z
 
 const ZNotice = z.enum(['email', 'sms', 'alimtalk']).nullable().meta({
   description:
-    'How the notice of an advertising consent change was sent (정보통신망법 §50 ⑧); null: nothing to tell, or no address.',
+    'How the notice of an advertising consent change was sent (정보통신망법 §50 ⑦); null: nothing to tell, or no address.',
 });
 const ZConsentsChanged = ZMemberConsents.extend({ notice: ZNotice }).meta({ id: 'MemberConsentsChanged' });
 
@@ -490,7 +490,7 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
         summary: 'Grant or withdraw advertising consents by channel and night-time sending; agree again to revised terms',
         description:
           'Consents left out are unchanged; only what changes is recorded (one history row each). A change of an advertising ' +
-          'consent (a channel or night-time) is told to the member with its date and content, as 정보통신망법 §50 ⑧ requires: ' +
+          'consent (a channel or night-time) is told to the member with its date and content, as 정보통신망법 §50 ⑦ requires: ' +
           'by e-mail when the member has one, else by AlimTalk or SMS.',
         body: ZMyConsentsChange,
         response: { 200: ZConsentsChanged, ...problems(400, 401, 403) },
