@@ -112,6 +112,9 @@ test('PATCH /v1/me: nickname and address at once (address sealed, shown masked);
   }>`select m::text as r from member m where tenant_id = ${t.tenant.id} and id = ${m.id}`.execute(deps.db);
   assert.ok(!raw.rows[0]!.r.includes('테헤란로') && !raw.rows[0]!.r.includes('라떼러버'), 'sealed at rest');
 
+  const unmasked = await send('POST', `/v1/members/${m.id}/unmask`, bearer(t.keys.server), { reason: '배송지 확인 문의 #77' });
+  assert.deepEqual(unmasked.json().address, address, 'unmasked with a reason, into the access log');
+
   const removed = await send('PATCH', '/v1/me', m.headers, { nickname: null });
   assert.equal(removed.json().member.nickname, null);
   assert.equal(removed.json().member.address, '06236 서울 강남구 ***', 'the address stays');

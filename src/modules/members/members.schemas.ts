@@ -93,6 +93,18 @@ export const ZMember = z
   .meta({ id: 'Member' });
 export type TMember = z.infer<typeof ZMember>;
 
+const ZAddress = z
+  .object({
+    postalCode: z
+      .string()
+      .regex(/^\d{5}$/)
+      .meta({ description: '우편번호 (5 digits).' }),
+    line1: z.string().trim().min(1).max(200).meta({ description: '도로명 주소.' }),
+    line2: z.string().trim().max(200).optional().meta({ description: '상세 주소.' }),
+  })
+  .meta({ id: 'MemberAddress' });
+export type TAddress = z.infer<typeof ZAddress>;
+
 export const ZUnmaskRequest = z.object({
   reason: z
     .string()
@@ -109,6 +121,7 @@ export const ZUnmaskedMember = z
     phone: z.string().nullable(),
     email: z.string().nullable(),
     birthDate: z.string().nullable(),
+    address: ZAddress.nullable(),
     accessLogSeq: z.number().int().meta({ description: 'The row of the personal-data access log this view wrote.' }),
   })
   .meta({ id: 'UnmaskedMember' });
@@ -208,18 +221,6 @@ export const ZReactivateRequest = z
   .meta({ id: 'ReactivateRequest' });
 
 // Self-service (issue 17 §3): profile, e-mail confirmation, password change, consents.
-
-const ZAddress = z
-  .object({
-    postalCode: z
-      .string()
-      .regex(/^\d{5}$/)
-      .meta({ description: '우편번호 (5 digits).' }),
-    line1: z.string().trim().min(1).max(200).meta({ description: '도로명 주소.' }),
-    line2: z.string().trim().max(200).optional().meta({ description: '상세 주소.' }),
-  })
-  .meta({ id: 'MemberAddress' });
-export type TAddress = z.infer<typeof ZAddress>;
 
 export const ZUpdateMeRequest = z
   .object({

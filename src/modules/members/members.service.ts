@@ -295,7 +295,7 @@ export async function unmaskMember(
       ip: who.ip,
       action: 'unmask',
       memberIds: [id],
-      fields: ['name', 'phone', 'email', 'birthDate', 'loginId'],
+      fields: ['name', 'phone', 'email', 'birthDate', 'loginId', 'address'],
       reason: who.reason,
       requestId: who.requestId,
     });
@@ -306,6 +306,7 @@ export async function unmaskMember(
       phone: p?.phone ?? null,
       email: p?.email ?? null,
       birthDate: p?.birthDate ?? null,
+      address: p?.address ?? null,
       accessLogSeq: access.seq,
     };
   });
