@@ -549,6 +549,12 @@ export const ERROR_CODES = {
     title: 'Recovery link not usable',
     description: 'The emergency recovery link is unknown, was used or replaced, or is older than 30 minutes; ask for a new one.',
   },
+  EMAIL_LINK_NOT_USABLE: {
+    status: 410,
+    title: 'E-mail confirmation link not usable',
+    description:
+      'The link that confirms a member’s new e-mail is unknown, was used or replaced by a newer change, is older than 24 hours, or belongs to another member; change the e-mail again.',
+  },
   PASSWORD_REJECTED: {
     status: 422,
     title: 'Password not allowed',

@@ -1,5 +1,13 @@
 // Public API of the members module.
 
+export {
+  type ConsentActor,
+  changeConsents,
+  getConsents,
+  type MarketingConsent,
+  /** What the messaging module sends by: the member's advertising consent per channel and for night-time (21:00-08:00). */
+  marketingConsent,
+} from './member-consents.service.ts';
 export { memberBarcodeRoutes } from './member-identify.routes.ts';
 export {
   BARCODE_TTL_SECONDS,
@@ -25,6 +33,7 @@ export {
   withdraw,
   withdrawalPreview,
 } from './member-lifecycle.service.ts';
+export { changePassword, confirmEmail, EMAIL_LINK_MS, updateMe } from './member-profile.service.ts';
 export {
   /** The member behind a session token. */
   authenticateMember,
@@ -76,5 +85,6 @@ export type { MemberStatus, MembersTables } from './members.tables.ts';
 export const MEMBERS_SEALED_COLUMNS = [
   { table: 'member', keys: ['tenant_id', 'id'], column: 'profile_sealed', domain: 'pii' },
   { table: 'member_dormant', keys: ['tenant_id', 'member_id'], column: 'profile_sealed', domain: 'dormant' },
+  { table: 'member_email_change', keys: ['tenant_id', 'token_hash'], column: 'email_sealed', domain: 'pii' },
   { table: 'social_sandbox_code', keys: ['code'], column: 'account_sealed', domain: 'pii' },
 ] as const;

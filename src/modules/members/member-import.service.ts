@@ -8,8 +8,9 @@ import { enqueueOutbox } from '../../platform/outbox.ts';
 import { isKoreanMobile, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { ageOn } from '../identity/index.ts';
 import { getTenant } from '../tenants/index.ts';
+import * as repo from './members.repository.ts';
 import { LOGIN_ID, normalizeLoginId } from './members.rules.ts';
-import { type MembersDeps, type Profile, profileIndexes } from './members.service.ts';
+import { consentRowsOf, type MembersDeps, type Profile, profileIndexes } from './members.service.ts';
 import type { Consents, MemberImportTable, MemberTable } from './members.tables.ts';
 
 // Member import from CSV (a brand moving its members to Moa). The file is streamed; rows are
@@ -185,6 +186,19 @@ async function commitChunk(
         .returning('id')
         .execute();
       inserted = new Set(rows.map((r) => r.id));
+      // The consents the brand collected come over as the first rows of each member's history.
+      await repo.appendConsentsOfMany(
+        trx,
+        tenantId,
+        ok
+          .filter((c) => inserted.has(c.member.id as string))
+          .flatMap((c) =>
+            consentRowsOf(c.member.consents as Consents, c.member.joined_at as Date, 'import').map((r) => ({
+              ...r,
+              member_id: c.member.id as string,
+            })),
+          ),
+      );
     }
     const lost = ok.filter((c) => !inserted.has(c.member.id as string));
     if (lost.length) {

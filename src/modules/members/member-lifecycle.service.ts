@@ -56,7 +56,8 @@ export async function withdraw(deps: MembersDeps, tenantId: string, memberId: st
 
 /**
  * The purge job: withdrawn members past the policy's days lose everything personal (profile,
- * login, password, hashes, sessions). Kept: the id (the ledger's owner), dates and consents.
+ * login, password, hashes, sessions, pending e-mail changes). Kept: the id (the ledger's owner),
+ * dates, the consents and their history.
  */
 export async function purgeWithdrawn(deps: MembersDeps, options: JobOptions = {}): Promise<number> {
   const due = await repo.dueForPurge(deps.db, deps.clock.now(), options.limit ?? 500, options.tenantId);
@@ -76,6 +77,7 @@ export async function purgeWithdrawn(deps: MembersDeps, options: JobOptions = {}
       });
       await repo.deleteSessions(trx, m.tenant_id, m.id);
       await repo.takeDormant(trx, m.tenant_id, m.id);
+      await repo.deleteEmailChanges(trx, m.tenant_id, m.id);
     });
   }
   return due.length;
@@ -110,6 +112,8 @@ export async function runDormancy(deps: MembersDeps, options: JobOptions = {}): 
       await repo.putDormant(trx, m.tenant_id, m.id, piiFor(deps.masterKey, 'dormant').seal(profile));
       await repo.updateMember(trx, m.tenant_id, m.id, { status: 'dormant', dormant_at: now, profile_sealed: null, birth_md: 0 });
       await repo.revokeSessions(trx, m.tenant_id, m.id);
+      // A pending e-mail change holds an address: it goes too (the member changes it again after reactivation).
+      await repo.deleteEmailChanges(trx, m.tenant_id, m.id);
       await enqueueOutbox(trx, m.tenant_id, { topic: 'member.dormant', payload: { memberId: m.id } });
       dormant++;
     });

@@ -1,7 +1,14 @@
 import { type Insertable, sql, type Updateable } from 'kysely';
 import type { Db } from '../../platform/db.ts';
 import { txForget } from '../../platform/tx-memo.ts';
-import type { MemberPolicyTable, MemberRow, MemberSessionTable, MemberTable } from './members.tables.ts';
+import type {
+  MemberConsentTable,
+  MemberEmailChangeTable,
+  MemberPolicyTable,
+  MemberRow,
+  MemberSessionTable,
+  MemberTable,
+} from './members.tables.ts';
 
 // SQL only; every function takes the tenant.
 
@@ -143,6 +150,92 @@ export async function revokeSessions(db: Db, tenantId: string, memberId: string,
   if (sessionId) q = q.where('id', '=', sessionId);
   const result = await q.executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** Revokes every open session of the member but one (a password change keeps the session it came from). */
+export async function revokeOtherSessions(db: Db, tenantId: string, memberId: string, keep: string): Promise<number> {
+  const result = await db
+    .updateTable('member_session')
+    .set({ revoked_at: sql<Date>`now()` })
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .where('revoked_at', 'is', null)
+    .where('id', '<>', keep)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+// E-mail changes: a single-use link per request; a newer one replaces the open ones.
+
+export async function replaceEmailChange(db: Db, row: Insertable<MemberEmailChangeTable>): Promise<void> {
+  await db
+    .updateTable('member_email_change')
+    .set({ revoked_at: row.created_at })
+    .where('tenant_id', '=', row.tenant_id)
+    .where('member_id', '=', row.member_id)
+    .where('used_at', 'is', null)
+    .where('revoked_at', 'is', null)
+    .execute();
+  await db.insertInto('member_email_change').values(row).execute();
+}
+
+/** Uses up an open, unexpired link of the member in one statement; undefined when there is none. */
+export const consumeEmailChange = (db: Db, tenantId: string, memberId: string, tokenHash: string, now: Date) =>
+  db
+    .updateTable('member_email_change')
+    .set({ used_at: now })
+    .where('tenant_id', '=', tenantId)
+    .where('token_hash', '=', tokenHash)
+    .where('member_id', '=', memberId)
+    .where('used_at', 'is', null)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returningAll()
+    .executeTakeFirst();
+
+/** Removes the member's e-mail change requests, used or not (each holds a sealed address). */
+export async function deleteEmailChanges(db: Db, tenantId: string, memberId: string): Promise<void> {
+  await db.deleteFrom('member_email_change').where('tenant_id', '=', tenantId).where('member_id', '=', memberId).execute();
+}
+
+// Consents: the history is appended, never changed.
+
+export type ConsentChange = Omit<Insertable<MemberConsentTable>, 'tenant_id' | 'member_id' | 'seq'>;
+
+export async function appendConsents(db: Db, tenantId: string, memberId: string, rows: ConsentChange[]): Promise<void> {
+  if (!rows.length) return;
+  await db
+    .insertInto('member_consent')
+    .values(rows.map((r) => ({ ...r, tenant_id: tenantId, member_id: memberId })))
+    .execute();
+}
+
+/** Many members' consent rows at once (an import chunk), a few thousand rows per statement. */
+export async function appendConsentsOfMany(
+  db: Db,
+  tenantId: string,
+  rows: (ConsentChange & { member_id: string })[],
+  chunk = 5_000,
+): Promise<void> {
+  for (let i = 0; i < rows.length; i += chunk) {
+    await db
+      .insertInto('member_consent')
+      .values(rows.slice(i, i + chunk).map((r) => ({ ...r, tenant_id: tenantId })))
+      .execute();
+  }
+}
+
+/** The member's latest consent changes (up to `limit`), oldest first, in the order they were written. */
+export async function consentHistory(db: Db, tenantId: string, memberId: string, limit = 1_000) {
+  const rows = await db
+    .selectFrom('member_consent')
+    .select(['consent', 'granted', 'at', 'channel', 'operator_id', 'reason'])
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .orderBy('seq', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.reverse();
 }
 
 // The lifecycle jobs' lookups. Each uses a partial index with the smallest bound any policy allows,

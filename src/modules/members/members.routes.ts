@@ -8,8 +8,10 @@ import { streamedBody } from '../../platform/http-input.ts';
 import { problems, ZInstant } from '../../platform/http-schemas.ts';
 import { idempotent, idempotentSteps } from '../../platform/idempotency.ts';
 import { actorIdOf, SCOPES, tenantIdOf } from '../../platform/request-context.ts';
+import * as consents from './member-consents.service.ts';
 import * as imports from './member-import.service.ts';
 import * as lifecycle from './member-lifecycle.service.ts';
+import * as profile from './member-profile.service.ts';
 import * as sessions from './member-sessions.service.ts';
 import { SOCIAL_PROVIDERS } from './member-social.provider.ts';
 import {
@@ -21,20 +23,27 @@ import {
 } from './member-social.sandbox.ts';
 import * as social from './member-social.service.ts';
 import {
+  ZChangePasswordRequest,
   ZChangePhoneRequest,
+  ZConfirmEmailRequest,
   ZFindIdRequest,
   ZFindIdResponse,
   ZLoginRequest,
   ZLoginResponse,
   ZMember,
+  ZMemberConsents,
+  ZMemberConsentsChange,
   ZMemberId,
   ZMemberPolicy,
+  ZMyConsentsChange,
   ZReactivateRequest,
   ZResetPasswordRequest,
   ZSession,
   ZSignUpRequest,
   ZUnmaskedMember,
   ZUnmaskRequest,
+  ZUpdateMeRequest,
+  ZUpdateMeResponse,
   ZWithdrawalPreview,
   ZWithdrawRequest,
 } from './members.schemas.ts';
@@ -59,6 +68,12 @@ const ZImportSummary = z
     finishedAt: ZInstant.nullable(),
   })
   .meta({ id: 'MemberImport' });
+
+const ZNotice = z.enum(['email', 'sms', 'alimtalk']).nullable().meta({
+  description:
+    'How the notice of an advertising consent change was sent (정보통신망법 §50 ⑦); null: nothing to tell, or no address.',
+});
+const ZConsentsChanged = ZMemberConsents.extend({ notice: ZNotice }).meta({ id: 'MemberConsentsChanged' });
 
 const ZProvider = z.object({ provider: z.enum(SOCIAL_PROVIDERS) });
 const ZRedirectUri = z
@@ -399,6 +414,132 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       config: { scopes: SCOPES.app, permission: false, session: 'member' },
       schema: { tags: ['Members'], summary: 'The logged-in member', response: { 200: ZMember, ...problems(401, 403) } },
       handler: async (req) => service.toMemberDto((await me(req)).member, deps),
+    });
+
+    app.patch('/me', {
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
+      schema: {
+        tags: ['Members'],
+        summary: 'Change the nickname, the address or the e-mail (a new e-mail only after its confirmation link is opened)',
+        description:
+          'Nickname and address change at once. A new e-mail gets a single-use link (24 hours) to the brand’s page ' +
+          '(the member policy’s `emailConfirmUrl`, `#token=…`), which posts it to POST /v1/me/email/confirm; until then the ' +
+          'e-mail stays as it was, and a newer change replaces the link. CONFLICT (`rule: email_confirm_url_unset`) while the ' +
+          'brand has not set that page. An empty patch is refused.',
+        body: ZUpdateMeRequest,
+        response: { 200: ZUpdateMeResponse, ...problems(400, 401, 403, 409) },
+      },
+      handler: async (req, reply) => {
+        const { member } = await me(req);
+        return idempotent(deps, req, reply, (db) => profile.updateMe({ ...deps, db }, tenantIdOf(req), member.id, req.body));
+      },
+    });
+
+    app.post('/me/email/confirm', {
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
+      schema: {
+        tags: ['Members'],
+        summary: 'Confirm a new e-mail with the token of the mailed link (once, within 24 hours, the member who asked)',
+        description: 'EMAIL_LINK_NOT_USABLE (410) for a used, replaced, expired or unknown link, or another member’s.',
+        body: ZConfirmEmailRequest,
+        response: { 200: ZMember, ...problems(400, 401, 403, 410) },
+      },
+      handler: async (req, reply) => {
+        const { member } = await me(req);
+        return idempotent(deps, req, reply, (db) =>
+          profile.confirmEmail({ ...deps, db }, tenantIdOf(req), member.id, req.body.token),
+        );
+      },
+    });
+
+    app.post('/me/password', {
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
+      schema: {
+        tags: ['Members'],
+        summary: 'Change the password with the current one (ends the member’s other sessions)',
+        description:
+          'The current password is checked like a login: a wrong one counts toward the lockout (INVALID_CREDENTIALS, then ' +
+          'LOGIN_LOCKED with Retry-After) and the secret rate limits (RATE_LIMITED). The new one follows the sign-up rules ' +
+          '(400 on `newPassword`). Not idempotent on purpose: the attempt is counted outside any transaction, so a retry is a new attempt.',
+        body: ZChangePasswordRequest,
+        response: { 204: z.null(), ...problems(400, 401, 403, 423, 429) },
+      },
+      handler: async (req, reply) => {
+        await profile.changePassword(deps, tenantIdOf(req), await me(req), { ...req.body, ip: req.ip });
+        return reply.code(204).send(null);
+      },
+    });
+
+    app.get('/me/consents', {
+      config: { scopes: SCOPES.app, permission: false, session: 'member' },
+      schema: {
+        tags: ['Members'],
+        summary: 'The member’s consents now and every change (time, channel, operator and reason), oldest first',
+        response: { 200: ZMemberConsents, ...problems(401, 403) },
+      },
+      handler: async (req) => {
+        const { member } = await me(req);
+        return consents.getConsents(deps, tenantIdOf(req), member.id);
+      },
+    });
+
+    app.put('/me/consents', {
+      config: { scopes: SCOPES.app, permission: false, idempotency: 'optional', session: 'member' },
+      schema: {
+        tags: ['Members'],
+        summary: 'Grant or withdraw advertising consents by channel and night-time sending; agree again to revised terms',
+        description:
+          'Consents left out are unchanged; only what changes is recorded (one history row each). A change of an advertising ' +
+          'consent (a channel or night-time) is told to the member with its date and content, as 정보통신망법 §50 ⑦ requires: ' +
+          'by e-mail when the member has one, else by AlimTalk or SMS.',
+        body: ZMyConsentsChange,
+        response: { 200: ZConsentsChanged, ...problems(400, 401, 403) },
+      },
+      handler: async (req, reply) => {
+        const { member } = await me(req);
+        return idempotent(deps, req, reply, (db) =>
+          consents.changeConsents({ ...deps, db }, tenantIdOf(req), member.id, req.body, {
+            kind: 'member',
+            channel: req.body.channel,
+          }),
+        );
+      },
+    });
+
+    app.get('/members/:id/consents', {
+      config: { scopes: SCOPES.server, permission: 'members:read' },
+      schema: {
+        tags: ['Members'],
+        summary: 'A member’s consents now and every change, oldest first',
+        params: z.object({ id: ZMemberId }),
+        response: { 200: ZMemberConsents, ...problems(401, 403, 404) },
+      },
+      handler: (req) => consents.getConsents(deps, tenantIdOf(req), req.params.id),
+    });
+
+    app.put('/members/:id/consents', {
+      config: { scopes: SCOPES.server, permission: 'members:write', idempotency: 'optional' },
+      schema: {
+        tags: ['Members'],
+        summary: 'Change a member’s consents for them: an operator (with a reason) or the brand’s server (naming the channel)',
+        description:
+          'An operator’s change is recorded with channel `operator`, the operator and the reason (at least 5 characters; ' +
+          '400 on `reason` without one). A server key names where the change was made (`channel`: app, web, pos or import). ' +
+          'The member is told of a change of an advertising consent, as on PUT /v1/me/consents.',
+        params: z.object({ id: ZMemberId }),
+        body: ZMemberConsentsChange,
+        response: { 200: ZConsentsChanged, ...problems(400, 401, 403, 404) },
+      },
+      handler: (req, reply) => {
+        const a = req.auth;
+        const actor: consents.ConsentActor =
+          a?.kind === 'operator'
+            ? { kind: 'operator', operatorId: a.operatorId, reason: req.body.reason }
+            : { kind: 'server', channel: req.body.channel, reason: req.body.reason };
+        return idempotent(deps, req, reply, (db) =>
+          consents.changeConsents({ ...deps, db }, tenantIdOf(req), req.params.id, req.body, actor),
+        );
+      },
     });
 
     app.post('/me/phone', {

@@ -19,8 +19,14 @@ export const ZConsentsInput = z.object({
   privacy: z.boolean().meta({ description: '개인정보 수집·이용 (required)' }),
   age14: z.boolean().meta({ description: '만 14세 이상 (required)' }),
   marketing: z
-    .object({ sms: z.boolean().default(false), email: z.boolean().default(false), push: z.boolean().default(false) })
+    .object({
+      sms: z.boolean().default(false),
+      email: z.boolean().default(false),
+      push: z.boolean().default(false),
+      messenger: z.boolean().optional().meta({ description: 'KakaoTalk advertising (default false).' }),
+    })
     .default({ sms: false, email: false, push: false }),
+  night: z.boolean().optional().meta({ description: 'Advertising between 21:00 and 08:00 (default false).' }),
 });
 
 export const ZSignUpRequest = z
@@ -46,12 +52,24 @@ export const ZSignUpRequest = z
 export type TSignUpRequest = z.infer<typeof ZSignUpRequest>;
 
 const ZAt = ZInstant;
-export const ZConsents = z.object({
-  terms: ZAt,
-  privacy: ZAt,
-  age14: ZAt,
-  marketing: z.object({ sms: ZAt.nullable(), email: ZAt.nullable(), push: ZAt.nullable() }),
-});
+export const ZConsents = z
+  .object({
+    terms: ZAt,
+    privacy: ZAt,
+    age14: ZAt,
+    marketing: z
+      .object({
+        sms: ZAt.nullable(),
+        email: ZAt.nullable(),
+        push: ZAt.nullable(),
+        messenger: ZAt.nullable().meta({ description: 'KakaoTalk (AlimTalk/FriendTalk) advertising messages.' }),
+      })
+      .meta({ description: 'Advertising by channel (정보통신망법 §50): when consent was given, null when not.' }),
+    night: ZAt.nullable().meta({
+      description: 'Advertising between 21:00 and 08:00 (정보통신망법 §50 ③), on top of the channel’s consent.',
+    }),
+  })
+  .meta({ id: 'MemberConsents', description: 'When each consent was given (the current state).' });
 
 export const ZMember = z
   .object({
@@ -65,6 +83,8 @@ export const ZMember = z
     birthYear: z.number().int().nullable(),
     gender: z.enum(['male', 'female']).nullable(),
     grade: z.string().nullable(),
+    nickname: z.string().nullable(),
+    address: z.string().nullable().meta({ description: 'Masked: postal code and the first part of the address.' }),
     consents: ZConsents,
     joinedAt: ZAt,
     lastActiveAt: ZAt,
@@ -72,6 +92,18 @@ export const ZMember = z
   })
   .meta({ id: 'Member' });
 export type TMember = z.infer<typeof ZMember>;
+
+const ZAddress = z
+  .object({
+    postalCode: z
+      .string()
+      .regex(/^\d{5}$/)
+      .meta({ description: '우편번호 (5 digits).' }),
+    line1: z.string().trim().min(1).max(200).meta({ description: '도로명 주소.' }),
+    line2: z.string().trim().max(200).optional().meta({ description: '상세 주소.' }),
+  })
+  .meta({ id: 'MemberAddress' });
+export type TAddress = z.infer<typeof ZAddress>;
 
 export const ZUnmaskRequest = z.object({
   reason: z
@@ -89,6 +121,7 @@ export const ZUnmaskedMember = z
     phone: z.string().nullable(),
     email: z.string().nullable(),
     birthDate: z.string().nullable(),
+    address: ZAddress.nullable(),
     accessLogSeq: z.number().int().meta({ description: 'The row of the personal-data access log this view wrote.' }),
   })
   .meta({ id: 'UnmaskedMember' });
@@ -151,6 +184,16 @@ export const ZMemberPolicy = z
       .meta({ description: 'Days after withdrawal until personal data is removed.' }),
     maxFailedLogins: z.number().int().min(3).max(20),
     lockoutMinutes: z.number().int().min(1).max(1440),
+    emailConfirmUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(500)
+      .nullable()
+      .optional()
+      .meta({
+        description:
+          'The brand’s page that confirms an e-mail change: the mailed link is this URL with `#token=…`, which the page posts ' +
+          'to POST /v1/me/email/confirm. Until it is set, e-mail changes are refused. Omitted in a PUT: unchanged.',
+      }),
   })
   .meta({ id: 'MemberPolicy' });
 export type TMemberPolicy = z.infer<typeof ZMemberPolicy>;
@@ -176,3 +219,106 @@ export const ZWithdrawRequest = z.object({
 export const ZReactivateRequest = z
   .object({ loginId: z.string().max(100), password: z.string().max(200), verificationId: z.string() })
   .meta({ id: 'ReactivateRequest' });
+
+// Self-service (issue 17 §3): profile, e-mail confirmation, password change, consents.
+
+export const ZUpdateMeRequest = z
+  .object({
+    nickname: z.string().trim().min(1).max(30).nullable().meta({ description: 'null removes it.' }),
+    address: ZAddress.nullable().meta({ description: 'null removes it.' }),
+    email: z.email().max(200).meta({
+      description: 'Becomes the member’s only after the link mailed to it is confirmed (24 hours, once).',
+    }),
+  })
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')
+  .meta({ id: 'UpdateMeRequest' });
+export type TUpdateMeRequest = z.infer<typeof ZUpdateMeRequest>;
+
+export const ZUpdateMeResponse = z
+  .object({
+    member: ZMember,
+    emailConfirmation: z
+      .object({ sentTo: z.string().meta({ description: 'Masked.' }), expiresAt: ZAt })
+      .nullable()
+      .meta({ description: 'The confirmation link went to the new address; the e-mail is unchanged until it is opened.' }),
+  })
+  .meta({ id: 'UpdateMeResponse' });
+
+export const ZConfirmEmailRequest = z.object({ token: z.string().max(200) });
+
+export const ZChangePasswordRequest = z
+  .object({ currentPassword: z.string().max(200), newPassword: ZPassword })
+  .meta({ id: 'ChangePasswordRequest' });
+
+const ZMarketingChange = z
+  .object({ sms: z.boolean(), messenger: z.boolean(), push: z.boolean(), email: z.boolean() })
+  .partial()
+  .meta({ description: 'Channels to grant (true) or withdraw (false); channels left out are unchanged.' });
+const consentFields = {
+  marketing: ZMarketingChange.optional(),
+  night: z.boolean().optional().meta({ description: 'Advertising between 21:00 and 08:00.' }),
+  terms: z
+    .literal(true)
+    .optional()
+    .meta({ description: 'Agreeing again (to revised terms); withdrawing is leaving (withdrawal).' }),
+  privacy: z.literal(true).optional().meta({ description: 'Agreeing again (to a revised privacy policy).' }),
+};
+const changesSomething = (v: { marketing?: object; night?: boolean; terms?: true; privacy?: true }) =>
+  v.night !== undefined ||
+  v.terms !== undefined ||
+  v.privacy !== undefined ||
+  (v.marketing !== undefined && Object.keys(v.marketing).length > 0);
+const CHANGE_MESSAGE = 'send at least one consent to change';
+
+export const ZMyConsentsChange = z
+  .object({
+    ...consentFields,
+    channel: z.enum(['app', 'web']).default('app').meta({ description: 'Where the member made the change.' }),
+  })
+  .refine(changesSomething, CHANGE_MESSAGE)
+  .meta({ id: 'MyConsentsChange' });
+export type TMyConsentsChange = z.infer<typeof ZMyConsentsChange>;
+
+export const ZMemberConsentsChange = z
+  .object({
+    ...consentFields,
+    channel: z.enum(['app', 'web', 'pos', 'import']).optional().meta({
+      description: 'Where the change was made (required for a server key); an operator’s change is always `operator`.',
+    }),
+    reason: z.string().trim().max(500).optional().meta({
+      description: 'Why (at least 5 characters): required when an operator changes a member’s consents.',
+      example: '매장 방문 고객 요청으로 SMS 수신 거부',
+    }),
+  })
+  .refine(changesSomething, CHANGE_MESSAGE)
+  .meta({ id: 'MemberConsentsChange' });
+export type TMemberConsentsChange = z.infer<typeof ZMemberConsentsChange>;
+
+export const ZConsentHistory = z
+  .object({
+    consent: z.enum([
+      'terms',
+      'privacy',
+      'age14',
+      'marketing_sms',
+      'marketing_messenger',
+      'marketing_push',
+      'marketing_email',
+      'night',
+    ]),
+    granted: z.boolean(),
+    at: ZAt,
+    channel: z.enum(['app', 'web', 'pos', 'operator', 'import']),
+    operatorId: z.string().nullable(),
+    reason: z.string().nullable(),
+  })
+  .meta({ id: 'MemberConsentChange' });
+
+export const ZMemberConsents = z
+  .object({
+    current: ZConsents,
+    history: z.array(ZConsentHistory).meta({ description: 'Every change, oldest first (append-only).' }),
+  })
+  .meta({ id: 'MemberConsentsView' });
+export type TMemberConsents = z.infer<typeof ZMemberConsents>;

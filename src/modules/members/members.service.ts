@@ -11,8 +11,15 @@ import { recordAccess } from '../audit/index.ts';
 import { koreanAge, type UsedVerification, useVerification, type VerifiedIdentity } from '../identity/index.ts';
 import * as repo from './members.repository.ts';
 import { birthMonthDay, checkPassword, LOGIN_ID, maskLoginId, normalizeLoginId } from './members.rules.ts';
-import type { TMember, TMemberPolicy, TSignUpRequest, TUnmaskedMember } from './members.schemas.ts';
-import type { Consents, MemberPolicyRow, MemberRow } from './members.tables.ts';
+import type { TAddress, TMember, TMemberPolicy, TSignUpRequest, TUnmaskedMember } from './members.schemas.ts';
+import {
+  CONSENT_KINDS,
+  type ConsentChannel,
+  type ConsentKind,
+  type Consents,
+  type MemberPolicyRow,
+  type MemberRow,
+} from './members.tables.ts';
 
 export type MembersDeps = Pick<Deps, 'db' | 'clock' | 'masterKey' | 'log'>;
 
@@ -30,7 +37,45 @@ export type Profile = {
   gender: 'male' | 'female' | null;
   nationality: VerifiedIdentity['nationality'] | null;
   carrier: VerifiedIdentity['carrier'];
+  /** Set by the member (PATCH /v1/me). */
+  nickname?: string | null;
+  address?: TAddress | null;
 };
+
+/** The consents as the API shows them: the channels added later (messenger, night) read as not given. */
+export const currentConsents = (c: Consents): Required<Consents> & { marketing: Required<Consents['marketing']> } => ({
+  terms: c.terms,
+  privacy: c.privacy,
+  age14: c.age14,
+  marketing: { sms: c.marketing.sms, email: c.marketing.email, push: c.marketing.push, messenger: c.marketing.messenger ?? null },
+  night: c.night ?? null,
+});
+
+/** The history rows of consents given at once (sign-up, import): one per consent given. */
+export function consentRowsOf(c: Consents, at: Date, channel: ConsentChannel) {
+  const cur = currentConsents(c);
+  const given: Record<ConsentKind, string | null> = {
+    terms: cur.terms,
+    privacy: cur.privacy,
+    age14: cur.age14,
+    marketing_sms: cur.marketing.sms,
+    marketing_messenger: cur.marketing.messenger,
+    marketing_push: cur.marketing.push,
+    marketing_email: cur.marketing.email,
+    night: cur.night,
+  };
+  return CONSENT_KINDS.filter((k) => given[k] !== null).map((consent) => ({
+    consent,
+    granted: true,
+    at,
+    channel,
+    operator_id: null,
+    reason: null,
+  }));
+}
+
+/** 06236 서울 강남구 ***: the postal code and the first two words of the address. */
+export const maskAddress = (a: TAddress) => `${a.postalCode} ${a.line1.split(/\s+/).slice(0, 2).join(' ')} ***`;
 
 export function toMemberDto(row: MemberRow, deps: Pick<Deps, 'masterKey'>): TMember {
   const p = row.profile_sealed ? piiFor(deps.masterKey).open<Profile>(row.profile_sealed) : null;
@@ -45,7 +90,9 @@ export function toMemberDto(row: MemberRow, deps: Pick<Deps, 'masterKey'>): TMem
     birthYear: p?.birthDate ? Number(p.birthDate.slice(0, 4)) : null,
     gender: p?.gender ?? null,
     grade: row.grade,
-    consents: row.consents,
+    nickname: p?.nickname ?? null,
+    address: p?.address ? maskAddress(p.address) : null,
+    consents: currentConsents(row.consents),
     joinedAt: row.joined_at.toISOString(),
     lastActiveAt: row.last_active_at.toISOString(),
     withdrawnAt: row.withdrawn_at?.toISOString() ?? null,
@@ -60,6 +107,7 @@ const toPolicyDto = (p: MemberPolicyRow): TMemberPolicy => ({
   purgeAfterDays: p.purge_after_days,
   maxFailedLogins: p.max_failed_logins,
   lockoutMinutes: p.lockout_minutes,
+  emailConfirmUrl: p.email_confirm_url,
 });
 
 export const getPolicy = async (deps: Pick<Deps, 'db'>, tenantId: string) => toPolicyDto(await repo.policy(deps.db, tenantId));
@@ -75,6 +123,7 @@ export async function updatePolicy(deps: Pick<Deps, 'db'>, tenantId: string, p: 
       purge_after_days: p.purgeAfterDays,
       max_failed_logins: p.maxFailedLogins,
       lockout_minutes: p.lockoutMinutes,
+      ...(p.emailConfirmUrl !== undefined ? { email_confirm_url: p.emailConfirmUrl } : {}),
     }),
   );
 }
@@ -116,7 +165,13 @@ function consentsOf(input: TSignUpRequest['consents'], at: string): Consents {
     terms: at,
     privacy: at,
     age14: at,
-    marketing: { sms: m.sms ? at : null, email: m.email ? at : null, push: m.push ? at : null },
+    marketing: {
+      sms: m.sms ? at : null,
+      email: m.email ? at : null,
+      push: m.push ? at : null,
+      messenger: m.messenger ? at : null,
+    },
+    night: input.night ? at : null,
   };
 }
 
@@ -209,6 +264,7 @@ export async function signUp(deps: MembersDeps, tenantId: string, input: TSignUp
     } catch (err) {
       throw memberConflict(err) ?? err;
     }
+    await repo.appendConsents(trx, tenantId, id, consentRowsOf(consents, now, 'app'));
     await enqueueOutbox(trx, tenantId, { topic: 'member.joined', payload: { memberId: id, verified: ciHash !== null } });
     return toMemberDto(row, deps);
   });
@@ -239,7 +295,7 @@ export async function unmaskMember(
       ip: who.ip,
       action: 'unmask',
       memberIds: [id],
-      fields: ['name', 'phone', 'email', 'birthDate', 'loginId'],
+      fields: ['name', 'phone', 'email', 'birthDate', 'loginId', 'address'],
       reason: who.reason,
       requestId: who.requestId,
     });
@@ -250,6 +306,7 @@ export async function unmaskMember(
       phone: p?.phone ?? null,
       email: p?.email ?? null,
       birthDate: p?.birthDate ?? null,
+      address: p?.address ?? null,
       accessLogSeq: access.seq,
     };
   });

@@ -2,12 +2,16 @@ import type { Generated, Selectable } from 'kysely';
 
 export type MemberStatus = 'active' | 'dormant' | 'withdrawn';
 
-/** When each consent was given; marketing channels may be null (not given or withdrawn). */
+/**
+ * When each consent was given; marketing channels and night-time sending may be null (not given or
+ * withdrawn). `messenger` and `night` came with 0034: older rows lack them (read as null).
+ */
 export type Consents = {
   terms: string;
   privacy: string;
   age14: string;
-  marketing: { sms: string | null; email: string | null; push: string | null };
+  marketing: { sms: string | null; email: string | null; push: string | null; messenger?: string | null };
+  night?: string | null;
 };
 
 export type MemberPolicyTable = {
@@ -19,6 +23,7 @@ export type MemberPolicyTable = {
   purge_after_days: Generated<number>;
   max_failed_logins: Generated<number>;
   lockout_minutes: Generated<number>;
+  email_confirm_url: string | null;
   updated_at: Generated<Date>;
 };
 
@@ -93,6 +98,44 @@ export type SocialSandboxCodeTable = {
   used_at: Date | null;
 };
 
+export type MemberEmailChangeTable = {
+  tenant_id: string;
+  token_hash: string;
+  member_id: string;
+  email_sealed: string;
+  created_at: Date;
+  expires_at: Date;
+  used_at: Date | null;
+  revoked_at: Date | null;
+};
+
+export const CONSENT_KINDS = [
+  'terms',
+  'privacy',
+  'age14',
+  'marketing_sms',
+  'marketing_messenger',
+  'marketing_push',
+  'marketing_email',
+  'night',
+] as const;
+export type ConsentKind = (typeof CONSENT_KINDS)[number];
+export const CONSENT_CHANNELS = ['app', 'web', 'pos', 'operator', 'import'] as const;
+export type ConsentChannel = (typeof CONSENT_CHANNELS)[number];
+
+/** One change of one consent: append-only (the application roles may insert and read only). */
+export type MemberConsentTable = {
+  tenant_id: string;
+  member_id: string;
+  seq: Generated<string>;
+  consent: ConsentKind;
+  granted: boolean;
+  at: Date;
+  channel: ConsentChannel;
+  operator_id: string | null;
+  reason: string | null;
+};
+
 export type MemberImportTable = {
   tenant_id: string;
   id: string;
@@ -132,6 +175,8 @@ export type MembersTables = {
   member_social_state: MemberSocialStateTable;
   social_sandbox_code: SocialSandboxCodeTable;
   member_import: MemberImportTable;
+  member_email_change: MemberEmailChangeTable;
+  member_consent: MemberConsentTable;
   member_import_reject: MemberImportRejectTable;
   member_barcode: MemberBarcodeTable;
 };

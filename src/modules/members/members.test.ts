@@ -150,6 +150,7 @@ test('unverified sign-up where allowed: one account per name + phone; self-decla
     purgeAfterDays: 30,
     maxFailedLogins: 5,
     lockoutMinutes: 15,
+    emailConfirmUrl: null,
   });
   const put = await app.inject({
     method: 'PUT',
