@@ -112,7 +112,11 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       // After authentication: the per-API-key request limit and its RateLimit-* headers.
       v1.addHook('onRequest', apiRateLimit(deps));
       // After validation (the body parsed): a store-limited operator's stores.
-      v1.addHook('preHandler', async (req) => checkStores(req));
+      v1.addHook('preHandler', async (req) => {
+        // storeOf reads the cancelled operation: under the caller's tenant, as the handler will.
+        if (req.auth?.kind === 'operator' || req.auth?.kind === 'api_key')
+          await withTenant(tenantIdOf(req), () => checkStores(req));
+      });
       await v1.register(tenantRoutes(deps));
       await v1.register(ledgerRoutes(deps));
       await v1.register(identityRoutes(deps));

@@ -107,6 +107,12 @@ declare module 'fastify' {
     permission?: Permission | false;
     /** Operators need a second factor within the last STEP_UP_MINUTES (unmasking, exports, access changes). */
     stepUp?: boolean;
+    /**
+     * A write that acts on an earlier operation by its id (a cancel) names no store: the store of
+     * that operation (null: none, or no such operation), so that a store-bound caller may cancel
+     * what was done at its own store. Runs under the caller's tenant.
+     */
+    storeOf?: (req: FastifyRequest) => Promise<string | null>;
   }
 }
 
@@ -227,9 +233,10 @@ function implyStore(req: FastifyRequest, storeId: string): void {
  * (operator.store_ids), or an API key bound to a store (a POS terminal, api_key.store_id), whose
  * store is implied where the request names none. Every store the request names must be one of
  * them, and a write must name one, since a write that names none acts for the whole brand (a
- * program, a definition, a cancel by id). Runs after validation, when the body is parsed.
+ * program, a definition); a cancel by id passes when the route's `storeOf` finds the cancelled
+ * operation at one of them. Runs after validation, when the body is parsed.
  */
-export function checkStores(req: FastifyRequest): void {
+export async function checkStores(req: FastifyRequest): Promise<void> {
   const a = req.auth;
   const allowed = a?.kind === 'operator' ? a.storeIds : a?.kind === 'api_key' && a.storeId !== null ? [a.storeId] : null;
   if (allowed === null) return;
@@ -243,11 +250,16 @@ export function checkStores(req: FastifyRequest): void {
       storeIds: outside,
       allowedStoreIds: allowed,
     });
-  if (!named.length && req.method !== 'GET' && req.method !== 'HEAD')
-    throw new AppError('FORBIDDEN', `${who}: this acts for the whole brand.`, {
-      rule: 'store_required',
-      allowedStoreIds: allowed,
-    });
+  if (named.length || req.method === 'GET' || req.method === 'HEAD') return;
+  // A cancel by id: allowed when the operation it cancels was made at one of the caller's stores.
+  const at = req.routeOptions.config.storeOf ? await req.routeOptions.config.storeOf(req) : null;
+  if (at !== null && allowed.includes(at)) return;
+  if (at !== null)
+    throw new AppError('FORBIDDEN', `${who}, not ${at}.`, { rule: 'store_outside', storeIds: [at], allowedStoreIds: allowed });
+  throw new AppError('FORBIDDEN', `${who}: this acts for the whole brand.`, {
+    rule: 'store_required',
+    allowedStoreIds: allowed,
+  });
 }
 
 /** 401 when the route's session token header is missing; the module behind the route checks its value. */

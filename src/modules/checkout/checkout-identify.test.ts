@@ -145,6 +145,14 @@ test('a bound POS scans the app’s barcode, identifies the member and commits a
     storeId: jamsil,
   });
   assert.equal(unbound.statusCode, 200, unbound.body);
+
+  // A cancel names no store: the bound key may cancel what was done at its store, nothing else.
+  const theirs = await post({ ...posKey, ...key() }, '/v1/points/cancel', { cancelId: 'c2', operationId: unbound.json().id });
+  assert.equal(theirs.statusCode, 403);
+  assert.deepEqual(theirs.json().details, { rule: 'store_outside', storeIds: [jamsil], allowedStoreIds: [gangnam] });
+  const ours = await post({ ...posKey, ...key() }, `/v1/checkout/${order.checkoutId}/cancel`, { cancelId: 'refund-1' });
+  assert.equal(ours.statusCode, 200, ours.body);
+  assert.equal(ours.json().status, 'cancelled');
 });
 
 test('a code expires 60 seconds after issue, a new one replaces the last, and misses answer their codes', async () => {

@@ -49,7 +49,12 @@ export function checkoutRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.commit({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/checkout/:checkoutId/cancel', {
-      config: { scopes: SCOPES.pos, permission: 'checkout:write', idempotency: 'optional' },
+      config: {
+        scopes: SCOPES.pos,
+        permission: 'checkout:write',
+        idempotency: 'optional',
+        storeOf: (req) => service.checkoutStore(deps, tenantIdOf(req), (req.params as { checkoutId: string }).checkoutId),
+      },
       schema: {
         tags,
         summary: 'Cancel a checkout, whole or by lines: exactly its share of what the commit did is reversed',

@@ -565,6 +565,17 @@ function readCursor(cursor: string): { at: Date; id: string } {
   throw fieldError('querystring.cursor', 'is not a nextCursor of this list');
 }
 
+/** The store a checkout was made at (null: none, or no such checkout): a store-bound caller's cancel. */
+export async function checkoutStore(deps: Pick<Deps, 'db'>, tenantId: string, checkoutId: string): Promise<string | null> {
+  const row = await deps.db
+    .selectFrom('checkout')
+    .select('store_id')
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', checkoutId)
+    .executeTakeFirst();
+  return row?.store_id ?? null;
+}
+
 type ReplayItem = {
   checkoutId: string;
   occurredAt: string;

@@ -81,7 +81,12 @@ export function pointRoutes(deps: Deps): FastifyPluginAsyncZod {
     });
 
     app.post('/points/cancel', {
-      config: { scopes: SCOPES.pos, permission: 'points:write', idempotency: 'required' },
+      config: {
+        scopes: SCOPES.pos,
+        permission: 'points:write',
+        idempotency: 'required',
+        storeOf: (req) => service.operationStore(deps, tenantIdOf(req), (req.body as { operationId: string }).operationId),
+      },
       schema: {
         tags: ['Points'],
         summary: 'Cancel an earning or a use, in full or in part (취소)',

@@ -657,3 +657,14 @@ export async function importOpeningLots(deps: PointsDeps, message: OutboxMessage
 export function registerPointHandlers(deps: PointsDeps & Pick<Deps, 'outbox'>): void {
   deps.outbox.register('member.points_imported', 'points.opening-lots', (m) => importOpeningLots(deps, m));
 }
+
+/** The store an operation was made at (null: none, or no such operation): a store-bound caller's cancel. */
+export async function operationStore(deps: Pick<Deps, 'db'>, tenantId: string, operationId: string): Promise<string | null> {
+  const row = await deps.db
+    .selectFrom('point_operation')
+    .select('store_id')
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', operationId)
+    .executeTakeFirst();
+  return row?.store_id ?? null;
+}

@@ -187,7 +187,12 @@ export function prepaidRoutes(deps: Deps): FastifyPluginAsyncZod {
       handler: (req, reply) => idempotent(deps, req, reply, (db) => service.useCard({ ...deps, db }, tenantIdOf(req), req.body)),
     });
     app.post('/prepaid/use/cancel', {
-      config: { scopes: SCOPES.pos, permission: 'prepaid:write', idempotency: 'required' },
+      config: {
+        scopes: SCOPES.pos,
+        permission: 'prepaid:write',
+        idempotency: 'required',
+        storeOf: (req) => service.operationStore(deps, tenantIdOf(req), (req.body as { operationId: string }).operationId),
+      },
       schema: {
         tags,
         summary: 'Cancel a use in full or in part',

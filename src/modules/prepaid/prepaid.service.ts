@@ -1130,3 +1130,14 @@ export const refundPayment =
       cancellationId: p.operationId,
     });
   };
+
+/** The store an operation was made at (null: none, or no such operation): a store-bound caller's cancel. */
+export async function operationStore(deps: Pick<Deps, 'db'>, tenantId: string, operationId: string): Promise<string | null> {
+  const row = await deps.db
+    .selectFrom('prepaid_operation')
+    .select('store_id')
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', operationId)
+    .executeTakeFirst();
+  return row?.store_id ?? null;
+}
