@@ -158,3 +158,25 @@ test('checkouts list newest first by member, store, status and period; coupons a
   const wrong = await get(t.keys.pos, '/v1/checkouts?cursor=not-a-cursor');
   assert.equal(`${wrong.statusCode} ${wrong.json().errors?.[0]?.field}`, '400 querystring.cursor');
 });
+
+test('members list newest first, masked, by status, join period and marketing consent', async () => {
+  const t = await newTenant(deps, 'Member Lists');
+  const ids = await newMembers(deps, t.tenant.id, 3);
+  const put = await app.inject({
+    method: 'PUT',
+    url: `/v1/members/${ids[1]}/consents`,
+    headers: bearer(t.keys.server),
+    payload: { marketing: { sms: true }, channel: 'app' },
+  });
+  assert.equal(put.statusCode, 200, put.body);
+  const all = await walk(t.keys.server, '/v1/members');
+  assert.deepEqual(all.ids, [...ids].sort().reverse());
+  const page = (await get(t.keys.server, '/v1/members?limit=1')).json();
+  assert.match(page.items[0].name, /\*/, 'masked');
+  assert.deepEqual((await walk(t.keys.server, '/v1/members?consent=sms')).ids, [ids[1]]);
+  assert.deepEqual((await walk(t.keys.server, '/v1/members?consent=night')).ids, []);
+  assert.deepEqual((await walk(t.keys.server, '/v1/members?status=dormant')).ids, []);
+  assert.deepEqual((await walk(t.keys.server, '/v1/members?joinedFrom=2999-01-01T00:00:00Z')).ids, []);
+  assert.equal((await get(t.keys.pos, '/v1/members')).statusCode, 403, 'server keys only');
+  assert.equal((await get(t.keys.server, '/v1/members?consent=fax')).statusCode, 400);
+});

@@ -40,6 +40,39 @@ export function findMember(db: Db, tenantId: string, id: string, options: { forU
   return q.executeTakeFirst();
 }
 
+/** A page of members, newest first (ids are time-ordered), by status, grade, join period and consent. */
+export function listMembers(
+  db: Db,
+  tenantId: string,
+  q: {
+    status?: MemberRow['status'] | undefined;
+    grade?: string | undefined;
+    joinedFrom?: Date | undefined;
+    joinedTo?: Date | undefined;
+    consent?: 'sms' | 'email' | 'push' | 'messenger' | 'night' | undefined;
+    before?: string | undefined;
+    limit: number;
+  },
+) {
+  const consent = q.consent;
+  return db
+    .selectFrom('member')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .$if(q.status !== undefined, (b) => b.where('status', '=', q.status!))
+    .$if(q.grade !== undefined, (b) => b.where('grade', '=', q.grade!))
+    .$if(q.joinedFrom !== undefined, (b) => b.where('joined_at', '>=', q.joinedFrom!))
+    .$if(q.joinedTo !== undefined, (b) => b.where('joined_at', '<', q.joinedTo!))
+    .$if(consent === 'night', (b) => b.where(sql<boolean>`consents ->> 'night' is not null`))
+    .$if(consent !== undefined && consent !== 'night', (b) =>
+      b.where(sql<boolean>`consents -> 'marketing' ->> ${sql.lit(consent!)} is not null`),
+    )
+    .$if(q.before !== undefined, (b) => b.where('id', '<', q.before!))
+    .orderBy('id', 'desc')
+    .limit(q.limit)
+    .execute();
+}
+
 export function findByLoginId(db: Db, tenantId: string, loginId: string) {
   return db.selectFrom('member').selectAll().where('tenant_id', '=', tenantId).where('login_id', '=', loginId).executeTakeFirst();
 }

@@ -7,6 +7,7 @@ import { htmlForms } from '../../platform/http.ts';
 import { streamedBody } from '../../platform/http-input.ts';
 import { problems, ZInstant } from '../../platform/http-schemas.ts';
 import { idempotent, idempotentSteps } from '../../platform/idempotency.ts';
+import { ZPageOf } from '../../platform/pages.ts';
 import { actorIdOf, SCOPES, tenantIdOf } from '../../platform/request-context.ts';
 import * as consents from './member-consents.service.ts';
 import * as imports from './member-import.service.ts';
@@ -34,6 +35,7 @@ import {
   ZMemberConsents,
   ZMemberConsentsChange,
   ZMemberId,
+  ZMemberListQuery,
   ZMemberPolicy,
   ZMyConsentsChange,
   ZReactivateRequest,
@@ -141,6 +143,17 @@ export function memberRoutes(deps: Deps): FastifyPluginAsyncZod {
       },
       handler: (req, reply) =>
         idempotent(deps, req, reply, (db) => service.updatePolicy({ ...deps, db }, tenantIdOf(req), req.body)),
+    });
+
+    app.get('/members', {
+      config: { scopes: SCOPES.server, permission: 'members:read' },
+      schema: {
+        tags: ['Members'],
+        summary: 'The brand’s members, newest first (personal data masked): by status, grade, join period, consent',
+        querystring: ZMemberListQuery,
+        response: { 200: ZPageOf(ZMember), ...problems(400, 401, 403) },
+      },
+      handler: (req) => service.listMembers(deps, tenantIdOf(req), req.query),
     });
 
     app.get('/members/:id', {

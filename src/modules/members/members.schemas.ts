@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ZCalendarDate, ZInstant } from '../../platform/http-schemas.ts';
+import { ZPageQuery } from '../../platform/pages.ts';
 
 export const ZMemberId = z.string().regex(/^mbr_[0-9a-z]{26}$/);
 
@@ -322,3 +323,16 @@ export const ZMemberConsents = z
   })
   .meta({ id: 'MemberConsentsView' });
 export type TMemberConsents = z.infer<typeof ZMemberConsents>;
+
+/** GET /v1/members: filters, and the page. */
+export const ZMemberListQuery = ZPageQuery.extend({
+  status: z.enum(['active', 'dormant', 'withdrawn']).optional(),
+  grade: z.string().max(40).optional().meta({ description: 'A grade code.' }),
+  joinedFrom: ZInstant.optional().meta({ description: 'Joined at or after this instant.' }),
+  joinedTo: ZInstant.optional().meta({ description: 'Joined before this instant.' }),
+  consent: z
+    .enum(['sms', 'email', 'push', 'messenger', 'night'])
+    .optional()
+    .meta({ description: 'Has given this marketing consent (a channel, or night-time sending).' }),
+});
+export type TMemberListQuery = z.infer<typeof ZMemberListQuery>;

@@ -4,6 +4,7 @@ import { AppError, fieldError, fromDatabaseError } from '../../platform/errors.t
 import { newId } from '../../platform/ids.ts';
 import { resetAttempts } from '../../platform/limits.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
+import { pageOf } from '../../platform/pages.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { isKoreanMobile, maskEmail, maskName, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { txMemo } from '../../platform/tx-memo.ts';
@@ -11,7 +12,7 @@ import { recordAccess } from '../audit/index.ts';
 import { koreanAge, type UsedVerification, useVerification, type VerifiedIdentity } from '../identity/index.ts';
 import * as repo from './members.repository.ts';
 import { birthMonthDay, checkPassword, LOGIN_ID, maskLoginId, normalizeLoginId } from './members.rules.ts';
-import type { TAddress, TMember, TMemberPolicy, TSignUpRequest, TUnmaskedMember } from './members.schemas.ts';
+import type { TAddress, TMember, TMemberListQuery, TMemberPolicy, TSignUpRequest, TUnmaskedMember } from './members.schemas.ts';
 import {
   CONSENT_KINDS,
   type ConsentChannel,
@@ -268,6 +269,20 @@ export async function signUp(deps: MembersDeps, tenantId: string, input: TSignUp
     await enqueueOutbox(trx, tenantId, { topic: 'member.joined', payload: { memberId: id, verified: ciHash !== null } });
     return toMemberDto(row, deps);
   });
+}
+
+/** A page of the brand's members (personal data masked), newest first, filtered. */
+export async function listMembers(deps: Pick<Deps, 'db' | 'masterKey'>, tenantId: string, q: TMemberListQuery) {
+  const rows = await repo.listMembers(deps.db, tenantId, {
+    status: q.status,
+    grade: q.grade,
+    joinedFrom: q.joinedFrom === undefined ? undefined : new Date(q.joinedFrom),
+    joinedTo: q.joinedTo === undefined ? undefined : new Date(q.joinedTo),
+    consent: q.consent,
+    before: q.cursor,
+    limit: q.limit + 1,
+  });
+  return pageOf(rows, q.limit, (r) => toMemberDto(r, deps));
 }
 
 export async function getMember(deps: Pick<Deps, 'db' | 'masterKey'>, tenantId: string, id: string): Promise<TMember> {
