@@ -8872,7 +8872,75 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The brand’s members, newest first (personal data masked): by status, grade, join period, consent
+         * @description API key scopes: `server`. Operator permission: `members:read`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Has given this marketing consent (a channel, or night-time sending). */
+                    consent?: "sms" | "email" | "push" | "messenger" | "night";
+                    /** @description The previous page’s `nextCursor`. */
+                    cursor?: string;
+                    /** @description A grade code. */
+                    grade?: string;
+                    /** @description Joined at or after this instant. */
+                    joinedFrom?: string;
+                    /** @description Joined before this instant. */
+                    joinedTo?: string;
+                    /** @description Items per page, 1–200 (50). */
+                    limit?: number;
+                    status?: "active" | "dormant" | "withdrawn";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["Member"][];
+                            /** @description Pass as `cursor` for the next page; null at the end. */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         put?: never;
         /**
          * Sign a member up (회원가입)
