@@ -60,7 +60,7 @@ async function brand() {
 
 const barcode = async (memberApp: Record<string, string>) => {
   const res = await post(memberApp, '/v1/me/barcode');
-  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.statusCode, 201, res.body);
   return res.json() as { code: string; expiresAt: string; refreshAfter: string };
 };
 
@@ -79,7 +79,7 @@ test('a bound POS scans the app’s barcode, identifies the member and commits a
   assert.equal(JSON.stringify(stored.rows).includes(shown.code), false);
   // A client that sends an Idempotency-Key anyway: the route keeps no record of its answer.
   const retried = await post({ ...memberApp, 'idempotency-key': 'barcode-1' }, '/v1/me/barcode');
-  assert.equal(retried.statusCode, 200);
+  assert.equal(retried.statusCode, 201);
   const records = await sql`select * from idempotency_key where tenant_id = ${t.tenant.id}`.execute(deps.db);
   assert.equal(JSON.stringify(records.rows).includes(retried.json().code), false);
   assert.equal(records.rows.length, 0);

@@ -598,7 +598,7 @@ test('a coupon held during a long payment: only its checkout can use it; a hold 
     couponIds: [coupons.amount1000],
     ttlSeconds: 600,
   });
-  assert.equal(held.statusCode, 200, held.body);
+  assert.equal(held.statusCode, 201, held.body);
   const other = (
     await pos(
       t,

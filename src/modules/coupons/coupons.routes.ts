@@ -239,12 +239,12 @@ export function couponRoutes(deps: Deps): FastifyPluginAsyncZod {
           ttlSeconds: z.number().int().min(10).max(3_600).default(600),
         }),
         response: {
-          200: z.object({ holdId: z.string(), couponIds: z.array(z.string()), heldUntil: ZInstant }),
+          201: z.object({ holdId: z.string(), couponIds: z.array(z.string()), heldUntil: ZInstant }),
           ...problems(400, 401, 403, 404, 422),
         },
       },
       handler: (req, reply) =>
-        idempotent(deps, req, reply, (db) => service.holdCoupons({ ...deps, db }, tenantIdOf(req), req.body)),
+        idempotent(deps, req, reply, (db) => service.holdCoupons({ ...deps, db }, tenantIdOf(req), req.body), { status: 201 }),
     });
     app.post('/coupons/holds/:holdId/release', {
       config: { scopes: SCOPES.pos, permission: 'coupons:write', idempotency: 'optional' },

@@ -29,11 +29,11 @@ export function memberBarcodeRoutes(deps: Deps): FastifyPluginAsyncZod {
           `The code identifies the member once, within ${BARCODE_TTL_SECONDS} seconds; a new request replaces the previous code ` +
           '(a screenshot of an old one does not work). Not idempotent on purpose: a retry simply replaces the code, and no ' +
           'response holding a code is ever stored (only a keyed hash of the code is).',
-        response: { 200: ZBarcode, ...problems(401, 403) },
+        response: { 201: ZBarcode, ...problems(401, 403) },
       },
-      handler: async (req) => {
+      handler: async (req, reply) => {
         const { member } = await currentMember(deps, req);
-        return issueBarcode(deps, tenantIdOf(req), member.id);
+        return reply.code(201).send(await issueBarcode(deps, tenantIdOf(req), member.id));
       },
     });
   };
