@@ -4,9 +4,10 @@ import { requireAmounts, requireBasketTotal } from '../../platform/amounts.ts';
 import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError, isAppError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import { type LimitDeps, limitSecretCheck } from '../../platform/limits.ts';
-import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
+import type { OutboxMessage } from '../../platform/outbox.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { memberGrade, requireActiveMember, requireMember } from '../members/index.ts';
 import { activeStore, requireStore } from '../stores/index.ts';
@@ -275,7 +276,7 @@ export async function issueCoupon(deps: CouponDeps, tenantId: string, req: Issue
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'coupons.issued',
       payload: {
         couponId: row.id,
@@ -664,7 +665,7 @@ export async function redeemCoupon(
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'coupons.used',
       payload: { couponId: coupon.id, memberId: coupon.member_id, useId, orderId: input.order.orderId, discount },
     });
@@ -760,7 +761,7 @@ export async function cancelRedemption(deps: CouponDeps, tenantId: string, useId
       .where('id', '=', useId)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'coupons.use_cancelled',
       payload: { couponId: use.coupon_id, memberId: use.member_id, useId },
     });
@@ -806,7 +807,7 @@ export async function giftCoupon(
       .where('id', '=', couponId)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'coupons.gift_received',
       payload: { couponId, fromMemberId: memberId, toMemberId: input.toMemberId },
     });

@@ -4,8 +4,8 @@ import { localDate } from '../../platform/clock.ts';
 import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { activeMemberIds, memberGrade, requireMember, setMemberGrade } from '../members/index.ts';
 import { getTenant } from '../tenants/index.ts';
 import { qualifiedLevel, reviewDue } from './grades.rules.ts';
@@ -119,7 +119,7 @@ async function changeTo(
       actor: change.actor ?? null,
     })
     .execute();
-  await enqueueOutbox(deps.db, tenantId, {
+  await enqueueEvent(deps.db, tenantId, {
     topic: 'member.grade_changed',
     payload: { memberId, from, to, source: change.source },
   });

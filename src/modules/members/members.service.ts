@@ -1,9 +1,9 @@
 import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError, fromDatabaseError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import { resetAttempts } from '../../platform/limits.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { isKoreanMobile, maskEmail, maskName, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { txMemo } from '../../platform/tx-memo.ts';
@@ -209,7 +209,7 @@ export async function signUp(deps: MembersDeps, tenantId: string, input: TSignUp
     } catch (err) {
       throw memberConflict(err) ?? err;
     }
-    await enqueueOutbox(trx, tenantId, { topic: 'member.joined', payload: { memberId: id, verified: ciHash !== null } });
+    await enqueueEvent(trx, tenantId, { topic: 'member.joined', payload: { memberId: id, verified: ciHash !== null } });
     return toMemberDto(row, deps);
   });
 }
@@ -312,7 +312,7 @@ export async function resetPassword(
     // The lockout lifts at once (it is counted per login ID: platform/limits.ts).
     await resetAttempts(trx, tenantId, LOGIN_ATTEMPTS, loginAttemptSubject(deps, tenantId, row.login_id));
     await repo.revokeSessions(trx, tenantId, row.id);
-    await enqueueOutbox(trx, tenantId, { topic: 'member.password_reset', payload: { memberId: row.id } });
+    await enqueueEvent(trx, tenantId, { topic: 'member.password_reset', payload: { memberId: row.id } });
   });
 }
 

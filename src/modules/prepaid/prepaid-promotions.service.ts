@@ -2,8 +2,8 @@ import { requireAmounts } from '../../platform/amounts.ts';
 import type { Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { cancelPoints, grantPoints } from '../points/index.ts';
 import type { TPromotion, TPromotionCreate, TPromotionGrant } from './prepaid.schemas.ts';
 import type { PrepaidPromotionRow } from './prepaid.tables.ts';
@@ -139,7 +139,7 @@ export async function applyPromotions(
       });
     }
     if (p.reward_coupon_id) {
-      await enqueueOutbox(deps.db, tenantId, {
+      await enqueueEvent(deps.db, tenantId, {
         topic: 'coupons.issue_requested',
         payload: {
           definitionId: p.reward_coupon_id,
@@ -204,7 +204,7 @@ export async function revokePromotions(
       }
     }
     if (g.coupon_id) {
-      await enqueueOutbox(deps.db, tenantId, {
+      await enqueueEvent(deps.db, tenantId, {
         topic: 'coupons.revoke_requested',
         payload: {
           definitionId: g.coupon_id,

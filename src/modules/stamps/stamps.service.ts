@@ -5,9 +5,9 @@ import { localDate } from '../../platform/clock.ts';
 import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import { giveBackWindow, type LimitDeps, limitSecretCheck, rateLimited, takeWindow, type Window } from '../../platform/limits.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { expiringWithin, getAccount, inTransaction, openAccount, systemAccount } from '../ledger/index.ts';
 import { memberGrade, requireActiveMember, requireMember } from '../members/index.ts';
 import { grantPoints } from '../points/index.ts';
@@ -254,7 +254,7 @@ async function earn(
         reason: `${card.name}: board ${n}`,
       });
     }
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'stamps.board_completed',
       payload: { cardId: card.id, memberId, board: n, reward },
     });

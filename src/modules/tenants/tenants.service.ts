@@ -2,8 +2,8 @@ import { withTransaction } from '../../platform/db.ts';
 import { withTenant } from '../../platform/db-context.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId, randomToken } from '../../platform/ids.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import type { AuthContext } from '../../platform/request-context.ts';
 import { txMemo } from '../../platform/tx-memo.ts';
 import * as repo from './tenants.repository.ts';
@@ -64,7 +64,7 @@ export async function createTenant(deps: D, input: TCreateTenantRequest): Promis
       time_zone: input.timeZone ?? deps.config.defaultTimeZone,
       locale: input.locale,
     });
-    await enqueueOutbox(trx, row.id, { topic: 'tenant.created', payload: { tenantId: row.id, name: row.name } });
+    await enqueueEvent(trx, row.id, { topic: 'tenant.created', payload: { tenantId: row.id, name: row.name } });
     return toTenantDto(row);
   });
 }
@@ -100,7 +100,7 @@ export async function updateTenant(deps: Pick<Deps, 'db'>, tenantId: string, inp
       ...(input.locale !== undefined ? { locale: input.locale } : {}),
     });
     if (!row) throw notFound(tenantId);
-    await enqueueOutbox(trx, tenantId, { topic: 'tenant.updated', payload: { tenantId, changes: input } });
+    await enqueueEvent(trx, tenantId, { topic: 'tenant.updated', payload: { tenantId, changes: input } });
     return toTenantDto(row);
   });
 }
@@ -109,7 +109,7 @@ export async function setTenantStatus(deps: Pick<Deps, 'db'>, tenantId: string, 
   return withTransaction(deps.db, async (trx) => {
     const row = await repo.updateTenant(trx, tenantId, { status });
     if (!row) throw notFound(tenantId);
-    await enqueueOutbox(trx, tenantId, { topic: 'tenant.status_changed', payload: { tenantId, status } });
+    await enqueueEvent(trx, tenantId, { topic: 'tenant.status_changed', payload: { tenantId, status } });
     return toTenantDto(row);
   });
 }
@@ -134,7 +134,7 @@ export async function createApiKey(
       last_used_at: null,
       revoked_at: null,
     });
-    await enqueueOutbox(trx, tenantId, { topic: 'api_key.created', payload: { tenantId, keyId, scope: input.scope } });
+    await enqueueEvent(trx, tenantId, { topic: 'api_key.created', payload: { tenantId, keyId, scope: input.scope } });
     return { ...toApiKeyDto(row), key: formatApiKey(input.scope, tenantId, keyId, secret) };
   });
 }
@@ -149,7 +149,7 @@ export async function revokeApiKey(deps: Pick<Deps, 'db'>, tenantId: string, key
   return withTransaction(deps.db, async (trx) => {
     const row = await repo.revokeApiKey(trx, tenantId, keyId);
     if (!row) throw new AppError('NOT_FOUND', `API key ${keyId} does not exist.`, { tenantId, keyId });
-    await enqueueOutbox(trx, tenantId, { topic: 'api_key.revoked', payload: { tenantId, keyId } });
+    await enqueueEvent(trx, tenantId, { topic: 'api_key.revoked', payload: { tenantId, keyId } });
     return toApiKeyDto(row);
   });
 }
