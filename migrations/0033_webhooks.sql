@@ -58,10 +58,13 @@ create table webhook_attempt (
   error text,
   latency_ms int not null,
   response_excerpt text not null default '',
-  primary key (tenant_id, id),
-  foreign key (tenant_id, endpoint_id) references webhook_endpoint (tenant_id, id) on delete cascade
+  -- No foreign key: a batch's outcomes are recorded together, even for an endpoint deleted meanwhile
+  -- (deleteEndpoint removes its attempts; the retention job any stragglers).
+  primary key (tenant_id, id)
 );
 create index webhook_attempt_endpoint on webhook_attempt (tenant_id, endpoint_id, id);
+-- Retention: finished messages and attempts older than 30 days go (the webhooks.purge job).
+create index webhook_attempt_at on webhook_attempt (attempted_at);
 
 select moa_enable_tenant_rls(t)
 from unnest(array['webhook_endpoint', 'webhook_message', 'webhook_attempt']::regclass[]) as t;

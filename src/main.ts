@@ -14,7 +14,7 @@ import { registerMessageHandlers } from './modules/messages/index.ts';
 import { registerPointHandlers, sendExpiryNotices } from './modules/points/index.ts';
 import { registerPrepaidHandlers, runDueAutoCharges } from './modules/prepaid/index.ts';
 import * as tenants from './modules/tenants/index.ts';
-import { registerWebhookHandlers, runWebhookDeliveries } from './modules/webhooks/index.ts';
+import { purgeWebhookHistory, registerWebhookHandlers, runWebhookDeliveries } from './modules/webhooks/index.ts';
 import { systemClock } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
 import { createDatabase, type Database } from './platform/db.ts';
@@ -276,6 +276,7 @@ async function serve(config: Config): Promise<void> {
         { name: 'coupons.birthday', everyMs: 3_600_000, run: () => runBirthdayCoupons(deps) },
         // Webhook deliveries: heads of each endpoint's member queues, due by the retry schedule.
         { name: 'webhooks.deliver', everyMs: 250, run: () => runWebhookDeliveries(deps) },
+        { name: 'webhooks.purge', everyMs: 3_600_000, run: () => purgeWebhookHistory(deps) },
         // Access-log rows past the retention (never under 2 years), verified before they go.
         { name: 'audit.retention', everyMs: 86_400_000, run: () => purgeAccessLogs(deps) },
         // Another process may have rotated the personal-data key.

@@ -10,6 +10,8 @@ export {
   deliverDue,
   /** The outbox handler that turns public events into messages. */
   fanOut,
+  /** The retention job: finished messages and attempts older than 30 days. */
+  purgeWebhookHistory,
   /** Registers the fan-out handler for every public event. */
   registerWebhookHandlers,
   /** The `webhooks.deliver` job: delivers while full batches are due. */

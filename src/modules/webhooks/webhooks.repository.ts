@@ -32,8 +32,20 @@ export const updateEndpoint = (db: Db, tenantId: string, id: string, set: Update
     .returningAll()
     .executeTakeFirst();
 
-export const deleteEndpoint = (db: Db, tenantId: string, id: string) =>
-  db.deleteFrom('webhook_endpoint').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+export async function deleteEndpoint(db: Db, tenantId: string, id: string): Promise<boolean> {
+  await db.deleteFrom('webhook_attempt').where('tenant_id', '=', tenantId).where('endpoint_id', '=', id).execute();
+  const r = await db.deleteFrom('webhook_endpoint').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+/** Retention, across tenants (the job): finished messages and attempts older than `before`. */
+export async function purgeFinished(db: Db, before: Date, limit: number): Promise<number> {
+  const attempts = await sql`delete from webhook_attempt where ctid in (
+    select ctid from webhook_attempt where attempted_at < ${before} limit ${limit})`.execute(db);
+  const messages = await sql`delete from webhook_message where ctid in (
+    select ctid from webhook_message where status <> 'pending' and created_at < ${before} limit ${limit})`.execute(db);
+  return Number(attempts.numAffectedRows ?? 0) + Number(messages.numAffectedRows ?? 0);
+}
 
 /**
  * The messages of one outbox event, one per enabled endpoint subscribed to its type (or the one

@@ -129,8 +129,23 @@ export async function setEndpointStatus(
 }
 
 export async function deleteEndpoint(deps: Pick<Deps, 'db'>, tenantId: string, id: string): Promise<void> {
-  const r = await repo.deleteEndpoint(deps.db, tenantId, id);
-  if (Number(r.numDeletedRows) === 0) throw notFound(id);
+  await withTransaction(deps.db, async (trx) => {
+    if (!(await repo.deleteEndpoint(trx, tenantId, id))) throw notFound(id);
+  });
+}
+
+/** Finished messages and attempts are kept this long (then the `webhooks.purge` job removes them). */
+export const RETENTION_DAYS = 30;
+
+/** The retention job: in chunks, across tenants. */
+export async function purgeWebhookHistory(deps: Pick<Deps, 'db' | 'clock'>, chunk = 5_000): Promise<number> {
+  const before = new Date(deps.clock.now().getTime() - RETENTION_DAYS * 86_400_000);
+  let total = 0;
+  for (;;) {
+    const n = await repo.purgeFinished(deps.db, before, chunk);
+    total += n;
+    if (n === 0) return total;
+  }
 }
 
 /** A new secret; the old one keeps signing (a second signature) for 24 hours. */

@@ -9,7 +9,7 @@ import { bearer, newTenant, signedInOperator, type TestTenant, testApp, testConf
 import { fixedClock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { enqueueEvent, WEBHOOK_EVENT_TYPES, WEBHOOK_EVENTS } from '../../platform/events.ts';
-import { deliverDue, fanOut } from './index.ts';
+import { deliverDue, fanOut, purgeWebhookHistory } from './index.ts';
 import { RETRY_DELAYS_S, retryDelayMs } from './webhooks.rules.ts';
 import { FANOUT_HANDLER } from './webhooks.service.ts';
 
@@ -532,4 +532,19 @@ test('a catalogued event with a wrong payload is refused and writes nothing', as
     .where('topic', '=', 'points.earned')
     .execute();
   assert.equal(n.length, 0);
+});
+
+test('retention: finished messages and attempts older than 30 days are purged, pending ones kept', async () => {
+  const t = await newTenant(deps);
+  await endpoint(t);
+  await earned(t.tenant.id, 'mem_p', 'pt.p1');
+  await pump(deps, t.tenant.id);
+  assert.equal(await deliverDue(deps), 1);
+  const count = async (table: 'webhook_message' | 'webhook_attempt') =>
+    (await deps.db.selectFrom(table).select('tenant_id').where('tenant_id', '=', t.tenant.id).execute()).length;
+  assert.equal(await purgeWebhookHistory(deps), 0);
+  const later = { ...deps, clock: fixedClock(new Date(Date.now() + 31 * 86_400_000)) };
+  assert.ok((await purgeWebhookHistory(later)) >= 2);
+  assert.equal(await count('webhook_message'), 0);
+  assert.equal(await count('webhook_attempt'), 0);
 });
