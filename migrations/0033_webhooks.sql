@@ -68,3 +68,8 @@ create index webhook_attempt_at on webhook_attempt (attempted_at);
 
 select moa_enable_tenant_rls(t)
 from unnest(array['webhook_endpoint', 'webhook_message', 'webhook_attempt']::regclass[]) as t;
+
+-- coupon.expired: expiry is not a stored status, so a sweep reports each coupon whose validity ended
+-- (modules/coupons/coupon-expiry.service.ts), once.
+alter table coupon add column expiry_reported boolean not null default false;
+create index coupon_expiry_due on coupon (valid_until) where status = 'active' and not expiry_reported;

@@ -214,7 +214,7 @@ export const EVENTS = {
     version: 1,
     webhook: 'coupon.expired',
     memberField: 'memberId',
-    summary: 'A coupon reached the end of its validity unused (catalogued; not emitted yet: expiry is computed on read).',
+    summary: 'A coupon reached the end of its validity unused (reported by a sweep every 5 minutes).',
     schema: z.strictObject({ couponId: id, memberId: id, validUntil: instant }),
   }),
   'coupons.use_cancelled': spec({

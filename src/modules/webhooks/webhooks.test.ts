@@ -5,10 +5,11 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
-import { bearer, newTenant, signedInOperator, type TestTenant, testApp, testConfig } from '../../../test/helpers.ts';
+import { bearer, newMembers, newTenant, signedInOperator, type TestTenant, testApp, testConfig } from '../../../test/helpers.ts';
 import { fixedClock } from '../../platform/clock.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { enqueueEvent, WEBHOOK_EVENT_TYPES, WEBHOOK_EVENTS } from '../../platform/events.ts';
+import { reportCouponExpiries } from '../coupons/index.ts';
 import { deliverDue, fanOut, purgeWebhookHistory } from './index.ts';
 import { RETRY_DELAYS_S, retryDelayMs } from './webhooks.rules.ts';
 import { FANOUT_HANDLER } from './webhooks.service.ts';
@@ -547,4 +548,35 @@ test('retention: finished messages and attempts older than 30 days are purged, p
   assert.ok((await purgeWebhookHistory(later)) >= 2);
   assert.equal(await count('webhook_message'), 0);
   assert.equal(await count('webhook_attempt'), 0);
+});
+
+test('coupon.expired: a coupon whose validity ended is reported once, in the same transaction as its mark', async () => {
+  const t = await newTenant(deps);
+  await endpoint(t, { eventTypes: ['coupon.expired'] });
+  const [member] = await newMembers(deps, t.tenant.id, 1);
+  const def = await app.inject({
+    method: 'POST',
+    url: '/v1/coupons/definitions',
+    headers: { ...bearer(t.key), 'idempotency-key': `def-${t.tenant.id}` },
+    payload: { name: '3천원 할인', rules: { benefit: { kind: 'amount', amount: 3_000 }, validity: { kind: 'days', days: 30 } } },
+  });
+  assert.equal(def.statusCode, 201, def.body);
+  const issued = await app.inject({
+    method: 'POST',
+    url: `/v1/coupons/definitions/${def.json().id}/issues`,
+    headers: { ...bearer(t.key), 'idempotency-key': `iss-${t.tenant.id}` },
+    payload: { memberId: member },
+  });
+  assert.equal(issued.statusCode, 201, issued.body);
+  assert.equal(await reportCouponExpiries(deps, { tenantId: t.tenant.id }), 0, 'still valid');
+  const later = { ...deps, clock: fixedClock(new Date(Date.now() + 31 * 86_400_000)) };
+  assert.equal(await reportCouponExpiries(later, { tenantId: t.tenant.id }), 1);
+  assert.equal(await reportCouponExpiries(later, { tenantId: t.tenant.id }), 0, 'once');
+  const from = received.length;
+  await pump(deps, t.tenant.id);
+  assert.equal(await deliverDue(deps), 1);
+  const b = bodies(from)[0]!;
+  assert.equal(b.type, 'coupon.expired');
+  assert.equal(b.data.couponId, issued.json().id);
+  assert.equal(b.data.memberId, member);
 });
