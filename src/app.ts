@@ -23,6 +23,7 @@ import { prepaidRoutes } from './modules/prepaid/index.ts';
 import { stampRoutes } from './modules/stamps/index.ts';
 import { storeRoutes } from './modules/stores/index.ts';
 import { createApiKeyAuthenticator, platformTenantRoutes, tenantRoutes } from './modules/tenants/index.ts';
+import { webhookRoutes } from './modules/webhooks/index.ts';
 import { asSystem, withTenant } from './platform/db-context.ts';
 import type { Deps } from './platform/deps.ts';
 import { AppError } from './platform/errors.ts';
@@ -133,6 +134,7 @@ export async function buildApp(deps: Deps, options: AppOptions): Promise<Fastify
       await v1.register(memberBarcodeRoutes(deps));
       await v1.register(identifyRoutes(deps));
       await v1.register(auditRoutes(deps));
+      await v1.register(webhookRoutes(deps));
     },
     { prefix: '/v1' },
   );

@@ -6,6 +6,7 @@ import { MESSAGES_SEALED_COLUMNS } from './modules/messages/index.ts';
 import * as operators from './modules/operators/index.ts';
 import { PREPAID_SEALED_COLUMNS } from './modules/prepaid/index.ts';
 import * as tenants from './modules/tenants/index.ts';
+import { WEBHOOKS_SEALED_COLUMNS } from './modules/webhooks/index.ts';
 import { addDays, isIsoDate, zonedMidnight } from './platform/clock.ts';
 import { type LocalCommands, localCommand, piiCommand } from './platform/local-control.ts';
 import { PII_DOMAINS, resealColumns, rotatePiiKey } from './platform/pii-keys.ts';
@@ -67,6 +68,7 @@ export const CLI_COMMANDS = {
         ...PREPAID_SEALED_COLUMNS,
         ...operators.OPERATORS_SEALED_COLUMNS,
         ...MESSAGES_SEALED_COLUMNS,
+        ...WEBHOOKS_SEALED_COLUMNS,
       ].filter((c) => domains.includes(c.domain));
       const current: Record<string, string> = {};
       for (const d of domains) current[d] = await rotatePiiKey(deps.db, deps.masterKey, d);

@@ -119,6 +119,15 @@ const ZEnv = z.object({
   MOA_MAX_AMOUNT: z.coerce.number().int().min(1).max(AMOUNT_CEILING).default(1_000_000_000_000),
   // The personal-data access log is kept at least 2 years (개인정보의 안전성 확보조치 기준 Art. 8①).
   ACCESS_LOG_RETENTION_MONTHS: z.coerce.number().int().min(24, 'the access log is kept at least 24 months').max(1200).default(24),
+  // Webhooks (modules/webhooks): private addresses only for tests and a lab; the receiver's timeout.
+  MOA_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  MOA_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  MOA_WEBHOOK_DISABLE_AFTER_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(120),
 });
 
 /** TRUST_PROXY: false (the socket's address), true (any proxy), or the proxies' addresses/CIDRs, comma-separated. */
@@ -176,6 +185,14 @@ export type Config = Readonly<{
   maxAmount: number;
   /** How long the access log keeps a row before the retention job may remove it (at least 24). */
   accessLogRetentionMonths: number;
+  webhooks: Readonly<{
+    /** MOA_WEBHOOK_ALLOW_PRIVATE: http:// and loopback/private addresses allowed (tests, a lab; never production). */
+    allowPrivate: boolean;
+    /** A receiver that has not answered in this many ms is timed out (the attempt fails and is retried). */
+    timeoutMs: number;
+    /** An endpoint whose every attempt failed for this long is disabled. */
+    disableAfterHours: number;
+  }>;
 }>;
 
 export type ProvidersConfig = Readonly<{
@@ -243,6 +260,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     maxAmount: e.MOA_MAX_AMOUNT,
     accessLogRetentionMonths: e.ACCESS_LOG_RETENTION_MONTHS,
+    webhooks: Object.freeze({
+      allowPrivate: e.MOA_WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: e.MOA_WEBHOOK_TIMEOUT_MS,
+      disableAfterHours: e.MOA_WEBHOOK_DISABLE_AFTER_HOURS,
+    }),
   });
 }
 

@@ -5,7 +5,7 @@ import { buildApp, VERSION } from './app.ts';
 import { CLI_COMMANDS } from './cli-commands.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { purgeAccessLogs } from './modules/audit/index.ts';
-import { registerCouponHandlers, runBirthdayCoupons } from './modules/coupons/index.ts';
+import { registerCouponHandlers, reportCouponExpiries, runBirthdayCoupons } from './modules/coupons/index.ts';
 import { runGradeReviews } from './modules/grades/index.ts';
 import { settleDueVerifications } from './modules/identity/index.ts';
 import { expireHolds, expireLots, rollupDeferred } from './modules/ledger/index.ts';
@@ -14,6 +14,7 @@ import { registerMessageHandlers } from './modules/messages/index.ts';
 import { registerPointHandlers, sendExpiryNotices } from './modules/points/index.ts';
 import { registerPrepaidHandlers, runDueAutoCharges } from './modules/prepaid/index.ts';
 import * as tenants from './modules/tenants/index.ts';
+import { purgeWebhookHistory, registerWebhookHandlers, runWebhookDeliveries } from './modules/webhooks/index.ts';
 import { systemClock } from './platform/clock.ts';
 import { DataDirInUseError, embeddedMasterKey } from './platform/data-dir.ts';
 import { createDatabase, type Database } from './platform/db.ts';
@@ -239,6 +240,7 @@ async function serve(config: Config): Promise<void> {
   registerPrepaidHandlers(deps);
   registerCouponHandlers(deps);
   registerMessageHandlers(deps);
+  registerWebhookHandlers(deps);
 
   let demo: Awaited<ReturnType<typeof seedDemo>> | undefined;
   if (database.engine === 'pglite') await database.analyze();
@@ -272,6 +274,11 @@ async function serve(config: Config): Promise<void> {
         { name: 'points.expiry-notices', everyMs: 3_600_000, run: () => sendExpiryNotices(deps) },
         { name: 'prepaid.auto-charge', everyMs: 60_000, run: () => runDueAutoCharges(deps) },
         { name: 'coupons.birthday', everyMs: 3_600_000, run: () => runBirthdayCoupons(deps) },
+        // coupon.expired events (webhooks): coupons whose validity ended.
+        { name: 'coupons.expiries', everyMs: 300_000, run: () => reportCouponExpiries(deps) },
+        // Webhook deliveries: heads of each endpoint's member queues, due by the retry schedule.
+        { name: 'webhooks.deliver', everyMs: 250, run: () => runWebhookDeliveries(deps) },
+        { name: 'webhooks.purge', everyMs: 3_600_000, run: () => purgeWebhookHistory(deps) },
         // Access-log rows past the retention (never under 2 years), verified before they go.
         { name: 'audit.retention', everyMs: 86_400_000, run: () => purgeAccessLogs(deps) },
         // Another process may have rotated the personal-data key.

@@ -16,6 +16,7 @@ import type { PrepaidTables } from '../modules/prepaid/prepaid.tables.ts';
 import type { StampsTables } from '../modules/stamps/stamps.tables.ts';
 import type { StoresTables } from '../modules/stores/stores.tables.ts';
 import type { TenantsTables } from '../modules/tenants/tenants.tables.ts';
+import type { WebhooksTables } from '../modules/webhooks/webhooks.tables.ts';
 import type { PlatformTables } from './platform.tables.ts';
 
 export type DB = PlatformTables &
@@ -32,4 +33,5 @@ export type DB = PlatformTables &
   CouponsTables &
   CheckoutTables &
   OperatorsTables &
-  AuditTables;
+  AuditTables &
+  WebhooksTables;

@@ -583,6 +583,12 @@ export const ERROR_CODES = {
     description:
       'Unmasking personal data, exporting it and downloading an export need a reason of at least 5 characters; nothing was shown or logged.',
   },
+  WEBHOOK_URL_NOT_ALLOWED: {
+    status: 400,
+    title: 'Webhook URL not allowed',
+    description:
+      'A webhook endpoint must be an https:// URL whose host resolves only to public addresses (not loopback, private, link-local, CGNAT, multicast or reserved); `errors` names the field and `details` the address refused.',
+  },
   RATE_LIMITED: { status: 429, title: 'Too many requests', description: 'Slow down and retry after the indicated time.' },
   INTERNAL: {
     status: 500,

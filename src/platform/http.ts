@@ -9,9 +9,11 @@ import {
   jsonSchemaTransformObject,
 } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
+import type { OpenAPIV3_1 } from 'openapi-types';
 import { z } from 'zod';
 import type { Deps } from './deps.ts';
 import { AppError, ERROR_CODES, type ErrorCode, type FieldError, fromDatabaseError, isAppError, toProblem } from './errors.ts';
+import { webhooksDocument } from './events.ts';
 import { ZProblem } from './http-schemas.ts';
 import { ulid } from './ids.ts';
 
@@ -152,7 +154,11 @@ export async function registerPlatformHttp(
       ],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    // The webhooks the brand's endpoints receive, from the event catalogue (platform/events.ts).
+    transformObject: (input) => ({
+      ...jsonSchemaTransformObject(input),
+      webhooks: webhooksDocument() as OpenAPIV3_1.Document['webhooks'],
+    }),
   });
   // Swagger UI's own files from node_modules: no CDN, works on a closed network.
   await app.register(swaggerUi, {

@@ -59,6 +59,7 @@ export const PERMISSIONS = [
   'billing:admin',
   'operators:admin',
   'audit:read',
+  'webhooks:admin',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 export const isPermission = (p: string): p is Permission => (PERMISSIONS as readonly string[]).includes(p);

@@ -4,8 +4,8 @@ import { fixedClock } from '../../platform/clock.ts';
 import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError, isAppError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { stableStringify } from '../../platform/idempotency.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { cancelRedemption, memberCoupons, redeemCoupon, type TCouponOrder, validateMemberCoupons } from '../coupons/index.ts';
 import { requireActiveMember } from '../members/index.ts';
 import { cancelPoints, earnPoints, pointsQuote, usePoints } from '../points/index.ts';
@@ -325,7 +325,7 @@ export async function commit(deps: CheckoutDeps, tenantId: string, req: TCommitR
       .where('id', '<>', req.checkoutId)
       .limit(1)
       .executeTakeFirst();
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'checkout.committed',
       payload: {
         checkoutId: req.checkoutId,
@@ -478,7 +478,7 @@ export async function cancel(
       .where('id', '=', row.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'checkout.cancelled',
       payload: {
         checkoutId: row.id,

@@ -3,8 +3,8 @@ import { readCsv } from '../../platform/csv.ts';
 import { type Tx, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { getTenant } from '../tenants/index.ts';
 import { validityOf } from './coupons.rules.ts';
 import { ZCouponRules } from './coupons.schemas.ts';
@@ -225,7 +225,7 @@ export async function bulkIssue(
       .returning(['issued'])
       .executeTakeFirst();
     if (finished)
-      await enqueueOutbox(trx, tenantId, {
+      await enqueueEvent(trx, tenantId, {
         topic: 'coupons.bulk_issued',
         payload: { bulkId, definitionId, issued: Number(finished.issued) },
       });

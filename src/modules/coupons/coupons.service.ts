@@ -4,9 +4,10 @@ import { requireAmounts, requireBasketTotal } from '../../platform/amounts.ts';
 import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError, isAppError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import { type LimitDeps, limitSecretCheck } from '../../platform/limits.ts';
-import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
+import type { OutboxMessage } from '../../platform/outbox.ts';
 import { pageOf, type TPageQuery } from '../../platform/pages.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { memberGrade, requireActiveMember, requireMember } from '../members/index.ts';
@@ -266,7 +267,7 @@ export async function issueCoupon(deps: CouponDeps, tenantId: string, req: Issue
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'coupons.issued',
       payload: {
         couponId: row.id,
@@ -668,7 +669,7 @@ export async function redeemCoupon(
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'coupons.used',
       payload: { couponId: coupon.id, memberId: coupon.member_id, useId, orderId: input.order.orderId, discount },
     });
@@ -764,7 +765,7 @@ export async function cancelRedemption(deps: CouponDeps, tenantId: string, useId
       .where('id', '=', useId)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'coupons.use_cancelled',
       payload: { couponId: use.coupon_id, memberId: use.member_id, useId },
     });
@@ -810,7 +811,7 @@ export async function giftCoupon(
       .where('id', '=', couponId)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'coupons.gift_received',
       payload: { couponId, fromMemberId: memberId, toMemberId: input.toMemberId },
     });

@@ -48,6 +48,8 @@ export type CouponTable = {
   hold_id: Generated<string | null>;
   held_until: Generated<Date | null>;
   issued_at: Generated<Date>;
+  /** The coupons.expired event was written (coupon-expiry.service.ts). */
+  expiry_reported: Generated<boolean>;
 };
 
 export type CouponMemberTable = {

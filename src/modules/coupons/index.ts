@@ -2,6 +2,7 @@
 
 export { runBirthdayCoupons } from './coupon-birthday.service.ts';
 export { type BulkSummary, bulkIssue, getBulkIssue } from './coupon-bulk.service.ts';
+export { reportCouponExpiries } from './coupon-expiry.service.ts';
 export { couponRoutes } from './coupons.routes.ts';
 export { checkCoupon, discountOf, validityOf } from './coupons.rules.ts';
 export type {

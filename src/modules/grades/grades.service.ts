@@ -4,6 +4,7 @@ import { localDate } from '../../platform/clock.ts';
 import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { pageOf, type TPageQuery } from '../../platform/pages.ts';
@@ -120,7 +121,7 @@ async function changeTo(
       actor: change.actor ?? null,
     })
     .execute();
-  await enqueueOutbox(deps.db, tenantId, {
+  await enqueueEvent(deps.db, tenantId, {
     topic: 'member.grade_changed',
     payload: { memberId, from, to, source: change.source },
   });

@@ -3,8 +3,8 @@ import { addDays, isIsoDate, localDate, zonedMidnight } from '../../platform/clo
 import { readCsv } from '../../platform/csv.ts';
 import { type Db, withTransaction } from '../../platform/db.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { isKoreanMobile, normalizePhone, piiFor } from '../../platform/pii.ts';
 import { ageOn } from '../identity/index.ts';
 import { getTenant } from '../tenants/index.ts';
@@ -228,7 +228,7 @@ async function commitChunk(
     // Opening point lots become the points module's business once the member exists.
     for (const c of ok) {
       if (!c.lots.length || !inserted.has(c.member.id as string)) continue;
-      await enqueueOutbox(trx, tenantId, {
+      await enqueueEvent(trx, tenantId, {
         topic: 'member.points_imported',
         payload: { memberId: c.member.id as string, importId, row: c.row, lots: c.lots },
       });
@@ -346,7 +346,7 @@ export async function importMembers(
       .returningAll()
       .executeTakeFirst();
     if (finished) {
-      await enqueueOutbox(trx, tenantId, {
+      await enqueueEvent(trx, tenantId, {
         topic: 'members.imported',
         payload: { importId, imported: Number(finished.imported), rejected: Number(finished.rejected) },
       });

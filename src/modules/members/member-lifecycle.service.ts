@@ -1,6 +1,6 @@
 import { withTransaction } from '../../platform/db.ts';
 import { AppError } from '../../platform/errors.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { useVerification } from '../identity/index.ts';
 import { accountsOfOwner } from '../ledger/index.ts';
@@ -49,7 +49,7 @@ export async function withdraw(deps: MembersDeps, tenantId: string, memberId: st
     await socialRepo.deleteLinks(trx, tenantId, memberId);
     if (row.ci_hash)
       await repo.upsertRejoinBlock(trx, tenantId, row.ci_hash, now, new Date(now.getTime() + policy.rejoin_block_days * DAY));
-    await enqueueOutbox(trx, tenantId, { topic: 'member.withdrawn', payload: { memberId, reason: reason ?? null } });
+    await enqueueEvent(trx, tenantId, { topic: 'member.withdrawn', payload: { memberId, reason: reason ?? null } });
     return toMemberDto(updated, deps);
   });
 }
@@ -98,7 +98,7 @@ export async function runDormancy(deps: MembersDeps, options: JobOptions = {}): 
     await withTransaction(deps.db, async (trx) => {
       if (!(await repo.markDormancyNoticed(trx, m.tenant_id, m.id, now))) return;
       const dormantOn = new Date(m.last_active_at.getTime() + Number(m.dormancy_days) * DAY).toISOString();
-      await enqueueOutbox(trx, m.tenant_id, { topic: 'member.dormancy_notice', payload: { memberId: m.id, dormantOn } });
+      await enqueueEvent(trx, m.tenant_id, { topic: 'member.dormancy_notice', payload: { memberId: m.id, dormantOn } });
       noticed++;
     });
   }
@@ -114,7 +114,7 @@ export async function runDormancy(deps: MembersDeps, options: JobOptions = {}): 
       await repo.revokeSessions(trx, m.tenant_id, m.id);
       // A pending e-mail change holds an address: it goes too (the member changes it again after reactivation).
       await repo.deleteEmailChanges(trx, m.tenant_id, m.id);
-      await enqueueOutbox(trx, m.tenant_id, { topic: 'member.dormant', payload: { memberId: m.id } });
+      await enqueueEvent(trx, m.tenant_id, { topic: 'member.dormant', payload: { memberId: m.id } });
       dormant++;
     });
   }
@@ -156,7 +156,7 @@ export async function reactivate(
       ci_hash: used.ciHash,
       birth_md: birthMonthDay(profile.birthDate),
     });
-    await enqueueOutbox(trx, tenantId, { topic: 'member.reactivated', payload: { memberId: member.id } });
+    await enqueueEvent(trx, tenantId, { topic: 'member.reactivated', payload: { memberId: member.id } });
   });
   return openSession(deps, tenantId, row.id, input.userAgent);
 }

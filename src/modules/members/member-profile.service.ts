@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError } from '../../platform/errors.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { maskEmail, piiFor } from '../../platform/pii.ts';
 import { enqueueMail } from '../messages/index.ts';
@@ -142,6 +142,6 @@ export async function changePassword(
       password_changed_at: deps.clock.now(),
     });
     await repo.revokeOtherSessions(trx, tenantId, auth.member.id, auth.sessionId);
-    await enqueueOutbox(trx, tenantId, { topic: 'member.password_changed', payload: { memberId: auth.member.id } });
+    await enqueueEvent(trx, tenantId, { topic: 'member.password_changed', payload: { memberId: auth.member.id } });
   });
 }

@@ -1,6 +1,7 @@
 import { withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError, fromDatabaseError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import { resetAttempts } from '../../platform/limits.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
@@ -266,7 +267,7 @@ export async function signUp(deps: MembersDeps, tenantId: string, input: TSignUp
       throw memberConflict(err) ?? err;
     }
     await repo.appendConsents(trx, tenantId, id, consentRowsOf(consents, now, 'app'));
-    await enqueueOutbox(trx, tenantId, { topic: 'member.joined', payload: { memberId: id, verified: ciHash !== null } });
+    await enqueueEvent(trx, tenantId, { topic: 'member.joined', payload: { memberId: id, verified: ciHash !== null } });
     return toMemberDto(row, deps);
   });
 }
@@ -384,7 +385,7 @@ export async function resetPassword(
     // The lockout lifts at once (it is counted per login ID: platform/limits.ts).
     await resetAttempts(trx, tenantId, LOGIN_ATTEMPTS, loginAttemptSubject(deps, tenantId, row.login_id));
     await repo.revokeSessions(trx, tenantId, row.id);
-    await enqueueOutbox(trx, tenantId, { topic: 'member.password_reset', payload: { memberId: row.id } });
+    await enqueueEvent(trx, tenantId, { topic: 'member.password_reset', payload: { memberId: row.id } });
   });
 }
 

@@ -1,5 +1,5 @@
 import type { Deps } from '../../platform/deps.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { PLATFORM_SCOPE } from '../../platform/request-context.ts';
 import type { MessageChannel, OutgoingMail, OutgoingMessage } from './messages.provider.ts';
@@ -17,7 +17,7 @@ type Sealed<T> = { tenantId: string | null; sealed: string } & T;
 
 /** Queues an SMS or AlimTalk message in the caller's transaction (deps.db). */
 export async function enqueueMessage(deps: Pick<Deps, 'db' | 'masterKey'>, m: Omit<OutgoingMessage, 'key'>): Promise<void> {
-  await enqueueOutbox(deps.db, m.tenantId ?? PLATFORM_SCOPE, {
+  await enqueueEvent(deps.db, m.tenantId ?? PLATFORM_SCOPE, {
     topic: MESSAGE_TOPIC,
     payload: {
       tenantId: m.tenantId,
@@ -29,7 +29,7 @@ export async function enqueueMessage(deps: Pick<Deps, 'db' | 'masterKey'>, m: Om
 
 /** Queues an e-mail in the caller's transaction (deps.db). */
 export async function enqueueMail(deps: Pick<Deps, 'db' | 'masterKey'>, m: Omit<OutgoingMail, 'key'>): Promise<void> {
-  await enqueueOutbox(deps.db, m.tenantId ?? PLATFORM_SCOPE, {
+  await enqueueEvent(deps.db, m.tenantId ?? PLATFORM_SCOPE, {
     topic: MAIL_TOPIC,
     payload: { tenantId: m.tenantId, sealed: piiFor(deps.masterKey).seal({ to: m.to, subject: m.subject, text: m.text }) },
   });

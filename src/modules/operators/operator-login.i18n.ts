@@ -30,6 +30,7 @@ const koPermissions: Record<Permission, string> = {
   'billing:admin': '요금 관리',
   'operators:admin': '운영자 관리',
   'audit:read': '감사 기록 조회',
+  'webhooks:admin': '웹훅 관리',
 };
 const enPermissions: Record<Permission, string> = {
   'tenant:read': 'View brand',
@@ -58,6 +59,7 @@ const enPermissions: Record<Permission, string> = {
   'billing:admin': 'Billing',
   'operators:admin': 'Manage operators',
   'audit:read': 'View audit records',
+  'webhooks:admin': 'Manage webhooks',
 };
 const perms = (labels: Record<Permission, string>) =>
   Object.fromEntries(PERMISSIONS.map((p) => [`perm.${p}`, labels[p]])) as Record<`perm.${Permission}`, string>;

@@ -3,7 +3,8 @@ import { applyBp, requireAmounts } from '../../platform/amounts.ts';
 import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, cancelIdUsed, fieldError } from '../../platform/errors.ts';
-import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
+import { enqueueEvent } from '../../platform/events.ts';
+import type { OutboxMessage } from '../../platform/outbox.ts';
 import { gradeSettings } from '../grades/index.ts';
 import {
   accountLots,
@@ -256,7 +257,7 @@ export async function grantPoints(deps: PointsDeps, tenantId: string, g: Grant):
       }),
       'debit',
     );
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'points.earned',
       payload: {
         memberId: g.memberId,
@@ -361,7 +362,7 @@ export async function earnPoints(
       }),
       'debit',
     );
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'points.earned',
       payload: { memberId: input.memberId, operationId: id, amount, kind: 'earn', expiresAt: expiresAt?.toISOString() ?? null },
     });
@@ -414,7 +415,7 @@ export async function usePoints(
       }),
       'debit',
     );
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'points.used',
       payload: { memberId: input.memberId, operationId: id, amount: input.amount },
     });
@@ -483,7 +484,7 @@ export async function cancelPoints(
       }),
       original.kind === 'use' ? 'cancel' : 'cancel-earn',
     );
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'points.cancelled',
       payload: { memberId: original.member_id, operationId: id, originalId: original.id, amount: sign * amount },
     });
@@ -613,7 +614,7 @@ export async function sendExpiryNotices(deps: PointsDeps, options: { tenantId?: 
           .returning('account_id')
           .executeTakeFirst();
         if (!fresh) return;
-        await enqueueOutbox(trx, tenantId, {
+        await enqueueEvent(trx, tenantId, {
           topic: 'points.expiring',
           payload: { memberId: due.ownerId, amount: due.amount, firstExpiry: due.firstExpiry },
         });

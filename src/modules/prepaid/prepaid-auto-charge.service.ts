@@ -3,7 +3,7 @@ import { requireAmounts } from '../../platform/amounts.ts';
 import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { piiFor } from '../../platform/pii.ts';
 import { getTenant } from '../tenants/index.ts';
 import { nextMonthlyDue, nextRetry } from './prepaid.rules.ts';
@@ -119,7 +119,7 @@ export async function setAutoCharge(
       .onConflict((oc) => oc.columns(['tenant_id', 'card_id']).doUpdateSet(values))
       .returningAll()
       .executeTakeFirstOrThrow();
-    if (dueAt && dueAt <= now) await enqueueOutbox(trx, tenantId, { topic: 'prepaid.auto_charge_due', payload: { cardId } });
+    if (dueAt && dueAt <= now) await enqueueEvent(trx, tenantId, { topic: 'prepaid.auto_charge_due', payload: { cardId } });
     return toAutoCharge(trx, row);
   });
 }
@@ -293,7 +293,7 @@ export async function runAutoCharge(deps: AutoChargeDeps, tenantId: string, card
         ...(retryAt ? {} : { enabled: false, disabled_reason: 'failures' }),
       });
       await attempt(retryAt ? 'failed' : 'disabled', err);
-      await enqueueOutbox(trx, tenantId, {
+      await enqueueEvent(trx, tenantId, {
         topic: retryAt ? 'prepaid.auto_charge_failed' : 'prepaid.auto_charge_disabled',
         payload: {
           cardId,

@@ -2,6 +2,7 @@ import { requireAmounts } from '../../platform/amounts.ts';
 import type { Db } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
 import { pageOf, type TPageQuery } from '../../platform/pages.ts';
@@ -145,7 +146,7 @@ export async function applyPromotions(
       });
     }
     if (p.reward_coupon_id) {
-      await enqueueOutbox(deps.db, tenantId, {
+      await enqueueEvent(deps.db, tenantId, {
         topic: 'coupons.issue_requested',
         payload: {
           definitionId: p.reward_coupon_id,
@@ -210,7 +211,7 @@ export async function revokePromotions(
       }
     }
     if (g.coupon_id) {
-      await enqueueOutbox(deps.db, tenantId, {
+      await enqueueEvent(deps.db, tenantId, {
         topic: 'coupons.revoke_requested',
         payload: {
           definitionId: g.coupon_id,

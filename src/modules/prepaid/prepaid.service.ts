@@ -2,9 +2,10 @@ import { requireAmounts } from '../../platform/amounts.ts';
 import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, cancelIdUsed, fieldError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import { claimAttempt, type LimitDeps, limitSecretCheck, resetAttempts } from '../../platform/limits.ts';
-import { enqueueOutbox, type OutboxMessage } from '../../platform/outbox.ts';
+import type { OutboxMessage } from '../../platform/outbox.ts';
 import { cut, pageOf, type TPageQuery } from '../../platform/pages.ts';
 import { hashPassword, verifyPasswordOrDummy } from '../../platform/passwords.ts';
 import { piiFor } from '../../platform/pii.ts';
@@ -225,7 +226,7 @@ async function autoChargeIfLow(
     .where('due_at', 'is', null)
     .returning('card_id')
     .executeTakeFirst();
-  if (due) await enqueueOutbox(trx, tenantId, { topic: 'prepaid.auto_charge_due', payload: { cardId } });
+  if (due) await enqueueEvent(trx, tenantId, { topic: 'prepaid.auto_charge_due', payload: { cardId } });
 }
 
 /** Nickname, status (active, lost, suspended) or making it the main card. */
@@ -671,7 +672,7 @@ export async function postCharge(
           channel: recorded.channel,
         })
       : [];
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'prepaid.charged',
       payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount, promotions },
     });
@@ -725,7 +726,7 @@ export async function useCard(
         ],
       }),
     );
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'prepaid.used',
       payload: { cardId: card.id, memberId: card.member_id, operationId: id, amount: input.amount },
     });
@@ -855,7 +856,7 @@ export async function cancelCharge(
       .where('id', '=', original.id)
       .execute();
     await revokePromotions({ ...deps, db: trx }, tenantId, original.id, input.cancelId);
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'prepaid.payment_refund',
       payload: { operationId: id, paymentId: original.payment_id, amount },
     });
@@ -903,7 +904,7 @@ export async function gift(
         .execute();
       // The giver's payment token must never charge the card again.
       await trx.deleteFrom('prepaid_auto_charge').where('tenant_id', '=', tenantId).where('card_id', '=', card.id).execute();
-      await enqueueOutbox(trx, tenantId, {
+      await enqueueEvent(trx, tenantId, {
         topic: 'prepaid.gift_received',
         payload: { toMemberId: input.toMemberId, fromMemberId: memberId, cardId: card.id, operationId: id },
       });
@@ -926,7 +927,7 @@ export async function gift(
         legs: [{ debit: card.account_id, credit: target.account_id, amount: input.amount, ledger: PREPAID }],
       }),
     );
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'prepaid.gift_received',
       payload: { toMemberId: input.toMemberId, fromMemberId: memberId, cardId: target.id, amount: input.amount, operationId: id },
     });
@@ -1063,7 +1064,7 @@ export async function refund(
       .where('card_id', '=', card.id)
       .where('enabled', '=', true)
       .execute();
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'prepaid.refund_requested',
       payload: { operationId: id, cardId: card.id, memberId, amount: state.refundAmount, fee: state.fee },
     });

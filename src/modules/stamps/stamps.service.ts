@@ -5,6 +5,7 @@ import { localDate } from '../../platform/clock.ts';
 import { type Db, withTransaction } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import { giveBackWindow, type LimitDeps, limitSecretCheck, rateLimited, takeWindow, type Window } from '../../platform/limits.ts';
 import { enqueueOutbox } from '../../platform/outbox.ts';
@@ -267,7 +268,7 @@ async function earn(
         reason: `${card.name}: board ${n}`,
       });
     }
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'stamps.board_completed',
       payload: { cardId: card.id, memberId, board: n, reward },
     });

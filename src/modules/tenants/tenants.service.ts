@@ -2,8 +2,8 @@ import { withTransaction } from '../../platform/db.ts';
 import { withTenant } from '../../platform/db-context.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
+import { enqueueEvent } from '../../platform/events.ts';
 import { newId, randomToken } from '../../platform/ids.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import type { AuthContext } from '../../platform/request-context.ts';
 import { txMemo } from '../../platform/tx-memo.ts';
 import { requireStore } from '../stores/index.ts';
@@ -66,7 +66,7 @@ export async function createTenant(deps: D, input: TCreateTenantRequest): Promis
       time_zone: input.timeZone ?? deps.config.defaultTimeZone,
       locale: input.locale,
     });
-    await enqueueOutbox(trx, row.id, { topic: 'tenant.created', payload: { tenantId: row.id, name: row.name } });
+    await enqueueEvent(trx, row.id, { topic: 'tenant.created', payload: { tenantId: row.id, name: row.name } });
     return toTenantDto(row);
   });
 }
@@ -102,7 +102,7 @@ export async function updateTenant(deps: Pick<Deps, 'db'>, tenantId: string, inp
       ...(input.locale !== undefined ? { locale: input.locale } : {}),
     });
     if (!row) throw notFound(tenantId);
-    await enqueueOutbox(trx, tenantId, { topic: 'tenant.updated', payload: { tenantId, changes: input } });
+    await enqueueEvent(trx, tenantId, { topic: 'tenant.updated', payload: { tenantId, changes: input } });
     return toTenantDto(row);
   });
 }
@@ -111,7 +111,7 @@ export async function setTenantStatus(deps: Pick<Deps, 'db'>, tenantId: string, 
   return withTransaction(deps.db, async (trx) => {
     const row = await repo.updateTenant(trx, tenantId, { status });
     if (!row) throw notFound(tenantId);
-    await enqueueOutbox(trx, tenantId, { topic: 'tenant.status_changed', payload: { tenantId, status } });
+    await enqueueEvent(trx, tenantId, { topic: 'tenant.status_changed', payload: { tenantId, status } });
     return toTenantDto(row);
   });
 }
@@ -140,7 +140,7 @@ export async function createApiKey(
       revoked_at: null,
       store_id: input.storeId ?? null,
     });
-    await enqueueOutbox(trx, tenantId, {
+    await enqueueEvent(trx, tenantId, {
       topic: 'api_key.created',
       payload: { tenantId, keyId, scope: input.scope, storeId: input.storeId ?? null },
     });
@@ -158,7 +158,7 @@ export async function revokeApiKey(deps: Pick<Deps, 'db'>, tenantId: string, key
   return withTransaction(deps.db, async (trx) => {
     const row = await repo.revokeApiKey(trx, tenantId, keyId);
     if (!row) throw new AppError('NOT_FOUND', `API key ${keyId} does not exist.`, { tenantId, keyId });
-    await enqueueOutbox(trx, tenantId, { topic: 'api_key.revoked', payload: { tenantId, keyId } });
+    await enqueueEvent(trx, tenantId, { topic: 'api_key.revoked', payload: { tenantId, keyId } });
     return toApiKeyDto(row);
   });
 }
