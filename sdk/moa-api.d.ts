@@ -11931,7 +11931,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        permissions: ("tenant:read" | "tenant:admin" | "members:read" | "members:pii" | "members:write" | "members:export" | "grades:read" | "grades:write" | "points:read" | "points:write" | "prepaid:read" | "prepaid:write" | "stamps:read" | "stamps:write" | "coupons:read" | "coupons:write" | "stores:read" | "stores:write" | "checkout:read" | "checkout:write" | "ledger:read" | "identity:admin" | "settlement:read" | "billing:admin" | "operators:admin" | "audit:read")[];
+                        permissions: ("tenant:read" | "tenant:admin" | "members:read" | "members:pii" | "members:write" | "members:export" | "grades:read" | "grades:write" | "points:read" | "points:write" | "prepaid:read" | "prepaid:write" | "stamps:read" | "stamps:write" | "coupons:read" | "coupons:write" | "stores:read" | "stores:write" | "checkout:read" | "checkout:write" | "ledger:read" | "identity:admin" | "settlement:read" | "billing:admin" | "operators:admin" | "audit:read" | "webhooks:admin")[];
                     };
                 };
             };
@@ -12078,7 +12078,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name?: string;
-                        permissions?: ("tenant:read" | "tenant:admin" | "members:read" | "members:pii" | "members:write" | "members:export" | "grades:read" | "grades:write" | "points:read" | "points:write" | "prepaid:read" | "prepaid:write" | "stamps:read" | "stamps:write" | "coupons:read" | "coupons:write" | "stores:read" | "stores:write" | "checkout:read" | "checkout:write" | "ledger:read" | "identity:admin" | "settlement:read" | "billing:admin" | "operators:admin" | "audit:read")[];
+                        permissions?: ("tenant:read" | "tenant:admin" | "members:read" | "members:pii" | "members:write" | "members:export" | "grades:read" | "grades:write" | "points:read" | "points:write" | "prepaid:read" | "prepaid:write" | "stamps:read" | "stamps:write" | "coupons:read" | "coupons:write" | "stores:read" | "stores:write" | "checkout:read" | "checkout:write" | "ledger:read" | "identity:admin" | "settlement:read" | "billing:admin" | "operators:admin" | "audit:read" | "webhooks:admin")[];
                     };
                 };
             };
@@ -15095,8 +15095,1362 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/webhooks/endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The endpoints
+         * @description API key scopes: `server`. Operator permission: `webhooks:admin`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["WebhookEndpoint"][];
+                        };
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create an endpoint (its signing secret is in this response only)
+         * @description The URL must be https:// and its host must resolve only to public addresses (checked now and again at every delivery). With an Idempotency-Key a retry returns the same secret (the stored response is sealed).
+         *
+         *     API key scopes: `server`. Operator permission: `webhooks:admin`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Optional. Makes the write safe to retry: the same key and request return the first response (header Idempotent-Replayed: true); the same key with another request is rejected (422). Kept 24 hours. */
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @default  */
+                        description?: string;
+                        /** @description Event types to receive; null or absent: every public type. */
+                        eventTypes?: ("member.joined" | "member.dormant" | "member.withdrawn" | "member.grade_changed" | "points.earned" | "points.used" | "points.expiring_soon" | "points.expired" | "prepaid.charged" | "prepaid.used" | "prepaid.refunded" | "prepaid.auto_charge_failed" | "coupon.issued" | "coupon.redeemed" | "coupon.expired" | "stamp_board.completed" | "checkout.committed" | "checkout.cancelled" | "webhook.test")[] | null;
+                        url: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict (CONFLICT, IDEMPOTENCY_IN_FLIGHT) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Idempotency-Key reused with another request, or a business rule rejected it */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One endpoint
+         * @description API key scopes: `server`. Operator permission: `webhooks:admin`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookEndpoint"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete an endpoint, with its messages and attempts
+         * @description API key scopes: `server`. Operator permission: `webhooks:admin`.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change an endpoint’s URL, event types or description
+         * @description API key scopes: `server`. Operator permission: `webhooks:admin`.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Optional. Makes the write safe to retry: the same key and request return the first response (header Idempotent-Replayed: true); the same key with another request is rejected (422). Kept 24 hours. */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string;
+                        /** @description Event types to receive; null or absent: every public type. */
+                        eventTypes?: ("member.joined" | "member.dormant" | "member.withdrawn" | "member.grade_changed" | "points.earned" | "points.used" | "points.expiring_soon" | "points.expired" | "prepaid.charged" | "prepaid.used" | "prepaid.refunded" | "prepaid.auto_charge_failed" | "coupon.issued" | "coupon.redeemed" | "coupon.expired" | "stamp_board.completed" | "checkout.committed" | "checkout.cancelled" | "webhook.test")[] | null;
+                        url?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookEndpoint"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Idempotency-Key reused with another request, or a business rule rejected it */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints/{id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Delivery attempts, newest first (status, latency, the first 1 KB of the response)
+         * @description API key scopes: `server`. Operator permission: `webhooks:admin`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Attempts older than this cursor. */
+                    before?: number;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["WebhookAttempt"][];
+                            nextCursor: number | null;
+                        };
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an endpoint: nothing is sent to it, new events are not queued for it
+         * @description API key scopes: `server`. Operator permission: `webhooks:admin`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Optional. Makes the write safe to retry: the same key and request return the first response (header Idempotent-Replayed: true); the same key with another request is rejected (422). Kept 24 hours. */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookEndpoint"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Idempotency-Key reused with another request, or a business rule rejected it */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable an endpoint: what queued up while it was disabled is sent, in order
+         * @description API key scopes: `server`. Operator permission: `webhooks:admin`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Optional. Makes the write safe to retry: the same key and request return the first response (header Idempotent-Replayed: true); the same key with another request is rejected (422). Kept 24 hours. */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookEndpoint"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Idempotency-Key reused with another request, or a business rule rejected it */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send one message again (same webhook-id), or the messages of a time range
+         * @description API key scopes: `server`. Operator permission: `webhooks:admin`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Optional. Makes the write safe to retry: the same key and request return the first response (header Idempotent-Replayed: true); the same key with another request is rejected (422). Kept 24 hours. */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        webhookId: string;
+                    } | {
+                        /**
+                         * @description Only messages that were given up (default); false: every one in the range.
+                         * @default true
+                         */
+                        failedOnly?: boolean;
+                        /** Format: date-time */
+                        since: string;
+                        /** Format: date-time */
+                        until?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            replayed: number;
+                        };
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Idempotency-Key reused with another request, or a business rule rejected it */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret (the old one keeps signing, as a second signature, for 24 hours)
+         * @description API key scopes: `server`. Operator permission: `webhooks:admin`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Optional. Makes the write safe to retry: the same key and request return the first response (header Idempotent-Replayed: true); the same key with another request is rejected (422). Kept 24 hours. */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Idempotency-Key reused with another request, or a business rule rejected it */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a `webhook.test` event to this endpoint (through the outbox, like any event)
+         * @description API key scopes: `server`. Operator permission: `webhooks:admin`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Optional. Makes the write safe to retry: the same key and request return the first response (header Idempotent-Replayed: true); the same key with another request is rejected (422). Kept 24 hours. */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {boolean} */
+                            queued: true;
+                        };
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED, BAD_REQUEST, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REQUIRED) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found (NOT_FOUND) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Idempotency-Key reused with another request, or a business rule rejected it */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/event-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The event types an endpoint can receive (their payloads: the `webhooks` section of this document)
+         * @description API key scopes: `server`. Operator permission: `webhooks:admin`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                summary: string;
+                                type: string;
+                                version: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Missing, unknown or revoked credentials (UNAUTHENTICATED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed (FORBIDDEN, TENANT_SUSPENDED) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "checkout.cancelled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * checkout.cancelled
+         * @description A checkout was cancelled, whole or by lines. Version 1.
+         */
+        post: operations["webhook_checkout_cancelled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "checkout.committed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * checkout.committed
+         * @description A checkout was committed: coupons, points and prepaid applied, earnings made. Version 1.
+         */
+        post: operations["webhook_checkout_committed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "coupon.expired": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * coupon.expired
+         * @description A coupon reached the end of its validity unused (reported by a sweep every 5 minutes). Version 1.
+         */
+        post: operations["webhook_coupon_expired"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "coupon.issued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * coupon.issued
+         * @description A coupon was issued to a member. Version 1.
+         */
+        post: operations["webhook_coupon_issued"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "coupon.redeemed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * coupon.redeemed
+         * @description A coupon was redeemed on an order. Version 1.
+         */
+        post: operations["webhook_coupon_redeemed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.dormant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.dormant
+         * @description A member became dormant (휴면): their personal data moved to the dormant store. Version 1.
+         */
+        post: operations["webhook_member_dormant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.grade_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.grade_changed
+         * @description A member moved to another grade (review, manual change or sign-up). Version 1.
+         */
+        post: operations["webhook_member_grade_changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.joined": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.joined
+         * @description A member signed up (verified or not). Version 1.
+         */
+        post: operations["webhook_member_joined"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "member.withdrawn": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * member.withdrawn
+         * @description A member withdrew (탈퇴). Version 1.
+         */
+        post: operations["webhook_member_withdrawn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "points.earned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * points.earned
+         * @description Points were earned or granted. Version 1.
+         */
+        post: operations["webhook_points_earned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "points.expired": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * points.expired
+         * @description Points expired (catalogued; not emitted yet: lot expiry is posted in ledger batches). Version 1.
+         */
+        post: operations["webhook_points_expired"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "points.expiring_soon": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * points.expiring_soon
+         * @description Some of a member’s points expire soon (the notice period of the policy). Version 1.
+         */
+        post: operations["webhook_points_expiring_soon"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "points.used": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * points.used
+         * @description Points were used on an order. Version 1.
+         */
+        post: operations["webhook_points_used"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "prepaid.auto_charge_failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * prepaid.auto_charge_failed
+         * @description An auto-charge failed and will be retried at nextAttemptAt. Version 1.
+         */
+        post: operations["webhook_prepaid_auto_charge_failed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "prepaid.charged": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * prepaid.charged
+         * @description A prepaid card was charged. Version 1.
+         */
+        post: operations["webhook_prepaid_charged"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "prepaid.refunded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * prepaid.refunded
+         * @description A card’s remaining balance was refunded to the member (the fee kept). Version 1.
+         */
+        post: operations["webhook_prepaid_refunded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "prepaid.used": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * prepaid.used
+         * @description Prepaid balance was used. Version 1.
+         */
+        post: operations["webhook_prepaid_used"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "stamp_board.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * stamp_board.completed
+         * @description A member completed a stamp board (its reward is granted). Version 1.
+         */
+        post: operations["webhook_stamp_board_completed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.test
+         * @description A test event, sent to one endpoint on request (POST /v1/webhooks/endpoints/{id}/test). Version 1.
+         */
+        post: operations["webhook_webhook_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -17315,7 +18669,7 @@ export interface components {
         };
         OperatorMe: {
             operator: components["schemas"]["Operator"];
-            permissions: ("tenant:read" | "tenant:admin" | "members:read" | "members:pii" | "members:write" | "members:export" | "grades:read" | "grades:write" | "points:read" | "points:write" | "prepaid:read" | "prepaid:write" | "stamps:read" | "stamps:write" | "coupons:read" | "coupons:write" | "stores:read" | "stores:write" | "checkout:read" | "checkout:write" | "ledger:read" | "identity:admin" | "settlement:read" | "billing:admin" | "operators:admin" | "audit:read")[];
+            permissions: ("tenant:read" | "tenant:admin" | "members:read" | "members:pii" | "members:write" | "members:export" | "grades:read" | "grades:write" | "points:read" | "points:write" | "prepaid:read" | "prepaid:write" | "stamps:read" | "stamps:write" | "coupons:read" | "coupons:write" | "stores:read" | "stores:write" | "checkout:read" | "checkout:write" | "ledger:read" | "identity:admin" | "settlement:read" | "billing:admin" | "operators:admin" | "audit:read" | "webhooks:admin")[];
             recoveryCodesLeft: number;
             secondFactorAt: string | null;
             /** @enum {string} */
@@ -17328,7 +18682,7 @@ export interface components {
         };
         OperatorMeInput: {
             operator: components["schemas"]["OperatorInput"];
-            permissions: ("tenant:read" | "tenant:admin" | "members:read" | "members:pii" | "members:write" | "members:export" | "grades:read" | "grades:write" | "points:read" | "points:write" | "prepaid:read" | "prepaid:write" | "stamps:read" | "stamps:write" | "coupons:read" | "coupons:write" | "stores:read" | "stores:write" | "checkout:read" | "checkout:write" | "ledger:read" | "identity:admin" | "settlement:read" | "billing:admin" | "operators:admin" | "audit:read")[];
+            permissions: ("tenant:read" | "tenant:admin" | "members:read" | "members:pii" | "members:write" | "members:export" | "grades:read" | "grades:write" | "points:read" | "points:write" | "prepaid:read" | "prepaid:write" | "stamps:read" | "stamps:write" | "coupons:read" | "coupons:write" | "stores:read" | "stores:write" | "checkout:read" | "checkout:write" | "ledger:read" | "identity:admin" | "settlement:read" | "billing:admin" | "operators:admin" | "audit:read" | "webhooks:admin")[];
             recoveryCodesLeft: number;
             secondFactorAt: string | null;
             /** @enum {string} */
@@ -17377,13 +18731,13 @@ export interface components {
             builtin: boolean;
             id: string;
             name: string;
-            permissions: ("tenant:read" | "tenant:admin" | "members:read" | "members:pii" | "members:write" | "members:export" | "grades:read" | "grades:write" | "points:read" | "points:write" | "prepaid:read" | "prepaid:write" | "stamps:read" | "stamps:write" | "coupons:read" | "coupons:write" | "stores:read" | "stores:write" | "checkout:read" | "checkout:write" | "ledger:read" | "identity:admin" | "settlement:read" | "billing:admin" | "operators:admin" | "audit:read")[];
+            permissions: ("tenant:read" | "tenant:admin" | "members:read" | "members:pii" | "members:write" | "members:export" | "grades:read" | "grades:write" | "points:read" | "points:write" | "prepaid:read" | "prepaid:write" | "stamps:read" | "stamps:write" | "coupons:read" | "coupons:write" | "stores:read" | "stores:write" | "checkout:read" | "checkout:write" | "ledger:read" | "identity:admin" | "settlement:read" | "billing:admin" | "operators:admin" | "audit:read" | "webhooks:admin")[];
         };
         OperatorRoleInput: {
             builtin: boolean;
             id: string;
             name: string;
-            permissions: ("tenant:read" | "tenant:admin" | "members:read" | "members:pii" | "members:write" | "members:export" | "grades:read" | "grades:write" | "points:read" | "points:write" | "prepaid:read" | "prepaid:write" | "stamps:read" | "stamps:write" | "coupons:read" | "coupons:write" | "stores:read" | "stores:write" | "checkout:read" | "checkout:write" | "ledger:read" | "identity:admin" | "settlement:read" | "billing:admin" | "operators:admin" | "audit:read")[];
+            permissions: ("tenant:read" | "tenant:admin" | "members:read" | "members:pii" | "members:write" | "members:export" | "grades:read" | "grades:write" | "points:read" | "points:write" | "prepaid:read" | "prepaid:write" | "stamps:read" | "stamps:write" | "coupons:read" | "coupons:write" | "stores:read" | "stores:write" | "checkout:read" | "checkout:write" | "ledger:read" | "identity:admin" | "settlement:read" | "billing:admin" | "operators:admin" | "audit:read" | "webhooks:admin")[];
         };
         OperatorSentCode: {
             /** @enum {string} */
@@ -18156,7 +19510,7 @@ export interface components {
         /** @description RFC 9457 problem details (application/problem+json). */
         Problem: {
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "BAD_REQUEST" | "IDEMPOTENCY_KEY_INVALID" | "IDEMPOTENCY_KEY_REQUIRED" | "UNAUTHENTICATED" | "FORBIDDEN" | "TENANT_SUSPENDED" | "NOT_FOUND" | "CONFLICT" | "IDEMPOTENCY_IN_FLIGHT" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "TRANSACTION_ID_CONFLICT" | "INSUFFICIENT_BALANCE" | "CREDIT_LIMIT_EXCEEDED" | "ACCOUNT_NOT_FOUND" | "ACCOUNT_NOT_ACTIVE" | "LEDGER_MISMATCH" | "HOLD_NOT_FOUND" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "CAPTURE_EXCEEDS_HOLD" | "TRANSACTION_NOT_FOUND" | "NOT_REVERSIBLE" | "REVERSAL_EXCEEDS_ORIGINAL" | "NOTHING_TO_REVERSE" | "NOTHING_TO_EXPIRE" | "VERIFICATION_QUOTA_EXHAUSTED" | "VERIFICATION_NOT_PENDING" | "VERIFICATION_NOT_USABLE" | "VERIFICATION_REQUIRED" | "ALREADY_MEMBER" | "REJOIN_BLOCKED" | "LOGIN_ID_TAKEN" | "CONSENT_REQUIRED" | "INVALID_CREDENTIALS" | "LOGIN_LOCKED" | "MEMBER_DORMANT" | "MEMBER_NOT_ACTIVE" | "SOCIAL_STATE_INVALID" | "SOCIAL_CODE_INVALID" | "SOCIAL_DENIED" | "SOCIAL_PROVIDER_ERROR" | "SOCIAL_NOT_LINKED" | "SOCIAL_ALREADY_LINKED" | "SOCIAL_LAST_LOGIN_METHOD" | "PHONE_NOT_OWN_NAME" | "CORPORATE_PHONE" | "PREPAID_PHONE" | "UNDER_AGE" | "VERIFICATION_CANCELLED" | "VERIFICATION_TIMED_OUT" | "PROVIDER_ERROR" | "CANCEL_ID_USED" | "ORDER_ALREADY_PROCESSED" | "INSUFFICIENT_POINTS" | "BELOW_MINIMUM_USE" | "POINTS_USE_UNIT" | "POINTS_MAX_USE_EXCEEDED" | "POINTS_CHANNEL_NOT_ALLOWED" | "OPERATION_NOT_CANCELLABLE" | "CARD_NOT_ACTIVE" | "INSUFFICIENT_PREPAID" | "PREPAID_LIMIT_EXCEEDED" | "PAYMENT_DECLINED" | "PAYMENT_PROVIDER_ERROR" | "CHARGE_CANCEL_WRONG_CHANNEL" | "REFUND_NOT_ALLOWED" | "CARD_PIN_INVALID" | "CARD_PIN_LOCKED" | "COUPON_ALREADY_USED" | "COUPON_REVOKED" | "COUPON_NOT_ACTIVE" | "COUPON_EXPIRED" | "COUPON_NOT_YET_VALID" | "COUPON_MEMBER_USE_LIMIT" | "COUPON_GRADE_NOT_ELIGIBLE" | "COUPON_WRONG_CHANNEL" | "COUPON_WRONG_SERVICE_TYPE" | "COUPON_STORE_NOT_ELIGIBLE" | "COUPON_REGION_NOT_ELIGIBLE" | "COUPON_OUTSIDE_HOURS" | "COUPON_MIN_ORDER" | "COUPON_CONDITION_PRODUCTS" | "COUPON_NO_EFFECT" | "COUPON_EXHAUSTED" | "COUPON_MEMBER_LIMIT" | "COUPON_NOT_DOWNLOADABLE" | "COUPON_NOT_ISSUING" | "COUPON_PIN_INVALID" | "COUPON_NOT_GIFTABLE" | "COUPON_HELD" | "COUPON_NOT_STACKABLE" | "CHECKOUT_EXCEEDS_TOTAL" | "STAMP_NOT_ELIGIBLE" | "STAMP_DAILY_LIMIT" | "STAMP_CARD_NOT_ACTIVE" | "STORE_NOT_ACTIVE" | "NOT_STORE_MANAGER" | "DEVICE_ALREADY_REGISTERED" | "OTP_INVALID" | "OTP_EXPIRED" | "BARCODE_EXPIRED" | "BARCODE_USED" | "MEMBER_NOT_FOUND" | "SECOND_FACTOR_REQUIRED" | "STEP_UP_REQUIRED" | "CSRF_REJECTED" | "TLS_REQUIRED" | "INVITATION_NOT_USABLE" | "RECOVERY_LINK_NOT_USABLE" | "EMAIL_LINK_NOT_USABLE" | "PASSWORD_REJECTED" | "LAST_OWNER" | "OPERATOR_SUSPENDED" | "PASSKEY_REJECTED" | "ACCESS_REASON_REQUIRED" | "RATE_LIMITED" | "INTERNAL" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "BAD_REQUEST" | "IDEMPOTENCY_KEY_INVALID" | "IDEMPOTENCY_KEY_REQUIRED" | "UNAUTHENTICATED" | "FORBIDDEN" | "TENANT_SUSPENDED" | "NOT_FOUND" | "CONFLICT" | "IDEMPOTENCY_IN_FLIGHT" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "TRANSACTION_ID_CONFLICT" | "INSUFFICIENT_BALANCE" | "CREDIT_LIMIT_EXCEEDED" | "ACCOUNT_NOT_FOUND" | "ACCOUNT_NOT_ACTIVE" | "LEDGER_MISMATCH" | "HOLD_NOT_FOUND" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "CAPTURE_EXCEEDS_HOLD" | "TRANSACTION_NOT_FOUND" | "NOT_REVERSIBLE" | "REVERSAL_EXCEEDS_ORIGINAL" | "NOTHING_TO_REVERSE" | "NOTHING_TO_EXPIRE" | "VERIFICATION_QUOTA_EXHAUSTED" | "VERIFICATION_NOT_PENDING" | "VERIFICATION_NOT_USABLE" | "VERIFICATION_REQUIRED" | "ALREADY_MEMBER" | "REJOIN_BLOCKED" | "LOGIN_ID_TAKEN" | "CONSENT_REQUIRED" | "INVALID_CREDENTIALS" | "LOGIN_LOCKED" | "MEMBER_DORMANT" | "MEMBER_NOT_ACTIVE" | "SOCIAL_STATE_INVALID" | "SOCIAL_CODE_INVALID" | "SOCIAL_DENIED" | "SOCIAL_PROVIDER_ERROR" | "SOCIAL_NOT_LINKED" | "SOCIAL_ALREADY_LINKED" | "SOCIAL_LAST_LOGIN_METHOD" | "PHONE_NOT_OWN_NAME" | "CORPORATE_PHONE" | "PREPAID_PHONE" | "UNDER_AGE" | "VERIFICATION_CANCELLED" | "VERIFICATION_TIMED_OUT" | "PROVIDER_ERROR" | "CANCEL_ID_USED" | "ORDER_ALREADY_PROCESSED" | "INSUFFICIENT_POINTS" | "BELOW_MINIMUM_USE" | "POINTS_USE_UNIT" | "POINTS_MAX_USE_EXCEEDED" | "POINTS_CHANNEL_NOT_ALLOWED" | "OPERATION_NOT_CANCELLABLE" | "CARD_NOT_ACTIVE" | "INSUFFICIENT_PREPAID" | "PREPAID_LIMIT_EXCEEDED" | "PAYMENT_DECLINED" | "PAYMENT_PROVIDER_ERROR" | "CHARGE_CANCEL_WRONG_CHANNEL" | "REFUND_NOT_ALLOWED" | "CARD_PIN_INVALID" | "CARD_PIN_LOCKED" | "COUPON_ALREADY_USED" | "COUPON_REVOKED" | "COUPON_NOT_ACTIVE" | "COUPON_EXPIRED" | "COUPON_NOT_YET_VALID" | "COUPON_MEMBER_USE_LIMIT" | "COUPON_GRADE_NOT_ELIGIBLE" | "COUPON_WRONG_CHANNEL" | "COUPON_WRONG_SERVICE_TYPE" | "COUPON_STORE_NOT_ELIGIBLE" | "COUPON_REGION_NOT_ELIGIBLE" | "COUPON_OUTSIDE_HOURS" | "COUPON_MIN_ORDER" | "COUPON_CONDITION_PRODUCTS" | "COUPON_NO_EFFECT" | "COUPON_EXHAUSTED" | "COUPON_MEMBER_LIMIT" | "COUPON_NOT_DOWNLOADABLE" | "COUPON_NOT_ISSUING" | "COUPON_PIN_INVALID" | "COUPON_NOT_GIFTABLE" | "COUPON_HELD" | "COUPON_NOT_STACKABLE" | "CHECKOUT_EXCEEDS_TOTAL" | "STAMP_NOT_ELIGIBLE" | "STAMP_DAILY_LIMIT" | "STAMP_CARD_NOT_ACTIVE" | "STORE_NOT_ACTIVE" | "NOT_STORE_MANAGER" | "DEVICE_ALREADY_REGISTERED" | "OTP_INVALID" | "OTP_EXPIRED" | "BARCODE_EXPIRED" | "BARCODE_USED" | "MEMBER_NOT_FOUND" | "SECOND_FACTOR_REQUIRED" | "STEP_UP_REQUIRED" | "CSRF_REJECTED" | "TLS_REQUIRED" | "INVITATION_NOT_USABLE" | "RECOVERY_LINK_NOT_USABLE" | "EMAIL_LINK_NOT_USABLE" | "PASSWORD_REJECTED" | "LAST_OWNER" | "OPERATOR_SUSPENDED" | "PASSKEY_REJECTED" | "ACCESS_REASON_REQUIRED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "INTERNAL" | "SERVICE_UNAVAILABLE";
             detail: string;
             /** @description The values behind a business rejection. */
             details?: {
@@ -18180,7 +19534,7 @@ export interface components {
         /** @description RFC 9457 problem details (application/problem+json). */
         ProblemInput: {
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "BAD_REQUEST" | "IDEMPOTENCY_KEY_INVALID" | "IDEMPOTENCY_KEY_REQUIRED" | "UNAUTHENTICATED" | "FORBIDDEN" | "TENANT_SUSPENDED" | "NOT_FOUND" | "CONFLICT" | "IDEMPOTENCY_IN_FLIGHT" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "TRANSACTION_ID_CONFLICT" | "INSUFFICIENT_BALANCE" | "CREDIT_LIMIT_EXCEEDED" | "ACCOUNT_NOT_FOUND" | "ACCOUNT_NOT_ACTIVE" | "LEDGER_MISMATCH" | "HOLD_NOT_FOUND" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "CAPTURE_EXCEEDS_HOLD" | "TRANSACTION_NOT_FOUND" | "NOT_REVERSIBLE" | "REVERSAL_EXCEEDS_ORIGINAL" | "NOTHING_TO_REVERSE" | "NOTHING_TO_EXPIRE" | "VERIFICATION_QUOTA_EXHAUSTED" | "VERIFICATION_NOT_PENDING" | "VERIFICATION_NOT_USABLE" | "VERIFICATION_REQUIRED" | "ALREADY_MEMBER" | "REJOIN_BLOCKED" | "LOGIN_ID_TAKEN" | "CONSENT_REQUIRED" | "INVALID_CREDENTIALS" | "LOGIN_LOCKED" | "MEMBER_DORMANT" | "MEMBER_NOT_ACTIVE" | "SOCIAL_STATE_INVALID" | "SOCIAL_CODE_INVALID" | "SOCIAL_DENIED" | "SOCIAL_PROVIDER_ERROR" | "SOCIAL_NOT_LINKED" | "SOCIAL_ALREADY_LINKED" | "SOCIAL_LAST_LOGIN_METHOD" | "PHONE_NOT_OWN_NAME" | "CORPORATE_PHONE" | "PREPAID_PHONE" | "UNDER_AGE" | "VERIFICATION_CANCELLED" | "VERIFICATION_TIMED_OUT" | "PROVIDER_ERROR" | "CANCEL_ID_USED" | "ORDER_ALREADY_PROCESSED" | "INSUFFICIENT_POINTS" | "BELOW_MINIMUM_USE" | "POINTS_USE_UNIT" | "POINTS_MAX_USE_EXCEEDED" | "POINTS_CHANNEL_NOT_ALLOWED" | "OPERATION_NOT_CANCELLABLE" | "CARD_NOT_ACTIVE" | "INSUFFICIENT_PREPAID" | "PREPAID_LIMIT_EXCEEDED" | "PAYMENT_DECLINED" | "PAYMENT_PROVIDER_ERROR" | "CHARGE_CANCEL_WRONG_CHANNEL" | "REFUND_NOT_ALLOWED" | "CARD_PIN_INVALID" | "CARD_PIN_LOCKED" | "COUPON_ALREADY_USED" | "COUPON_REVOKED" | "COUPON_NOT_ACTIVE" | "COUPON_EXPIRED" | "COUPON_NOT_YET_VALID" | "COUPON_MEMBER_USE_LIMIT" | "COUPON_GRADE_NOT_ELIGIBLE" | "COUPON_WRONG_CHANNEL" | "COUPON_WRONG_SERVICE_TYPE" | "COUPON_STORE_NOT_ELIGIBLE" | "COUPON_REGION_NOT_ELIGIBLE" | "COUPON_OUTSIDE_HOURS" | "COUPON_MIN_ORDER" | "COUPON_CONDITION_PRODUCTS" | "COUPON_NO_EFFECT" | "COUPON_EXHAUSTED" | "COUPON_MEMBER_LIMIT" | "COUPON_NOT_DOWNLOADABLE" | "COUPON_NOT_ISSUING" | "COUPON_PIN_INVALID" | "COUPON_NOT_GIFTABLE" | "COUPON_HELD" | "COUPON_NOT_STACKABLE" | "CHECKOUT_EXCEEDS_TOTAL" | "STAMP_NOT_ELIGIBLE" | "STAMP_DAILY_LIMIT" | "STAMP_CARD_NOT_ACTIVE" | "STORE_NOT_ACTIVE" | "NOT_STORE_MANAGER" | "DEVICE_ALREADY_REGISTERED" | "OTP_INVALID" | "OTP_EXPIRED" | "BARCODE_EXPIRED" | "BARCODE_USED" | "MEMBER_NOT_FOUND" | "SECOND_FACTOR_REQUIRED" | "STEP_UP_REQUIRED" | "CSRF_REJECTED" | "TLS_REQUIRED" | "INVITATION_NOT_USABLE" | "RECOVERY_LINK_NOT_USABLE" | "EMAIL_LINK_NOT_USABLE" | "PASSWORD_REJECTED" | "LAST_OWNER" | "OPERATOR_SUSPENDED" | "PASSKEY_REJECTED" | "ACCESS_REASON_REQUIRED" | "RATE_LIMITED" | "INTERNAL" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "BAD_REQUEST" | "IDEMPOTENCY_KEY_INVALID" | "IDEMPOTENCY_KEY_REQUIRED" | "UNAUTHENTICATED" | "FORBIDDEN" | "TENANT_SUSPENDED" | "NOT_FOUND" | "CONFLICT" | "IDEMPOTENCY_IN_FLIGHT" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "TRANSACTION_ID_CONFLICT" | "INSUFFICIENT_BALANCE" | "CREDIT_LIMIT_EXCEEDED" | "ACCOUNT_NOT_FOUND" | "ACCOUNT_NOT_ACTIVE" | "LEDGER_MISMATCH" | "HOLD_NOT_FOUND" | "HOLD_NOT_PENDING" | "HOLD_EXPIRED" | "CAPTURE_EXCEEDS_HOLD" | "TRANSACTION_NOT_FOUND" | "NOT_REVERSIBLE" | "REVERSAL_EXCEEDS_ORIGINAL" | "NOTHING_TO_REVERSE" | "NOTHING_TO_EXPIRE" | "VERIFICATION_QUOTA_EXHAUSTED" | "VERIFICATION_NOT_PENDING" | "VERIFICATION_NOT_USABLE" | "VERIFICATION_REQUIRED" | "ALREADY_MEMBER" | "REJOIN_BLOCKED" | "LOGIN_ID_TAKEN" | "CONSENT_REQUIRED" | "INVALID_CREDENTIALS" | "LOGIN_LOCKED" | "MEMBER_DORMANT" | "MEMBER_NOT_ACTIVE" | "SOCIAL_STATE_INVALID" | "SOCIAL_CODE_INVALID" | "SOCIAL_DENIED" | "SOCIAL_PROVIDER_ERROR" | "SOCIAL_NOT_LINKED" | "SOCIAL_ALREADY_LINKED" | "SOCIAL_LAST_LOGIN_METHOD" | "PHONE_NOT_OWN_NAME" | "CORPORATE_PHONE" | "PREPAID_PHONE" | "UNDER_AGE" | "VERIFICATION_CANCELLED" | "VERIFICATION_TIMED_OUT" | "PROVIDER_ERROR" | "CANCEL_ID_USED" | "ORDER_ALREADY_PROCESSED" | "INSUFFICIENT_POINTS" | "BELOW_MINIMUM_USE" | "POINTS_USE_UNIT" | "POINTS_MAX_USE_EXCEEDED" | "POINTS_CHANNEL_NOT_ALLOWED" | "OPERATION_NOT_CANCELLABLE" | "CARD_NOT_ACTIVE" | "INSUFFICIENT_PREPAID" | "PREPAID_LIMIT_EXCEEDED" | "PAYMENT_DECLINED" | "PAYMENT_PROVIDER_ERROR" | "CHARGE_CANCEL_WRONG_CHANNEL" | "REFUND_NOT_ALLOWED" | "CARD_PIN_INVALID" | "CARD_PIN_LOCKED" | "COUPON_ALREADY_USED" | "COUPON_REVOKED" | "COUPON_NOT_ACTIVE" | "COUPON_EXPIRED" | "COUPON_NOT_YET_VALID" | "COUPON_MEMBER_USE_LIMIT" | "COUPON_GRADE_NOT_ELIGIBLE" | "COUPON_WRONG_CHANNEL" | "COUPON_WRONG_SERVICE_TYPE" | "COUPON_STORE_NOT_ELIGIBLE" | "COUPON_REGION_NOT_ELIGIBLE" | "COUPON_OUTSIDE_HOURS" | "COUPON_MIN_ORDER" | "COUPON_CONDITION_PRODUCTS" | "COUPON_NO_EFFECT" | "COUPON_EXHAUSTED" | "COUPON_MEMBER_LIMIT" | "COUPON_NOT_DOWNLOADABLE" | "COUPON_NOT_ISSUING" | "COUPON_PIN_INVALID" | "COUPON_NOT_GIFTABLE" | "COUPON_HELD" | "COUPON_NOT_STACKABLE" | "CHECKOUT_EXCEEDS_TOTAL" | "STAMP_NOT_ELIGIBLE" | "STAMP_DAILY_LIMIT" | "STAMP_CARD_NOT_ACTIVE" | "STORE_NOT_ACTIVE" | "NOT_STORE_MANAGER" | "DEVICE_ALREADY_REGISTERED" | "OTP_INVALID" | "OTP_EXPIRED" | "BARCODE_EXPIRED" | "BARCODE_USED" | "MEMBER_NOT_FOUND" | "SECOND_FACTOR_REQUIRED" | "STEP_UP_REQUIRED" | "CSRF_REJECTED" | "TLS_REQUIRED" | "INVITATION_NOT_USABLE" | "RECOVERY_LINK_NOT_USABLE" | "EMAIL_LINK_NOT_USABLE" | "PASSWORD_REJECTED" | "LAST_OWNER" | "OPERATOR_SUSPENDED" | "PASSKEY_REJECTED" | "ACCESS_REASON_REQUIRED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "INTERNAL" | "SERVICE_UNAVAILABLE";
             detail: string;
             /** @description The values behind a business rejection. */
             details?: {
@@ -18893,6 +20247,114 @@ export interface components {
             /** @description Successful live verifications (one unit each). */
             used: number;
         };
+        WebhookAttempt: {
+            attempt: number;
+            /** Format: date-time */
+            attemptedAt: string;
+            error: string | null;
+            latencyMs: number;
+            /** @enum {string} */
+            messageStatus: "pending" | "delivered" | "failed";
+            /** @description The first 1 KB of the response body. */
+            responseExcerpt: string;
+            /** @description null: no HTTP answer (see error). */
+            responseStatus: number | null;
+            type: string;
+            /** @description The message’s webhook-id header (evt_…). */
+            webhookId: string;
+        };
+        WebhookAttemptInput: {
+            attempt: number;
+            /** Format: date-time */
+            attemptedAt: string;
+            error: string | null;
+            latencyMs: number;
+            /** @enum {string} */
+            messageStatus: "pending" | "delivered" | "failed";
+            /** @description The first 1 KB of the response body. */
+            responseExcerpt: string;
+            /** @description null: no HTTP answer (see error). */
+            responseStatus: number | null;
+            type: string;
+            /** @description The message’s webhook-id header (evt_…). */
+            webhookId: string;
+        };
+        WebhookEndpoint: {
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            disabledReason: string | null;
+            /** @description The event types sent; null: every public type. */
+            eventTypes: string[] | null;
+            /** @description Since when every attempt failed; null when the last one succeeded. */
+            failingSince: string | null;
+            id: string;
+            /** @description The previous secret signs too until then (after a rotation). */
+            secretRotatedUntil: string | null;
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            /** Format: date-time */
+            updatedAt: string;
+            url: string;
+        };
+        WebhookEndpointInput: {
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            disabledReason: string | null;
+            /** @description The event types sent; null: every public type. */
+            eventTypes: string[] | null;
+            /** @description Since when every attempt failed; null when the last one succeeded. */
+            failingSince: string | null;
+            id: string;
+            /** @description The previous secret signs too until then (after a rotation). */
+            secretRotatedUntil: string | null;
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            /** Format: date-time */
+            updatedAt: string;
+            url: string;
+        };
+        WebhookEndpointWithSecret: {
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            disabledReason: string | null;
+            /** @description The event types sent; null: every public type. */
+            eventTypes: string[] | null;
+            /** @description Since when every attempt failed; null when the last one succeeded. */
+            failingSince: string | null;
+            id: string;
+            /** @description The signing secret (whsec_…): shown in this response only. */
+            secret: string;
+            /** @description The previous secret signs too until then (after a rotation). */
+            secretRotatedUntil: string | null;
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            /** Format: date-time */
+            updatedAt: string;
+            url: string;
+        };
+        WebhookEndpointWithSecretInput: {
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            disabledReason: string | null;
+            /** @description The event types sent; null: every public type. */
+            eventTypes: string[] | null;
+            /** @description Since when every attempt failed; null when the last one succeeded. */
+            failingSince: string | null;
+            id: string;
+            /** @description The signing secret (whsec_…): shown in this response only. */
+            secret: string;
+            /** @description The previous secret signs too until then (after a rotation). */
+            secretRotatedUntil: string | null;
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            /** Format: date-time */
+            updatedAt: string;
+            url: string;
+        };
         WithdrawalPreview: {
             /** @description What the member holds and will lose (points, prepaid, stamps), from the ledger. */
             lost: {
@@ -18933,4 +20395,875 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    webhook_checkout_cancelled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        amount: number;
+                        cancelId: string;
+                        checkoutId: string;
+                        full: boolean;
+                        memberId: string;
+                        paidRefund: number;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "checkout.cancelled";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_checkout_committed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        checkoutId: string;
+                        discount: number;
+                        firstOrder: boolean;
+                        memberId: string;
+                        orderAmount: number;
+                        paidAmount: number;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "checkout.committed";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_coupon_expired: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        couponId: string;
+                        memberId: string;
+                        /** Format: date-time */
+                        validUntil: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "coupon.expired";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_coupon_issued: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        couponId: string;
+                        definitionId: string;
+                        memberId: string;
+                        source: string;
+                        /** Format: date-time */
+                        validUntil: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "coupon.issued";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_coupon_redeemed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        couponId: string;
+                        discount: number;
+                        memberId: string;
+                        orderId: string;
+                        useId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "coupon.redeemed";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_dormant: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        memberId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "member.dormant";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_grade_changed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        from: string | null;
+                        memberId: string;
+                        source: string;
+                        to: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "member.grade_changed";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_joined: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        memberId: string;
+                        verified: boolean;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "member.joined";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_member_withdrawn: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        memberId: string;
+                        reason: string | null;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "member.withdrawn";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_points_earned: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        amount: number;
+                        expiresAt: string | null;
+                        kind: string;
+                        memberId: string;
+                        operationId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "points.earned";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_points_expired: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        amount: number;
+                        memberId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "points.expired";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_points_expiring_soon: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        amount: number;
+                        firstExpiry: string;
+                        memberId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "points.expiring_soon";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_points_used: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        amount: number;
+                        memberId: string;
+                        operationId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "points.used";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_prepaid_auto_charge_failed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        amount: number;
+                        cardId: string;
+                        chargeId: string;
+                        code: string;
+                        failures: number;
+                        memberId: string;
+                        message: string;
+                        nextAttemptAt: string | null;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "prepaid.auto_charge_failed";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_prepaid_charged: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        amount: number;
+                        cardId: string;
+                        memberId: string | null;
+                        operationId: string;
+                        promotions: {
+                            couponDefinitionId: string | null;
+                            name: string;
+                            points: number | null;
+                            promotionId: string;
+                        }[];
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "prepaid.charged";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_prepaid_refunded: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        amount: number;
+                        cardId: string;
+                        fee: number;
+                        memberId: string;
+                        operationId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "prepaid.refunded";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_prepaid_used: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        amount: number;
+                        cardId: string;
+                        memberId: string | null;
+                        operationId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "prepaid.used";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_stamp_board_completed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        board: number;
+                        cardId: string;
+                        memberId: string;
+                        reward: {
+                            points: number;
+                            /** @constant */
+                            type: "points";
+                        } | {
+                            couponDefinitionId: string;
+                            name: string;
+                            /** @constant */
+                            type: "coupon";
+                        };
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "stamp_board.completed";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_test: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id (evt_…): the same on every retry; deduplicate on it. */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per live secret. */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; reject one more than 5 minutes off. */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: {
+                        endpointId: string;
+                        message: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (committed).
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "webhook.test";
+                    /** @constant */
+                    version: 1;
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included) is retried on the schedule; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+}
