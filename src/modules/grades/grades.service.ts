@@ -6,7 +6,6 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError, fieldError } from '../../platform/errors.ts';
 import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { pageOf, type TPageQuery } from '../../platform/pages.ts';
 import { activeMemberIds, memberGrade, requireMember, setMemberGrade } from '../members/index.ts';
 import { getTenant } from '../tenants/index.ts';

@@ -4,7 +4,6 @@ import { AppError, fieldError, fromDatabaseError } from '../../platform/errors.t
 import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import { resetAttempts } from '../../platform/limits.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { pageOf } from '../../platform/pages.ts';
 import { hashPassword } from '../../platform/passwords.ts';
 import { isKoreanMobile, maskEmail, maskName, maskPhone, normalizePhone, piiFor } from '../../platform/pii.ts';

@@ -4,7 +4,6 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { pageOf, type TPageQuery } from '../../platform/pages.ts';
 import { cancelPoints, grantPoints } from '../points/index.ts';
 import type { TPromotion, TPromotionCreate, TPromotionGrant } from './prepaid.schemas.ts';

@@ -8,7 +8,6 @@ import { AppError, isAppError } from '../../platform/errors.ts';
 import { enqueueEvent } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import { giveBackWindow, type LimitDeps, limitSecretCheck, rateLimited, takeWindow, type Window } from '../../platform/limits.ts';
-import { enqueueOutbox } from '../../platform/outbox.ts';
 import { cut, pageOf, type TPageQuery } from '../../platform/pages.ts';
 import { expiringWithin, getAccount, inTransaction, openAccount, systemAccount } from '../ledger/index.ts';
 import { memberGrade, requireActiveMember, requireMember } from '../members/index.ts';
