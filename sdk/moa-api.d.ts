@@ -15469,8 +15469,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description Attempts older than this cursor. */
-                    before?: number;
+                    /** @description The previous page’s `nextCursor`. */
+                    cursor?: string;
                     limit?: number;
                 };
                 header?: never;
@@ -15489,7 +15489,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             items: components["schemas"]["WebhookAttempt"][];
-                            nextCursor: number | null;
+                            nextCursor: string | null;
                         };
                     };
                 };

@@ -41,8 +41,9 @@ async function walk(key: string, url: string, id: (item: Record<string, unknown>
 }
 
 // Lists bounded by nature, answered whole: a person's own passkeys, sessions and social links, a
-// team's operators, roles and invitations, a tenant's keys, a checkout's own lines, a trial
-// balance (one line per system account), the promotions running now, the problem catalogue.
+// team's operators, roles and invitations, a tenant's keys and webhook endpoints, a checkout's own
+// lines, a trial balance (one line per system account), the promotions running now, the problem
+// and event catalogues.
 const WHOLE = new Set([
   '/auth/passkeys',
   '/platform/v1/operators',
@@ -58,6 +59,8 @@ const WHOLE = new Set([
   '/v1/operators/access-review',
   '/v1/operators/invitations',
   '/v1/operators/roles',
+  '/v1/webhooks/endpoints',
+  '/v1/webhooks/event-types',
 ]);
 
 test('the document: every list route takes limit and cursor and answers nextCursor, but the bounded ones', async () => {

@@ -65,15 +65,13 @@ export type TAttempt = z.infer<typeof ZAttempt>;
 
 export const ZAttemptsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(Number.MAX_SAFE_INTEGER)
+  cursor: z
+    .string()
+    .regex(/^\d{1,16}$/, 'the nextCursor of the previous page')
     .optional()
-    .meta({ description: 'Attempts older than this cursor.' }),
+    .meta({ description: 'The previous page’s `nextCursor`.' }),
 });
-export const ZAttemptList = z.object({ items: z.array(ZAttempt), nextCursor: z.number().int().nullable() });
+export const ZAttemptList = z.object({ items: z.array(ZAttempt), nextCursor: z.string().nullable() });
 
 export const ZReplayRequest = z.union([
   z.strictObject({ webhookId: z.string().regex(/^evt_\d{1,19}$/) }),

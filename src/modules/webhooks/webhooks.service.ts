@@ -168,10 +168,11 @@ export async function listAttempts(
   deps: Pick<Deps, 'db'>,
   tenantId: string,
   id: string,
-  query: { limit: number; before?: number | undefined },
-): Promise<{ items: TAttempt[]; nextCursor: number | null }> {
+  query: { limit: number; cursor?: string | undefined },
+): Promise<{ items: TAttempt[]; nextCursor: string | null }> {
   if (!(await repo.findEndpoint(deps.db, tenantId, id))) throw notFound(id);
-  const rows = await repo.listAttempts(deps.db, tenantId, id, query.limit, query.before);
+  const before = query.cursor === undefined ? undefined : Number(query.cursor);
+  const rows = await repo.listAttempts(deps.db, tenantId, id, query.limit, before);
   return {
     items: rows.map((r) => ({
       webhookId: messageId(r.event_seq),
@@ -184,7 +185,7 @@ export async function listAttempts(
       responseExcerpt: r.response_excerpt,
       messageStatus: r.message_status,
     })),
-    nextCursor: rows.length === query.limit ? Number(rows.at(-1)!.id) : null,
+    nextCursor: rows.length === query.limit ? String(rows.at(-1)!.id) : null,
   };
 }
 
